@@ -1,0 +1,233 @@
+// The hypervisor traits: what the layers above see of a backend (KVM now; HVF and VZ later).
+// Backends implement these; nothing above @vmm/hypervisor imports a backend's internals.
+
+/** One contiguous range of guest-physical memory backed by host memory. */
+export interface GuestRegion {
+  /** Guest-physical address of the first byte. */
+  readonly gpa: number;
+  /** Length in bytes. */
+  readonly size: number;
+  /** Host view of the whole region (no copy: the same pages the guest sees). */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Guest RAM. Every access is bounds-checked: an address or length the guest controls is never
+ * trusted. Methods that return views return `undefined` (never throw) when the range is not
+ * wholly inside one region, so device code can turn that into an error status.
+ */
+export interface GuestMemory {
+  readonly regions: readonly GuestRegion[];
+  /** Total bytes of RAM over all regions. */
+  readonly totalSize: number;
+  /** A view of [gpa, gpa+len) without copying, or undefined when out of bounds. */
+  slice(gpa: number, len: number): Uint8Array | undefined;
+  /** True when [gpa, gpa+len) lies wholly inside one region. */
+  contains(gpa: number, len: number): boolean;
+  /** Typed little-endian accessors; they throw GuestMemoryError when out of bounds. */
+  readU8(gpa: number): number;
+  readU16(gpa: number): number;
+  readU32(gpa: number): number;
+  readU64(gpa: number): bigint;
+  writeU8(gpa: number, value: number): void;
+  writeU16(gpa: number, value: number): void;
+  writeU32(gpa: number, value: number): void;
+  writeU64(gpa: number, value: bigint): void;
+  /** Copy host bytes into guest memory; throws GuestMemoryError when out of bounds. */
+  write(gpa: number, data: Uint8Array): void;
+}
+
+/**
+ * Why KVM_RUN (or its peer) returned. One object per kind is preallocated by the backend and
+ * refilled on each exit: the vCPU loop allocates nothing per exit. Do not keep a reference
+ * across `run()` calls.
+ */
+export type VmExit =
+  | IoExit
+  | MmioExit
+  | { kind: 'hlt' }
+  | { kind: 'shutdown' }
+  | { kind: 'system-event'; type: SystemEventType; raw: number }
+  | { kind: 'internal-error'; suberror: number; data: readonly bigint[] }
+  | { kind: 'fail-entry'; reason: bigint }
+  | { kind: 'interrupted' }
+  | { kind: 'unknown'; reason: number };
+
+export type SystemEventType = 'shutdown' | 'reset' | 'crash' | 'other';
+
+/** Port I/O. For `in`, the handler fills `data`; for `out`, `data` holds what the guest wrote. */
+export interface IoExit {
+  kind: 'io';
+  direction: 'in' | 'out';
+  port: number;
+  /** Access size in bytes: 1, 2 or 4. */
+  size: number;
+  /** Repeat count (string I/O); data holds size*count bytes. */
+  count: number;
+  data: Uint8Array;
+}
+
+/** MMIO. For a read, the handler fills `data` (len bytes); for a write, `data` holds the value. */
+export interface MmioExit {
+  kind: 'mmio';
+  direction: 'read' | 'write';
+  address: number;
+  len: number;
+  data: Uint8Array;
+}
+
+/** General-purpose registers, as KVM_GET/SET_REGS carries them (x86_64). */
+export interface X86Regs {
+  rax: bigint;
+  rbx: bigint;
+  rcx: bigint;
+  rdx: bigint;
+  rsi: bigint;
+  rdi: bigint;
+  rsp: bigint;
+  rbp: bigint;
+  r8: bigint;
+  r9: bigint;
+  r10: bigint;
+  r11: bigint;
+  r12: bigint;
+  r13: bigint;
+  r14: bigint;
+  r15: bigint;
+  rip: bigint;
+  rflags: bigint;
+}
+
+export interface X86Segment {
+  base: bigint;
+  limit: number;
+  selector: number;
+  type: number;
+  present: number;
+  dpl: number;
+  db: number;
+  s: number;
+  l: number;
+  g: number;
+  avl: number;
+  unusable: number;
+}
+
+export interface X86DescriptorTable {
+  base: bigint;
+  limit: number;
+}
+
+/** Special registers, as KVM_GET/SET_SREGS carries them (x86_64). */
+export interface X86Sregs {
+  cs: X86Segment;
+  ds: X86Segment;
+  es: X86Segment;
+  fs: X86Segment;
+  gs: X86Segment;
+  ss: X86Segment;
+  tr: X86Segment;
+  ldt: X86Segment;
+  gdt: X86DescriptorTable;
+  idt: X86DescriptorTable;
+  cr0: bigint;
+  cr2: bigint;
+  cr3: bigint;
+  cr4: bigint;
+  cr8: bigint;
+  efer: bigint;
+  apicBase: bigint;
+}
+
+/** One CPUID leaf as KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2 carry it. */
+export interface CpuidEntry {
+  function: number;
+  index: number;
+  flags: number;
+  eax: number;
+  ebx: number;
+  ecx: number;
+  edx: number;
+}
+
+export interface MsrEntry {
+  index: number;
+  data: bigint;
+}
+
+/** A virtual CPU. `run()` blocks its thread until the next exit. */
+export interface Vcpu {
+  readonly id: number;
+  run(): VmExit;
+  getRegs(): X86Regs;
+  setRegs(regs: X86Regs): void;
+  getSregs(): X86Sregs;
+  setSregs(sregs: X86Sregs): void;
+  setCpuid(entries: readonly CpuidEntry[]): void;
+  setMsrs(entries: readonly MsrEntry[]): void;
+  /** x86: program the FPU (fcw 0x37f, mxcsr 0x1f80) as Linux expects at boot. */
+  setFpuDefaults(): void;
+  /** x86 with in-kernel irqchip: LINT0 ExtINT, LINT1 NMI. */
+  setLapicDefaults(): void;
+  /** Mark the vCPU runnable (a secondary vCPU started without INIT/SIPI) or waiting for SIPI. */
+  setMpState(state: 'runnable' | 'uninitialized' | 'init-received' | 'halted'): void;
+  /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */
+  kick(): void;
+  close(): void;
+}
+
+/** An eventfd-like handle the guest or the host signals without a vCPU exit to userspace. */
+export interface EventNotifier {
+  readonly fd: number;
+  /** Consume pending signals; returns how many (0 if none). Never blocks. */
+  drain(): bigint;
+  signal(): void;
+  close(): void;
+}
+
+export interface VirtualMachine {
+  readonly memory: GuestMemory;
+  /** Create a vCPU; with the in-kernel irqchip, create it after `createIrqchip()`. */
+  createVcpu(id: number): Vcpu;
+  /** x86: in-kernel IOAPIC + PIC + LAPICs, and the PIT. */
+  createIrqchip(): void;
+  /** Assert or deassert a GSI on the in-kernel irqchip. */
+  setIrqLine(gsi: number, level: boolean): void;
+  /** The guest writing `value` (or anything, if undefined) to `address` signals `notifier`. */
+  registerIoEvent(notifier: EventNotifier, address: number, space: 'mmio' | 'pio', len: number, value?: number): void;
+  unregisterIoEvent(notifier: EventNotifier, address: number, space: 'mmio' | 'pio', len: number, value?: number): void;
+  /** Signalling `notifier` raises `gsi` in the guest. */
+  registerIrqFd(notifier: EventNotifier, gsi: number): void;
+  createEventNotifier(): EventNotifier;
+  /** x86: the CPUID leaves the backend can virtualise. */
+  supportedCpuid(): CpuidEntry[];
+  close(): void;
+}
+
+/** A memory layout request: the guest-physical ranges to back with RAM. */
+export interface MemoryLayout {
+  ranges: readonly { gpa: number; size: number }[];
+}
+
+export type VirtualizationKind = 'hardware' | 'software-emulated' | 'none';
+
+export interface ProbeResult {
+  backend: 'kvm' | 'hvf' | 'vz';
+  /** /dev/kvm (or the framework) exists. */
+  present: boolean;
+  /** We may open it (permissions). */
+  accessible: boolean;
+  apiVersion?: number;
+  /** Extensions we use, each with whether the host has it. */
+  extensions: { name: string; present: boolean }[];
+  virtualization: VirtualizationKind;
+  /** Why the backend is not usable, with the fix, one sentence each. */
+  problems: { problem: string; fix: string }[];
+  /** Facts worth printing: CPU model, host kernel, the virtualization module. */
+  details: Record<string, string>;
+}
+
+export interface Hypervisor {
+  readonly name: string;
+  createVm(layout: MemoryLayout): VirtualMachine;
+}
