@@ -3,7 +3,17 @@ import tseslint from 'typescript-eslint';
 import layers from './tools/layers/eslint-plugin.mjs';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/.cache/**', 'test-vms/guests/**', 'test-vms/kernel/**', 'tools/layers/fixtures/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      '**/.cache/**',
+      'test-vms/guests/**',
+      'test-vms/kernel/**',
+      'tools/layers/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

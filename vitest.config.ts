@@ -14,7 +14,12 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'tools/**/*.test.ts', 'test-vms/src/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'tools/**/*.test.ts',
+      'test-vms/src/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**', 'tools/layers/fixtures/**'],
     testTimeout: 60_000,
     hookTimeout: 600_000,

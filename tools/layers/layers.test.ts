@@ -23,7 +23,9 @@ describe('layer order', () => {
       path.join(fixtures, 'packages/hypervisor/src/sideways.ts'),
     ]);
     const messages = results.flatMap((r) => r.messages.map((m) => m.message));
-    expect(messages).toContainEqual(expect.stringMatching(/@vmm\/net may not depend on @vmm\/virtio \(upward\)/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/@vmm\/net may not depend on @vmm\/virtio \(upward\)/),
+    );
     expect(messages).toContainEqual(
       expect.stringMatching(/@vmm\/hypervisor may not depend on @vmm\/net \(sideways\)/),
     );

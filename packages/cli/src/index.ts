@@ -1,1 +1,3 @@
-export {};
+export { main } from './main';
+export { parseRunFlags, RUN_FLAGS } from './commands/run-flags';
+export { UsageError } from './args/errors';

@@ -173,6 +173,12 @@ export interface Vcpu {
   setMpState(state: 'runnable' | 'uninitialized' | 'init-received' | 'halted'): void;
   /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */
   kick(): void;
+  /**
+   * How a worker thread attaches this vCPU: `(await import(module))[exportName](handle)` returns a
+   * Vcpu over the same vCPU (for KVM: `{ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' }`).
+   * `handle` must be structured-cloneable.
+   */
+  attachSpec(): { module: string; exportName: string; handle: unknown };
   close(): void;
 }
 
@@ -194,8 +200,20 @@ export interface VirtualMachine {
   /** Assert or deassert a GSI on the in-kernel irqchip. */
   setIrqLine(gsi: number, level: boolean): void;
   /** The guest writing `value` (or anything, if undefined) to `address` signals `notifier`. */
-  registerIoEvent(notifier: EventNotifier, address: number, space: 'mmio' | 'pio', len: number, value?: number): void;
-  unregisterIoEvent(notifier: EventNotifier, address: number, space: 'mmio' | 'pio', len: number, value?: number): void;
+  registerIoEvent(
+    notifier: EventNotifier,
+    address: number,
+    space: 'mmio' | 'pio',
+    len: number,
+    value?: number,
+  ): void;
+  unregisterIoEvent(
+    notifier: EventNotifier,
+    address: number,
+    space: 'mmio' | 'pio',
+    len: number,
+    value?: number,
+  ): void;
   /** Signalling `notifier` raises `gsi` in the guest. */
   registerIrqFd(notifier: EventNotifier, gsi: number): void;
   createEventNotifier(): EventNotifier;

@@ -1,1 +1,15 @@
-export {};
+export { NetError, NetConfigError, NetSysError } from './errors';
+export { parseIpv4, formatIpv4, parseMac, formatMac } from './addr';
+export {
+  defaultConfig,
+  parseHostForward,
+  parseDnsUpstream,
+  MIN_MTU,
+  MAX_MTU,
+  type NetConfig,
+  type HostForward,
+} from './config';
+export type { FramePort, FrameSink } from './frame-port';
+export { NatStack, type NatStats } from './stack';
+export { TapDevice } from './tap';
+export { withNetns, openNetns } from './netns';

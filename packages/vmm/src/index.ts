@@ -1,1 +1,8 @@
-export {};
+export * from './config';
+export { Vmm, GuestError, type VmmOptions, type RunResult } from './machine/vmm';
+export { BootFileError, readBootFiles } from './machine/boot-files';
+export { hostQuirks } from './arch/x86_64/index';
+export { Uart16550, createUartState, COM1_PORT, COM1_IRQ } from './devices/uart/uart16550';
+export { PioBus, type PioDevice } from './devices/pio-bus';
+export { instructionBytes } from './vcpu/exit-loop';
+export type { StopReason } from './vcpu/protocol';

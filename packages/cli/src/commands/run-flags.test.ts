@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../args/errors';
+import { parseRunFlags } from './run-flags';
+
+const base = ['--kernel', '/k'];
+
+describe('vmm run flags', () => {
+  it('parses Cloud Hypervisor syntax into a VmConfig', () => {
+    const c = parseRunFlags([
+      '--kernel=/boot/vmlinux',
+      '--initrd',
+      '/i.cpio',
+      '--cmdline',
+      'console=ttyS0 a="b c"',
+      '--cpus',
+      'boot=3',
+      '--memory',
+      'size=3584M',
+      '--serial',
+      'file=/tmp/out.txt',
+      '--no-reboot',
+      '--host-quirks',
+      'off',
+    ]);
+    expect(c).toMatchObject({
+      kernel: '/boot/vmlinux',
+      initrd: '/i.cpio',
+      cmdline: 'console=ttyS0 a="b c"',
+      cpus: { boot: 3 },
+      memory: { size: 3584 * 2 ** 20 },
+      serial: { mode: 'file', path: '/tmp/out.txt' },
+      noReboot: true,
+      hostQuirks: 'off',
+    });
+  });
+
+  it('has defaults: 1 vCPU, 512M, serial on the terminal', () => {
+    const c = parseRunFlags(base);
+    expect(c).toMatchObject({ cpus: { boot: 1 }, memory: { size: 512 * 2 ** 20 }, serial: { mode: 'tty' } });
+  });
+
+  it.each([
+    [[], /--kernel PATH is required/],
+    [['--kernel'], /--kernel needs a value/],
+    [[...base, '--bogus'], /unknown flag --bogus/],
+    [[...base, '--cpus', 'boot=0'], /boot=0 is not a vCPU count/],
+    [[...base, '--cpus', 'boot=two'], /boot=two is not a vCPU count/],
+    [[...base, '--cpus', '2'], /'2' needs a value/],
+    [[...base, '--cpus', 'max=2'], /unknown key 'max'/],
+    [[...base, '--memory', 'size=lots'], /'lots' is not a size/],
+    [[...base, '--memory', 'size=0'], /more than 0/],
+    [[...base, '--memory', 'size=512M,size=1G'], /given twice/],
+    [[...base, '--serial', 'pty'], /'pty' needs a value/],
+    [[...base, '--serial', 'file='], /'file' needs a value/],
+    [[...base, '--host-quirks', 'maybe'], /not auto or off/],
+    [[...base, '--no-reboot=yes'], /takes no value/],
+    [[...base, '--kernel', '/k2'], /--kernel given twice/],
+    [[...base, 'stray'], /unexpected argument 'stray'/],
+    [[...base, '--disk', 'readonly=on'], /path=FILE is required/],
+    [[...base, '--disk', 'path=/d,readonly=yes'], /readonly=yes is not on or off/],
+    [[...base, '--disk', 'path=/d,serial=123456789012345678901'], /longer than 20 bytes/],
+    [[...base, '--disk', 'path=/d,cache=on'], /unknown key 'cache'/],
+    [[...base, '--console', 'tty'], /cannot share the terminal/],
+    [[...base, '--rng=1'], /takes no value/],
+  ])('refuses %j with a clear message', (argv, message) => {
+    expect(() => parseRunFlags(argv as string[])).toThrow(UsageError);
+    expect(() => parseRunFlags(argv as string[])).toThrow(message);
+  });
+
+  it('takes repeatable disks, a console and rng', () => {
+    const c = parseRunFlags([
+      ...base,
+      '--serial',
+      'off',
+      '--disk',
+      'path=/a.img',
+      '--disk',
+      'path=/b.img,readonly=on,serial=disk-b',
+      '--console',
+      'tty',
+      '--rng',
+    ]);
+    expect(c).toMatchObject({
+      disks: [
+        { path: '/a.img', readonly: false },
+        { path: '/b.img', readonly: true, serial: 'disk-b' },
+      ],
+      console: { mode: 'tty' },
+      rng: true,
+    });
+  });
+
+  it('returns help for --help', () => {
+    expect(parseRunFlags(['--help'])).toBe('help');
+  });
+});

@@ -1,0 +1,122 @@
+// `vmm run` flags -> VmConfig. Every bad value is a one-line UsageError naming the flag.
+import { MAX_VCPUS, defaultConfig, type DiskConfig, type SerialConfig, type VmConfig } from '@vmm/vmm';
+import { parseFlags, type FlagSpec } from '../args/argv';
+import { UsageError } from '../args/errors';
+import { parseKeyValues } from '../args/key-values';
+import { parseSize } from '../args/size';
+
+export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }> = {
+  kernel: { value: true, arg: 'PATH', help: 'kernel: PVH ELF, vmlinux ELF or bzImage (required)' },
+  initrd: { value: true, arg: 'PATH', help: 'initial ramdisk (initramfs) loaded for the kernel' },
+  cmdline: { value: true, arg: 'STR', help: 'kernel command line' },
+  cpus: { value: true, arg: 'boot=N', help: `number of vCPUs, 1 to ${MAX_VCPUS} (default boot=1)` },
+  memory: { value: true, arg: 'size=SIZE', help: 'guest RAM, e.g. 512M or 4G (default size=512M)' },
+  serial: {
+    value: true,
+    arg: 'tty|file=PATH|off',
+    help: 'COM1 16550: to this terminal (default), a file, or nowhere',
+  },
+  disk: {
+    value: true,
+    repeat: true,
+    arg: 'path=FILE[,readonly=on][,serial=ID]',
+    help: 'virtio-blk disk from a raw image (repeatable: /dev/vda, /dev/vdb, ...)',
+  },
+  console: { value: true, arg: 'tty|file=PATH|off', help: 'virtio-console hvc0 (default off)' },
+  rng: { value: false, help: 'virtio-rng fed from the host CSPRNG' },
+  'no-reboot': { value: false, help: 'end with exit code 0 when the guest resets, instead of rebooting it' },
+  'host-quirks': {
+    value: true,
+    arg: 'auto|off',
+    help: 'on a software-emulated KVM host, add what a Linux guest needs to its command line (default auto)',
+  },
+  help: { value: false, help: 'show this help' },
+};
+
+export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
+  const { flags, positionals } = parseFlags(argv, RUN_FLAGS);
+  if (flags.has('help')) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
+  const one = (name: string) => flags.get(name)?.[0];
+
+  const kernel = one('kernel');
+  if (kernel === undefined) throw new UsageError('--kernel PATH is required');
+  if (kernel === '') throw new UsageError('--kernel needs a path');
+
+  let boot: number = defaultConfig.cpus.boot;
+  const cpus = one('cpus');
+  if (cpus !== undefined) {
+    const text = parseKeyValues('--cpus', cpus, ['boot']).get('boot');
+    if (text === undefined) throw new UsageError('--cpus needs boot=N');
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_VCPUS) {
+      throw new UsageError(`--cpus: boot=${text} is not a vCPU count from 1 to ${MAX_VCPUS}`);
+    }
+    boot = Number(text);
+  }
+
+  let size: number = defaultConfig.memory.size;
+  const memory = one('memory');
+  if (memory !== undefined) {
+    const text = parseKeyValues('--memory', memory, ['size']).get('size');
+    if (text === undefined) throw new UsageError('--memory needs size=SIZE');
+    size = parseSize(text, '--memory size');
+    if (size === 0) throw new UsageError('--memory: size must be more than 0');
+  }
+
+  let serial: SerialConfig = defaultConfig.serial;
+  const serialText = one('serial');
+  if (serialText !== undefined) serial = parseSerial('--serial', serialText);
+
+  const quirks = one('host-quirks') ?? 'auto';
+  if (quirks !== 'auto' && quirks !== 'off' && quirks !== 'on') {
+    throw new UsageError(`--host-quirks: '${quirks}' is not auto or off`);
+  }
+
+  const disks = (flags.get('disk') ?? []).map(parseDisk);
+  const consoleText = one('console');
+  const virtioConsole = consoleText === undefined ? undefined : parseSerial('--console', consoleText);
+  if (serial.mode === 'tty' && virtioConsole?.mode === 'tty') {
+    throw new UsageError(
+      '--serial tty and --console tty cannot share the terminal: give one file=PATH or off',
+    );
+  }
+
+  return {
+    kernel,
+    initrd: one('initrd'),
+    cmdline: one('cmdline') ?? defaultConfig.cmdline,
+    cpus: { boot },
+    memory: { size },
+    serial,
+    noReboot: flags.has('no-reboot'),
+    hostQuirks: quirks === 'off' ? 'off' : 'auto',
+    disks,
+    console: virtioConsole,
+    rng: flags.has('rng'),
+  };
+}
+
+export function parseDisk(text: string): DiskConfig {
+  const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial']);
+  const path = kv.get('path');
+  if (path === undefined) throw new UsageError(`--disk: path=FILE is required in '${text}'`);
+  const ro = kv.get('readonly');
+  if (ro !== undefined && ro !== 'on' && ro !== 'off')
+    throw new UsageError(`--disk: readonly=${ro} is not on or off`);
+  const serial = kv.get('serial');
+  if (serial !== undefined && Buffer.byteLength(serial) > 20) {
+    throw new UsageError(`--disk: serial '${serial}' is longer than 20 bytes (virtio-blk GET_ID)`);
+  }
+  return { path, readonly: ro === 'on', serial };
+}
+
+export function parseSerial(flag: string, text: string): SerialConfig {
+  const kv = parseKeyValues(flag, text, ['mode', 'file'], { key: 'mode', values: ['tty', 'off'] });
+  const file = kv.get('file');
+  const mode = kv.get('mode');
+  if (file !== undefined && mode !== undefined)
+    throw new UsageError(`${flag}: give either file=PATH or tty/off`);
+  if (file !== undefined) return { mode: 'file', path: file };
+  if (mode === 'tty' || mode === 'off') return { mode };
+  throw new UsageError(`${flag}: '${text}' is not tty, file=PATH or off`);
+}

@@ -1,0 +1,126 @@
+// The real `vmm` process: every user error is one line on stderr and a non-zero exit code, and
+// what can be checked without /dev/kvm is checked before it is opened.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { probe } from '@vmm/hypervisor';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildGuests } from '../../../test-vms/src/guests/build';
+
+const root = path.resolve(import.meta.dirname, '../../..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-cli-'));
+const vmm = (...args: string[]) => {
+  const r = spawnSync('node', ['--import', 'tsx', path.join(root, 'packages/cli/src/bin.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+describe('vmm command-line errors', () => {
+  let guest: string;
+  beforeAll(async () => {
+    guest = (await buildGuests())['pvh-info']!;
+  }, 300_000);
+
+  it('--help documents every flag of vmm run', () => {
+    const r = vmm('run', '--help');
+    expect(r.code).toBe(0);
+    for (const f of [
+      '--kernel',
+      '--initrd',
+      '--cmdline',
+      '--cpus',
+      '--memory',
+      '--serial',
+      '--no-reboot',
+      '--host-quirks',
+      '--disk',
+      '--console',
+      '--rng',
+    ]) {
+      expect(r.out).toContain(f);
+    }
+  });
+
+  it.each([
+    [['run', '--kernel', '/k', '--frobnicate'], /unknown flag --frobnicate/],
+    [['run', '--kernel', '/k', '--cpus', 'boot=0'], /boot=0 is not a vCPU count/],
+    [['run', '--kernel', '/k', '--memory', 'size=12Q'], /is not a size/],
+    [['run'], /--kernel PATH is required/],
+    [['launch'], /unknown command 'launch'/],
+  ])('bad command line %j: exit 2, one line', (args, message) => {
+    const r = vmm(...(args as string[]));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(oneLine(r.err)).toBe(true);
+  });
+
+  it.each([
+    ['a missing kernel', () => ['--kernel', path.join(dir, 'nope')], /kernel .*nope does not exist/],
+    ['a directory as kernel', () => ['--kernel', dir], /is a directory/],
+    [
+      'a file that is no kernel',
+      () => {
+        const f = path.join(dir, 'notes.txt');
+        fs.writeFileSync(f, 'just some text, not a kernel\n'.repeat(100));
+        return ['--kernel', f];
+      },
+      /not a format we can boot/,
+    ],
+    ['memory too small', () => ['--kernel', guest, '--memory', 'size=1M'], /memory|RAM/i],
+    [
+      'an initrd that does not fit',
+      () => {
+        const f = path.join(dir, 'big.initrd');
+        fs.closeSync(fs.openSync(f, 'w'));
+        fs.truncateSync(f, 200 * 2 ** 20); // sparse: 200 MiB for a 128 MiB VM
+        return ['--kernel', guest, '--initrd', f, '--memory', 'size=128M'];
+      },
+      /initrd/i,
+    ],
+    [
+      'a missing disk image',
+      () => ['--kernel', guest, '--disk', `path=${path.join(dir, 'no.img')}`],
+      /no\.img/,
+    ],
+    [
+      'a disk image not a multiple of 512 bytes',
+      () => {
+        const f = path.join(dir, 'odd.img');
+        fs.writeFileSync(f, Buffer.alloc(1000));
+        return ['--kernel', guest, '--disk', `path=${f}`];
+      },
+      /512/,
+    ],
+  ])('%s: exit 1, one line saying what', (_what, args, message) => {
+    const r = vmm('run', ...args());
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(oneLine(r.err)).toBe(true);
+  });
+
+  const p = probe();
+  it.skipIf(p.present && p.accessible)(
+    'without a usable /dev/kvm: exit 1 with the problem and its fix',
+    () => {
+      const r = vmm('run', '--kernel', guest);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/kvm/i);
+      expect(r.err).toContain(p.problems[0]!.fix);
+      expect(oneLine(r.err)).toBe(true);
+    },
+  );
+
+  it("vmm doctor names this host's virtualization kind and, when KVM is unusable, how to fix it", () => {
+    const r = vmm('doctor');
+    expect(r.out).toContain(`virtualization: ${p.virtualization}`);
+    if (p.problems.length > 0) {
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`fix: ${p.problems[0]!.fix}`);
+    } else expect(r.code).toBe(0);
+  });
+});

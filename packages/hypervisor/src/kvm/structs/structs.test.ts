@@ -1,0 +1,105 @@
+// Round trips through the struct modules (offsets are checked against gcc in ../abi.test.ts).
+import { describe, expect, it } from 'vitest';
+import type { X86Regs, X86Segment, X86Sregs } from '../../types';
+import { encodeCpuid2, readCpuid2 } from './cpuid2';
+import { FPU_SIZE, writeFpuDefaults } from './fpu';
+import { APIC_LVT_LINT0, APIC_MODE_EXTINT, LAPIC_STATE_SIZE, setLvtDeliveryMode } from './lapic-state';
+import { encodeMsrs, readMsrs } from './msrs';
+import { readRegs, REGS_SIZE, writeRegs } from './regs';
+import { readSregs, SREGS_SIZE, writeSregs } from './sregs';
+
+const seg = (n: number): X86Segment => ({
+  base: BigInt(n) << 32n,
+  limit: 0xfffff,
+  selector: n * 8,
+  type: 11,
+  present: 1,
+  dpl: 0,
+  db: 0,
+  s: 1,
+  l: 1,
+  g: 1,
+  avl: 0,
+  unusable: 0,
+});
+
+describe('KVM struct codecs', () => {
+  it('kvm_regs round trip (and -1 wraps to 2^64-1)', () => {
+    const names = [
+      'rax',
+      'rbx',
+      'rcx',
+      'rdx',
+      'rsi',
+      'rdi',
+      'rsp',
+      'rbp',
+      'r8',
+      'r9',
+      'r10',
+      'r11',
+      'r12',
+      'r13',
+      'r14',
+      'r15',
+      'rip',
+      'rflags',
+    ];
+    const regs = Object.fromEntries(names.map((n, i) => [n, BigInt(i + 1) * 0x1111n])) as unknown as X86Regs;
+    const v = new DataView(new ArrayBuffer(REGS_SIZE));
+    writeRegs(v, { ...regs, rax: -1n });
+    expect(readRegs(v)).toEqual({ ...regs, rax: 0xffff_ffff_ffff_ffffn });
+    expect(v.getBigUint64(16 * 8, true)).toBe(regs.rip);
+  });
+
+  it('kvm_sregs round trip keeps the interrupt bitmap', () => {
+    const v = new DataView(new ArrayBuffer(SREGS_SIZE));
+    v.setBigUint64(280, 0xabcn, true);
+    const s: X86Sregs = {
+      cs: seg(1),
+      ds: seg(2),
+      es: seg(3),
+      fs: seg(4),
+      gs: seg(5),
+      ss: seg(6),
+      tr: seg(7),
+      ldt: seg(8),
+      gdt: { base: 0x500n, limit: 0x27 },
+      idt: { base: 0x600n, limit: 0xfff },
+      cr0: 0x80050033n,
+      cr2: 0n,
+      cr3: 0x9000n,
+      cr4: 0x20n,
+      cr8: 0n,
+      efer: 0x500n,
+      apicBase: 0xfee00900n,
+    };
+    writeSregs(v, s);
+    expect(readSregs(v)).toEqual(s);
+    expect(v.getBigUint64(280, true)).toBe(0xabcn);
+  });
+
+  it('kvm_cpuid2 and kvm_msrs round trips', () => {
+    const entries = [
+      { function: 0, index: 0, flags: 0, eax: 0xd, ebx: 0x756e6547, ecx: 0x6c65746e, edx: 0x49656e69 },
+      { function: 0x80000001, index: 0, flags: 1, eax: 1, ebx: 2, ecx: 3, edx: 0xffffffff },
+    ];
+    expect(readCpuid2(encodeCpuid2(entries))).toEqual(entries);
+    const msrs = [
+      { index: 0xc0000080, data: 0x500n },
+      { index: 0x10, data: 2n ** 63n },
+    ];
+    expect(readMsrs(encodeMsrs(msrs), 2)).toEqual(msrs);
+  });
+
+  it('FPU defaults and LAPIC LVT delivery mode', () => {
+    const f = new DataView(new ArrayBuffer(FPU_SIZE));
+    f.setUint8(0, 0xff);
+    writeFpuDefaults(f);
+    expect([f.getUint8(0), f.getUint16(128, true), f.getUint32(408, true)]).toEqual([0, 0x37f, 0x1f80]);
+    const l = new DataView(new ArrayBuffer(LAPIC_STATE_SIZE));
+    l.setUint32(APIC_LVT_LINT0, 0x1_04ff, true); // masked, NMI mode, vector 0xff
+    setLvtDeliveryMode(l, APIC_LVT_LINT0, APIC_MODE_EXTINT);
+    expect(l.getUint32(APIC_LVT_LINT0, true)).toBe(0x1_07ff);
+  });
+});

@@ -1,0 +1,121 @@
+// GuestMemory over host memory that is already mapped at a known address: one Uint8Array and one
+// DataView per region, made once with koffi.view (no copy), every access bounds-checked.
+//
+// A typed array over external memory can cover at most MAX_VIEW_BYTES (4 GiB in Node 20; koffi
+// aborts the process beyond that), so a larger range is split into several GuestRegions. An
+// access that straddles such a split is refused like one outside RAM.
+import { GuestMemoryError } from '../errors';
+import { hostView } from '../sys/libc';
+import type { GuestMemory, GuestRegion } from '../types';
+import type { CheckedRange } from './layout';
+
+export const MAX_VIEW_BYTES = 2 ** 32;
+
+class Region implements GuestRegion {
+  constructor(
+    readonly gpa: number,
+    readonly size: number,
+    readonly end: number,
+    readonly bytes: Uint8Array,
+    readonly view: DataView,
+  ) {}
+}
+
+export class MappedGuestMemory implements GuestMemory {
+  readonly regions: readonly GuestRegion[];
+  readonly totalSize: number;
+  private readonly list: Region[];
+  /** The last region hit: most accesses come in runs to the same region. */
+  private last: Region;
+
+  constructor(
+    readonly hostAddress: bigint,
+    readonly ranges: readonly CheckedRange[],
+    maxViewBytes = MAX_VIEW_BYTES,
+  ) {
+    if (maxViewBytes <= 0 || maxViewBytes > MAX_VIEW_BYTES) throw new RangeError('bad maxViewBytes');
+    const list: Region[] = [];
+    let total = 0;
+    for (const r of ranges) {
+      total += r.size;
+      for (let done = 0; done < r.size; done += maxViewBytes) {
+        const size = Math.min(maxViewBytes, r.size - done);
+        const ab = hostView(hostAddress + BigInt(r.hostOffset + done), size);
+        list.push(new Region(r.gpa + done, size, r.gpa + done + size, new Uint8Array(ab), new DataView(ab)));
+      }
+    }
+    this.list = list;
+    this.regions = list;
+    this.totalSize = total;
+    this.last = list[0]!;
+  }
+
+  /** The region holding [gpa, gpa+len) wholly, or undefined. */
+  private find(gpa: number, len: number): Region | undefined {
+    if (!(gpa >= 0 && len >= 0) || !Number.isSafeInteger(gpa) || !Number.isSafeInteger(len)) return undefined;
+    const end = gpa + len;
+    const last = this.last;
+    if (gpa >= last.gpa && end <= last.end) return last;
+    for (const r of this.list) {
+      if (gpa >= r.gpa && end <= r.end) {
+        this.last = r;
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  private at(gpa: number, len: number): Region {
+    const r = this.find(gpa, len);
+    if (!r) throw new GuestMemoryError(gpa, len);
+    return r;
+  }
+
+  contains(gpa: number, len: number): boolean {
+    return this.find(gpa, len) !== undefined;
+  }
+
+  slice(gpa: number, len: number): Uint8Array | undefined {
+    const r = this.find(gpa, len);
+    if (!r) return undefined;
+    const off = gpa - r.gpa;
+    return r.bytes.subarray(off, off + len);
+  }
+
+  readU8(gpa: number): number {
+    const r = this.at(gpa, 1);
+    return r.view.getUint8(gpa - r.gpa);
+  }
+  readU16(gpa: number): number {
+    const r = this.at(gpa, 2);
+    return r.view.getUint16(gpa - r.gpa, true);
+  }
+  readU32(gpa: number): number {
+    const r = this.at(gpa, 4);
+    return r.view.getUint32(gpa - r.gpa, true);
+  }
+  readU64(gpa: number): bigint {
+    const r = this.at(gpa, 8);
+    return r.view.getBigUint64(gpa - r.gpa, true);
+  }
+  writeU8(gpa: number, value: number): void {
+    const r = this.at(gpa, 1);
+    r.view.setUint8(gpa - r.gpa, value);
+  }
+  writeU16(gpa: number, value: number): void {
+    const r = this.at(gpa, 2);
+    r.view.setUint16(gpa - r.gpa, value, true);
+  }
+  writeU32(gpa: number, value: number): void {
+    const r = this.at(gpa, 4);
+    r.view.setUint32(gpa - r.gpa, value, true);
+  }
+  writeU64(gpa: number, value: bigint): void {
+    const r = this.at(gpa, 8);
+    r.view.setBigUint64(gpa - r.gpa, BigInt.asUintN(64, value), true);
+  }
+  write(gpa: number, data: Uint8Array): void {
+    const r = this.at(gpa, data.length);
+    r.bytes.set(data, gpa - r.gpa);
+  }
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { GuestMemoryError } from '../errors';
+import { nextMessage, startTsWorker } from '../test-support/ts-worker';
+import { MemoryLayoutError } from './layout';
+import { MemfdGuestMemory } from './memfd-guest-memory';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+describe('MemfdGuestMemory', () => {
+  it('backs several ranges (below and above the 32-bit hole) and checks every access', () => {
+    const mem = MemfdGuestMemory.create({
+      ranges: [
+        { gpa: 4 * GiB, size: 2 * MiB },
+        { gpa: 0, size: 1 * MiB },
+      ],
+    });
+    try {
+      expect(mem.regions.map((r) => [r.gpa, r.size])).toEqual([
+        [0, MiB],
+        [4 * GiB, 2 * MiB],
+      ]);
+      expect(mem.totalSize).toBe(3 * MiB);
+      mem.writeU8(0, 0xab);
+      mem.writeU16(2, 0xbeef);
+      mem.writeU32(MiB - 4, 0xdeadbeef);
+      mem.writeU64(4 * GiB + 8, 0x0123456789abcdefn);
+      expect(mem.readU8(0)).toBe(0xab);
+      expect(mem.readU16(2)).toBe(0xbeef);
+      expect(mem.readU32(MiB - 4)).toBe(0xdeadbeef);
+      expect(mem.readU64(4 * GiB + 8)).toBe(0x0123456789abcdefn);
+      // Little-endian, and the same bytes through slice() (a view, not a copy).
+      expect([...mem.slice(4 * GiB + 8, 2)!]).toEqual([0xef, 0xcd]);
+      mem.slice(4 * GiB + 8, 1)![0] = 0x11;
+      expect(mem.readU8(4 * GiB + 8)).toBe(0x11);
+      mem.write(4 * GiB + 2 * MiB - 3, new Uint8Array([1, 2, 3]));
+      expect([...mem.slice(4 * GiB + 2 * MiB - 3, 3)!]).toEqual([1, 2, 3]);
+
+      // Out of bounds: past a range, in the hole, straddling an end, negative, fractional, huge.
+      expect(mem.slice(MiB - 2, 4)).toBeUndefined();
+      expect(mem.slice(2 * GiB, 1)).toBeUndefined();
+      expect(mem.slice(-1, 1)).toBeUndefined();
+      expect(mem.slice(0.5, 1)).toBeUndefined();
+      expect(mem.slice(0, -1)).toBeUndefined();
+      expect(mem.slice(2 ** 60, 1)).toBeUndefined();
+      expect(mem.contains(0, MiB)).toBe(true);
+      expect(mem.contains(0, MiB + 1)).toBe(false);
+      expect(() => mem.readU32(MiB - 2)).toThrow(GuestMemoryError);
+      expect(() => mem.writeU64(4 * GiB + 2 * MiB - 4, 0n)).toThrow(GuestMemoryError);
+      expect(() => mem.write(MiB - 1, new Uint8Array(2))).toThrow(/outside guest memory/);
+    } finally {
+      mem.close();
+    }
+  });
+
+  it('refuses bad layouts with a sentence', () => {
+    expect(() => MemfdGuestMemory.create({ ranges: [] })).toThrow(MemoryLayoutError);
+    expect(() => MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: 100 }] })).toThrow(/aligned/);
+    expect(() =>
+      MemfdGuestMemory.create({
+        ranges: [
+          { gpa: 0, size: 8192 },
+          { gpa: 4096, size: 4096 },
+        ],
+      }),
+    ).toThrow(/overlaps/);
+  });
+
+  it('splits a range larger than one typed array may cover into several regions', () => {
+    const mem = MemfdGuestMemory.create(
+      { ranges: [{ gpa: 0x10000, size: 64 * 1024 }] },
+      { maxViewBytes: 16 * 1024 },
+    );
+    try {
+      expect(mem.regions.map((r) => [r.gpa, r.size])).toEqual([
+        [0x10000, 0x4000],
+        [0x14000, 0x4000],
+        [0x18000, 0x4000],
+        [0x1c000, 0x4000],
+      ]);
+      mem.writeU32(0x1c000 - 4, 0x11223344);
+      mem.writeU32(0x1c000, 0x55667788);
+      // The pieces are adjacent slices of one mapping: the bytes line up across the split.
+      expect(mem.regions[2]!.bytes.length).toBe(0x4000);
+      expect(mem.readU32(0x1c000 - 4)).toBe(0x11223344);
+      expect(mem.readU32(0x1c000)).toBe(0x55667788);
+      // An access across the split is refused like one outside RAM.
+      expect(mem.slice(0x1c000 - 2, 4)).toBeUndefined();
+      expect(mem.hostRanges()).toHaveLength(1);
+    } finally {
+      mem.close();
+    }
+  });
+
+  it('maps a 6 GiB range (sparse) with a view per 4 GiB', () => {
+    const mem = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: 6 * GiB }] });
+    try {
+      expect(mem.regions.map((r) => r.size)).toEqual([4 * GiB, 2 * GiB]);
+      mem.writeU64(6 * GiB - 8, 42n);
+      mem.writeU32(4 * GiB - 4, 7);
+      expect(mem.readU64(6 * GiB - 8)).toBe(42n);
+      expect(mem.readU32(4 * GiB - 4)).toBe(7);
+    } finally {
+      mem.close();
+    }
+  });
+
+  it('a worker thread attaches the same RAM: each sees the other one’s writes', async () => {
+    const mem = MemfdGuestMemory.create({
+      ranges: [
+        { gpa: 0, size: MiB },
+        { gpa: 4 * GiB, size: MiB },
+      ],
+    });
+    const handle = mem.share();
+    expect(structuredClone(handle)).toEqual(handle);
+    mem.writeU32(0x1000, 0xcafef00d);
+    const worker = startTsWorker(new URL('../test-support/memory-worker.ts', import.meta.url), {
+      workerData: handle,
+    });
+    try {
+      expect(await nextMessage(worker)).toEqual({
+        regions: [
+          [0, MiB],
+          [4 * GiB, MiB],
+        ],
+      });
+      worker.postMessage({ read: 0x1000 });
+      expect(await nextMessage(worker)).toBe(0xcafef00d);
+      worker.postMessage({ write: 4 * GiB + 0x20, value: 0x600dcafe });
+      expect(await nextMessage(worker)).toBe('ok');
+      expect(mem.readU32(4 * GiB + 0x20)).toBe(0x600dcafe);
+    } finally {
+      await worker.terminate();
+      mem.close();
+    }
+  });
+});

@@ -1,0 +1,100 @@
+// Guest RAM on one memfd, mapped once MAP_SHARED: every range of the layout is a slice of that
+// mapping. `share()` hands a worker thread what it needs to rebuild the same views
+// (attachGuestMemory): the mapping belongs to the process, so the worker views the same address.
+import { VmmError } from '../errors';
+import { check } from '../sys/call';
+import { lastErrno, libc, MAP_FAILED } from '../sys/libc';
+import { callError } from '../sys/call';
+import type { MemoryLayout } from '../types';
+import { checkLayout, type CheckedRange } from './layout';
+import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
+
+// <sys/mman.h>, <linux/memfd.h> (x86_64).
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const MAP_NORESERVE = 0x4000;
+const MFD_CLOEXEC = 1;
+
+/** What a worker needs to see the same guest RAM. Structured-cloneable (plain data). */
+export interface GuestMemoryHandle {
+  /** The memfd (process-wide; a worker may mmap it again if it wants its own mapping). */
+  fd: number;
+  /** Where the owner mapped the memfd. */
+  hostAddress: bigint;
+  /** The checked ranges, with their offsets in the mapping. */
+  ranges: CheckedRange[];
+  maxViewBytes: number;
+}
+
+/** One range of guest RAM with the host address KVM_SET_USER_MEMORY_REGION needs. */
+export interface HostRange {
+  gpa: number;
+  size: number;
+  hostAddress: bigint;
+}
+
+export class MemfdGuestMemory extends MappedGuestMemory {
+  private closed = false;
+
+  private constructor(
+    readonly fd: number,
+    hostAddress: bigint,
+    ranges: CheckedRange[],
+    private readonly mappedSize: number,
+    private readonly maxViewBytesUsed: number,
+  ) {
+    super(hostAddress, ranges, maxViewBytesUsed);
+  }
+
+  /** Creates the memfd, sizes it, maps it. Pages are allocated on first touch. */
+  static create(layout: MemoryLayout, options: { maxViewBytes?: number } = {}): MemfdGuestMemory {
+    const ranges = checkLayout(layout);
+    const total = ranges.reduce((n, r) => n + r.size, 0);
+    const c = libc();
+    const fd = check('memfd_create', c.memfdCreate('vmm-guest-ram', MFD_CLOEXEC));
+    try {
+      check('ftruncate', c.ftruncate(fd, total), `sizing guest RAM to ${total} bytes`);
+      const addr = c.mmap(null, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+      if (addr === MAP_FAILED || addr === 0n)
+        throw callError('mmap', lastErrno(), `mapping ${total} bytes of guest RAM`);
+      return new MemfdGuestMemory(fd, addr, ranges, total, options.maxViewBytes ?? MAX_VIEW_BYTES);
+    } catch (e) {
+      c.close(fd);
+      throw e;
+    }
+  }
+
+  /** The layout's ranges with their host addresses: one KVM memory slot each. */
+  hostRanges(): HostRange[] {
+    return this.ranges.map((r) => ({
+      gpa: r.gpa,
+      size: r.size,
+      hostAddress: this.hostAddress + BigInt(r.hostOffset),
+    }));
+  }
+
+  share(): GuestMemoryHandle {
+    if (this.closed)
+      throw new VmmError('EGUESTMEM', 'guest memory was closed: share it before closing the VM');
+    return {
+      fd: this.fd,
+      hostAddress: this.hostAddress,
+      ranges: this.ranges.map((r) => ({ ...r })),
+      maxViewBytes: this.maxViewBytesUsed,
+    };
+  }
+
+  /** Unmaps and closes. Every view (here and in workers) is dead afterwards: stop workers first. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    libc().munmap(this.hostAddress, this.mappedSize);
+    libc().close(this.fd);
+  }
+}
+
+/** In a worker thread: the same guest RAM, same regions, over the owner's mapping. */
+export function attachGuestMemory(handle: GuestMemoryHandle): MappedGuestMemory {
+  return new MappedGuestMemory(handle.hostAddress, handle.ranges, handle.maxViewBytes);
+}

@@ -1,0 +1,106 @@
+// koffi bindings to the C library: the system calls the KVM backend makes. Loaded on first use
+// (so importing @vmm/hypervisor on a host without glibc costs nothing). Each binding returns the
+// raw C result; callers read errno with `lastErrno()` right after the call (koffi saves it).
+import koffi from 'koffi';
+
+/** Pointers are BigInt in koffi 3; buffers and typed arrays pass their own address. */
+export type Pointer = bigint | null;
+export type BufferArg = Uint8Array | null;
+
+export interface Libc {
+  open(path: string, flags: number): number;
+  close(fd: number): number;
+  /** ioctl(fd, request, void *arg): arg is a buffer we own (struct in/out). */
+  ioctlPtr(fd: number, request: number, arg: BufferArg): number;
+  /** ioctl(fd, request, unsigned long arg): integer argument (or none: pass 0). */
+  ioctlInt(fd: number, request: number, arg: number | bigint): number;
+  mmap(addr: Pointer, len: number, prot: number, flags: number, fd: number, offset: number): bigint;
+  munmap(addr: bigint, len: number): number;
+  memfdCreate(name: string, flags: number): number;
+  ftruncate(fd: number, len: number): number;
+  eventfd(initval: number, flags: number): number;
+  read(fd: number, buf: Uint8Array, count: number): number;
+  write(fd: number, buf: Uint8Array, count: number): number;
+  gettid(): number;
+  getpid(): number;
+  tgkill(tgid: number, tid: number, sig: number): number;
+  /** pthread_sigmask(how, set, oldset): returns the error number (not -1/errno). */
+  pthreadSigmask(how: number, set: BufferArg, oldset: BufferArg): number;
+  /** sigtimedwait(set, info, timeout): the signal number, or -1 with errno (EAGAIN on timeout). */
+  sigtimedwait(set: Uint8Array, info: BufferArg, timeout: Uint8Array): number;
+  /** signal(sig, handler): handler 0n = SIG_DFL, 1n = SIG_IGN; returns the previous handler. */
+  signal(sig: number, handler: bigint): bigint;
+  sigrtmin(): number;
+  strerror(errno: number): string;
+}
+
+let cached: Libc | undefined;
+
+/** The C library, bound on first call. */
+export function libc(): Libc {
+  if (cached) return cached;
+  const lib = koffi.load('libc.so.6');
+  const open = lib.func('int open(const char *path, int flags)');
+  const close = lib.func('int close(int fd)');
+  const ioctlPtr = lib.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const ioctlInt = lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
+  const mmap = lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t offset)');
+  const munmap = lib.func('int munmap(void *addr, size_t len)');
+  const memfdCreate = lib.func('int memfd_create(const char *name, unsigned int flags)');
+  const ftruncate = lib.func('int ftruncate(int fd, int64_t len)');
+  const eventfd = lib.func('int eventfd(unsigned int initval, int flags)');
+  const read = lib.func('int64_t read(int fd, void *buf, size_t count)');
+  const write = lib.func('int64_t write(int fd, const void *buf, size_t count)');
+  const gettid = lib.func('int gettid(void)');
+  const getpid = lib.func('int getpid(void)');
+  const tgkill = lib.func('int tgkill(int tgid, int tid, int sig)');
+  const pthreadSigmask = lib.func('int pthread_sigmask(int how, const void *set, void *oldset)');
+  const sigtimedwait = lib.func('int sigtimedwait(const void *set, void *info, const void *timeout)');
+  const signal = lib.func('void *signal(int sig, void *handler)');
+  const sigrtmin = lib.func('int __libc_current_sigrtmin(void)');
+  const strerror = lib.func('const char *strerror(int errnum)');
+  const num = (v: unknown): number => Number(v);
+  cached = {
+    open: (p, f) => open(p, f) as number,
+    close: (fd) => close(fd) as number,
+    ioctlPtr: (fd, r, a) => ioctlPtr(fd, r, a) as number,
+    ioctlInt: (fd, r, a) => ioctlInt(fd, r, a) as number,
+    mmap: (a, l, p, f, fd, o) => {
+      const r = mmap(a, l, p, f, fd, o) as bigint | null;
+      return r ?? 0n;
+    },
+    munmap: (a, l) => munmap(a, l) as number,
+    memfdCreate: (n, f) => memfdCreate(n, f) as number,
+    ftruncate: (fd, l) => ftruncate(fd, l) as number,
+    eventfd: (i, f) => eventfd(i, f) as number,
+    read: (fd, b, c) => num(read(fd, b, c)),
+    write: (fd, b, c) => num(write(fd, b, c)),
+    gettid: () => gettid() as number,
+    getpid: () => getpid() as number,
+    tgkill: (g, t, s) => tgkill(g, t, s) as number,
+    pthreadSigmask: (h, s, o) => pthreadSigmask(h, s, o) as number,
+    sigtimedwait: (s, i, t) => sigtimedwait(s, i, t) as number,
+    signal: (s, h) => (signal(s, h) as bigint | null) ?? 0n,
+    sigrtmin: () => sigrtmin() as number,
+    strerror: (e) => strerror(e) as string,
+  };
+  return cached;
+}
+
+/** errno of the last koffi call on this thread. Read it right after the call that failed. */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** A zero-copy view of `len` bytes of host memory at `address` (mmap'ed memory we own). */
+export function hostView(address: bigint, len: number): ArrayBuffer {
+  return koffi.view(address, len);
+}
+
+/** The address of a buffer's first byte (for structs that carry a userspace pointer). */
+export function addressOf(buf: Uint8Array): bigint {
+  return koffi.address(buf);
+}
+
+/** mmap's MAP_FAILED, as koffi returns it. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;

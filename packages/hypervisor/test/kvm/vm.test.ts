@@ -1,0 +1,148 @@
+// The KVM backend on a real /dev/kvm: a 16-byte real-mode guest doing `out` then `hlt`, guest RAM
+// shared both ways through memory slots, the irqchip and friends, a vCPU run in a worker thread
+// and kicked out of KVM_RUN from the main thread.
+import { afterEach, describe, expect, it } from 'vitest';
+import { KvmHypervisor } from '../../src/kvm/hypervisor';
+import type { KvmVcpu } from '../../src/kvm/vcpu';
+import type { KvmVm } from '../../src/kvm/vm';
+import { nextMessage, startTsWorker } from '../../src/test-support/ts-worker';
+import type { Vcpu, VirtualMachine } from '../../src/types';
+import { announceSkip, kvmUsable } from './can-run';
+
+announceSkip('KVM backend: real-mode guest, memory slots, irqchip, vCPU in a worker, kick');
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const CODE = 0x1000;
+
+/** Real mode at CODE: CS and DS with base 0. */
+function realMode(vcpu: Vcpu, rip = CODE): void {
+  const s = vcpu.getSregs();
+  s.cs = { ...s.cs, base: 0n, selector: 0 };
+  s.ds = { ...s.ds, base: 0n, selector: 0 };
+  vcpu.setSregs(s);
+  const r = vcpu.getRegs();
+  vcpu.setRegs({ ...r, rip: BigInt(rip), rflags: 2n });
+}
+
+describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
+  let kvm: KvmHypervisor | undefined;
+  let vm: VirtualMachine | undefined;
+  afterEach(() => {
+    vm?.close();
+    kvm?.close();
+    vm = undefined;
+    kvm = undefined;
+  });
+
+  it('runs a 16-byte real-mode guest: out (io exit with its data), a read of host-written RAM, a guest write, hlt', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({
+      ranges: [
+        { gpa: 0, size: 2 * MiB },
+        { gpa: 4 * GiB, size: 2 * MiB },
+      ],
+    });
+    // prettier-ignore
+    const code = [
+      0xba, 0xf8, 0x03,             // mov dx, 0x3f8
+      0xb0, 0x41,                   // mov al, 'A'
+      0xee,                         // out dx, al
+      0xa0, 0x00, 0x20,             // mov al, [0x2000]
+      0xee,                         // out dx, al
+      0xc6, 0x06, 0x01, 0x20, 0x5a, // mov byte [0x2001], 0x5a
+      0xf4,                         // hlt
+    ];
+    expect(code).toHaveLength(16);
+    vm.memory.write(CODE, new Uint8Array(code));
+    vm.memory.writeU8(0x2000, 0x7e);
+    const vcpu = vm.createVcpu(0);
+    realMode(vcpu);
+
+    const e1 = vcpu.run();
+    expect(e1).toMatchObject({ kind: 'io', direction: 'out', port: 0x3f8, size: 1, count: 1 });
+    expect([...(e1 as { data: Uint8Array }).data]).toEqual([0x41]);
+    const e2 = vcpu.run();
+    expect([...(e2 as { data: Uint8Array }).data]).toEqual([0x7e]);
+    expect(vcpu.run()).toEqual({ kind: 'hlt' });
+    expect(vm.memory.readU8(0x2001)).toBe(0x5a);
+    expect(vcpu.getRegs().rip).toBe(BigInt(CODE + 16));
+  });
+
+  it('an `in` gets the bytes the handler put in the exit data', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    // in al, 0x60 ; mov [0x2000], al ; hlt
+    vm.memory.write(CODE, new Uint8Array([0xe4, 0x60, 0xa2, 0x00, 0x20, 0xf4]));
+    const vcpu = vm.createVcpu(0);
+    realMode(vcpu);
+    const e = vcpu.run();
+    expect(e).toMatchObject({ kind: 'io', direction: 'in', port: 0x60, size: 1 });
+    (e as { data: Uint8Array }).data[0] = 0x99;
+    expect(vcpu.run()).toEqual({ kind: 'hlt' });
+    expect(vm.memory.readU8(0x2000)).toBe(0x99);
+  });
+
+  it('irqchip, PIT, CPUID, MSRs, FPU, LAPIC, MP state, irqfd; an ioeventfd catches an out without an exit', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    vm.createIrqchip();
+    const cpuid = vm.supportedCpuid();
+    expect(cpuid.length).toBeGreaterThan(5);
+    expect(cpuid.some((e) => e.function === 0)).toBe(true);
+    const vcpu = vm.createVcpu(0);
+    vcpu.setCpuid(cpuid);
+    vcpu.setMsrs([{ index: 0x10, data: 0n }]); // IA32_TIME_STAMP_COUNTER
+    vcpu.setFpuDefaults();
+    vcpu.setLapicDefaults();
+    vcpu.setMpState('runnable');
+    const irq = vm.createEventNotifier();
+    vm.registerIrqFd(irq, 5);
+    vm.setIrqLine(4, true);
+    vm.setIrqLine(4, false);
+    const doorbell = vm.createEventNotifier();
+    vm.registerIoEvent(doorbell, 0x80, 'pio', 1);
+    // out 0x80, al ; out 0x81, al (this one exits)
+    vm.memory.write(CODE, new Uint8Array([0xe6, 0x80, 0xe6, 0x81, 0xf4]));
+    realMode(vcpu);
+    expect(vcpu.run()).toMatchObject({ kind: 'io', port: 0x81 });
+    expect(doorbell.drain()).toBe(1n);
+    vm.unregisterIoEvent(doorbell, 0x80, 'pio', 1);
+    expect(() => vm!.setIrqLine(99, true)).toThrow(/GSI 99/);
+  });
+
+  it('a vCPU attached in a worker thread runs there and a kick from the main thread ends its KVM_RUN', async () => {
+    kvm = new KvmHypervisor();
+    const theVm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] }) as KvmVm;
+    vm = theVm;
+    // out 0x70, al ; jmp $ (spins until kicked)
+    vm.memory.write(CODE, new Uint8Array([0xe6, 0x70, 0xeb, 0xfe]));
+    const vcpu = vm.createVcpu(0) as KvmVcpu;
+    realMode(vcpu);
+    const spec = vcpu.attachSpec();
+    expect(spec).toMatchObject({ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' });
+    const worker = startTsWorker(new URL('./vcpu-run-worker.ts', import.meta.url), {
+      workerData: { vcpu: spec.handle, memory: theVm.memory.share() },
+    });
+    try {
+      expect(await nextMessage(worker)).toEqual({ ready: true, firstByte: 0xe6 });
+      const result = nextMessage<{ kind: string; ports: number[] }>(worker);
+      await new Promise((r) => setTimeout(r, 300)); // let it block in KVM_RUN
+      vcpu.kick();
+      expect(await result).toEqual({ kind: 'interrupted', ports: [0x70] });
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('a kick before run() makes the next run() return interrupted', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    vm.memory.write(CODE, new Uint8Array([0xf4]));
+    const vcpu = vm.createVcpu(0);
+    realMode(vcpu);
+    vcpu.kick();
+    expect(vcpu.run()).toEqual({ kind: 'interrupted' });
+    expect(vcpu.run()).toEqual({ kind: 'hlt' });
+  });
+});

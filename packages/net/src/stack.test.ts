@@ -1,0 +1,186 @@
+// Model tests of the NAT: a guest written in TypeScript sends frames into NatStack and checks the
+// frames that come back, against real host sockets (a TCP server, a UDP DNS server on 127.0.0.1).
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NatStack } from './stack';
+import { Ipv4Header, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './ipv4';
+import { TcpHeader, ACK, FIN, PSH, RST, SYN } from './tcp/header';
+import { UdpHeader } from './udp';
+import { IcmpHeader } from './icmp';
+import { ArpPacket } from './arp';
+import { ETH_HLEN } from './ethernet';
+import {
+  arpRequest,
+  CapturePort,
+  DNS,
+  GATEWAY,
+  GUEST,
+  GUEST_MAC,
+  icmpEcho,
+  tcp,
+  udp,
+} from './test-support/frames';
+
+function parseIp(f: Uint8Array): Ipv4Header {
+  const h = new Ipv4Header();
+  expect(h.parse(f, ETH_HLEN, f.length - ETH_HLEN)).toBe(true);
+  return h;
+}
+
+function parseTcp(f: Uint8Array): TcpHeader {
+  const ip = parseIp(f);
+  expect(ip.protocol).toBe(PROTO_TCP);
+  const t = new TcpHeader();
+  expect(t.parse(f, ETH_HLEN + ip.headerLen, ip.totalLen - ip.headerLen, ip.src, ip.dst)).toBe(true);
+  return t;
+}
+
+async function until<T>(fn: () => T | undefined, ms = 3000): Promise<T> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (performance.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let stack: NatStack | undefined;
+afterEach(() => stack?.close());
+
+describe('NatStack', () => {
+  it('answers ARP for the gateway and DNS addresses only', () => {
+    const port = new CapturePort();
+    stack = new NatStack(port);
+    stack.input(arpRequest(GATEWAY), 42);
+    stack.input(arpRequest(0x0a000209), 42);
+    stack.input(arpRequest(DNS), 42);
+    const out = port.take();
+    expect(out).toHaveLength(2);
+    const a = new ArpPacket();
+    expect(a.parse(out[0]!, ETH_HLEN, 28)).toBe(true);
+    expect(a.op).toBe(2);
+    expect(a.senderIp).toBe(GATEWAY);
+    expect([...a.senderMac]).toEqual([0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]);
+    expect([...out[0]!.subarray(0, 6)]).toEqual([...GUEST_MAC]);
+  });
+
+  it('answers ICMP echo to the gateway with the same identifier, sequence and data', () => {
+    const port = new CapturePort();
+    stack = new NatStack(port);
+    const data = Uint8Array.from({ length: 100 }, (_, i) => i);
+    stack.input(icmpEcho(GATEWAY, 0x1234, 7, data), 1000);
+    const [f] = port.take();
+    const ip = parseIp(f!);
+    expect(ip.protocol).toBe(PROTO_ICMP);
+    expect(ip.src).toBe(GATEWAY);
+    expect(ip.dst).toBe(GUEST);
+    const icmp = new IcmpHeader();
+    const off = ETH_HLEN + ip.headerLen;
+    expect(icmp.parse(f!, off, ip.totalLen - ip.headerLen)).toBe(true);
+    expect(icmp.type).toBe(0);
+    expect([...f!.subarray(off + 4, off + 8)]).toEqual([0x12, 0x34, 0, 7]);
+    expect([...f!.subarray(off + 8)]).toEqual([...data]);
+  });
+
+  it('refuses TCP to the gateway at once (RST) and UDP with ICMP port unreachable when host loopback is off', () => {
+    const port = new CapturePort();
+    stack = new NatStack(port);
+    stack.input(tcp(GATEWAY, 40000, 80, 1000, 0, SYN, 65535, undefined, 1460, 7), 100);
+    const t = parseTcp(port.take()[0]!);
+    expect(t.flags & RST).toBeTruthy();
+    expect(t.ack).toBe(1001);
+    stack.input(udp(GUEST, GATEWAY, 5000, 9999, new Uint8Array(10)), 100);
+    const [u] = port.take();
+    const ip = parseIp(u!);
+    expect(ip.protocol).toBe(PROTO_ICMP);
+    expect(u![ETH_HLEN + ip.headerLen]).toBe(3);
+    expect(u![ETH_HLEN + ip.headerLen + 1]).toBe(3);
+  });
+
+  it('forwards DNS queries to the upstream and answers from 10.0.2.3:53', async () => {
+    const server = dgram.createSocket('udp4');
+    server.on('message', (m, r) => server.send(Buffer.concat([m, Buffer.from('answer')]), r.port, r.address));
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+    const port = new CapturePort();
+    stack = new NatStack(port, { dnsUpstream: { address: '127.0.0.1', port: server.address().port } });
+    const query = new Uint8Array([0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 120, 0, 0, 1, 0, 1]);
+    stack.input(udp(GUEST, DNS, 33333, 53, query), 1000);
+    const f = await until(() => port.frames[0]);
+    server.close();
+    const ip = parseIp(f);
+    expect(ip.protocol).toBe(PROTO_UDP);
+    const u = new UdpHeader();
+    expect(u.parse(f, ETH_HLEN + ip.headerLen, ip.totalLen - ip.headerLen, ip.src, ip.dst)).toBe(true);
+    expect(ip.src).toBe(DNS);
+    expect(u.srcPort).toBe(53);
+    expect(u.dstPort).toBe(33333);
+    expect(
+      Buffer.from(f.subarray(u.dataOff, u.dataOff + u.dataLen))
+        .toString('latin1')
+        .endsWith('answer'),
+    ).toBe(true);
+  });
+
+  it('TCP: handshake with MSS and window scale, data both ways, retransmission on a lost segment, FIN both ways', async () => {
+    let serverSide: net.Socket | undefined;
+    let received = '';
+    let serverEnded = false;
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      serverSide = s;
+      s.on('data', (d) => (received += d.toString()));
+      s.on('end', () => (serverEnded = true));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const sport = (server.address() as net.AddressInfo).port;
+    const port = new CapturePort();
+    stack = new NatStack(port, { hostLoopback: true });
+    // SYN with MSS 1000 and window scale 2
+    stack.input(tcp(GATEWAY, 40000, sport, 5000, 0, SYN, 65535, undefined, 1000, 2), 100);
+    const synAck = parseTcp(await until(() => port.frames[0]));
+    port.take();
+    expect(synAck.flags).toBe(SYN | ACK);
+    expect(synAck.ack).toBe(5001);
+    expect(synAck.mss).toBe(1460);
+    expect(synAck.wscale).toBeGreaterThanOrEqual(0);
+    const iss = synAck.seq;
+    // ACK + data
+    stack.input(
+      tcp(GATEWAY, 40000, sport, 5001, iss + 1, ACK | PSH, 1000, new TextEncoder().encode('hello')),
+      100,
+    );
+    stack.flush();
+    const ack1 = parseTcp(port.take()[0]!);
+    expect(ack1.ack).toBe(5006);
+    await until(() => (received === 'hello' ? true : undefined));
+    // host sends 2500 bytes: segments of at most the guest's MSS (1000)
+    serverSide!.write(Buffer.alloc(2500, 0x61));
+    const segs = await until(() => (port.frames.length >= 3 ? port.take().map(parseTcp) : undefined));
+    expect(segs.map((s) => s.dataLen)).toEqual([1000, 1000, 500]);
+    expect(segs[0]!.seq).toBe(iss + 1);
+    // acknowledge only the first: the rest comes again after the RTO (1 s initial, RFC 6298)
+    stack.input(tcp(GATEWAY, 40000, sport, 5006, iss + 1001, ACK, 1000), 100);
+    const again = parseTcp(await until(() => port.frames.find((f) => parseTcp(f).dataLen > 0), 3000));
+    expect(again.seq).toBe(iss + 1001);
+    port.take();
+    stack.input(tcp(GATEWAY, 40000, sport, 5006, iss + 2501, ACK, 1000), 100);
+    // guest half-closes; the host still sends; then the host closes
+    stack.input(tcp(GATEWAY, 40000, sport, 5006, iss + 2501, ACK | FIN, 1000), 100);
+    stack.flush();
+    expect(parseTcp(port.take()[0]!).ack).toBe(5007);
+    await until(() => (serverEnded ? true : undefined));
+    serverSide!.end('bye');
+    const tail = await until(() => {
+      const segs2 = port.frames.map(parseTcp);
+      return segs2.some((s) => s.flags & FIN) ? segs2 : undefined;
+    });
+    const data = tail.find((s) => s.dataLen === 3)!;
+    expect(data.seq).toBe(iss + 2501);
+    const fin = tail.find((s) => s.flags & FIN)!;
+    expect(fin.seq).toBe(iss + 2504);
+    stack.input(tcp(GATEWAY, 40000, sport, 5007, iss + 2505, ACK, 1000), 100);
+    expect(stack.stats().tcpConnections).toBe(1); // lingers in TIME-WAIT
+    server.close();
+  });
+});

@@ -1,0 +1,152 @@
+// The tap frontend: /dev/net/tun with IFF_TAP | IFF_NO_PI (Documentation/networking/tuntap.rst), one
+// Ethernet frame per read(2)/write(2). The fd is non-blocking; when it is empty, poll(2) waits on a
+// worker thread (koffi async), so the event loop never blocks. A batch of frames is drained per
+// wake-up and followed by `flush()`; the loop yields to the event loop every BATCH frames.
+import { EventEmitter } from 'node:events';
+import { NetSysError } from './errors';
+import type { FramePort, FrameSink } from './frame-port';
+import {
+  EAGAIN,
+  EINTR,
+  netLibc,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDWR,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+} from './sys';
+import { MAX_MTU } from './config';
+
+// linux/if_tun.h: TUNSETIFF = _IOW('T', 202, int); struct ifreq (40 bytes): ifr_name[16], ifr_flags
+const TUNSETIFF = 0x400454ca;
+const IFF_TAP = 0x0002;
+const IFF_NO_PI = 0x1000;
+const IFNAMSIZ = 16;
+const IFREQ_SIZE = 40;
+const BATCH = 256;
+const POLL_MS = 250;
+
+export interface TapEvents {
+  /** the device went away (its namespace was deleted) or a read failed */
+  closed: [reason: string];
+}
+
+export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
+  readonly name: string;
+  private readonly rx = new Uint8Array(14 + MAX_MTU + 64);
+  private readonly pollfd = new Uint8Array(8);
+  private sink: FrameSink | undefined;
+  private running = false;
+  private polling = false;
+  private drainQueued = false;
+  private readonly pollView = new DataView(this.pollfd.buffer);
+  private fd: number;
+  writeErrors = 0;
+
+  /** Opens /dev/net/tun and creates (or attaches to) tap `name` in the calling thread's namespace. */
+  constructor(name: string) {
+    super();
+    const libc = netLibc();
+    if (Buffer.byteLength(name) >= IFNAMSIZ || name.length === 0)
+      throw new NetSysError('TUNSETIFF', 22, `tap name '${name}' must be 1 to 15 bytes`);
+    const fd = libc.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      const e = libc.errno();
+      throw new NetSysError(
+        'open',
+        e,
+        `cannot open /dev/net/tun: ${libc.strerror(e)} (load the tun module, and run as root or with CAP_NET_ADMIN)`,
+      );
+    }
+    const ifr = new Uint8Array(IFREQ_SIZE);
+    ifr.set(Buffer.from(name), 0);
+    new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI, true);
+    if (libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
+      const e = libc.errno();
+      libc.close(fd);
+      throw new NetSysError(
+        'TUNSETIFF',
+        e,
+        `cannot create tap device '${name}': ${libc.strerror(e)} (is the name taken by a device of another kind?)`,
+      );
+    }
+    this.fd = fd;
+    const end = ifr.indexOf(0);
+    this.name = Buffer.from(ifr.subarray(0, end < 0 ? IFNAMSIZ : end)).toString();
+    this.pollView.setInt32(0, fd, true);
+    this.pollView.setInt16(4, POLLIN, true);
+  }
+
+  /** Frames to the guest (the namespace's kernel). */
+  send(frame: Uint8Array, length: number): void {
+    if (this.fd < 0) return;
+    if (netLibc().write(this.fd, frame, length) < 0) this.writeErrors++;
+    // the kernel usually answers (an ACK) during write(2) itself: read it without waiting for poll
+    if (!this.drainQueued && this.running) {
+      this.drainQueued = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  /** Starts feeding frames from the device to `sink`. */
+  start(sink: FrameSink): void {
+    this.sink = sink;
+    this.running = true;
+    this.drain();
+  }
+
+  private drain = (): void => {
+    this.drainQueued = false;
+    if (!this.running || !this.sink) return;
+    const libc = netLibc();
+    let n = 0;
+    for (; n < BATCH; n++) {
+      const len = libc.read(this.fd, this.rx, this.rx.length);
+      if (len < 0) {
+        const e = libc.errno();
+        if (e === EAGAIN || e === EINTR) break;
+        this.sink.flush();
+        this.fail(`read failed: ${libc.strerror(e)}`);
+        return;
+      }
+      this.sink.input(this.rx, len);
+    }
+    this.sink.flush();
+    if (n === BATCH) {
+      if (!this.drainQueued) {
+        this.drainQueued = true;
+        setImmediate(this.drain);
+      }
+    } else this.wait();
+  };
+
+  /** One poll(2) at a time on a worker thread; its completion drains the device. */
+  private wait(): void {
+    if (this.polling) return;
+    this.polling = true;
+    netLibc().pollAsync(this.pollfd, 1, POLL_MS, (err, res) => {
+      this.polling = false;
+      if (!this.running) return;
+      if (err) return this.fail(`poll failed: ${String(err)}`);
+      const revents = this.pollView.getInt16(6, true);
+      if (res > 0 && revents & (POLLERR | POLLHUP | POLLNVAL)) return this.fail('the tap device went away');
+      this.drain();
+    });
+  }
+
+  private fail(reason: string): void {
+    this.running = false;
+    this.emit('closed', reason);
+  }
+
+  /** Stops reading and closes the device (a non-persistent tap disappears with it). */
+  close(): void {
+    this.running = false;
+    if (this.fd >= 0) {
+      netLibc().close(this.fd);
+      this.fd = -1;
+    }
+  }
+}

@@ -1,0 +1,385 @@
+// virtio-blk: virtio 1.2 §5.2, over a raw image file. File I/O runs on the libuv pool
+// (fs.readv/fs.writev straight into and out of guest memory views: no intermediate copy), so
+// neither a vCPU thread nor the event loop waits on the disk. Requests complete out of order.
+import fs from 'node:fs';
+import type { DeviceContext, VirtioDevice } from '../device';
+import { VirtioConfigError } from '../errors';
+import { TRANSPORT_FEATURES, bit, hasFeature } from '../features';
+import { DescriptorChain } from '../queue/chain';
+import { DEVICE_ID_BLOCK } from '../status';
+import type { BlkImage } from './image';
+import { openBlkImage } from './image';
+import * as L from './layout';
+import { punchHole } from './punch-hole';
+
+export interface BlkDeviceOptions {
+  /** Path of a raw image whose size is a multiple of 512. */
+  path: string;
+  /** readonly=on: offer VIRTIO_BLK_F_RO and fail writes with VIRTIO_BLK_S_IOERR. */
+  readonly?: boolean;
+  /** GET_ID answer: up to 20 bytes. */
+  serial?: string;
+  /** QueueNumMax of the request queue: a power of two in 4..1024 (default 256). */
+  queueSize?: number;
+}
+
+/** Most segments one DISCARD or WRITE_ZEROES request may carry (max_discard_seg, max_write_zeroes_seg). */
+const MAX_DWZ_SEGMENTS = 32;
+/** Most sectors per DISCARD/WRITE_ZEROES segment (2 GiB - 512). */
+const MAX_DWZ_SECTORS = 0x3fffff;
+/** Zeros written per call when a hole cannot be punched. */
+const ZERO_CHUNK = 1024 * 1024;
+
+/** One in-flight request: its chain, iovec array and callbacks are made once and reused. */
+class BlkRequest {
+  readonly chain: DescriptorChain;
+  readonly iov: Uint8Array[] = [];
+  readonly header = new Uint8Array(L.REQ_HEADER_SIZE);
+  readonly headerView = new DataView(this.header.buffer);
+  readonly status = new Uint8Array(1);
+  epoch = 0;
+  type = 0;
+  /** File position of the next byte to move; bytes still to move. */
+  position = 0;
+  remaining = 0;
+  /** Bytes moved so far (for resubmitting after a short transfer). */
+  done = 0;
+  /** Length of the data part; the used length to report. */
+  dataLen = 0;
+  usedLen = 0;
+  /** DISCARD / WRITE_ZEROES: the next segment to do and how many there are. */
+  segment = 0;
+  segments = 0;
+  readonly onIo: (err: NodeJS.ErrnoException | null, n: number) => void;
+  readonly onSync: (err: NodeJS.ErrnoException | null) => void;
+  readonly onPunch: (ok: boolean) => void;
+
+  constructor(device: BlkDevice, capacity: number) {
+    this.chain = new DescriptorChain(capacity, device.viewsOrThrow());
+    this.onIo = (err, n) => device.ioDone(this, err, n);
+    this.onSync = (err) => device.finish(this, err ? L.VIRTIO_BLK_S_IOERR : L.VIRTIO_BLK_S_OK);
+    this.onPunch = (ok) => device.punchDone(this, ok);
+  }
+}
+
+export class BlkDevice implements VirtioDevice {
+  readonly deviceId = DEVICE_ID_BLOCK;
+  readonly features: bigint;
+  readonly queueMaxSizes: readonly number[];
+  readonly configSize = L.CONFIG_SIZE;
+  readonly image: BlkImage;
+  /** Capacity in 512-byte sectors. */
+  readonly capacity: number;
+
+  private readonly config = new Uint8Array(L.CONFIG_SIZE);
+  private readonly serial = new Uint8Array(L.VIRTIO_BLK_ID_BYTES);
+  private ctx: DeviceContext | undefined;
+  private epoch = 0;
+  private readonly free: BlkRequest[] = [];
+  private made = 0;
+  private zeros: Uint8Array | undefined;
+  private closed = false;
+  private inProcess = false;
+  private fdClosed = false;
+
+  constructor(options: BlkDeviceOptions) {
+    const queueSize = options.queueSize ?? 256;
+    // A pop may walk every pending chain to its full length (size^2 descriptors): keep it small.
+    if (!(queueSize >= 4 && queueSize <= 1024 && (queueSize & (queueSize - 1)) === 0)) {
+      throw new VirtioConfigError(
+        'EBLKQUEUE',
+        `virtio-blk queue size ${queueSize} is not a power of two in 4..1024: pick one that is`,
+      );
+    }
+    const serial = new TextEncoder().encode(options.serial ?? '');
+    if (serial.length > L.VIRTIO_BLK_ID_BYTES) {
+      throw new VirtioConfigError(
+        'EBLKSERIAL',
+        `disk serial "${options.serial}" is ${serial.length} bytes: virtio-blk serials hold at most ${L.VIRTIO_BLK_ID_BYTES}`,
+      );
+    }
+    this.serial.set(serial);
+    this.image = openBlkImage(options.path, options.readonly ?? false);
+    this.capacity = this.image.size / L.SECTOR_SIZE;
+    this.queueMaxSizes = [queueSize];
+    let f =
+      TRANSPORT_FEATURES |
+      bit(L.VIRTIO_BLK_F_SEG_MAX) |
+      bit(L.VIRTIO_BLK_F_BLK_SIZE) |
+      bit(L.VIRTIO_BLK_F_FLUSH);
+    f |= this.image.readonly
+      ? bit(L.VIRTIO_BLK_F_RO)
+      : bit(L.VIRTIO_BLK_F_DISCARD) | bit(L.VIRTIO_BLK_F_WRITE_ZEROES);
+    this.features = f;
+
+    const c = new DataView(this.config.buffer);
+    c.setBigUint64(L.CONFIG_CAPACITY, BigInt(this.capacity), true);
+    c.setUint32(L.CONFIG_SEG_MAX, queueSize - 2, true);
+    c.setUint32(L.CONFIG_BLK_SIZE, L.SECTOR_SIZE, true);
+    c.setUint32(L.CONFIG_MAX_DISCARD_SECTORS, MAX_DWZ_SECTORS, true);
+    c.setUint32(L.CONFIG_MAX_DISCARD_SEG, MAX_DWZ_SEGMENTS, true);
+    c.setUint32(L.CONFIG_DISCARD_SECTOR_ALIGNMENT, 8, true);
+    c.setUint32(L.CONFIG_MAX_WRITE_ZEROES_SECTORS, MAX_DWZ_SECTORS, true);
+    c.setUint32(L.CONFIG_MAX_WRITE_ZEROES_SEG, MAX_DWZ_SEGMENTS, true);
+    c.setUint8(L.CONFIG_WRITE_ZEROES_MAY_UNMAP, 1);
+  }
+
+  readConfig(offset: number, data: Uint8Array): void {
+    data.set(this.config.subarray(offset, offset + data.length));
+  }
+
+  writeConfig(): void {
+    // Only `writeback` is writable, with VIRTIO_BLK_F_CONFIG_WCE, which is not offered.
+  }
+
+  activate(ctx: DeviceContext): void {
+    this.ctx = ctx;
+    this.process();
+  }
+
+  queueNotify(): void {
+    this.process();
+  }
+
+  reset(): void {
+    this.ctx = undefined;
+    this.epoch++;
+  }
+
+  /**
+   * Close the image; call once the transport is gone. In-flight requests are dropped, and the file
+   * descriptor is closed when the last of them returns (never under an I/O still running).
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reset();
+    this.closeWhenIdle();
+  }
+
+  private closeWhenIdle(): void {
+    if (!this.closed || this.fdClosed || this.free.length < this.made) return;
+    this.fdClosed = true;
+    fs.closeSync(this.image.fd);
+  }
+
+  /** @internal the views requests build their chains over. */
+  viewsOrThrow(): DeviceContext['views'] {
+    if (!this.ctx) throw new Error('virtio-blk: request made before activation');
+    return this.ctx.views;
+  }
+
+  private take(): BlkRequest | undefined {
+    const r = this.free.pop();
+    if (r) return r;
+    if (this.made >= this.queueMaxSizes[0]!) return undefined;
+    this.made++;
+    return new BlkRequest(this, this.queueMaxSizes[0]!);
+  }
+
+  /** Pop and start every available request (until requests run out; a completion resumes). */
+  private process(): void {
+    const ctx = this.ctx;
+    if (!ctx || this.closed || this.inProcess) return;
+    const q = ctx.queues[0]!;
+    this.inProcess = true;
+    try {
+      for (;;) {
+        while (q.live) {
+          const req = this.take();
+          if (!req) break; // all in flight: a completion calls process() again
+          const r = q.pop(req.chain);
+          if (r !== 'chain') {
+            this.free.push(req);
+            if (r === 'broken') ctx.needsReset();
+            break;
+          }
+          req.epoch = this.epoch;
+          this.start(req);
+        }
+        ctx.signalUsed(0);
+        if (this.free.length === 0 && this.made >= this.queueMaxSizes[0]!) return;
+        if (!q.enableNotification()) return;
+      }
+    } finally {
+      this.inProcess = false;
+    }
+  }
+
+  private start(req: BlkRequest): void {
+    const chain = req.chain;
+    // The header (16 readable bytes) and the status byte (the last writable one) must be there.
+    if (chain.readableBytes < L.REQ_HEADER_SIZE || chain.writableBytes < 1) {
+      this.complete(req, 0);
+      return;
+    }
+    chain.read(0, req.header, 0, L.REQ_HEADER_SIZE);
+    const h = req.headerView;
+    req.type = h.getUint32(L.REQ_TYPE, true);
+    const sectorLo = h.getUint32(L.REQ_SECTOR, true);
+    const sectorHi = h.getUint32(L.REQ_SECTOR + 4, true);
+    // Sectors past 2^53/512 are past any image: make them fail the range check.
+    const sector =
+      sectorHi > 0x1fffff / L.SECTOR_SIZE ? Number.MAX_SAFE_INTEGER : sectorHi * 0x1_0000_0000 + sectorLo;
+    req.done = 0;
+    req.usedLen = 1;
+    const ro = this.image.readonly;
+    switch (req.type) {
+      case L.VIRTIO_BLK_T_IN: {
+        req.dataLen = chain.writableBytes - 1;
+        req.usedLen = req.dataLen + 1;
+        if (!this.inRange(sector, req.dataLen)) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+        req.position = sector * L.SECTOR_SIZE;
+        req.remaining = req.dataLen;
+        return this.transfer(req);
+      }
+      case L.VIRTIO_BLK_T_OUT: {
+        req.dataLen = chain.readableBytes - L.REQ_HEADER_SIZE;
+        if (ro || !this.inRange(sector, req.dataLen)) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+        req.position = sector * L.SECTOR_SIZE;
+        req.remaining = req.dataLen;
+        return this.transfer(req);
+      }
+      case L.VIRTIO_BLK_T_FLUSH:
+        if (ro) return this.finish(req, L.VIRTIO_BLK_S_OK);
+        fs.fdatasync(this.image.fd, req.onSync);
+        return;
+      case L.VIRTIO_BLK_T_GET_ID: {
+        const n = Math.min(L.VIRTIO_BLK_ID_BYTES, chain.writableBytes - 1);
+        chain.write(0, this.serial, 0, n);
+        req.usedLen = n + 1;
+        return this.finish(req, L.VIRTIO_BLK_S_OK);
+      }
+      case L.VIRTIO_BLK_T_DISCARD:
+      case L.VIRTIO_BLK_T_WRITE_ZEROES:
+        return this.startDiscardWriteZeroes(req, ro);
+      default:
+        return this.finish(req, L.VIRTIO_BLK_S_UNSUPP);
+    }
+  }
+
+  /** [sector, sector + len) is whole sectors inside the image. */
+  private inRange(sector: number, len: number): boolean {
+    return (
+      len % L.SECTOR_SIZE === 0 && sector <= this.capacity && len / L.SECTOR_SIZE <= this.capacity - sector
+    );
+  }
+
+  private transfer(req: BlkRequest): void {
+    req.iov.length = 0;
+    if (req.remaining === 0) return this.finish(req, L.VIRTIO_BLK_S_OK);
+    if (req.type === L.VIRTIO_BLK_T_IN) {
+      req.chain.writableViews(req.done, req.remaining, req.iov);
+      fs.readv(this.image.fd, req.iov, req.position, req.onIo);
+    } else {
+      req.chain.readableViews(L.REQ_HEADER_SIZE + req.done, req.remaining, req.iov);
+      fs.writev(this.image.fd, req.iov, req.position, req.onIo);
+    }
+  }
+
+  /** @internal completion of one readv/writev. */
+  ioDone(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): void {
+    req.iov.length = 0;
+    if (req.epoch !== this.epoch) return this.release(req);
+    if (err || n <= 0) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+    req.done += n;
+    req.position += n;
+    req.remaining -= n;
+    // A short transfer (rare on regular files) continues where it stopped.
+    this.transfer(req);
+  }
+
+  private startDiscardWriteZeroes(req: BlkRequest, ro: boolean): void {
+    const wz = req.type === L.VIRTIO_BLK_T_WRITE_ZEROES;
+    const offered = !ro; // both are offered exactly when the image is writable
+    if (!offered) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+    const ctx = this.ctx!;
+    const bitNo = wz ? L.VIRTIO_BLK_F_WRITE_ZEROES : L.VIRTIO_BLK_F_DISCARD;
+    if (!hasFeature(ctx.features, bitNo)) return this.finish(req, L.VIRTIO_BLK_S_UNSUPP);
+    const len = req.chain.readableBytes - L.REQ_HEADER_SIZE;
+    if (len === 0 || len % L.DWZ_SEGMENT_SIZE !== 0 || len / L.DWZ_SEGMENT_SIZE > MAX_DWZ_SEGMENTS) {
+      return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+    }
+    req.segments = len / L.DWZ_SEGMENT_SIZE;
+    // Check every segment before touching the file (§5.2.6.2: all or nothing is not required, but cheap).
+    for (let i = 0; i < req.segments; i++) {
+      const s = this.readSegment(req, i);
+      if (s === L.VIRTIO_BLK_S_OK) continue;
+      return this.finish(req, s);
+    }
+    req.segment = 0;
+    this.nextSegment(req);
+  }
+
+  /** Read segment `i` into req.position/remaining; returns the status it deserves. */
+  private readSegment(req: BlkRequest, i: number): number {
+    req.chain.read(L.REQ_HEADER_SIZE + i * L.DWZ_SEGMENT_SIZE, req.header, 0, L.DWZ_SEGMENT_SIZE);
+    const h = req.headerView;
+    const lo = h.getUint32(L.DWZ_SECTOR, true);
+    const hi = h.getUint32(L.DWZ_SECTOR + 4, true);
+    const num = h.getUint32(L.DWZ_NUM_SECTORS, true);
+    const flags = h.getUint32(L.DWZ_FLAGS, true);
+    // §5.2.6.2: unknown flags, or UNMAP on a DISCARD, are unsupported.
+    const allowed = req.type === L.VIRTIO_BLK_T_WRITE_ZEROES ? L.VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+    if (flags & ~allowed) return L.VIRTIO_BLK_S_UNSUPP;
+    if (num > MAX_DWZ_SECTORS) return L.VIRTIO_BLK_S_IOERR;
+    const sector = hi > 0x1fffff / L.SECTOR_SIZE ? Number.MAX_SAFE_INTEGER : hi * 0x1_0000_0000 + lo;
+    if (!this.inRange(sector, num * L.SECTOR_SIZE)) return L.VIRTIO_BLK_S_IOERR;
+    req.position = sector * L.SECTOR_SIZE;
+    req.remaining = num * L.SECTOR_SIZE;
+    return L.VIRTIO_BLK_S_OK;
+  }
+
+  private nextSegment(req: BlkRequest): void {
+    if (req.epoch !== this.epoch) return this.release(req);
+    if (req.segment >= req.segments) return this.finish(req, L.VIRTIO_BLK_S_OK);
+    this.readSegment(req, req.segment++);
+    if (req.remaining === 0) return this.nextSegment(req);
+    punchHole(this.image.fd, req.position, req.remaining, req.onPunch);
+  }
+
+  /** @internal a hole was punched (ok) or must be written as zeros (a DISCARD may simply succeed). */
+  punchDone(req: BlkRequest, ok: boolean): void {
+    if (ok || req.type === L.VIRTIO_BLK_T_DISCARD) return this.nextSegment(req);
+    this.writeZeros(req);
+  }
+
+  private writeZeros(req: BlkRequest): void {
+    if (req.epoch !== this.epoch) return this.release(req);
+    if (req.remaining === 0) return this.nextSegment(req);
+    this.zeros ??= new Uint8Array(ZERO_CHUNK);
+    const n = Math.min(ZERO_CHUNK, req.remaining);
+    fs.write(this.image.fd, this.zeros, 0, n, req.position, (err, written) => {
+      if (err || written <= 0) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+      req.position += written;
+      req.remaining -= written;
+      this.writeZeros(req);
+    });
+  }
+
+  /** @internal write the status byte and complete. */
+  finish(req: BlkRequest, status: number): void {
+    if (req.epoch !== this.epoch) return this.release(req);
+    req.status[0] = status;
+    req.chain.write(req.chain.writableBytes - 1, req.status, 0, 1);
+    // §5.2.6: on error the data part's content is undefined; report only the status byte for writes.
+    this.complete(req, status === L.VIRTIO_BLK_S_OK ? req.usedLen : 1);
+  }
+
+  private complete(req: BlkRequest, usedLen: number): void {
+    const ctx = this.ctx;
+    if (ctx && req.epoch === this.epoch) {
+      ctx.queues[0]!.pushUsed(req.chain.head, usedLen);
+      // Inside process() the interrupt is sent once for the whole batch.
+      if (!this.inProcess) ctx.signalUsed(0);
+    }
+    this.release(req);
+  }
+
+  private release(req: BlkRequest): void {
+    const wasFull = this.free.length === 0 && this.made >= this.queueMaxSizes[0]!;
+    this.free.push(req);
+    if (this.closed) this.closeWhenIdle();
+    else if (wasFull) this.process();
+  }
+}

@@ -1,0 +1,349 @@
+// virtio-mmio transport, version 2 (virtio 1.2 §4.2.2 and §4.2.3): the register file a driver
+// sees in one 0x200-byte slot. The vmm calls mmioRead/mmioWrite for the guest's accesses and
+// notify(index) when a queue's ioeventfd fires. None of these throws for any guest value.
+import type { GuestMemory } from '@vmm/hypervisor';
+import type { DeviceContext, InterruptSink, VirtioDevice } from '../device';
+import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, hasFeature } from '../features';
+import { RegionViews } from '../memory/region-views';
+import { SplitQueue } from '../queue/split';
+import {
+  INTERRUPT_CONFIG_CHANGE,
+  INTERRUPT_USED_BUFFER,
+  STATUS_DEVICE_NEEDS_RESET,
+  STATUS_DRIVER_OK,
+  STATUS_FAILED,
+  STATUS_FEATURES_OK,
+} from '../status';
+import * as R from './registers';
+
+export interface MmioTransportOptions {
+  device: VirtioDevice;
+  memory: GuestMemory;
+  interrupt: InterruptSink;
+  /** Cap on the bytes one descriptor chain may describe (default: queue/split.ts). */
+  maxChainBytes?: number;
+}
+
+export class MmioTransport implements DeviceContext {
+  readonly device: VirtioDevice;
+  readonly memory: GuestMemory;
+  readonly views: RegionViews;
+  readonly queues: readonly SplitQueue[];
+  private readonly sink: InterruptSink;
+
+  private status = 0;
+  private deviceFeaturesSel = 0;
+  private driverFeaturesSel = 0;
+  private driverFeatures = 0n;
+  private queueSel = 0;
+  private interruptStatus = 0;
+  private configGeneration = 0;
+  private activated = false;
+  /** Per queue: the QueueDesc/Driver/Device Low/High registers as written. */
+  private readonly addressRegs: Uint32Array[];
+
+  constructor(options: MmioTransportOptions) {
+    this.device = options.device;
+    this.memory = options.memory;
+    this.sink = options.interrupt;
+    this.views = new RegionViews(options.memory);
+    this.queues = options.device.queueMaxSizes.map((max) => new SplitQueue(max, options.maxChainBytes));
+    this.addressRegs = this.queues.map(() => new Uint32Array(6));
+  }
+
+  /** Features the driver accepted (valid once FEATURES_OK is set). */
+  get features(): bigint {
+    return this.driverFeatures;
+  }
+
+  /** The device status byte (§2.1), for tests and diagnostics. */
+  get deviceStatus(): number {
+    return this.status;
+  }
+
+  // --- DeviceContext -----------------------------------------------------------------------------
+
+  signalUsed(index: number): void {
+    const q = this.queues[index];
+    if (!q || !q.needsNotification()) return;
+    this.interruptStatus |= INTERRUPT_USED_BUFFER;
+    this.sink.raise();
+  }
+
+  needsReset(): void {
+    if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
+    this.status |= STATUS_DEVICE_NEEDS_RESET;
+    if (this.status & STATUS_DRIVER_OK) {
+      this.interruptStatus |= INTERRUPT_CONFIG_CHANGE;
+      this.sink.raise();
+    }
+  }
+
+  /** The device changed its configuration space: bump the generation and tell the driver (§4.2.3.4). */
+  configChanged(): void {
+    this.configGeneration = (this.configGeneration + 1) >>> 0;
+    if (this.status & STATUS_DRIVER_OK) {
+      this.interruptStatus |= INTERRUPT_CONFIG_CHANGE;
+      this.sink.raise();
+    }
+  }
+
+  // --- the vmm's side ----------------------------------------------------------------------------
+
+  /** The guest notified queue `index` (its ioeventfd fired, or a QueueNotify write). */
+  notify(index: number): void {
+    if (!this.activated || this.status & STATUS_DEVICE_NEEDS_RESET) return;
+    const q = this.queues[index];
+    if (!q || !q.live) return;
+    try {
+      this.device.queueNotify(index);
+    } catch (e) {
+      this.deviceFailed(e);
+    }
+  }
+
+  /** The last exception a device model let out (a bug in it, never a guest's doing); for diagnostics. */
+  lastDeviceError: unknown;
+
+  /** A device model threw: keep the vCPU loop alive, park the device in DEVICE_NEEDS_RESET. */
+  private deviceFailed(e: unknown): void {
+    this.lastDeviceError = e;
+    this.needsReset();
+  }
+
+  /** A guest read of `data.length` bytes at `offset` in the slot; fills `data`. */
+  mmioRead(offset: number, data: Uint8Array): void {
+    data.fill(0);
+    const n = data.length;
+    if (!Number.isInteger(offset) || offset < 0 || offset + n > R.MMIO_SLOT_SIZE) return;
+    if (offset >= R.MMIO_CONFIG) {
+      const c = offset - R.MMIO_CONFIG;
+      if (c + n <= this.device.configSize) {
+        try {
+          this.device.readConfig(c, data);
+        } catch (e) {
+          this.lastDeviceError = e;
+        }
+      }
+      return;
+    }
+    // §4.2.2.2: registers are read 32 bits at a time, aligned.
+    if (n !== 4 || offset % 4 !== 0) return;
+    putU32(data, this.readRegister(offset));
+  }
+
+  /** A guest write of `data` at `offset` in the slot. */
+  mmioWrite(offset: number, data: Uint8Array): void {
+    const n = data.length;
+    if (!Number.isInteger(offset) || offset < 0 || offset + n > R.MMIO_SLOT_SIZE) return;
+    if (offset >= R.MMIO_CONFIG) {
+      const c = offset - R.MMIO_CONFIG;
+      if (c + n <= this.device.configSize) {
+        try {
+          this.device.writeConfig(c, data);
+        } catch (e) {
+          this.lastDeviceError = e;
+        }
+      }
+      return;
+    }
+    if (n !== 4 || offset % 4 !== 0) return;
+    this.writeRegister(offset, getU32(data));
+  }
+
+  // --- registers ---------------------------------------------------------------------------------
+
+  private readRegister(offset: number): number {
+    const q = this.queues[this.queueSel];
+    switch (offset) {
+      case R.MMIO_MAGIC_VALUE:
+        return R.MMIO_MAGIC;
+      case R.MMIO_VERSION:
+        return R.MMIO_VERSION_MODERN;
+      case R.MMIO_DEVICE_ID:
+        return this.device.deviceId;
+      case R.MMIO_VENDOR_ID:
+        return R.MMIO_VENDOR;
+      case R.MMIO_DEVICE_FEATURES:
+        return this.deviceFeaturesSel > 1
+          ? 0
+          : Number((this.device.features >> BigInt(32 * this.deviceFeaturesSel)) & 0xffffffffn);
+      case R.MMIO_QUEUE_NUM_MAX:
+        return q ? q.maxSize : 0;
+      case R.MMIO_QUEUE_READY:
+        return q?.ready ? 1 : 0;
+      case R.MMIO_INTERRUPT_STATUS:
+        return this.interruptStatus;
+      case R.MMIO_STATUS:
+        return this.status;
+      case R.MMIO_SHM_LEN_LOW:
+      case R.MMIO_SHM_LEN_HIGH:
+      case R.MMIO_SHM_BASE_LOW:
+      case R.MMIO_SHM_BASE_HIGH:
+        // §4.2.2: a non-existent shared memory region reads as length and base all ones.
+        return 0xffffffff;
+      case R.MMIO_CONFIG_GENERATION:
+        return this.configGeneration;
+      default:
+        return 0;
+    }
+  }
+
+  private writeRegister(offset: number, value: number): void {
+    switch (offset) {
+      case R.MMIO_DEVICE_FEATURES_SEL:
+        this.deviceFeaturesSel = value;
+        return;
+      case R.MMIO_DRIVER_FEATURES_SEL:
+        this.driverFeaturesSel = value;
+        return;
+      case R.MMIO_DRIVER_FEATURES:
+        this.writeDriverFeatures(value);
+        return;
+      case R.MMIO_QUEUE_SEL:
+        this.queueSel = value;
+        return;
+      case R.MMIO_QUEUE_NOTIFY:
+        this.notify(value & 0xffff);
+        return;
+      case R.MMIO_INTERRUPT_ACK:
+        if (this.interruptStatus === 0) return;
+        this.interruptStatus &= ~value;
+        if (this.interruptStatus === 0) this.sink.lower?.();
+        return;
+      case R.MMIO_STATUS:
+        this.writeStatus(value & 0xff);
+        return;
+      default:
+        this.writeQueueRegister(offset, value);
+    }
+  }
+
+  private writeDriverFeatures(value: number): void {
+    // §2.2.2: features are fixed once FEATURES_OK is set.
+    if (this.status & STATUS_FEATURES_OK || this.driverFeaturesSel > 1) return;
+    const shift = BigInt(32 * this.driverFeaturesSel);
+    this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
+  }
+
+  private writeQueueRegister(offset: number, value: number): void {
+    const q = this.queues[this.queueSel];
+    if (!q) return;
+    // Disabling a queue is always allowed (Linux's vm_del_vq writes QueueReady 0 and checks it).
+    if (offset === R.MMIO_QUEUE_READY && value === 0) {
+      q.ready = false;
+      return;
+    }
+    // Otherwise queue registers are only written while the queue is not ready (§4.2.3.2) and before DRIVER_OK.
+    if (q.ready || this.status & STATUS_DRIVER_OK) return;
+    if (offset === R.MMIO_QUEUE_READY) {
+      this.makeReady(q);
+      return;
+    }
+    const v = value >>> 0;
+    const regs = this.addressRegs[this.queueSel]!;
+    switch (offset) {
+      case R.MMIO_QUEUE_NUM:
+        q.size = v;
+        return;
+      case R.MMIO_QUEUE_DESC_LOW:
+      case R.MMIO_QUEUE_DESC_HIGH:
+      case R.MMIO_QUEUE_DRIVER_LOW:
+      case R.MMIO_QUEUE_DRIVER_HIGH:
+      case R.MMIO_QUEUE_DEVICE_LOW:
+      case R.MMIO_QUEUE_DEVICE_HIGH:
+        regs[ADDRESS_REGS.indexOf(offset)] = v;
+        q.descAddr = joinAddress(regs[0]!, regs[1]!);
+        q.driverAddr = joinAddress(regs[2]!, regs[3]!);
+        q.deviceAddr = joinAddress(regs[4]!, regs[5]!);
+        return;
+    }
+  }
+
+  private makeReady(q: SplitQueue): void {
+    if (!(this.status & STATUS_FEATURES_OK)) {
+      this.needsReset();
+      return;
+    }
+    q.eventIdx = hasFeature(this.driverFeatures, VIRTIO_F_RING_EVENT_IDX);
+    q.indirect = hasFeature(this.driverFeatures, VIRTIO_F_INDIRECT_DESC);
+    if (!q.activate(this.views)) {
+      this.needsReset();
+      return;
+    }
+    q.ready = true;
+  }
+
+  private writeStatus(value: number): void {
+    if (value === 0) {
+      this.reset();
+      return;
+    }
+    const old = this.status;
+    // The driver may only add bits (§2.1.2); DEVICE_NEEDS_RESET is the device's to set.
+    let next = old | (value & ~STATUS_DEVICE_NEEDS_RESET);
+    if (next & STATUS_FEATURES_OK && !(old & STATUS_FEATURES_OK) && !this.featuresAcceptable()) {
+      next &= ~STATUS_FEATURES_OK;
+    }
+    if (next & STATUS_DRIVER_OK && !(old & STATUS_DRIVER_OK)) {
+      if (!(next & STATUS_FEATURES_OK) || next & STATUS_FAILED) next &= ~STATUS_DRIVER_OK;
+    }
+    this.status = next;
+    if (next & STATUS_DRIVER_OK && !this.activated) {
+      this.activated = true;
+      try {
+        this.device.activate(this);
+      } catch (e) {
+        this.deviceFailed(e);
+      }
+    }
+  }
+
+  /** §6.1 and §2.2.1: VERSION_1 accepted (no legacy) and nothing the device did not offer. */
+  private featuresAcceptable(): boolean {
+    if (this.driverFeatures & ~this.device.features) return false;
+    return hasFeature(this.driverFeatures, VIRTIO_F_VERSION_1);
+  }
+
+  /** Device reset (§2.4): back to the state after power-on. */
+  private reset(): void {
+    try {
+      this.device.reset();
+    } catch (e) {
+      this.lastDeviceError = e;
+    }
+    for (const q of this.queues) q.reset();
+    for (const regs of this.addressRegs) regs.fill(0);
+    this.status = 0;
+    this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = 0;
+    this.driverFeatures = 0n;
+    this.interruptStatus = 0;
+    this.activated = false;
+  }
+}
+
+function putU32(data: Uint8Array, v: number): void {
+  data[0] = v & 0xff;
+  data[1] = (v >>> 8) & 0xff;
+  data[2] = (v >>> 16) & 0xff;
+  data[3] = (v >>> 24) & 0xff;
+}
+
+function getU32(data: Uint8Array): number {
+  return (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
+}
+
+/** The six 32-bit halves of a queue's three ring addresses, in this order. */
+const ADDRESS_REGS = [
+  R.MMIO_QUEUE_DESC_LOW,
+  R.MMIO_QUEUE_DESC_HIGH,
+  R.MMIO_QUEUE_DRIVER_LOW,
+  R.MMIO_QUEUE_DRIVER_HIGH,
+  R.MMIO_QUEUE_DEVICE_LOW,
+  R.MMIO_QUEUE_DEVICE_HIGH,
+];
+
+/** An address beyond 2^53 cannot be exact: make it -1, which every bounds check refuses. */
+function joinAddress(low: number, high: number): number {
+  return high > 0x1fffff ? -1 : high * 0x1_0000_0000 + low;
+}

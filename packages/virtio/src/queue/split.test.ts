@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { ArrayGuestMemory } from '../memory/array-guest-memory';
+import { RegionViews } from '../memory/region-views';
+import { DescriptorChain } from './chain';
+import * as Q from './layout';
+import { SplitQueue } from './split';
+
+const DESC = 0x1000;
+const AVAIL = 0x20000;
+const USED = 0x30000;
+const DATA = 0x40000;
+
+function setup(size = 16, opts: { indirect?: boolean; maxChainBytes?: number } = {}) {
+  const mem = new ArrayGuestMemory([
+    { gpa: 0, size: 1024 * 1024 },
+    { gpa: 0x200000, size: 64 * 1024 },
+  ]);
+  const views = new RegionViews(mem);
+  const q = new SplitQueue(size, opts.maxChainBytes);
+  q.size = size;
+  q.descAddr = DESC;
+  q.driverAddr = AVAIL;
+  q.deviceAddr = USED;
+  q.indirect = opts.indirect ?? true;
+  expect(q.activate(views)).toBe(true);
+  q.ready = true;
+  const chain = new DescriptorChain(size, views);
+  let availIdx = 0;
+  const desc = (table: number, i: number, addr: number, len: number, flags: number, next = 0) => {
+    const o = table + 16 * i;
+    mem.writeU64(o, BigInt(addr));
+    mem.writeU32(o + 8, len);
+    mem.writeU16(o + 12, flags);
+    mem.writeU16(o + 14, next);
+  };
+  const publish = (head: number) => {
+    mem.writeU16(AVAIL + Q.AVAIL_RING + 2 * (availIdx % size), head);
+    availIdx = (availIdx + 1) & 0xffff;
+    mem.writeU16(AVAIL + Q.AVAIL_IDX, availIdx);
+  };
+  const used = (i: number) => ({ id: mem.readU32(USED + 4 + 8 * i), len: mem.readU32(USED + 8 + 8 * i) });
+  return { mem, views, q, chain, desc, publish, used };
+}
+
+const { VIRTQ_DESC_F_NEXT: NEXT, VIRTQ_DESC_F_WRITE: WRITE, VIRTQ_DESC_F_INDIRECT: INDIRECT } = Q;
+
+describe('split virtqueue walker (virtio 1.2 §2.7)', () => {
+  it('reads a chain: readable then writable segments, zero-length ones dropped', () => {
+    const t = setup();
+    t.desc(DESC, 3, DATA, 16, NEXT, 7);
+    t.desc(DESC, 7, DATA + 100, 0, NEXT, 1);
+    t.desc(DESC, 1, 0x200000, 512, NEXT | WRITE, 2);
+    t.desc(DESC, 2, DATA + 32, 1, WRITE);
+    t.publish(3);
+    expect(t.q.pop(t.chain)).toBe('chain');
+    expect(t.chain.head).toBe(3);
+    expect(t.chain.length).toBe(3);
+    expect(t.chain.readableBytes).toBe(16);
+    expect(t.chain.writableBytes).toBe(513);
+    expect(t.chain.firstWritable).toBe(1);
+    expect(t.q.pop(t.chain)).toBe('empty');
+  });
+
+  it('copies across segment boundaries in both directions', () => {
+    const t = setup();
+    t.mem.write(DATA, new Uint8Array([1, 2, 3]));
+    t.mem.write(DATA + 64, new Uint8Array([4, 5, 6, 7]));
+    t.desc(DESC, 0, DATA, 3, NEXT, 1);
+    t.desc(DESC, 1, DATA + 64, 4, NEXT, 2);
+    t.desc(DESC, 2, DATA + 128, 2, NEXT | WRITE, 3);
+    t.desc(DESC, 3, DATA + 192, 100, WRITE);
+    t.publish(0);
+    expect(t.q.pop(t.chain)).toBe('chain');
+    const out = new Uint8Array(5);
+    expect(t.chain.read(2, out, 0, 5)).toBe(5);
+    expect([...out]).toEqual([3, 4, 5, 6, 7]);
+    const src = new Uint8Array(50).map((_, i) => i + 1);
+    expect(t.chain.write(1, src, 0, 50)).toBe(50);
+    expect(t.mem.readU8(DATA + 129)).toBe(1);
+    expect([...t.mem.slice(DATA + 192, 3)!]).toEqual([2, 3, 4]);
+    const views: Uint8Array[] = [];
+    expect(t.chain.writableViews(1, 10, views)).toBe(10);
+    expect(views.map((v) => v.length)).toEqual([1, 9]);
+  });
+
+  it('follows an indirect table (§2.7.5.3)', () => {
+    const t = setup();
+    const table = DATA + 0x1000;
+    t.desc(table, 0, DATA, 16, NEXT, 1);
+    t.desc(table, 1, DATA + 16, 8, NEXT | WRITE, 2);
+    t.desc(table, 2, DATA + 24, 1, WRITE);
+    t.desc(DESC, 5, table, 48, INDIRECT);
+    t.publish(5);
+    expect(t.q.pop(t.chain)).toBe('chain');
+    expect(t.chain.head).toBe(5);
+    expect(t.chain.readableBytes).toBe(16);
+    expect(t.chain.writableBytes).toBe(9);
+  });
+
+  // Each hostile chain comes back on the used ring with length 0; the queue keeps working.
+  const hostile: [string, (t: ReturnType<typeof setup>) => void][] = [
+    ['a loop', (t) => (t.desc(DESC, 0, DATA, 8, NEXT, 1), t.desc(DESC, 1, DATA, 8, NEXT, 0))],
+    ['a self-loop', (t) => t.desc(DESC, 0, DATA, 8, NEXT, 0)],
+    ['next out of range', (t) => t.desc(DESC, 0, DATA, 8, NEXT, 16)],
+    ['an address past RAM', (t) => t.desc(DESC, 0, 0x10_0000_0000, 8, 0)],
+    ['a buffer running off a region', (t) => t.desc(DESC, 0, 1024 * 1024 - 4, 8, 0)],
+    ['a buffer in the hole between regions', (t) => t.desc(DESC, 0, 0x100000, 8, 0)],
+    ['an address beyond 2^53', (t) => t.desc(DESC, 0, 0x7fff_ffff_ffff_f000, 8, 0)],
+    [
+      'a readable after a writable',
+      (t) => (t.desc(DESC, 0, DATA, 8, NEXT | WRITE, 1), t.desc(DESC, 1, DATA, 8, 0)),
+    ],
+    ['an indirect table of a partial entry', (t) => t.desc(DESC, 0, DATA, 20, INDIRECT)],
+    ['an empty indirect table', (t) => t.desc(DESC, 0, DATA, 0, INDIRECT)],
+    [
+      'INDIRECT with NEXT',
+      (t) => (t.desc(DATA, 0, DATA, 8, 0), t.desc(DESC, 0, DATA, 16, INDIRECT | NEXT, 1)),
+    ],
+    [
+      'a nested indirect table',
+      (t) => (t.desc(DATA, 0, DATA, 16, INDIRECT), t.desc(DESC, 0, DATA, 16, INDIRECT)),
+    ],
+    [
+      'a loop inside an indirect table',
+      (t) => (
+        t.desc(DATA, 0, DATA, 8, NEXT, 1),
+        t.desc(DATA, 1, DATA, 8, NEXT, 0),
+        t.desc(DESC, 0, DATA, 32, INDIRECT)
+      ),
+    ],
+    ['an indirect table past RAM', (t) => t.desc(DESC, 0, 0x300000, 64, INDIRECT)],
+    [
+      'more bytes than the cap',
+      (t) => (t.desc(DESC, 0, DATA, 0x80000, NEXT, 1), t.desc(DESC, 1, DATA, 0x80000, 0)),
+    ],
+  ];
+  for (const [name, lay] of hostile) {
+    it(`fails a chain with ${name}`, () => {
+      const t = setup(16, { maxChainBytes: 0x80000 });
+      lay(t);
+      t.publish(0);
+      expect(t.q.pop(t.chain)).toBe('empty');
+      expect(t.q.malformed).toBe(1);
+      expect(t.used(0)).toEqual({ id: 0, len: 0 });
+      expect(t.mem.readU16(USED + Q.USED_IDX)).toBe(1);
+      t.desc(DESC, 2, DATA, 8, 0);
+      t.publish(2);
+      expect(t.q.pop(t.chain)).toBe('chain');
+    });
+  }
+
+  it('refuses indirect descriptors unless negotiated', () => {
+    const t = setup(16, { indirect: false });
+    t.desc(DATA, 0, DATA, 8, 0);
+    t.desc(DESC, 0, DATA, 16, INDIRECT);
+    t.publish(0);
+    expect(t.q.pop(t.chain)).toBe('empty');
+    expect(t.q.malformed).toBe(1);
+  });
+
+  it('breaks (for DEVICE_NEEDS_RESET) on a head index out of range', () => {
+    const t = setup();
+    t.publish(16);
+    expect(t.q.pop(t.chain)).toBe('broken');
+    expect(t.q.broken).toBe(true);
+    expect(t.q.pop(t.chain)).toBe('broken');
+  });
+
+  it('breaks when avail idx runs more than the queue size ahead', () => {
+    const t = setup();
+    t.mem.writeU16(AVAIL + Q.AVAIL_IDX, 17);
+    expect(t.q.pop(t.chain)).toBe('broken');
+  });
+
+  it('refuses misaligned rings and rings outside memory at activation', () => {
+    const mem = new ArrayGuestMemory([{ gpa: 0, size: 65536 }]);
+    const views = new RegionViews(mem);
+    const q = new SplitQueue(256);
+    const ok = (d: number, a: number, u: number, size = 256) => {
+      q.reset();
+      q.size = size;
+      q.descAddr = d;
+      q.driverAddr = a;
+      q.deviceAddr = u;
+      return q.activate(views);
+    };
+    expect(ok(0, 0x1000, 0x2000)).toBe(true);
+    expect(ok(8, 0x1000, 0x2000)).toBe(false);
+    expect(ok(0, 0x1001, 0x2000)).toBe(false);
+    expect(ok(0, 0x1000, 0x2002)).toBe(false);
+    expect(ok(0, 0x1000, 65536 - 100)).toBe(false);
+    expect(ok(-1, 0x1000, 0x2000)).toBe(false);
+    expect(ok(0, 0x1000, 0x2000, 512)).toBe(false);
+  });
+});

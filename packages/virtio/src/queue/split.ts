@@ -1,0 +1,261 @@
+// The device side of a split virtqueue: virtio 1.2 §2.7. Every index, address and length the
+// guest gives is checked; chains are capped (queue size, total bytes) and loop-proof. A malformed
+// chain is returned to the guest with used length 0 (the request fails); a broken ring (bad head
+// index, avail idx running ahead by more than the queue size) stops the queue: `broken` is set
+// and the transport raises DEVICE_NEEDS_RESET. Nothing here throws for any guest value.
+import type { RegionViews } from '../memory/region-views';
+import type { DescriptorChain } from './chain';
+import { fence } from './fence';
+import {
+  AVAIL_ALIGN,
+  AVAIL_FLAGS,
+  AVAIL_IDX,
+  AVAIL_RING,
+  DESC_ADDR,
+  DESC_ALIGN,
+  DESC_FLAGS,
+  DESC_LEN,
+  DESC_NEXT,
+  DESC_SIZE,
+  MAX_QUEUE_SIZE,
+  USED_ALIGN,
+  USED_ELEM_SIZE,
+  USED_IDX,
+  USED_RING,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  availEventOffset,
+  availSize,
+  needEvent,
+  usedEventOffset,
+  usedSize,
+} from './layout';
+
+/** Default cap on the bytes one chain may describe (readable + writable). */
+export const DEFAULT_MAX_CHAIN_BYTES = 256 * 1024 * 1024;
+
+/** Largest guest-physical address high word that keeps the address an exact number (2^53). */
+const MAX_ADDR_HI = 0x1fffff;
+
+export type PopResult = 'chain' | 'empty' | 'broken';
+
+export class SplitQueue {
+  // Configuration, written by the transport (§4.2.2 Queue* registers).
+  size: number;
+  ready = false;
+  descAddr = 0;
+  driverAddr = 0;
+  deviceAddr = 0;
+  // Negotiated features.
+  eventIdx = false;
+  indirect = false;
+
+  /** Set when the ring itself is unusable; the queue does nothing more until reset. */
+  broken = false;
+  /** Chains returned as failed (malformed) since activation. */
+  malformed = 0;
+
+  private views: RegionViews | undefined;
+  private descView: DataView | undefined;
+  private descOff = 0;
+  private availView: DataView | undefined;
+  private availOff = 0;
+  private usedView: DataView | undefined;
+  private usedOff = 0;
+  private nextAvail = 0;
+  private nextUsed = 0;
+  private signalledUsed = 0;
+
+  constructor(
+    readonly maxSize: number,
+    readonly maxChainBytes = DEFAULT_MAX_CHAIN_BYTES,
+  ) {
+    this.size = maxSize;
+  }
+
+  /** Back to the reset state (§2.4): not ready, addresses 0, size = max. */
+  reset(): void {
+    this.size = this.maxSize;
+    this.ready = false;
+    this.descAddr = this.driverAddr = this.deviceAddr = 0;
+    this.eventIdx = this.indirect = false;
+    this.broken = false;
+    this.malformed = 0;
+    this.views = this.descView = this.availView = this.usedView = undefined;
+    this.nextAvail = this.nextUsed = 0;
+    this.signalledUsed = 0;
+  }
+
+  /**
+   * Check the configured size and ring addresses against guest memory and make the queue live.
+   * Returns false (and leaves the queue not live) when any of them is invalid.
+   */
+  activate(views: RegionViews): boolean {
+    const s = this.size;
+    if (!(s > 0 && s <= this.maxSize && s <= MAX_QUEUE_SIZE && (s & (s - 1)) === 0)) return false;
+    if (this.descAddr % DESC_ALIGN || this.driverAddr % AVAIL_ALIGN || this.deviceAddr % USED_ALIGN)
+      return false;
+    const d = views.find(this.descAddr, DESC_SIZE * s);
+    if (d < 0) return false;
+    const dOff = views.offset;
+    const a = views.find(this.driverAddr, availSize(s));
+    if (a < 0) return false;
+    const aOff = views.offset;
+    const u = views.find(this.deviceAddr, usedSize(s));
+    if (u < 0) return false;
+    this.views = views;
+    this.descView = views.view(d);
+    this.descOff = dOff;
+    this.availView = views.view(a);
+    this.availOff = aOff;
+    this.usedView = views.view(u);
+    this.usedOff = views.offset;
+    this.nextAvail = 0;
+    this.nextUsed = 0;
+    this.signalledUsed = 0;
+    return true;
+  }
+
+  /** Restore the ring positions of a live queue (snapshot restore; tests start near a wrap-around). */
+  restoreIndices(nextAvail: number, nextUsed: number): void {
+    this.nextAvail = nextAvail & 0xffff;
+    this.nextUsed = this.signalledUsed = nextUsed & 0xffff;
+    this.usedView?.setUint16(this.usedOff + USED_IDX, this.nextUsed, true);
+  }
+
+  get live(): boolean {
+    return this.ready && this.usedView !== undefined && !this.broken;
+  }
+
+  /**
+   * Take the next available chain into `chain`. 'chain': `chain` holds a well-formed request.
+   * Malformed chains are put back on the used ring with length 0 and skipped. 'broken': the ring
+   * is unusable (the transport must signal DEVICE_NEEDS_RESET).
+   */
+  pop(chain: DescriptorChain): PopResult {
+    const av = this.availView;
+    if (!av || this.broken || !this.ready) return this.broken ? 'broken' : 'empty';
+    for (;;) {
+      const availIdx = av.getUint16(this.availOff + AVAIL_IDX, true);
+      const pending = (availIdx - this.nextAvail) & 0xffff;
+      if (pending === 0) return 'empty';
+      if (pending > this.size) return this.fail();
+      const slot = this.nextAvail & (this.size - 1);
+      const head = av.getUint16(this.availOff + AVAIL_RING + 2 * slot, true);
+      this.nextAvail = (this.nextAvail + 1) & 0xffff;
+      if (head >= this.size) return this.fail();
+      if (this.walk(head, chain)) return 'chain';
+      this.malformed++;
+      this.pushUsed(head, 0);
+    }
+  }
+
+  /** Whether the available ring holds chains not yet popped. */
+  hasAvailable(): boolean {
+    const av = this.availView;
+    if (!av || this.broken) return false;
+    return av.getUint16(this.availOff + AVAIL_IDX, true) !== this.nextAvail;
+  }
+
+  /** Return a chain to the driver: `len` bytes were written into its writable part. */
+  pushUsed(head: number, len: number): void {
+    const uv = this.usedView;
+    if (!uv || this.broken) return;
+    const slot = this.nextUsed & (this.size - 1);
+    const o = this.usedOff + USED_RING + USED_ELEM_SIZE * slot;
+    uv.setUint32(o, head, true);
+    uv.setUint32(o + 4, len >>> 0, true);
+    this.nextUsed = (this.nextUsed + 1) & 0xffff;
+    // x86 keeps stores in order: the element is visible before the index (§2.7.8.2).
+    uv.setUint16(this.usedOff + USED_IDX, this.nextUsed, true);
+  }
+
+  /**
+   * Whether the driver wants an interrupt for what was pushed since the last call that said yes
+   * (§2.7.7.2: used_event with VIRTIO_F_RING_EVENT_IDX, else VIRTQ_AVAIL_F_NO_INTERRUPT).
+   */
+  needsNotification(): boolean {
+    const av = this.availView;
+    if (!av) return false;
+    const old = this.signalledUsed;
+    if (old === this.nextUsed) return false;
+    this.signalledUsed = this.nextUsed;
+    // Our used idx store must be visible before we read the driver's used_event / flags.
+    fence();
+    if (this.eventIdx) {
+      const usedEvent = av.getUint16(this.availOff + usedEventOffset(this.size), true);
+      return needEvent(usedEvent, this.nextUsed, old);
+    }
+    return (av.getUint16(this.availOff + AVAIL_FLAGS, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  /**
+   * Ask for a notification on the next available buffer (§2.7.10: avail_event), then report
+   * whether buffers arrived meanwhile (the caller processes them instead of waiting).
+   */
+  enableNotification(): boolean {
+    const uv = this.usedView;
+    if (!uv || this.broken) return false;
+    if (this.eventIdx) uv.setUint16(this.usedOff + availEventOffset(this.size), this.nextAvail, true);
+    // avail_event must be visible before we look at avail idx again, or a kick can be lost.
+    fence();
+    return this.hasAvailable();
+  }
+
+  private fail(): PopResult {
+    this.broken = true;
+    return 'broken';
+  }
+
+  /** Walk the chain at `head` into `chain`. False when it is malformed. */
+  private walk(head: number, chain: DescriptorChain): boolean {
+    const views = this.views!;
+    chain.reset(head);
+    let table = this.descView!;
+    let tableOff = this.descOff;
+    let tableSize = this.size;
+    let budget = this.size; // descriptors we may still visit in this table: loop-proof
+    let inIndirect = false;
+    let total = 0;
+    let idx = head;
+    for (;;) {
+      if (idx >= tableSize || budget-- <= 0) return false;
+      const o = tableOff + DESC_SIZE * idx;
+      const lo = table.getUint32(o + DESC_ADDR, true);
+      const hi = table.getUint32(o + DESC_ADDR + 4, true);
+      const len = table.getUint32(o + DESC_LEN, true);
+      const flags = table.getUint16(o + DESC_FLAGS, true);
+      const next = table.getUint16(o + DESC_NEXT, true);
+      if (hi > MAX_ADDR_HI) return false;
+      const addr = hi * 0x1_0000_0000 + lo;
+      if (flags & VIRTQ_DESC_F_INDIRECT) {
+        // §2.7.5.3.1: only with the feature, not nested, not with NEXT, a whole number of entries.
+        if (!this.indirect || inIndirect || flags & VIRTQ_DESC_F_NEXT) return false;
+        if (len === 0 || len % DESC_SIZE !== 0) return false;
+        const r = views.find(addr, len);
+        if (r < 0) return false;
+        table = views.view(r);
+        tableOff = views.offset;
+        tableSize = len / DESC_SIZE;
+        budget = Math.min(tableSize, this.size);
+        inIndirect = true;
+        idx = 0;
+        continue;
+      }
+      const writable = (flags & VIRTQ_DESC_F_WRITE) !== 0;
+      // §2.7.4.2: device-readable elements come before device-writable ones.
+      if (!writable && chain.writableBytes > 0) return false;
+      if (len > 0) {
+        total += len;
+        if (total > this.maxChainBytes) return false;
+        const r = views.find(addr, len);
+        if (r < 0) return false;
+        if (!chain.push(r, views.offset, len, writable)) return false;
+      }
+      if (!(flags & VIRTQ_DESC_F_NEXT)) return true;
+      idx = next;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// What a VM is made of: the library's input, which the CLI builds from its flags.
+
+export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string } | { mode: 'off' };
+
+export interface VmConfig {
+  kernel: string;
+  initrd?: string;
+  /** The kernel command line as given; host quirks may be appended (see hostQuirks). */
+  cmdline: string;
+  cpus: { boot: number };
+  memory: { size: number };
+  serial: SerialConfig;
+  /** On a guest reset: false (default) reboots the VM, true ends the run with exit code 0. */
+  noReboot: boolean;
+  /** 'auto' adds what a software-emulated KVM host needs to a Linux guest's command line. */
+  hostQuirks: 'auto' | 'off';
+  /** virtio-blk disks, in order (/dev/vda, /dev/vdb, ...). */
+  disks?: DiskConfig[];
+  /** virtio-console (hvc0); default off. */
+  console?: SerialConfig;
+  /** virtio-rng from the host's CSPRNG. */
+  rng?: boolean;
+}
+
+export interface DiskConfig {
+  path: string;
+  readonly?: boolean;
+  /** GET_ID answer, up to 20 bytes. */
+  serial?: string;
+}
+
+export const MAX_VCPUS = 254;
+
+export const defaultConfig = {
+  cmdline: '',
+  cpus: { boot: 1 },
+  memory: { size: 512 * 2 ** 20 },
+  serial: { mode: 'tty' },
+  noReboot: false,
+  hostQuirks: 'auto',
+} as const satisfies Partial<VmConfig>;

@@ -1,0 +1,270 @@
+// 16550A UART (COM1 at 0x3f8, IRQ 4), after the National Semiconductor PC16550D data sheet.
+// The register state lives in a SharedArrayBuffer so every vCPU worker runs the same UART
+// in its own thread (no round trip to the main thread per character), under a tiny lock.
+// Output is written at once to a file descriptor and is never dropped; input arrives from the
+// main thread through `pushInput` into a receive ring larger than the chip's 16-byte FIFO.
+import fs from 'node:fs';
+
+export const COM1_PORT = 0x3f8;
+export const COM1_IRQ = 4;
+
+// Register offsets (PC16550D table 2).
+const RBR_THR_DLL = 0;
+const IER_DLM = 1;
+const IIR_FCR = 2;
+const LCR = 3;
+const MCR = 4;
+const LSR = 5;
+const MSR = 6;
+const SCR = 7;
+
+const IER_RDA = 0x01; // received data available
+const IER_THRE = 0x02; // transmitter holding register empty
+const IIR_NONE = 0x01;
+const IIR_THRE = 0x02;
+const IIR_RDA = 0x04;
+const IIR_FIFO_ENABLED = 0xc0;
+const LCR_DLAB = 0x80;
+const LSR_DR = 0x01;
+const LSR_THRE = 0x20;
+const LSR_TEMT = 0x40;
+const MCR_LOOP = 0x10;
+const MSR_DEFAULT = 0xb0; // DCD | DSR | CTS: a modem that is always there
+
+// Shared state layout: Int32 slots, then the receive ring.
+const S_LOCK = 0;
+const S_IER = 1;
+const S_LCR = 2;
+const S_MCR = 3;
+const S_SCR = 4;
+const S_DLL = 5;
+const S_DLM = 6;
+const S_FCR = 7;
+const S_THRE_PENDING = 8; // THRE interrupt latched until IIR read or THR write
+const S_RX_HEAD = 9; // read index (consumer: guest)
+const S_RX_TAIL = 10; // write index (producer: host)
+const S_IRQ_ASSERTED = 11;
+const SLOTS = 12;
+export const UART_RX_RING = 4096;
+
+/** The shared buffer to pass to each thread's Uart16550 over the same state. */
+export function createUartState(): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(SLOTS * 4 + UART_RX_RING);
+  const s = new Int32Array(sab, 0, SLOTS);
+  s[S_DLL] = 12; // 9600 baud until the guest programs it
+  s[S_THRE_PENDING] = 0;
+  return sab;
+}
+
+/** How the UART raises its interrupt line: an edge on the IRQ (an irqfd write, or a callback). */
+export interface IrqTrigger {
+  trigger(): void;
+}
+
+/** Where the guest's output goes: a file descriptor (stdout, a file) or nowhere. */
+export type UartSink = { fd: number } | null;
+
+export class Uart16550 {
+  private readonly s: Int32Array;
+  private readonly rx: Uint8Array;
+  private readonly one = new Uint8Array(1);
+
+  constructor(
+    state: SharedArrayBuffer,
+    private readonly sink: UartSink,
+    private readonly irq: IrqTrigger,
+  ) {
+    this.s = new Int32Array(state, 0, SLOTS);
+    this.rx = new Uint8Array(state, SLOTS * 4, UART_RX_RING);
+  }
+
+  pioRead(port: number, data: Uint8Array): void {
+    this.lock();
+    try {
+      data[0] = this.read(port & 7);
+      data.fill(0, 1);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  pioWrite(port: number, data: Uint8Array): void {
+    this.lock();
+    try {
+      this.write(port & 7, data[0] ?? 0);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Host input for the guest (main thread). Returns how many bytes fitted; the rest is the caller's to retry. */
+  pushInput(bytes: Uint8Array): number {
+    this.lock();
+    try {
+      let n = 0;
+      for (; n < bytes.length; n++) {
+        if (!this.rxPush(bytes[n] ?? 0)) break;
+      }
+      if (n > 0) this.updateIrq();
+      return n;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Bytes waiting for the guest to read. */
+  rxPending(): number {
+    return (this.s[S_RX_TAIL]! - this.s[S_RX_HEAD]! + UART_RX_RING) % UART_RX_RING;
+  }
+
+  private read(reg: number): number {
+    const s = this.s;
+    const dlab = (s[S_LCR]! & LCR_DLAB) !== 0;
+    switch (reg) {
+      case RBR_THR_DLL: {
+        if (dlab) return s[S_DLL]!;
+        const b = this.rxPop();
+        this.updateIrq();
+        return b;
+      }
+      case IER_DLM:
+        return dlab ? s[S_DLM]! : s[S_IER]!;
+      case IIR_FCR: {
+        const iir = this.iir();
+        // Reading IIR with THRE as the source clears that source (data sheet, table 4).
+        if ((iir & 0x0f) === IIR_THRE) {
+          s[S_THRE_PENDING] = 0;
+          this.updateIrq();
+        }
+        return iir | ((s[S_FCR]! & 1) !== 0 ? IIR_FIFO_ENABLED : 0);
+      }
+      case LCR:
+        return s[S_LCR]!;
+      case MCR:
+        return s[S_MCR]!;
+      case LSR:
+        return LSR_THRE | LSR_TEMT | (this.rxPending() > 0 ? LSR_DR : 0);
+      case MSR:
+        return (s[S_MCR]! & MCR_LOOP) !== 0 ? 0 : MSR_DEFAULT;
+      case SCR:
+        return s[S_SCR]!;
+      default:
+        return 0xff;
+    }
+  }
+
+  private write(reg: number, value: number): void {
+    const s = this.s;
+    const dlab = (s[S_LCR]! & LCR_DLAB) !== 0;
+    switch (reg) {
+      case RBR_THR_DLL:
+        if (dlab) {
+          s[S_DLL] = value;
+          return;
+        }
+        if ((s[S_MCR]! & MCR_LOOP) !== 0) {
+          this.rxPush(value);
+        } else {
+          this.emit(value);
+        }
+        // The transmitter is instantly empty again: THRE interrupt if enabled.
+        s[S_THRE_PENDING] = 1;
+        this.updateIrq();
+        return;
+      case IER_DLM:
+        if (dlab) {
+          s[S_DLM] = value;
+          return;
+        }
+        {
+          const before = s[S_IER]!;
+          s[S_IER] = value & 0x0f;
+          // Enabling THRE while the holding register is empty raises the interrupt at once.
+          if ((value & IER_THRE) !== 0 && (before & IER_THRE) === 0) s[S_THRE_PENDING] = 1;
+          this.updateIrq();
+        }
+        return;
+      case IIR_FCR:
+        s[S_FCR] = value;
+        if ((value & 0x02) !== 0) s[S_RX_HEAD] = s[S_RX_TAIL]!; // clear receive FIFO
+        this.updateIrq();
+        return;
+      case LCR:
+        s[S_LCR] = value;
+        return;
+      case MCR:
+        s[S_MCR] = value & 0x1f;
+        return;
+      case SCR:
+        s[S_SCR] = value;
+        return;
+      default:
+        return; // LSR and MSR are read-only
+    }
+  }
+
+  private iir(): number {
+    const s = this.s;
+    const ier = s[S_IER]!;
+    if ((ier & IER_RDA) !== 0 && this.rxPending() > 0) return IIR_RDA;
+    if ((ier & IER_THRE) !== 0 && s[S_THRE_PENDING] === 1) return IIR_THRE;
+    return IIR_NONE;
+  }
+
+  /** Raise an edge when an interrupt condition appears; remember it until it clears. */
+  private updateIrq(): void {
+    const pending = this.iir() !== IIR_NONE;
+    const was = this.s[S_IRQ_ASSERTED] === 1;
+    this.s[S_IRQ_ASSERTED] = pending ? 1 : 0;
+    if (pending && !was) this.irq.trigger();
+  }
+
+  private emit(byte: number): void {
+    if (!this.sink) return;
+    this.one[0] = byte;
+    writeFully(this.sink.fd, this.one);
+  }
+
+  private rxPush(byte: number): boolean {
+    const tail = this.s[S_RX_TAIL]!;
+    const next = (tail + 1) % UART_RX_RING;
+    if (next === this.s[S_RX_HEAD]) return false;
+    this.rx[tail] = byte;
+    this.s[S_RX_TAIL] = next;
+    return true;
+  }
+
+  private rxPop(): number {
+    const head = this.s[S_RX_HEAD]!;
+    if (head === this.s[S_RX_TAIL]) return 0;
+    const b = this.rx[head]!;
+    this.s[S_RX_HEAD] = (head + 1) % UART_RX_RING;
+    return b;
+  }
+
+  private lock(): void {
+    while (Atomics.compareExchange(this.s, S_LOCK, 0, 1) !== 0) {
+      Atomics.wait(this.s, S_LOCK, 1, 1);
+    }
+  }
+
+  private unlock(): void {
+    Atomics.store(this.s, S_LOCK, 0);
+    Atomics.notify(this.s, S_LOCK, 1);
+  }
+}
+
+const retryWait = new Int32Array(new SharedArrayBuffer(4));
+
+/** Write all bytes, retrying on EAGAIN (a non-blocking stdout): guest output is never dropped. */
+export function writeFully(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    try {
+      off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(retryWait, 0, 0, 1);
+    }
+  }
+}

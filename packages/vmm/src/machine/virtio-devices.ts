@@ -1,0 +1,101 @@
+// The virtio-mmio devices of a VM: created once from the config (so a bad disk image is reported
+// before a VM exists, and disks stay open across reboots), and per boot placed in the MMIO window
+// with a transport, an irqfd and one ioeventfd per queue (a kick never needs a vCPU exit).
+import type { EventNotifier, VirtualMachine } from '@vmm/hypervisor';
+import {
+  BlkDevice,
+  ConsoleDevice,
+  MMIO_SLOT_SIZE,
+  MmioTransport,
+  RngDevice,
+  mmioRegisters,
+  type VirtioDevice,
+} from '@vmm/virtio';
+import fs from 'node:fs';
+import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
+import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
+import type { VmConfig } from '../config';
+import type { EventfdPoller } from '../io/eventfd-poller';
+import type { MmioHandler } from '../vcpu/mmio-mailbox';
+
+/** IOAPIC inputs for virtio devices: 5.. (4 is COM1; 0-2 the PIT and cascade). */
+export const VIRTIO_FIRST_GSI = 5;
+const LAST_GSI = 23;
+
+type ClosableDevice = VirtioDevice & { close?(): unknown };
+
+export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
+  const devices: ClosableDevice[] = [];
+  try {
+    for (const d of config.disks ?? [])
+      devices.push(new BlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial }));
+    const c = config.console;
+    if (c && c.mode !== 'off') {
+      const output = c.mode === 'tty' ? process.stdout : fs.openSync(c.path, 'w');
+      devices.push(new ConsoleDevice({ output, input: c.mode === 'tty' ? process.stdin : undefined }));
+    }
+    if (config.rng) devices.push(new RngDevice());
+  } catch (e) {
+    for (const d of devices) d.close?.();
+    throw e;
+  }
+  const max = Math.min(VIRTIO_MMIO_MAX_SLOTS, LAST_GSI - VIRTIO_FIRST_GSI + 1);
+  if (devices.length > max) throw new RangeError(`at most ${max} virtio devices fit this machine`);
+  return devices;
+}
+
+/** Where device i lives: its window and its interrupt, for the DSDT and the command line. */
+export function virtioPlacement(count: number): VirtioMmioAcpiDevice[] {
+  return Array.from({ length: count }, (_, i) => ({
+    base: virtioMmioSlotAddress(i),
+    gsi: VIRTIO_FIRST_GSI + i,
+  }));
+}
+
+/** `virtio_mmio.device=` arguments, for kernels built with VIRTIO_MMIO_CMDLINE_DEVICES. */
+export function virtioCmdline(placement: readonly VirtioMmioAcpiDevice[]): string[] {
+  return placement.map((p) => `virtio_mmio.device=${MMIO_SLOT_SIZE}@0x${p.base.toString(16)}:${p.gsi}`);
+}
+
+/** One boot's transports: the main thread's MMIO handler for the window. */
+export class VirtioMmioBus implements MmioHandler {
+  private readonly transports: MmioTransport[] = [];
+  private readonly notifiers: EventNotifier[] = [];
+
+  constructor(vm: VirtualMachine, devices: readonly VirtioDevice[], poller: EventfdPoller) {
+    virtioPlacement(devices.length).forEach((p, i) => {
+      const device = devices[i]!;
+      device.reset();
+      const irq = vm.createEventNotifier();
+      vm.registerIrqFd(irq, p.gsi);
+      const t = new MmioTransport({ device, memory: vm.memory, interrupt: { raise: () => irq.signal() } });
+      t.queues.forEach((_, q) => {
+        const kick = vm.createEventNotifier();
+        vm.registerIoEvent(kick, p.base + mmioRegisters.MMIO_QUEUE_NOTIFY, 'mmio', 4, q);
+        poller.watch(kick, () => t.notify(q));
+        this.notifiers.push(kick);
+      });
+      this.notifiers.push(irq);
+      this.transports.push(t);
+    });
+  }
+
+  mmioRead(address: number, data: Uint8Array): void {
+    const t = this.transportAt(address);
+    if (t) t.mmioRead(address % MMIO_SLOT_SIZE, data);
+    else data.fill(0xff);
+  }
+
+  mmioWrite(address: number, data: Uint8Array): void {
+    this.transportAt(address)?.mmioWrite(address % MMIO_SLOT_SIZE, data);
+  }
+
+  close(): void {
+    for (const n of this.notifiers.splice(0)) n.close();
+  }
+
+  private transportAt(address: number): MmioTransport | undefined {
+    const i = Math.floor((address - VIRTIO_MMIO_BASE) / MMIO_SLOT_SIZE);
+    return i >= 0 ? this.transports[i] : undefined;
+  }
+}

@@ -1,0 +1,297 @@
+// Vmm: builds the x86_64 machine from a VmConfig, runs one worker thread per vCPU, and ends with
+// what the guest did: poweroff (exit 0), reset (reboot, or exit 0 with noReboot), or an error that
+// names what happened (triple fault, KVM internal error with the instruction bytes, ...).
+import fs from 'node:fs';
+import {
+  EventfdNotifier,
+  HypervisorUnavailableError,
+  KvmHypervisor,
+  VmmError,
+  probe,
+  type EventNotifier,
+  type Hypervisor,
+  type ProbeResult,
+  type VirtualMachine,
+} from '@vmm/hypervisor';
+import { buildAcpiTables } from '../arch/x86_64/acpi/index';
+import {
+  applyHostQuirks,
+  bootMsrs,
+  describeHostQuirks,
+  hostQuirks,
+  loadKernel,
+  memoryLayout,
+  vcpuCpuid,
+} from '../arch/x86_64/index';
+import type { VmConfig } from '../config';
+import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
+import type { StopReason } from '../vcpu/protocol';
+import { VcpuThread } from '../vcpu/thread';
+import { EventfdPoller } from '../io/eventfd-poller';
+import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
+import { readBootFiles, type BootFiles } from './boot-files';
+import { VirtioMmioBus, createVirtioDevices, virtioCmdline, virtioPlacement } from './virtio-devices';
+import { DryRunMemory } from './dry-run-memory';
+import { describeStop } from './stop-reasons';
+
+export interface VmmOptions {
+  /** Defaults to KVM. */
+  hypervisor?: Hypervisor;
+  /** Defaults to probing the host; given by tests. */
+  probe?: ProbeResult;
+  /** One-line notices (host quirks applied, reboots). */
+  log?: (line: string) => void;
+  /** Where COM1 input comes from when serial is 'tty' (default process.stdin). */
+  input?: NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown; isTTY?: boolean };
+}
+
+export interface RunResult {
+  outcome: 'poweroff' | 'reset' | 'stopped';
+  exitCode: number;
+  reboots: number;
+}
+
+/** The guest ended in a way that is an error for the user (triple fault, internal error, ...). */
+export class GuestError extends VmmError {}
+
+export class Vmm {
+  private threads: VcpuThread[] = [];
+  private vm: VirtualMachine | undefined;
+  private stopping = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  private constructor(
+    readonly config: VmConfig,
+    private readonly files: BootFiles,
+    private readonly devices: ReturnType<typeof createVirtioDevices>,
+    private readonly hypervisor: Hypervisor,
+    private readonly cmdline: string,
+    private readonly options: VmmOptions,
+  ) {}
+
+  /**
+   * Check the config and the files, then the host. Everything a user can get wrong is reported
+   * before /dev/kvm is opened, each as a VmmError with a sentence saying what to do.
+   */
+  static async create(config: VmConfig, options: VmmOptions = {}): Promise<Vmm> {
+    if (config.serial.mode === 'tty' && config.console?.mode === 'tty') {
+      throw new VmmError(
+        'ECONSOLE',
+        'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
+      );
+    }
+    const files = readBootFiles(config);
+    const devices = createVirtioDevices(config);
+    try {
+      const placement = virtioPlacement(devices.length);
+      let cmdline = [config.cmdline, ...virtioCmdline(placement)].filter((w) => w !== '').join(' ');
+      // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not
+      // fit, a command line too long or too little memory fail here, before /dev/kvm is opened.
+      const dry = new DryRunMemory(memoryLayout(config.memory.size));
+      const rsdpAddress = buildAcpiTables(dry, { cpus: config.cpus.boot, devices: placement });
+      loadKernel(dry, files.kernel, {
+        initrd: files.initrd,
+        cmdline,
+        rsdpAddress,
+        ramSize: config.memory.size,
+      });
+      const host = options.probe ?? probe();
+      let hypervisor = options.hypervisor;
+      if (!hypervisor) {
+        if (!host.present || !host.accessible || host.problems.length > 0) {
+          const p = host.problems[0];
+          throw new HypervisorUnavailableError(
+            'ENOKVM',
+            p ? `${p.problem}; ${p.fix}` : 'KVM is not usable on this host (run vmm doctor)',
+          );
+        }
+        hypervisor = new KvmHypervisor();
+      }
+      if (config.hostQuirks === 'auto' && files.isLinux) {
+        const quirks = hostQuirks(host.virtualization);
+        if (quirks.length > 0) {
+          cmdline = applyHostQuirks(cmdline, quirks);
+          options.log?.(`${describeHostQuirks(quirks)} (--host-quirks off to stop)`);
+        }
+      }
+      return new Vmm(config, files, devices, hypervisor, cmdline, options);
+    } catch (e) {
+      for (const d of devices) d.close?.();
+      throw e;
+    }
+  }
+
+  /** Boot and wait until the guest powers off, resets (with noReboot), fails, or stop() is called. */
+  async run(): Promise<RunResult> {
+    let reboots = 0;
+    const serial = this.openSerial();
+    const poller = new EventfdPoller(EventfdNotifier.create());
+    this.cleanups.push(() => void poller.close());
+    for (const d of this.devices) this.cleanups.push(() => void d.close?.());
+    try {
+      for (;;) {
+        const reason = await this.boot(serial, poller);
+        if (reason.reason === 'reset' && !this.config.noReboot && !this.stopping) {
+          reboots++;
+          this.options.log?.(`guest reset: rebooting (${reboots})`);
+          continue;
+        }
+        if (reason.reason === 'poweroff') return { outcome: 'poweroff', exitCode: 0, reboots };
+        if (reason.reason === 'reset') return { outcome: 'reset', exitCode: 0, reboots };
+        if (reason.reason === 'stopped') return { outcome: 'stopped', exitCode: 0, reboots };
+        throw new GuestError(`E${reason.reason.toUpperCase().replace(/-/g, '')}`, describeStop(reason));
+      }
+    } finally {
+      for (const c of this.cleanups.splice(0)) c();
+    }
+  }
+
+  /** Ask every vCPU to stop; run() then resolves with outcome 'stopped'. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.threads) t.stop();
+  }
+
+  /** One boot of the machine, until the first vCPU stops; the others are then stopped too. */
+  private async boot(serial: SerialPlumbing, poller: EventfdPoller): Promise<StopReason> {
+    const { config } = this;
+    const layout = memoryLayout(config.memory.size);
+    const vm = this.hypervisor.createVm({ ranges: layout.ranges });
+    this.vm = vm;
+    try {
+      vm.createIrqchip();
+      const irq = vm.createEventNotifier();
+      vm.registerIrqFd(irq, COM1_IRQ);
+      serial.attach(irq);
+      const placement = virtioPlacement(this.devices.length);
+      const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
+      const bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller) : undefined;
+      const servers: MailboxServer[] = [];
+      const plan = loadKernel(vm.memory, this.files.kernel, {
+        initrd: this.files.initrd,
+        cmdline: this.cmdline,
+        rsdpAddress,
+        ramSize: config.memory.size,
+      });
+      const supported = vm.supportedCpuid();
+      const threads: VcpuThread[] = [];
+      for (let id = 0; id < config.cpus.boot; id++) {
+        const vcpu = vm.createVcpu(id);
+        vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot));
+        vcpu.setMsrs(bootMsrs());
+        vcpu.setFpuDefaults();
+        vcpu.setLapicDefaults();
+        if (id === 0) {
+          vcpu.setSregs(plan.sregs);
+          vcpu.setRegs(plan.regs);
+        }
+        // Secondary vCPUs stay in the state KVM gives them: waiting for INIT/SIPI from vCPU 0.
+        threads.push(
+          new VcpuThread(
+            {
+              id,
+              vcpu: vcpu.attachSpec(),
+              uart: { state: serial.state, outFd: serial.outFd, irqFd: irq.fd },
+              mmioMailbox: bus ? newMailbox(bus, servers) : null,
+            },
+            vcpu,
+          ),
+        );
+      }
+      this.threads = threads;
+      if (this.stopping) for (const t of threads) t.stop();
+      const first = await Promise.race(threads.map((t) => t.stopped));
+      for (const t of threads) t.stop();
+      await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
+      await Promise.all(threads.map((t) => t.terminate()));
+      for (const m of servers) m.close();
+      bus?.close();
+      serial.detach();
+      irq.close();
+      return first;
+    } finally {
+      this.threads = [];
+      vm.close();
+      this.vm = undefined;
+    }
+  }
+
+  private openSerial(): SerialPlumbing {
+    const { serial } = this.config;
+    const state = createUartState();
+    let outFd: number | null = null;
+    if (serial.mode === 'tty') outFd = 1;
+    if (serial.mode === 'file') {
+      outFd = fs.openSync(serial.path, 'w');
+      const fd = outFd;
+      this.cleanups.push(() => fs.closeSync(fd));
+    }
+    const input = serial.mode === 'tty' ? (this.options.input ?? process.stdin) : undefined;
+    return new SerialPlumbing(state, outFd, input, this.cleanups);
+  }
+}
+
+/** The main thread's end of COM1: host input pushed into the shared UART state. */
+class SerialPlumbing {
+  private uart: Uart16550 | undefined;
+  private pending: Buffer[] = [];
+  private retry: NodeJS.Timeout | undefined;
+  private readonly onData = (chunk: Buffer) => {
+    this.pending.push(chunk);
+    this.flush();
+  };
+
+  constructor(
+    readonly state: SharedArrayBuffer,
+    readonly outFd: number | null,
+    private readonly input: VmmOptions['input'],
+    cleanups: (() => void)[],
+  ) {
+    if (input) {
+      if (input.isTTY && input.setRawMode) {
+        input.setRawMode(true);
+        cleanups.push(() => input.setRawMode?.(false));
+      }
+      input.on('data', this.onData);
+      cleanups.push(() => {
+        input.off('data', this.onData);
+        input.pause?.();
+        clearTimeout(this.retry);
+      });
+    }
+  }
+
+  attach(irq: EventNotifier): void {
+    this.uart = new Uart16550(this.state, null, { trigger: () => irq.signal() });
+    this.flush();
+  }
+
+  detach(): void {
+    this.uart = undefined;
+  }
+
+  /** Feed what fits; retry the rest shortly (the guest drains the ring as it reads). */
+  private flush(): void {
+    const uart = this.uart;
+    if (!uart) return;
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const n = uart.pushInput(head);
+      if (n === head.length) this.pending.shift();
+      else {
+        this.pending[0] = head.subarray(n);
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.flush(), 5);
+        return;
+      }
+    }
+  }
+}
+
+function newMailbox(bus: VirtioMmioBus, servers: MailboxServer[]): SharedArrayBuffer {
+  const sab = createMailbox();
+  servers.push(new MailboxServer(sab, bus));
+  return sab;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

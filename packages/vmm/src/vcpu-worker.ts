@@ -1,0 +1,55 @@
+// Entry of a vCPU worker thread: attach the vCPU, build this thread's view of the devices that
+// answer port I/O in the vCPU thread (the UART over shared state, the ACPI registers, port 0x80),
+// run the exit loop, report why it stopped.
+import fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Vcpu } from '@vmm/hypervisor';
+import { AcpiPmDevice } from './devices/acpi-pm';
+import { ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT } from './arch/x86_64/acpi/registers';
+import { PioBus, POST_PORT, postPort } from './devices/pio-bus';
+import { COM1_PORT, Uart16550 } from './devices/uart/uart16550';
+import { runExitLoop } from './vcpu/exit-loop';
+import { MailboxClient } from './vcpu/mmio-mailbox';
+import { CONTROL_STOP, type StopReason, type VcpuWorkerInit, type WorkerMessage } from './vcpu/protocol';
+
+const init = workerData as VcpuWorkerInit;
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+async function main(): Promise<void> {
+  const mod = (await import(init.vcpu.module)) as Record<string, (handle: unknown) => Vcpu>;
+  const attach = mod[init.vcpu.exportName];
+  if (typeof attach !== 'function') throw new Error(`${init.vcpu.module} has no ${init.vcpu.exportName}`);
+  const vcpu = attach(init.vcpu.handle);
+
+  const control = new Int32Array(init.control);
+  const irqWord = Buffer.alloc(8);
+  irqWord.writeBigUInt64LE(1n);
+  let event: StopReason | undefined;
+
+  const pio = new PioBus();
+  pio.add(
+    COM1_PORT,
+    8,
+    new Uart16550(init.uart.state, init.uart.outFd === null ? null : { fd: init.uart.outFd }, {
+      trigger: () => void fs.writeSync(init.uart.irqFd, irqWord),
+    }),
+  );
+  pio.add(ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT, new AcpiPmDevice((e) => (event = { reason: e })));
+  pio.add(POST_PORT, 1, postPort);
+
+  post({ type: 'ready' });
+  const mmio = init.mmioMailbox ? new MailboxClient(init.mmioMailbox) : null;
+  const stop = runExitLoop(
+    vcpu,
+    { pio, mmio },
+    {
+      pending: () => event ?? (Atomics.load(control, CONTROL_STOP) !== 0 ? { reason: 'stopped' } : undefined),
+    },
+  );
+  post({ type: 'stopped', ...stop });
+  vcpu.close();
+}
+
+main().catch((e: unknown) =>
+  post({ type: 'stopped', reason: 'error', detail: (e as Error).stack ?? String(e) }),
+);

@@ -1,0 +1,98 @@
+// The vCPU run loop: KVM_RUN (or a peer's run), dispatch the exit, repeat. Runs in a worker thread
+// per vCPU so the main event loop stays free. Nothing the guest does throws out of this loop:
+// every way out is a StopReason.
+import type { Vcpu, VmExit } from '@vmm/hypervisor';
+import type { PioBus } from '../devices/pio-bus';
+import type { StopReason } from './protocol';
+
+/** Where MMIO exits go: the main thread's devices (MailboxClient), or nowhere. */
+export interface MmioForwarder {
+  call(write: boolean, address: number, data: Uint8Array, len: number): boolean;
+}
+
+export interface ExitBuses {
+  pio: PioBus;
+  mmio: MmioForwarder | null;
+}
+
+export interface ExitLoopHooks {
+  /** Checked after every exit; a non-undefined value ends the loop with that reason. */
+  pending(): StopReason | undefined;
+}
+
+export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks): StopReason {
+  for (;;) {
+    let exit: VmExit;
+    try {
+      exit = vcpu.run();
+    } catch (e) {
+      return { reason: 'error', detail: (e as Error).message };
+    }
+    const stop = handleExit(exit, buses) ?? hooks.pending();
+    if (stop) return stop;
+  }
+}
+
+/** One exit; returns a StopReason when the vCPU must stop. */
+export function handleExit(exit: VmExit, { pio, mmio }: ExitBuses): StopReason | undefined {
+  switch (exit.kind) {
+    case 'io': {
+      const { size, count, data, port } = exit;
+      if (count === 1) {
+        if (exit.direction === 'out') pio.write(port, data);
+        else pio.read(port, data);
+      } else {
+        // String I/O (rep ins/outs): one access per element.
+        for (let i = 0; i < count; i++) {
+          const elem = data.subarray(i * size, (i + 1) * size);
+          if (exit.direction === 'out') pio.write(port, elem);
+          else pio.read(port, elem);
+        }
+      }
+      return undefined;
+    }
+    case 'mmio': {
+      const write = exit.direction === 'write';
+      // Without an answer (no devices, or shutting down) reads see all ones and writes are dropped.
+      if (!mmio?.call(write, exit.address, exit.data, exit.len) && !write) exit.data.fill(0xff, 0, exit.len);
+      return undefined;
+    }
+    case 'interrupted':
+      return undefined;
+    case 'hlt':
+      return { reason: 'hlt' };
+    case 'shutdown':
+      return { reason: 'triple-fault' };
+    case 'system-event':
+      if (exit.type === 'shutdown') return { reason: 'poweroff' };
+      if (exit.type === 'reset') return { reason: 'reset' };
+      return { reason: 'crash', detail: `system event ${exit.type} (${exit.raw})` };
+    case 'internal-error':
+      return {
+        reason: 'internal-error',
+        suberror: exit.suberror,
+        data: exit.data.map((d) => `0x${d.toString(16)}`),
+        instruction: instructionBytes(exit.data),
+      };
+    case 'fail-entry':
+      return { reason: 'fail-entry', hardwareReason: `0x${exit.reason.toString(16)}` };
+    case 'unknown':
+      return { reason: 'error', detail: `unknown exit reason ${exit.reason}` };
+  }
+}
+
+/**
+ * The instruction bytes KVM reports with an emulation failure (suberror 1). With
+ * KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES set in data[0], the bytes after it are
+ * `__u8 insn_size; __u8 insn_bytes[15]` (struct emulation_failure in linux/kvm.h). Without the
+ * flag, every word is printed as bytes.
+ */
+export function instructionBytes(data: readonly bigint[]): string {
+  const flat: number[] = [];
+  const hasInsn = data.length >= 2 && (data[0]! & 1n) === 1n;
+  for (const w of hasInsn ? data.slice(1) : data) {
+    for (let i = 0n; i < 8n; i++) flat.push(Number((w >> (8n * i)) & 0xffn));
+  }
+  const bytes = hasInsn ? flat.slice(1, 1 + Math.min(flat[0] ?? 0, 15)) : flat;
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}

@@ -1,0 +1,34 @@
+// What the main thread hands a vCPU worker and what the worker reports back.
+
+/** A function that attaches a backend's vCPU inside a worker: `import(module)[exportName](handle)`. */
+export interface AttachSpec {
+  module: string;
+  exportName: string;
+  handle: unknown;
+}
+
+export interface VcpuWorkerInit {
+  id: number;
+  vcpu: AttachSpec;
+  /** Shared control words: see CONTROL_* below. */
+  control: SharedArrayBuffer;
+  uart: { state: SharedArrayBuffer; outFd: number | null; irqFd: number };
+  /** MMIO accesses go to the main thread through this mailbox (null: no MMIO devices). */
+  mmioMailbox: SharedArrayBuffer | null;
+}
+
+export const CONTROL_STOP = 0;
+export const CONTROL_WORDS = 2;
+
+export type StopReason =
+  | { reason: 'poweroff' }
+  | { reason: 'reset' }
+  | { reason: 'triple-fault' }
+  | { reason: 'hlt' }
+  | { reason: 'stopped' }
+  | { reason: 'internal-error'; suberror: number; data: string[]; instruction: string }
+  | { reason: 'fail-entry'; hardwareReason: string }
+  | { reason: 'crash'; detail: string }
+  | { reason: 'error'; detail: string };
+
+export type WorkerMessage = { type: 'ready' } | ({ type: 'stopped' } & StopReason);

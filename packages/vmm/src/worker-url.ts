@@ -1,0 +1,21 @@
+// Starting a worker thread on one of our modules: the built JavaScript next to this module
+// (dist/vcpu-worker.js), or, when running from the TypeScript sources (tests), the .ts file
+// loaded through tsx's loader, registered inside the worker (execArgv --import does not reach
+// workers on Node 20).
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+export function startWorker(name: 'vcpu-worker' | 'poller-worker', options: WorkerOptions): Worker {
+  const file = name === 'poller-worker' ? `io/${name}` : name;
+  return startModuleWorker(new URL(`./${file}${fromSource() ? '.ts' : '.js'}`, import.meta.url), options);
+}
+
+/** Start a worker on any module URL (a .ts one through tsx). */
+export function startModuleWorker(url: URL, options: WorkerOptions): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  const src = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(src, { ...options, eval: true });
+}
+
+function fromSource(): boolean {
+  return import.meta.url.endsWith('.ts');
+}

@@ -1,0 +1,78 @@
+// Tier 4: the minimal Linux kernel from test-vms under `vmm run` on /dev/kvm. Boots are slow on
+// software-emulated KVM (~40 s), so each boot carries many checks, one script per boot.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildAssets } from '../../../../test-vms/src/assets';
+import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
+import { ConsoleProcess, vmmCommand } from '../support/console-process';
+import { kvmUsable } from '../support/kvm-available';
+
+const canRun = kvmUsable('tier 4: Linux guests on /dev/kvm');
+const BOOT_MS = 240_000;
+
+describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
+  let kernel: string;
+  let initrd: string;
+  beforeAll(async () => {
+    const a = await buildAssets('kernel');
+    kernel = a.kernel!;
+    initrd = a.initrd!;
+  }, 1_800_000);
+
+  const boot = (...args: string[]) =>
+    new ConsoleProcess([
+      ...vmmCommand,
+      'run',
+      '--kernel',
+      kernel,
+      '--initrd',
+      initrd,
+      '--memory',
+      'size=256M',
+      '--cmdline',
+      guestCmdline(),
+      ...args,
+    ]);
+
+  it(
+    '2 vCPUs, 256M: VMM-READY, nproc, meminfo, ACPI accepted, poweroff -f exits 0',
+    async () => {
+      const p = boot('--cpus', 'boot=2');
+      await p.waitFor(/VMM-READY/, BOOT_MS);
+      const from = p.out.length;
+      // The console echoes what we type; the patterns below match only the commands' output.
+      p.send(
+        'echo NPROC=$(nproc); head -n1 /proc/meminfo; dmesg | grep -ciE "acpi (error|warning)" | sed s/^/ACPIERR=/\n',
+      );
+      await p.waitFor(/ACPIERR=\d+/, 120_000, from);
+      const out = p.out.slice(from);
+      expect(out).toMatch(/NPROC=2/);
+      const mem = /MemTotal:\s+(\d+) kB/.exec(out);
+      expect(Number(mem?.[1])).toBeGreaterThan(200 * 1024);
+      expect(Number(mem?.[1])).toBeLessThanOrEqual(256 * 1024);
+      expect(out).toMatch(/ACPIERR=0/);
+      p.send('poweroff -f\n');
+      expect((await p.exited).code).toBe(0);
+    },
+    BOOT_MS * 2,
+  );
+
+  it(
+    '1 vCPU: reboot -f reboots the VM, and with --no-reboot ends with 0',
+    async () => {
+      const p = boot('--cpus', 'boot=1');
+      await p.waitFor(/VMM-READY/, BOOT_MS);
+      const from = p.out.length;
+      p.send('reboot -f\n');
+      await p.waitFor(/VMM-READY/, BOOT_MS, from);
+      p.send('poweroff -f\n');
+      expect((await p.exited).code).toBe(0);
+      expect(p.err).toMatch(/rebooting/);
+
+      const q = boot('--cpus', 'boot=1', '--no-reboot');
+      await q.waitFor(/VMM-READY/, BOOT_MS);
+      q.send('reboot -f\n');
+      expect((await q.exited).code).toBe(0);
+    },
+    BOOT_MS * 4,
+  );
+});

@@ -1,0 +1,123 @@
+// The whole Vmm on a scripted vCPU backend that stands in for KVM (this host has no /dev/kvm): real
+// guest memory, real kernel loading and ACPI tables, real vCPU worker threads, UART and ACPI PM
+// registers; only the guest's instructions are replaced by a script of exits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ProbeResult } from '@vmm/hypervisor';
+import { buildGuests } from '../../../../test-vms/src/guests/build';
+import {
+  RESET_PORT,
+  RESET_VALUE,
+  S5_SLP_TYP,
+  SLEEP_CONTROL_PORT,
+  SLP_EN,
+  SLP_TYP_SHIFT,
+} from '../../src/arch/x86_64/acpi/index';
+import { GuestError, Vmm } from '../../src/index';
+import type { VmConfig } from '../../src/config';
+import { ScriptedHypervisor } from '../support/scripted-hypervisor';
+import { printLine, type ScriptStep } from '../support/scripted-vcpu';
+
+const poweroff: ScriptStep = { out: SLEEP_CONTROL_PORT, bytes: [(S5_SLP_TYP << SLP_TYP_SHIFT) | SLP_EN] };
+const reset: ScriptStep = { out: RESET_PORT, bytes: [RESET_VALUE] };
+const hostProbe: ProbeResult = {
+  backend: 'kvm',
+  present: true,
+  accessible: true,
+  extensions: [],
+  virtualization: 'hardware',
+  problems: [],
+  details: {},
+};
+
+describe('Vmm on a scripted vCPU backend (stands in for KVM, absent here)', () => {
+  let kernel: string;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-scripted-'));
+  beforeAll(async () => {
+    kernel = (await buildGuests())['pvh-info']!;
+  }, 300_000);
+
+  const config = (over: Partial<VmConfig> = {}): VmConfig => ({
+    kernel,
+    cmdline: 'console=ttyS0 hello=world',
+    cpus: { boot: 2 },
+    memory: { size: 256 * 2 ** 20 },
+    serial: { mode: 'file', path: path.join(dir, `serial-${Math.random()}`) },
+    noReboot: false,
+    hostQuirks: 'auto',
+    ...over,
+  });
+
+  it('boots: loads the kernel, programs vCPU 0 for PVH, prints through the UART, powers off with 0', async () => {
+    const hv = new ScriptedHypervisor([[[...printLine('hello from vCPU 0'), poweroff]]]);
+    const c = config();
+    const vmm = await Vmm.create(c, { hypervisor: hv, probe: hostProbe });
+    const r = await vmm.run();
+    expect(r).toEqual({ outcome: 'poweroff', exitCode: 0, reboots: 0 });
+    expect(fs.readFileSync((c.serial as { path: string }).path, 'latin1')).toBe('hello from vCPU 0\n');
+    const vm = hv.vms[0]!;
+    expect(vm.irqchip).toBe(true);
+    expect(vm.irqfds).toEqual([expect.objectContaining({ gsi: 4 })]);
+    expect(vm.vcpus).toHaveLength(2);
+    const [v0, v1] = vm.vcpus;
+    // PVH entry: 32-bit protected mode, EBX = hvm_start_info, which holds our command line.
+    expect(v0!.sregs!.cr0 & 1n).toBe(1n);
+    expect(v0!.sregs!.efer & (1n << 10n)).toBe(0n);
+    const startInfo = Number(v0!.regs!.rbx);
+    const low = vm.snapshot[0]!.bytes;
+    const dv = new DataView(low.buffer);
+    expect(dv.getUint32(startInfo, true)).toBe(0x336ec578);
+    const cmdlineAt = Number(dv.getBigUint64(startInfo + 24, true)); // hvm_start_info.cmdline_paddr
+    expect(Buffer.from(low.subarray(cmdlineAt, cmdlineAt + 25)).toString('latin1')).toBe(
+      'console=ttyS0 hello=world',
+    );
+    // Secondary vCPUs are not started by the monitor (they wait for INIT/SIPI) but get CPUID.
+    expect(v1!.regs).toBeUndefined();
+    expect(v1!.cpuid.length).toBeGreaterThan(0);
+  });
+
+  it('a reset reboots the VM from the same config; --no-reboot ends with 0 instead', async () => {
+    const hv = new ScriptedHypervisor([[[reset]], [[...printLine('second boot'), poweroff]]]);
+    const c = config({ cpus: { boot: 1 } });
+    const r = await (await Vmm.create(c, { hypervisor: hv, probe: hostProbe })).run();
+    expect(r).toEqual({ outcome: 'poweroff', exitCode: 0, reboots: 1 });
+    expect(hv.vms).toHaveLength(2);
+    expect(hv.vms.every((vm) => vm.closed)).toBe(true);
+
+    const hv2 = new ScriptedHypervisor([[[reset]]]);
+    const r2 = await (
+      await Vmm.create(config({ noReboot: true }), { hypervisor: hv2, probe: hostProbe })
+    ).run();
+    expect(r2).toEqual({ outcome: 'reset', exitCode: 0, reboots: 0 });
+  });
+
+  it('a triple fault is an error that says so', async () => {
+    const hv = new ScriptedHypervisor([[[{ exit: 'shutdown' }]]]);
+    const vmm = await Vmm.create(config(), { hypervisor: hv, probe: hostProbe });
+    await expect(vmm.run()).rejects.toThrow(GuestError);
+    const hv2 = new ScriptedHypervisor([[[{ exit: 'shutdown' }]]]);
+    await expect((await Vmm.create(config(), { hypervisor: hv2, probe: hostProbe })).run()).rejects.toThrow(
+      /triple-faulted/,
+    );
+  });
+
+  it('a KVM internal error names the instruction bytes', async () => {
+    // struct emulation_failure: flags = INSTRUCTION_BYTES, insn_size = 3, bytes 0f 01 d0 (xgetbv).
+    const data = [1n, 0x00d0010f03n, 0n, 0n];
+    const hv = new ScriptedHypervisor([[[{ internal: 1, data }]]]);
+    await expect((await Vmm.create(config(), { hypervisor: hv, probe: hostProbe })).run()).rejects.toThrow(
+      /instruction bytes 0f 01 d0/,
+    );
+  });
+
+  it('stop() ends a running VM', async () => {
+    const hv = new ScriptedHypervisor([[[]]]);
+    const vmm = await Vmm.create(config(), { hypervisor: hv, probe: hostProbe });
+    const running = vmm.run();
+    await new Promise((r) => setTimeout(r, 500));
+    await vmm.stop();
+    expect(await running).toMatchObject({ outcome: 'stopped', exitCode: 0 });
+  });
+});

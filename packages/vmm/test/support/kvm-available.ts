@@ -1,0 +1,12 @@
+// Whether tiers 2 and 4 can run: a usable /dev/kvm. Prints the one loud line when not.
+import { probe } from '@vmm/hypervisor';
+
+export function kvmUsable(tier: string): boolean {
+  const p = probe();
+  const ok = p.present && p.accessible && p.problems.length === 0;
+  if (!ok) {
+    const why = p.problems[0]?.problem ?? 'no usable /dev/kvm';
+    console.warn(`SKIP (${tier} needs /dev/kvm; this host: virtualization=${p.virtualization}, ${why})`);
+  }
+  return ok;
+}

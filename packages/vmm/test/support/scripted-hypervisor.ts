@@ -1,0 +1,141 @@
+// A stand-in for KVM, for hosts without /dev/kvm (like our CI): real guest memory (memfd), real
+// eventfds, and vCPUs that replay a script of exits instead of running guest code. Everything above
+// the Vcpu trait (the Vmm, loaders, ACPI, vCPU workers, UART, exit handling) runs for real.
+import {
+  EventfdNotifier,
+  MemfdGuestMemory,
+  type CpuidEntry,
+  type EventNotifier,
+  type Hypervisor,
+  type MemoryLayout,
+  type MsrEntry,
+  type Vcpu,
+  type VirtualMachine,
+  type X86Regs,
+  type X86Sregs,
+} from '@vmm/hypervisor';
+import type { ScriptStep, ScriptedVcpuHandle } from './scripted-vcpu';
+
+export class ScriptedHypervisor implements Hypervisor {
+  readonly name = 'scripted (stands in for KVM)';
+  readonly vms: ScriptedVm[] = [];
+  /** scripts[boot][vcpu]: what each vCPU does in each boot; a missing script waits to be kicked. */
+  constructor(private readonly scripts: ScriptStep[][][]) {}
+
+  createVm(layout: MemoryLayout): VirtualMachine {
+    const vm = new ScriptedVm(layout, this.scripts[this.vms.length] ?? []);
+    this.vms.push(vm);
+    return vm;
+  }
+}
+
+export class ScriptedVm implements VirtualMachine {
+  readonly memory: MemfdGuestMemory;
+  readonly vcpus: ScriptedMainVcpu[] = [];
+  readonly irqfds: { gsi: number; fd: number }[] = [];
+  irqchip = false;
+  closed = false;
+  /** Guest RAM as it was when the VM closed (the memfd is gone after close). */
+  snapshot: { gpa: number; bytes: Uint8Array }[] = [];
+
+  constructor(
+    readonly layout: MemoryLayout,
+    private readonly scripts: ScriptStep[][],
+  ) {
+    this.memory = MemfdGuestMemory.create(layout);
+  }
+
+  createVcpu(id: number): Vcpu {
+    const v = new ScriptedMainVcpu(id, this.scripts[id] ?? []);
+    this.vcpus.push(v);
+    return v;
+  }
+  createIrqchip(): void {
+    this.irqchip = true;
+  }
+  setIrqLine(): void {}
+  registerIoEvent(): void {}
+  unregisterIoEvent(): void {}
+  registerIrqFd(n: EventNotifier, gsi: number): void {
+    this.irqfds.push({ gsi, fd: n.fd });
+  }
+  createEventNotifier(): EventNotifier {
+    return EventfdNotifier.create();
+  }
+  supportedCpuid(): CpuidEntry[] {
+    return [
+      { function: 0, index: 0, flags: 0, eax: 0xd, ebx: 0x756e6547, ecx: 0x6c65746e, edx: 0x49656e69 },
+      { function: 1, index: 0, flags: 0, eax: 0x306a9, ebx: 0, ecx: 0x80000000, edx: 0x178bfbff },
+      {
+        function: 0x40000000,
+        index: 0,
+        flags: 0,
+        eax: 0x40000001,
+        ebx: 0x4b4d564b,
+        ecx: 0x564b4d56,
+        edx: 0x4d,
+      },
+    ];
+  }
+  close(): void {
+    this.snapshot = this.memory.regions.map((r) => ({
+      gpa: r.gpa,
+      bytes: Uint8Array.from(r.bytes.subarray(0, 2 ** 20)),
+    }));
+    this.closed = true;
+    this.memory.close();
+  }
+}
+
+/** The main thread's handle on a scripted vCPU: records what the Vmm programs into it. */
+export class ScriptedMainVcpu implements Vcpu {
+  regs: X86Regs | undefined;
+  sregs: X86Sregs | undefined;
+  cpuid: readonly CpuidEntry[] = [];
+  msrs: readonly MsrEntry[] = [];
+  private readonly kickWord = new SharedArrayBuffer(4);
+
+  constructor(
+    readonly id: number,
+    private readonly script: ScriptStep[],
+  ) {}
+
+  run(): never {
+    throw new Error('a scripted vCPU runs in its worker');
+  }
+  getRegs(): X86Regs {
+    return this.regs!;
+  }
+  setRegs(r: X86Regs): void {
+    this.regs = r;
+  }
+  getSregs(): X86Sregs {
+    return this.sregs!;
+  }
+  setSregs(s: X86Sregs): void {
+    this.sregs = s;
+  }
+  setCpuid(e: readonly CpuidEntry[]): void {
+    this.cpuid = e;
+  }
+  setMsrs(e: readonly MsrEntry[]): void {
+    this.msrs = e;
+  }
+  setFpuDefaults(): void {}
+  setLapicDefaults(): void {}
+  setMpState(): void {}
+  kick(): void {
+    const w = new Int32Array(this.kickWord);
+    Atomics.store(w, 0, 1);
+    Atomics.notify(w, 0);
+  }
+  attachSpec() {
+    const handle: ScriptedVcpuHandle = { id: this.id, script: this.script, kick: this.kickWord };
+    return {
+      module: new URL('./scripted-vcpu.ts', import.meta.url).href,
+      exportName: 'attachScriptedVcpu',
+      handle,
+    };
+  }
+  close(): void {}
+}

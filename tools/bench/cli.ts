@@ -1,0 +1,51 @@
+// `pnpm bench <boot|net>`: run a benchmark side by side with its peer, print the table, and append
+// it to docs/benchmarks.md with the command, the date and the host's virtualization kind.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const benches: Record<string, () => Promise<string>> = {
+  boot: async () => (await import('./boot')).default(),
+  net: async () => (await import('./net')).default(),
+};
+
+function virtualizationKind(): string {
+  try {
+    const out = execFileSync('node', [path.join(root, 'packages/cli/dist/bin.js'), 'doctor', '--json'], {
+      encoding: 'utf8',
+    });
+    return (JSON.parse(out) as { virtualization: string }).virtualization;
+  } catch {
+    return 'unknown (run pnpm build first)';
+  }
+}
+
+async function main(): Promise<number> {
+  const name = process.argv[2];
+  const bench = name ? benches[name] : undefined;
+  if (!bench) {
+    process.stderr.write(`usage: pnpm bench <${Object.keys(benches).join('|')}>\n`);
+    return 2;
+  }
+  const table = await bench();
+  const section = [
+    `## ${name} — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `Command: \`pnpm bench ${name}\`; host virtualization: ${virtualizationKind()}; ${process.platform} ${process.arch}, node ${process.version}.`,
+    '',
+    table.trim(),
+    '',
+  ].join('\n');
+  process.stdout.write(`${section}\n`);
+  fs.appendFileSync(path.join(root, 'docs/benchmarks.md'), `\n${section}`);
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,62 @@
+// Packages as users get them: `pnpm pack` each one, install the tarballs into a fresh project
+// with npm, import each package, and run the installed `vmm` binary.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const packages = ['hypervisor', 'net', 'virtio', 'vmm', 'cli'];
+const built = packages.every((p) => fs.existsSync(path.join(root, 'packages', p, 'dist', 'index.js')));
+if (!built) console.warn('SKIP (packages not built; `pnpm test` builds them first): pack-and-install test');
+
+describe.skipIf(!built)('packed packages install and import in a fresh npm project', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-pack-'));
+  const project = path.join(work, 'app');
+
+  beforeAll(() => {
+    const tarballs = packages.map((p) => {
+      const out = execFileSync('pnpm', ['pack', '--pack-destination', work], {
+        cwd: path.join(root, 'packages', p),
+        encoding: 'utf8',
+      });
+      return path.resolve(work, out.trim().split('\n').pop()!);
+    });
+    fs.mkdirSync(project);
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'app', type: 'module', private: true }),
+    );
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], {
+      cwd: project,
+      stdio: 'pipe',
+    });
+  }, 300_000);
+
+  it.each(packages)('@vmm/%s imports, with types', (p) => {
+    const out = execFileSync(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import('@vmm/${p}'); console.log(Object.keys(m).length)`,
+      ],
+      {
+        cwd: project,
+        encoding: 'utf8',
+      },
+    );
+    expect(Number(out.trim())).toBeGreaterThan(0);
+    const pkg = JSON.parse(
+      fs.readFileSync(path.join(project, 'node_modules/@vmm', p, 'package.json'), 'utf8'),
+    );
+    expect(fs.existsSync(path.join(project, 'node_modules/@vmm', p, pkg.types))).toBe(true);
+    expect(JSON.stringify(pkg)).not.toContain('workspace:');
+  });
+
+  it('the installed vmm binary runs', () => {
+    const out = execFileSync(path.join(project, 'node_modules/.bin/vmm'), ['--help'], { encoding: 'utf8' });
+    expect(out).toContain('vmm run --kernel PATH');
+  });
+});
