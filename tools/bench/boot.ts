@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildAssets } from '../../test-vms/src/assets';
+import { guestCmdline } from '../../test-vms/src/kernel/cmdline';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -48,79 +49,70 @@ const median = (xs: number[]) => {
       : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+interface Monitor {
+  label: string;
+  guest(kernel: string): [string, string[]];
+  linux(kernel: string, initrd: string, cmdline: string): [string, string[]];
+}
+
 export default async function benchBoot(): Promise<string> {
-  const bin = path.join(root, 'packages/cli/dist/bin.js');
-  if (!existsSync('/dev/kvm'))
+  if (!existsSync('/dev/kvm')) {
     throw new Error(
       'cannot run here: no /dev/kvm (vmm doctor says why); this benchmark needs KVM for both monitors',
     );
+  }
+  const bin = path.join(root, 'packages/cli/dist/bin.js');
   const a = await buildAssets('all');
   const g = a.guests!;
-  const ours = (kernel: string, extra: string[] = []) =>
-    ['node', [bin, 'run', '--kernel', kernel, '--memory', 'size=512M', ...extra]] as const;
-  const qemu = (kernel: string, extra: string[] = []) =>
-    [
-      'qemu-system-x86_64',
-      [
-        '-enable-kvm',
-        '-cpu',
-        'host,-arch-capabilities',
-        '-M',
-        'microvm,acpi=on',
-        '-m',
-        '512M',
-        '-nodefaults',
-        '-no-user-config',
-        '-nographic',
-        '-serial',
-        'stdio',
-        '-no-reboot',
-        '-kernel',
-        kernel,
-        ...extra,
+  const qemuBase = ['-enable-kvm', '-cpu', 'host,-arch-capabilities', '-M', 'microvm,acpi=on', '-m', '512M'];
+  const qemuIo = ['-nodefaults', '-no-user-config', '-nographic', '-serial', 'stdio', '-no-reboot'];
+  const monitors: Monitor[] = [
+    {
+      label: 'vmm',
+      guest: (k) => ['node', [bin, 'run', '--kernel', k, '--memory', 'size=512M']],
+      linux: (k, i, c) => [
+        'node',
+        [bin, 'run', '--kernel', k, '--initrd', i, '--memory', 'size=256M', '--cmdline', c],
       ],
-    ] as const;
+    },
+    {
+      label: 'QEMU microvm',
+      guest: (k) => ['qemu-system-x86_64', [...qemuBase, ...qemuIo, '-kernel', k]],
+      linux: (k, i, c) => [
+        'qemu-system-x86_64',
+        [...qemuBase.slice(0, -1), '256M', ...qemuIo, '-kernel', k, '-initrd', i, '-append', c],
+      ],
+    },
+  ];
 
   const rows: string[][] = [];
-  const compare = async (label: string, mk: typeof ours, target: string) => {
+  for (const m of monitors) {
     const first: number[] = [];
     const exit: number[] = [];
     const perExit: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const [c, args] = mk(g['pvh-info']!);
-      const t = await timeRun(c, [...args], []);
+      const t = await timeRun(...m.guest(g['pvh-info']!), []);
       first.push(t.marks.get('first-line') ?? NaN);
       exit.push(t.exit);
-      const [c2, args2] = mk(g.exits!);
-      const e = await timeRun(c2, [...args2], [/EXITS-BEGIN/, /EXITS-END/]);
-      perExit.push((((e.marks.get('EXITS-END') ?? NaN) - (e.marks.get('EXITS-BEGIN') ?? NaN)) * 1e6) / EXITS);
+      const e = await timeRun(...m.guest(g.exits!), [/EXITS-BEGIN/, /EXITS-END/]);
+      const span = (e.marks.get('EXITS-END') ?? NaN) - (e.marks.get('EXITS-BEGIN') ?? NaN);
+      perExit.push((span * 1e6) / EXITS);
     }
-    rows.push([label, median(first).toFixed(1), median(exit).toFixed(1), median(perExit).toFixed(0), target]);
-  };
-  await compare('vmm', ours, '');
-  await compare('QEMU microvm', qemu, '');
-
-  const linux: string[][] = [];
-  for (const [label, mk] of [
-    ['vmm', ours],
-    ['QEMU microvm', qemu],
-  ] as const) {
-    const times: number[] = [];
+    const linux: number[] = [];
     for (let i = 0; i < Math.min(RUNS, 3); i++) {
-      const [c, args] = mk(a.kernel!, ['--initrd', a.initrd!]);
-      const t = await timeRun(c, [...args], [/VMM-READY/], /VMM-READY/);
-      times.push(t.marks.get('VMM-READY') ?? NaN);
+      const t = await timeRun(...m.linux(a.kernel!, a.initrd!, guestCmdline()), [/VMM-READY/], /VMM-READY/);
+      linux.push((t.marks.get('VMM-READY') ?? NaN) / 1000);
     }
-    linux.push([label, (median(times) / 1000).toFixed(1)]);
+    rows.push([m.label, ...[first, exit, perExit, linux].map((xs) => median(xs))].map(String));
   }
-  const [v, q] = rows;
-  const ratio = (i: number) => (Number(v![i]) / Number(q![i])).toFixed(2);
+  const [v, q] = rows.map((r) => r.slice(1).map(Number)) as [number[], number[]];
+  const fmt = (xs: number[]) => xs.map((x, i) => x.toFixed(i === 3 ? 1 : i === 2 ? 0 : 1)).join(' | ');
   return [
-    `| monitor | start → first line (ms) | start → exit (ms) | ns per port exit | Linux to VMM-READY (s) |`,
-    `|---|---|---|---|---|`,
-    `| vmm | ${v![1]} | ${v![2]} | ${v![3]} | ${linux[0]![1]} |`,
-    `| QEMU microvm | ${q![1]} | ${q![2]} | ${q![3]} | ${linux[1]![1]} |`,
-    `| ratio vmm/QEMU (targets ≤0.8, ≤0.8, ≤1.2, ≤1.0) | ${ratio(1)} | ${ratio(2)} | ${ratio(3)} | ${(Number(linux[0]![1]) / Number(linux[1]![1])).toFixed(2)} |`,
+    '| monitor | start → first line (ms) | start → exit (ms) | ns per port exit | Linux to VMM-READY (s) |',
+    '|---|---|---|---|---|',
+    `| vmm | ${fmt(v)} |`,
+    `| QEMU microvm | ${fmt(q)} |`,
+    `| vmm / QEMU (targets ≤ 0.8, ≤ 0.8, ≤ 1.2, ≤ 1.0) | ${v.map((x, i) => (x / q[i]!).toFixed(2)).join(' | ')} |`,
     '',
     `Median of ${RUNS} runs (Linux: ${Math.min(RUNS, 3)}); guests from test-vms (pvh-info, exits, the minimal kernel).`,
   ].join('\n');

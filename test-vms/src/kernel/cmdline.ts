@@ -1,6 +1,7 @@
 // The recommended command line for the test kernel (test-vms/kernel/config). Every option is
 // here for a measured reason: see /work/shared/testing.md, "Linux guests on software-emulated
 // KVM". Harmless on hardware KVM and under QEMU TCG.
+import fs from 'node:fs';
 
 export interface CmdlineOption {
   option: string;
@@ -10,8 +11,8 @@ export interface CmdlineOption {
 export const GUEST_CMDLINE_OPTIONS: readonly CmdlineOption[] = [
   { option: 'console=ttyS0', why: 'kernel messages and /init on COM1, the only UART the kernel has' },
   {
-    option: 'reboot=t',
-    why: 'reboot by triple fault (patch 0002 makes it int3-free): the monitor sees the reset and stops',
+    option: 'reboot=a',
+    why: 'reboot through the FADT reset register, so the monitor sees a reset (and a triple fault stays an error); patch 0002 keeps the triple-fault fallback int3-free',
   },
   { option: 'panic=-1', why: 'a panic reboots at once, so the monitor exits instead of hanging' },
   { option: 'rodata=off', why: 'no read-only remapping of kernel data: ~7.7 s less under emulation' },
@@ -48,4 +49,21 @@ export function guestCmdline(params: CmdlineParams = {}): string {
   }
   parts.push(...(params.extra ?? []));
   return parts.join(' ');
+}
+
+/**
+ * The host's TSC frequency in kHz as /proc/cpuinfo reports it ("cpu MHz"), or undefined.
+ * Under software-emulated KVM and under TCG (whose TSC is the host's) the guest cannot always
+ * calibrate its TSC (no usable PIT reference under load), and then hangs without a clock.
+ */
+export function hostTscKhz(cpuinfo = '/proc/cpuinfo'): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(cpuinfo, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^cpu MHz\s*:\s*([0-9.]+)/m.exec(text);
+  const khz = m ? Math.round(Number(m[1]) * 1000) : NaN;
+  return Number.isInteger(khz) && khz > 0 ? khz : undefined;
 }

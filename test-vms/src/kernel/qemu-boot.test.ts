@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInitramfs } from '../initramfs/build';
 import { READY_MARKER } from '../initramfs/files';
 import { buildKernel, KERNEL_TARBALL, type KernelArtifacts } from './build';
-import { guestCmdline } from './cmdline';
+import { guestCmdline, hostTscKhz } from './cmdline';
 import { ConsoleSession } from './console-session';
 
 const QEMU = 'qemu-system-x86_64';
@@ -43,7 +43,7 @@ describe.skipIf(!canRun)('test kernel under QEMU microvm', () => {
       ...(useKvm ? ['-enable-kvm'] : []),
       ['-M', 'microvm,acpi=on'],
       ['-m', '256M', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'],
-      ['-kernel', kernel.vmlinux, '-initrd', initrd, '-append', guestCmdline()],
+      ['-kernel', kernel.vmlinux, '-initrd', initrd, '-append', guestCmdline({ tscKhz: hostTscKhz() })],
     ].flat();
     spawnedAt = Date.now();
     qemu = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -58,7 +58,7 @@ describe.skipIf(!canRun)('test kernel under QEMU microvm', () => {
   });
 
   it(
-    'boots, runs the shell, sees 2 CPUs and 256M, ctrl-c works, powers off with status 0',
+    'boots, runs the shell, sees 2 CPUs and 256M, syscall via #PF and ctrl-c work, powers off with status 0',
     async () => {
       const ready = await serial.waitFor(new RegExp(`${READY_MARKER} ([0-9.]+)`), BOOT_MS);
       const bootLog = serial.output;
