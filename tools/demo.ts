@@ -14,7 +14,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?:
 }
 
 run('bash', ['tools/setup/system-deps.sh']);
-run('pnpm', ['-s', 'build', '--output-logs=errors-only']);
+run('pnpm', ['-s', 'build']);
 const bin = 'packages/cli/dist/bin.js';
 const probe = JSON.parse(spawnSync('node', [bin, 'doctor', '--json'], { encoding: 'utf8' }).stdout) as {
   present: boolean;

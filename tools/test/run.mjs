@@ -12,11 +12,11 @@ function step(title, cmd, args) {
   }
 }
 
-step('build', 'pnpm', ['-s', 'build', '--output-logs=errors-only']);
+step('build', 'pnpm', ['-s', 'build']);
 step('host', 'node', ['packages/cli/dist/bin.js', 'doctor', '--tiers']);
 // Test guests, the minimal kernel and its initramfs, built into the cache when missing (the first
 // kernel build takes ~4-8 min on 2 cores), so every tier finds them.
 step('test-vm assets', 'pnpm', ['-s', 'test-vms']);
 step('lint', 'pnpm', ['-s', 'lint']);
-step('typecheck', 'pnpm', ['-s', 'typecheck', '--output-logs=errors-only']);
+step('typecheck', 'pnpm', ['-s', 'typecheck']);
 step('tests', 'pnpm', ['-s', 'exec', 'vitest', 'run', ...process.argv.slice(2)]);
