@@ -33,6 +33,7 @@ export class ScriptedVm implements VirtualMachine {
   readonly memory: MemfdGuestMemory;
   readonly vcpus: ScriptedMainVcpu[] = [];
   readonly irqfds: { gsi: number; fd: number }[] = [];
+  readonly ioEvents: { address: number; value?: number }[] = [];
   irqchip = false;
   closed = false;
   /** Guest RAM as it was when the VM closed (the memfd is gone after close). */
@@ -54,7 +55,15 @@ export class ScriptedVm implements VirtualMachine {
     this.irqchip = true;
   }
   setIrqLine(): void {}
-  registerIoEvent(): void {}
+  registerIoEvent(
+    _n: EventNotifier,
+    address: number,
+    _space: 'mmio' | 'pio',
+    _len: number,
+    value?: number,
+  ): void {
+    this.ioEvents.push({ address, value });
+  }
   unregisterIoEvent(): void {}
   registerIrqFd(n: EventNotifier, gsi: number): void {
     this.irqfds.push({ gsi, fd: n.fd });
@@ -94,6 +103,8 @@ export class ScriptedMainVcpu implements Vcpu {
   cpuid: readonly CpuidEntry[] = [];
   msrs: readonly MsrEntry[] = [];
   private readonly kickWord = new SharedArrayBuffer(4);
+  /** What the vCPU's MMIO reads returned (see ScriptedVcpuHandle.reads). */
+  readonly reads = new SharedArrayBuffer(4 * 64);
 
   constructor(
     readonly id: number,
@@ -130,7 +141,12 @@ export class ScriptedMainVcpu implements Vcpu {
     Atomics.notify(w, 0);
   }
   attachSpec() {
-    const handle: ScriptedVcpuHandle = { id: this.id, script: this.script, kick: this.kickWord };
+    const handle: ScriptedVcpuHandle = {
+      id: this.id,
+      script: this.script,
+      kick: this.kickWord,
+      reads: this.reads,
+    };
     return {
       module: new URL('./scripted-vcpu.ts', import.meta.url).href,
       exportName: 'attachScriptedVcpu',
