@@ -11,5 +11,6 @@ export {
   type HostRange,
 } from './memory/memfd-guest-memory';
 export { MappedGuestMemory, MAX_VIEW_BYTES } from './memory/mapped-guest-memory';
+export { ArrayGuestMemory } from './memory/array-guest-memory';
 export { MemoryLayoutError, PAGE_SIZE } from './memory/layout';
 export { probe, queryKvmDevice, type KvmQuery, type ProbeOptions, type ProbeRoots } from './probe';

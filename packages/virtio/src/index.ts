@@ -2,7 +2,7 @@ export * from './errors';
 export * from './features';
 export * from './status';
 export type { DeviceContext, InterruptSink, VirtioDevice } from './device';
-export { ArrayGuestMemory } from './memory/array-guest-memory';
+export { ArrayGuestMemory } from '@vmm/hypervisor';
 export { RegionViews } from './memory/region-views';
 export * as splitLayout from './queue/layout';
 export { DescriptorChain } from './queue/chain';

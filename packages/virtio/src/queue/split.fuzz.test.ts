@@ -2,7 +2,7 @@
 // Any access outside a region would throw a RangeError from the region's DataView, so "no throw"
 // also means "no access outside guest memory"; every segment handed out is checked against RAM.
 import { describe, expect, it } from 'vitest';
-import { ArrayGuestMemory } from '../memory/array-guest-memory';
+import { ArrayGuestMemory } from '@vmm/hypervisor';
 import { RegionViews } from '../memory/region-views';
 import { DescriptorChain } from './chain';
 import * as Q from './layout';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArrayGuestMemory } from '../memory/array-guest-memory';
+import { ArrayGuestMemory } from '@vmm/hypervisor';
 import { RegionViews } from '../memory/region-views';
 import { DescriptorChain } from './chain';
 import * as Q from './layout';

@@ -1,7 +1,7 @@
 // A guest machine for model tests: guest RAM over ArrayBuffers (two regions, with a hole between
 // them, so "outside guest memory" has somewhere to point), a transport, and the guest driver.
 import type { VirtioDevice } from '../../src/device';
-import { ArrayGuestMemory } from '../../src/memory/array-guest-memory';
+import { ArrayGuestMemory } from '@vmm/hypervisor';
 import { MmioTransport } from '../../src/mmio/transport';
 import { GuestAllocator, GuestDriver, TestInterrupt } from './guest-driver';
 

@@ -1,7 +1,7 @@
-// A GuestMemory over plain ArrayBuffers: the model tests' guest RAM, and a reference for the
-// trait's bounds rules (a range must lie wholly inside one region).
-import { GuestMemoryError } from '@vmm/hypervisor';
-import type { GuestMemory, GuestRegion } from '@vmm/hypervisor';
+// A GuestMemory over plain ArrayBuffers: the model tests' guest RAM (every package's), and a
+// reference for the trait's bounds rules (a range must lie wholly inside one region).
+import { GuestMemoryError } from '../errors';
+import type { GuestMemory, GuestRegion } from '../types';
 
 export class ArrayGuestMemory implements GuestMemory {
   readonly regions: readonly GuestRegion[];
