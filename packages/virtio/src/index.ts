@@ -21,3 +21,8 @@ export { ConsoleDevice } from './console/device';
 export type { ConsoleDeviceOptions, ConsoleOutput } from './console/device';
 export { RngDevice } from './rng/device';
 export type { RngDeviceOptions } from './rng/device';
+export * as netLayout from './net/layout';
+export { NetDevice } from './net/device';
+export type { NetDeviceOptions, NetDeviceStats } from './net/device';
+export { natBackend, tapBackend } from './net/backend';
+export type { NetBackend, NetBackendFactory } from './net/backend';

@@ -1,4 +1,5 @@
 // What a VM is made of: the library's input, which the CLI builds from its flags.
+import type { HostForward } from '@vmm/net';
 
 export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string } | { mode: 'off' };
 
@@ -16,6 +17,8 @@ export interface VmConfig {
   hostQuirks: 'auto' | 'off';
   /** virtio-blk disks, in order (/dev/vda, /dev/vdb, ...). */
   disks?: DiskConfig[];
+  /** virtio-net interfaces, in order (eth0, eth1, ...). */
+  nets?: NetInterfaceConfig[];
   /** virtio-console (hvc0); default off. */
   console?: SerialConfig;
   /** virtio-rng from the host's CSPRNG. */
@@ -39,3 +42,18 @@ export const defaultConfig = {
   noReboot: false,
   hostQuirks: 'auto',
 } as const satisfies Partial<VmConfig>;
+
+export interface NetInterfaceConfig {
+  /** "52:54:00:12:34:56" style; default 52:54:00:12:34:56 (plus the interface index). */
+  mac?: string;
+  /** A host tap device instead of the userspace NAT (needs CAP_NET_ADMIN). */
+  tap?: string;
+  /** NAT only: host -> guest port forwards. */
+  hostForwards?: HostForward[];
+  /** NAT only: the guest may reach the host's 127.0.0.1 at the gateway address. */
+  hostLoopback?: boolean;
+  /** NAT only: the DNS server to forward to (default: the host's resolver configuration). */
+  dns?: { address: string; port: number };
+  /** MTU told to the guest (576..65520, default 1500). */
+  mtu?: number;
+}

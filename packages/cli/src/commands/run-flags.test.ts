@@ -62,6 +62,11 @@ describe('vmm run flags', () => {
     [[...base, '--disk', 'path=/d,cache=on'], /unknown key 'cache'/],
     [[...base, '--console', 'tty'], /cannot share the terminal/],
     [[...base, '--rng=1'], /takes no value/],
+    [[...base, '--net', 'speed=fast'], /unknown key 'speed'/],
+    [[...base, '--net', 'hostfwd=tcp:nonsense'], /--net: /],
+    [[...base, '--net', 'host_loopback=yes'], /not on or off/],
+    [[...base, '--net', 'mtu=70000'], /576 to 65520/],
+    [[...base, '--net', 'tap=tap0,hostfwd=tcp:127.0.0.1:8022-:22'], /NAT options/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseRunFlags(argv as string[])).toThrow(UsageError);
     expect(() => parseRunFlags(argv as string[])).toThrow(message);
@@ -87,6 +92,30 @@ describe('vmm run flags', () => {
       ],
       console: { mode: 'tty' },
       rng: true,
+    });
+  });
+
+  it('takes NAT interfaces with repeated hostfwd, and tap interfaces', () => {
+    const c = parseRunFlags([
+      ...base,
+      '--net',
+      'hostfwd=tcp:127.0.0.1:8022-:22,hostfwd=udp::5353-:53,host_loopback=on,dns=127.0.0.1:5300,mtu=65520',
+      '--net',
+      'tap=tap7,mac=52:54:00:00:00:07',
+    ]);
+    expect(c).toMatchObject({
+      nets: [
+        {
+          hostForwards: [
+            expect.objectContaining({ hostPort: 8022, guestPort: 22 }),
+            expect.objectContaining({ guestPort: 53 }),
+          ],
+          hostLoopback: true,
+          dns: { address: '127.0.0.1', port: 5300 },
+          mtu: 65520,
+        },
+        { tap: 'tap7', mac: '52:54:00:00:00:07' },
+      ],
     });
   });
 

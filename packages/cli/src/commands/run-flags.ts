@@ -1,5 +1,13 @@
 // `vmm run` flags -> VmConfig. Every bad value is a one-line UsageError naming the flag.
-import { MAX_VCPUS, defaultConfig, type DiskConfig, type SerialConfig, type VmConfig } from '@vmm/vmm';
+import { parseDnsUpstream, parseHostForward } from '@vmm/net';
+import {
+  MAX_VCPUS,
+  defaultConfig,
+  type DiskConfig,
+  type NetInterfaceConfig,
+  type SerialConfig,
+  type VmConfig,
+} from '@vmm/vmm';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
 import { parseKeyValues } from '../args/key-values';
@@ -21,6 +29,12 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     repeat: true,
     arg: 'path=FILE[,readonly=on][,serial=ID]',
     help: 'virtio-blk disk from a raw image (repeatable: /dev/vda, /dev/vdb, ...)',
+  },
+  net: {
+    value: true,
+    repeat: true,
+    arg: '[mac=..][,tap=..][,hostfwd=..][,host_loopback=on][,dns=IP:PORT][,mtu=N]',
+    help: 'virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22)',
   },
   console: { value: true, arg: 'tty|file=PATH|off', help: 'virtio-console hvc0 (default off)' },
   rng: { value: false, help: 'virtio-rng fed from the host CSPRNG' },
@@ -73,6 +87,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
   }
 
   const disks = (flags.get('disk') ?? []).map(parseDisk);
+  const nets = (flags.get('net') ?? []).map(parseNet);
   const consoleText = one('console');
   const virtioConsole = consoleText === undefined ? undefined : parseSerial('--console', consoleText);
   if (serial.mode === 'tty' && virtioConsole?.mode === 'tty') {
@@ -91,6 +106,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     noReboot: flags.has('no-reboot'),
     hostQuirks: quirks === 'off' ? 'off' : 'auto',
     disks,
+    nets,
     console: virtioConsole,
     rng: flags.has('rng'),
   };
@@ -119,4 +135,47 @@ export function parseSerial(flag: string, text: string): SerialConfig {
   if (file !== undefined) return { mode: 'file', path: file };
   if (mode === 'tty' || mode === 'off') return { mode };
   throw new UsageError(`${flag}: '${text}' is not tty, file=PATH or off`);
+}
+
+const NET_KEYS = ['mac', 'tap', 'hostfwd', 'host_loopback', 'dns', 'mtu'];
+
+/** `--net` items; `hostfwd` may repeat (one forward each), the other keys may not. */
+export function parseNet(text: string): NetInterfaceConfig {
+  const net: NetInterfaceConfig = {};
+  const seen = new Set<string>();
+  for (const part of text === '' ? [] : text.split(',')) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq);
+    const value = eq < 0 ? '' : part.slice(eq + 1);
+    if (!NET_KEYS.includes(key))
+      throw new UsageError(`--net: unknown key '${key}' (keys: ${NET_KEYS.join(', ')})`);
+    if (value === '') throw new UsageError(`--net: '${key}' needs a value`);
+    if (key !== 'hostfwd' && seen.has(key)) throw new UsageError(`--net: '${key}' given twice`);
+    seen.add(key);
+    try {
+      if (key === 'mac') net.mac = value;
+      else if (key === 'tap') net.tap = value;
+      else if (key === 'hostfwd') net.hostForwards = [...(net.hostForwards ?? []), parseHostForward(value)];
+      else if (key === 'dns') net.dns = parseDnsUpstream(value);
+      else if (key === 'host_loopback') {
+        if (value !== 'on' && value !== 'off')
+          throw new UsageError(`--net: host_loopback=${value} is not on or off`);
+        net.hostLoopback = value === 'on';
+      } else if (key === 'mtu') {
+        if (!/^\d+$/.test(value) || Number(value) < 576 || Number(value) > 65520) {
+          throw new UsageError(`--net: mtu=${value} is not a number from 576 to 65520`);
+        }
+        net.mtu = Number(value);
+      }
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`--net: ${(e as Error).message}`);
+    }
+  }
+  if (net.tap && (net.hostForwards || net.hostLoopback !== undefined || net.dns)) {
+    throw new UsageError(
+      '--net: hostfwd, host_loopback and dns are NAT options; a tap interface takes none of them',
+    );
+  }
+  return net;
 }

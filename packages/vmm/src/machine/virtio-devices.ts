@@ -2,19 +2,23 @@
 // before a VM exists, and disks stay open across reboots), and per boot placed in the MMIO window
 // with a transport, an irqfd and one ioeventfd per queue (a kick never needs a vCPU exit).
 import type { EventNotifier, VirtualMachine } from '@vmm/hypervisor';
+import { VmmError } from '@vmm/hypervisor';
 import {
   BlkDevice,
   ConsoleDevice,
   MMIO_SLOT_SIZE,
   MmioTransport,
+  NetDevice,
   RngDevice,
+  natBackend,
+  tapBackend,
   mmioRegisters,
   type VirtioDevice,
 } from '@vmm/virtio';
 import fs from 'node:fs';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
-import type { VmConfig } from '../config';
+import type { NetInterfaceConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 
@@ -27,8 +31,10 @@ type ClosableDevice = VirtioDevice & { close?(): unknown };
 export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
   const devices: ClosableDevice[] = [];
   try {
-    for (const d of config.disks ?? [])
+    for (const d of config.disks ?? []) {
       devices.push(new BlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial }));
+    }
+    (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i)));
     const c = config.console;
     if (c && c.mode !== 'off') {
       const output = c.mode === 'tty' ? process.stdout : fs.openSync(c.path, 'w');
@@ -42,6 +48,39 @@ export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
   const max = Math.min(VIRTIO_MMIO_MAX_SLOTS, LAST_GSI - VIRTIO_FIRST_GSI + 1);
   if (devices.length > max) throw new RangeError(`at most ${max} virtio devices fit this machine`);
   return devices;
+}
+
+/** Start what devices serve before the guest runs (the NAT's host port forwards). */
+export async function startVirtioDevices(devices: readonly VirtioDevice[]): Promise<void> {
+  for (const d of devices) {
+    if (d instanceof NetDevice) await (d.backend as { start?: () => Promise<void> }).start?.();
+  }
+}
+
+/** A virtio-net interface: the userspace NAT by default, or a host tap. */
+function createNetDevice(n: NetInterfaceConfig, index: number): ClosableDevice {
+  const backend = n.tap
+    ? tapBackend(n.tap)
+    : natBackend({
+        hostForwards: n.hostForwards ?? [],
+        hostLoopback: n.hostLoopback ?? false,
+        dnsUpstream: n.dns,
+        mtu: n.mtu ?? 1500,
+      });
+  return new NetDevice({ mac: parseMac(n.mac, index), mtu: n.mtu, backend });
+}
+
+/** "52:54:00:12:34:56" -> bytes; default 52:54:00:12:34:(0x56 + index). */
+export function parseMac(text: string | undefined, index = 0): Uint8Array {
+  if (text === undefined) return Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, (0x56 + index) & 0xff);
+  const parts = text.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) {
+    throw new VmmError('EMAC', `MAC address '${text}' is not six hex pairs like 52:54:00:12:34:56`);
+  }
+  const mac = Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+  if ((mac[0]! & 1) !== 0)
+    throw new VmmError('EMAC', `MAC address '${text}' is a multicast address: clear bit 0 of the first byte`);
+  return mac;
 }
 
 /** Where device i lives: its window and its interrupt, for the DSDT and the command line. */

@@ -30,7 +30,13 @@ import { VcpuThread } from '../vcpu/thread';
 import { EventfdPoller } from '../io/eventfd-poller';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
 import { readBootFiles, type BootFiles } from './boot-files';
-import { VirtioMmioBus, createVirtioDevices, virtioCmdline, virtioPlacement } from './virtio-devices';
+import {
+  VirtioMmioBus,
+  createVirtioDevices,
+  startVirtioDevices,
+  virtioCmdline,
+  virtioPlacement,
+} from './virtio-devices';
 import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 
@@ -114,6 +120,7 @@ export class Vmm {
           options.log?.(`${describeHostQuirks(quirks)} (--host-quirks off to stop)`);
         }
       }
+      await startVirtioDevices(devices);
       return new Vmm(config, files, devices, hypervisor, cmdline, options);
     } catch (e) {
       for (const d of devices) d.close?.();

@@ -119,28 +119,38 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM, absent here)', () =
       { mmioRead: 0xd000_0000, len: 4 }, // disk: MagicValue
       { mmioRead: 0xd000_0004, len: 4 }, // Version
       { mmioRead: 0xd000_0008, len: 4 }, // DeviceID: 2 (block)
-      { mmioRead: 0xd000_0208, len: 4 }, // rng: DeviceID 4 (entropy)
+      { mmioRead: 0xd000_0208, len: 4 }, // net: DeviceID 1
+      { mmioRead: 0xd000_0408, len: 4 }, // rng: DeviceID 4 (entropy)
       { mmioWrite: 0xd000_0070, bytes: [1, 0, 0, 0] }, // disk: Status = ACKNOWLEDGE
       { mmioRead: 0xd000_0070, len: 4 },
-      { mmioRead: 0xd000_0408, len: 4 }, // no third device: all ones
+      { mmioRead: 0xd000_0608, len: 4 }, // no fourth device: all ones
       poweroff,
     ];
     const hv = new ScriptedHypervisor([[script]]);
-    const c = config({ cpus: { boot: 1 }, disks: [{ path: disk }], rng: true });
+    const c = config({
+      cpus: { boot: 1 },
+      disks: [{ path: disk }],
+      nets: [{ hostLoopback: true }],
+      rng: true,
+    });
     const r = await (await Vmm.create(c, { hypervisor: hv, probe: hostProbe })).run();
     expect(r.outcome).toBe('poweroff');
     const vm = hv.vms[0]!;
-    expect([...new Uint32Array(vm.vcpus[0]!.reads, 0, 6)]).toEqual([0x74726976, 2, 2, 4, 1, 0xffffffff]);
-    // One ioeventfd per queue at QueueNotify (blk: 1 queue, rng: 1 queue), irqfds on GSIs 5 and 6.
+    expect([...new Uint32Array(vm.vcpus[0]!.reads, 0, 7)]).toEqual([0x74726976, 2, 2, 1, 4, 1, 0xffffffff]);
+    // One ioeventfd per queue at QueueNotify (blk 1, net rx + tx, rng 1), irqfds on GSIs 5 to 7.
     expect(vm.ioEvents).toEqual([
       { address: 0xd000_0050, value: 0 },
       { address: 0xd000_0250, value: 0 },
+      { address: 0xd000_0250, value: 1 },
+      { address: 0xd000_0450, value: 0 },
     ]);
-    expect(vm.irqfds.map((i) => i.gsi).sort()).toEqual([4, 5, 6]);
+    expect(vm.irqfds.map((i) => i.gsi).sort()).toEqual([4, 5, 6, 7]);
     const low = Buffer.from(vm.snapshot[0]!.bytes);
-    expect(low.includes('virtio_mmio.device=512@0xd0000000:5 virtio_mmio.device=512@0xd0000200:6')).toBe(
-      true,
-    );
+    expect(
+      low.includes(
+        'virtio_mmio.device=512@0xd0000000:5 virtio_mmio.device=512@0xd0000200:6 virtio_mmio.device=512@0xd0000400:7',
+      ),
+    ).toBe(true);
     expect(low.includes('LNRO0005')).toBe(true);
   });
 
