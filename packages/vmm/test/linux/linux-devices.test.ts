@@ -1,0 +1,93 @@
+// Tier 4, issues 9 and 10: the minimal Linux guest under `vmm run` with a virtio disk and a
+// virtio-net interface on the userspace NAT. One boot carries every check (boots are slow on
+// software-emulated KVM).
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAssets } from '../../../../test-vms/src/assets';
+import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
+import { ConsoleProcess, vmmCommand } from '../support/console-process';
+import { kvmUsable } from '../support/kvm-available';
+
+const canRun = kvmUsable('tier 4: Linux guests with virtio devices on /dev/kvm');
+const BOOT_MS = 240_000;
+
+describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm run', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-linux-dev-'));
+  const payload = Buffer.alloc(4 * 2 ** 20);
+  for (let i = 0; i < payload.length; i += 4) payload.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const payloadSha = createHash('sha256').update(payload).digest('hex');
+  let server: http.Server;
+  let port = 0;
+  let kernel: string;
+  let initrd: string;
+
+  beforeAll(async () => {
+    const a = await buildAssets('kernel');
+    kernel = a.kernel!;
+    initrd = a.initrd!;
+    server = http.createServer((_req, res) => res.end(payload));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  }, 1_800_000);
+  afterAll(() => server?.close());
+
+  it(
+    'sees /dev/vda with its size and serial, gets a DHCP lease, pings the gateway, fetches 4 MiB intact, and is reached through hostfwd',
+    async () => {
+      const disk = path.join(dir, 'disk.img');
+      fs.writeFileSync(disk, Buffer.alloc(8 * 2 ** 20));
+      const fwdPort = 20000 + Math.floor(Math.random() * 20000);
+      const p = new ConsoleProcess([
+        ...vmmCommand,
+        'run',
+        '--kernel',
+        kernel,
+        '--initrd',
+        initrd,
+        '--memory',
+        'size=256M',
+        '--cmdline',
+        guestCmdline(),
+        '--disk',
+        `path=${disk},serial=vmm-disk-0`,
+        '--net',
+        `host_loopback=on,hostfwd=tcp:127.0.0.1:${fwdPort}-:2222`,
+      ]);
+      await p.waitFor(/VMM-READY/, BOOT_MS);
+      const from = p.out.length;
+      p.send(
+        [
+          'echo SECTORS=$(cat /sys/block/vda/size) SERIAL=$(cat /sys/block/vda/serial)',
+          'udhcpc -i eth0 -n -q -t 5 >/dev/null 2>&1; echo LEASE=$(ip -4 addr show eth0 | grep -o "10\\.0\\.2\\.15")',
+          'ping -c 1 -W 5 10.0.2.2 >/dev/null && echo PING=ok',
+          `wget -q -O /tmp/p http://10.0.2.2:${port}/ && echo FETCHED=$(sha256sum /tmp/p | cut -c1-64)`,
+          '(echo HELLO-FROM-GUEST | nc -l -p 2222 &) ; echo LISTENING=1',
+          '',
+        ].join('\n'),
+      );
+      await p.waitFor(/LISTENING=1\s/, 180_000, from);
+      const got = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(fwdPort, '127.0.0.1');
+        let data = '';
+        s.on('data', (d) => (data += d.toString()));
+        s.on('end', () => resolve(data));
+        s.on('error', reject);
+        setTimeout(() => s.end(), 20_000);
+      });
+      const out = p.out.slice(from);
+      expect(out).toMatch(/SECTORS=16384 SERIAL=vmm-disk-0/);
+      expect(out).toMatch(/LEASE=10\.0\.2\.15/);
+      expect(out).toMatch(/PING=ok/);
+      expect(out).toContain(`FETCHED=${payloadSha}`);
+      expect(got).toContain('HELLO-FROM-GUEST');
+      p.send('poweroff -f\n');
+      expect((await p.exited).code).toBe(0);
+    },
+    BOOT_MS * 3,
+  );
+});
