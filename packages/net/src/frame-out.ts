@@ -2,7 +2,7 @@
 // Ethernet (IEEE 802.3) + IPv4 (RFC 791) + TCP/UDP/ICMP, checksums included.
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, BROADCAST_MAC, writeEthernet } from './ethernet';
 import { IPV4_HLEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP, writeIpv4Header } from './ipv4';
-import { finishTcp, TCP_HLEN, writeTcpHeader } from './tcp/header';
+import { finishTcp, partialTcp, TCP_HLEN, writeTcpHeader } from './tcp/header';
 import { UDP_HLEN, writeUdp } from './udp';
 import { finishIcmp } from './icmp';
 import { ARP_LEN, writeArp } from './arp';
@@ -17,7 +17,7 @@ export const TCP_DATA = IP_PAYLOAD + TCP_HLEN;
 export const UDP_DATA = IP_PAYLOAD + UDP_HLEN;
 
 export class FrameOut {
-  readonly buf = new Uint8Array(ETH_HLEN + MAX_MTU + 64);
+  readonly buf: Uint8Array;
   /** the guest's MAC, learnt from its frames; broadcast until then */
   readonly guestMac = new Uint8Array(BROADCAST_MAC);
   frames = 0;
@@ -25,7 +25,10 @@ export class FrameOut {
   constructor(
     private readonly port: FramePort,
     private readonly gatewayMac: Uint8Array,
-  ) {}
+  ) {
+    const tx = port.txFrame;
+    this.buf = tx && tx.length >= ETH_HLEN + MAX_MTU ? tx : new Uint8Array(ETH_HLEN + MAX_MTU + 64);
+  }
 
   /** Sends the IPv4 datagram whose payload (payloadLen bytes) is at IP_PAYLOAD. */
   sendIp(
@@ -57,7 +60,8 @@ export class FrameOut {
   ): void {
     const hl = writeTcpHeader(this.buf, IP_PAYLOAD, srcPort, dstPort, seq, ack, flags, window, mss, wscale);
     const len = hl + dataLen;
-    finishTcp(this.buf, IP_PAYLOAD, len, src, dst);
+    if (this.port.offloadsChecksum === true) partialTcp(this.buf, IP_PAYLOAD, len, src, dst);
+    else finishTcp(this.buf, IP_PAYLOAD, len, src, dst);
     this.sendIp(PROTO_TCP, src, dst, len);
   }
 

@@ -59,6 +59,8 @@ export class NatStack implements FrameSink {
   private readonly timer: ReturnType<typeof setInterval>;
   framesIn = 0;
   dropped = 0;
+  /** false while the frame being dispatched came with a checksum its transport vouched for */
+  private verify = true;
   internalErrors = 0;
 
   constructor(port: FramePort, config: Partial<NetConfig> = {}) {
@@ -137,8 +139,9 @@ export class NatStack implements FrameSink {
     return host === null ? null : { host, port };
   }
 
-  input(frame: Uint8Array, length: number): void {
+  input(frame: Uint8Array, length: number, checksumValid = false): void {
     this.framesIn++;
+    this.verify = !checksumValid;
     try {
       if (!this.dispatch(frame, Math.min(length, frame.length))) this.dropped++;
     } catch {
@@ -158,7 +161,7 @@ export class NatStack implements FrameSink {
     const plen = ip.totalLen - ip.headerLen;
     switch (ip.protocol) {
       case PROTO_TCP:
-        if (!this.tcpH.parse(frame, off, plen, ip.src, ip.dst)) return false;
+        if (!this.tcpH.parse(frame, off, plen, ip.src, ip.dst, this.verify)) return false;
         this.learnGuest(frame);
         this.tcp.input(this.tcpH, frame, ip.src, ip.dst);
         return true;
@@ -214,7 +217,7 @@ export class NatStack implements FrameSink {
   private onUdp(frame: Uint8Array, off: number, len: number): boolean {
     const ip = this.ip;
     const u = this.udpH;
-    if (!u.parse(frame, off, len, ip.src, ip.dst)) return false;
+    if (!u.parse(frame, off, len, ip.src, ip.dst, this.verify)) return false;
     if (u.dstPort === DHCP_SERVER_PORT) return this.onDhcp(frame, u.dataOff, u.dataLen);
     if (ip.dst === 0xffffffff || (ip.dst | this.mask) >>> 0 === 0xffffffff) return true; // other broadcasts
     this.learnGuest(frame);

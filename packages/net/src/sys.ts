@@ -6,6 +6,8 @@ export interface NetLibc {
   open(path: string, flags: number): number;
   close(fd: number): number;
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /** ioctl whose argument is an integer passed by value (TUNSETOFFLOAD). */
+  ioctlValue(fd: number, request: number, arg: number): number;
   read(fd: number, buf: Uint8Array, count: number): number;
   write(fd: number, buf: Uint8Array, count: number): number;
   setns(fd: number, nstype: number): number;
@@ -35,6 +37,7 @@ export function netLibc(): NetLibc {
   const open = lib.func('int open(const char *path, int flags)');
   const close = lib.func('int close(int fd)');
   const ioctl = lib.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const ioctlValue = lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']);
   const read = lib.func('int64_t read(int fd, void *buf, size_t count)');
   const write = lib.func('int64_t write(int fd, const void *buf, size_t count)');
   const setns = lib.func('int setns(int fd, int nstype)');
@@ -44,6 +47,7 @@ export function netLibc(): NetLibc {
     open: (p, f) => open(p, f) as number,
     close: (fd) => close(fd) as number,
     ioctl: (fd, r, a) => ioctl(fd, r, a) as number,
+    ioctlValue: (fd, r, a) => ioctlValue(fd, r, a) as number,
     read: (fd, b, n) => Number(read(fd, b, n)),
     write: (fd, b, n) => Number(write(fd, b, n)),
     setns: (fd, t) => setns(fd, t) as number,

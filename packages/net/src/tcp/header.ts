@@ -26,11 +26,11 @@ export class TcpHeader {
   dataLen = 0;
 
   /** Parses the segment at buf[off, off+len) from `src` to `dst`; false if malformed or corrupt. */
-  parse(buf: Uint8Array, off: number, len: number, src: number, dst: number): boolean {
+  parse(buf: Uint8Array, off: number, len: number, src: number, dst: number, verify = true): boolean {
     if (len < TCP_HLEN || off < 0 || off + len > buf.length) return false;
     const hl = (buf[off + 12]! >>> 4) * 4;
     if (hl < TCP_HLEN || hl > len) return false;
-    if (checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0) return false;
+    if (verify && checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0) return false;
     this.srcPort = readU16(buf, off);
     this.dstPort = readU16(buf, off + 2);
     this.seq = readU32(buf, off + 4);
@@ -107,6 +107,14 @@ export function writeTcpHeader(
 export function finishTcp(buf: Uint8Array, off: number, len: number, src: number, dst: number): void {
   writeU16(buf, off + 16, 0);
   writeU16(buf, off + 16, checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)));
+}
+
+/**
+ * Stores only the folded pseudo-header sum, not complemented: what a partially checksummed
+ * segment carries (CHECKSUM_PARTIAL; virtio 1.2 §5.1.6.2) for the port to complete.
+ */
+export function partialTcp(buf: Uint8Array, off: number, len: number, src: number, dst: number): void {
+  writeU16(buf, off + 16, ~checksum(buf, 0, 0, pseudoHeaderSum(src, dst, PROTO_TCP, len)) & 0xffff);
 }
 
 /** Sequence-number comparison modulo 2^32 (RFC 9293 §3.4). */
