@@ -24,6 +24,28 @@ export interface GuestSpec {
   alsoEntry?: GuestEntry;
 }
 
+/** The virtio-mmio driver (guests/virtio/) every virtio guest links. */
+const VIRTIO_DRIVER = [
+  'virtio_mmio.c',
+  'virtq.c',
+  'devices.c',
+  'common.c',
+  'sha256.c',
+  'blk.c',
+  'blk_report.c',
+];
+
+/** The virtio test guests (guests/virtio/NAME.c plus the driver), PVH entry. */
+const VIRTIO_GUESTS: readonly GuestSpec[] = ['blk-pattern', 'blk-read', 'virtio-rng', 'virtio-console'].map(
+  (name) => ({
+    name,
+    entry: 'pvh' as const,
+    sources: [name, ...VIRTIO_DRIVER.map((f) => f.replace(/\.c$/, ''))].map((f) => ({
+      file: `virtio/${f}.c`,
+    })),
+  }),
+);
+
 export const GUESTS: readonly GuestSpec[] = [
   { name: 'pvh-info', entry: 'pvh' },
   { name: 'linux64-info', entry: 'linux64' },
@@ -41,6 +63,7 @@ export const GUESTS: readonly GuestSpec[] = [
       { file: 'linux64-info.c', defines: ['-Dguest_main=linux64_info_main'] },
     ],
   },
+  ...VIRTIO_GUESTS,
 ];
 
 /** Freestanding, no SSE/x87, no -march (shared/testing.md lists what our hosts cannot emulate). */
@@ -88,7 +111,8 @@ function listSources(): { lib: string[]; all: string[] } {
   const libDir = path.join(guestsSourceDir, 'lib');
   const lib = fs.readdirSync(libDir).map((f) => path.join('lib', f));
   const top = fs.readdirSync(guestsSourceDir).filter((f) => f.endsWith('.c'));
-  const all = [...lib, ...top].filter((f) => /\.(c|h|S|ld)$/.test(f)).sort();
+  const virtio = fs.readdirSync(path.join(guestsSourceDir, 'virtio')).map((f) => path.join('virtio', f));
+  const all = [...lib, ...top, ...virtio].filter((f) => /\.(c|h|S|ld)$/.test(f)).sort();
   return { lib: lib.filter((f) => f.endsWith('.c')).sort(), all };
 }
 
