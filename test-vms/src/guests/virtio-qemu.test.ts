@@ -10,13 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from './build';
-import {
-  BLK_PATTERN_BYTES,
-  BLK_PATTERN_SECTOR,
-  BLK_READ_BYTES,
-  blkPattern,
-  parseVirtioOutput,
-} from './virtio-output';
+import { expectBlkPattern, expectBlkReadOnly, expectConsole, expectRng } from './virtio-checks.test-support';
 
 const QEMU = 'qemu-system-x86_64';
 const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
@@ -82,7 +76,6 @@ function runQemu(elf: string, devices: readonly string[]): Promise<{ out: string
   });
 }
 
-const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 const disk = (bytes: Buffer): string => {
   const p = path.join(work, `disk-${crypto.randomBytes(4).toString('hex')}.img`);
   fs.writeFileSync(p, bytes);
@@ -108,26 +101,7 @@ describe.skipIf(!canRun)('virtio test guests under QEMU microvm', () => {
   it('blk-pattern writes, flushes and reads back the pattern; the image holds it', async () => {
     const img = disk(Buffer.alloc(1 << 20));
     const r = await runQemu(g['blk-pattern']!, blkDevice(img, ',serial=vmm-disk-7'));
-    const o = parseVirtioOutput(r.out);
-    expect(o.errors).toEqual([]);
-    expect(o.capacity).toBe(2048);
-    expect(o.serial).toBe('vmm-disk-7');
-    expect(o.statuses.map((s) => [s.op, s.status])).toEqual([
-      ['get_id', 0],
-      ['write', 0],
-      ['flush', 0],
-      ['read', 0],
-    ]);
-    const pattern = blkPattern();
-    expect(o.sha256).toBe(sha256(pattern));
-    const start = BLK_PATTERN_SECTOR * 512;
-    expect(
-      fs
-        .readFileSync(img)
-        .subarray(start, start + BLK_PATTERN_BYTES)
-        .equals(pattern),
-    ).toBe(true);
-    expect(o.done).toBe(true);
+    expectBlkPattern(r.out, img, 'vmm-disk-7');
     expect(r.code).toBe(0);
   });
 
@@ -140,23 +114,12 @@ describe.skipIf(!canRun)('virtio test guests under QEMU microvm', () => {
       '-drive',
       `id=d0,file=${img},format=raw,if=none,readonly=on`,
     ]);
-    const o = parseVirtioOutput(r.out);
-    expect(o.errors).toEqual([]);
-    expect(o.capacity).toBe(128);
-    expect(o.sha256).toBe(sha256(bytes.subarray(0, BLK_READ_BYTES)));
-    expect(o.statuses.find((s) => s.op === 'read')?.status).toBe(0);
-    expect(o.statuses.find((s) => s.op === 'write')?.status).toBe(1); // VIRTIO_BLK_S_IOERR
-    expect(fs.readFileSync(img).equals(bytes)).toBe(true);
-    expect(o.done).toBe(true);
+    expectBlkReadOnly(r.out, img, bytes);
   });
 
   it('virtio-rng returns 64 bytes that are not all zero', async () => {
     const r = await runQemu(g['virtio-rng']!, ['-device', 'virtio-rng-device']);
-    const o = parseVirtioOutput(r.out);
-    expect(o.errors).toEqual([]);
-    expect(o.rng).toMatch(/^[0-9a-f]{128}$/);
-    expect(o.rngNonZero).toBeGreaterThan(32);
-    expect(o.done).toBe(true);
+    expectRng(r.out);
   });
 
   it('virtio-console port 0 carries the guest line to the host', async () => {
@@ -169,9 +132,6 @@ describe.skipIf(!canRun)('virtio test guests under QEMU microvm', () => {
       '-device',
       'virtconsole,chardev=hvc0',
     ]);
-    const o = parseVirtioOutput(r.out);
-    expect(o.errors).toEqual([]);
-    expect(o.done).toBe(true);
-    expect(fs.readFileSync(hvc, 'latin1')).toBe('HVC hello from the guest\n');
+    expectConsole(r.out, hvc);
   });
 });
