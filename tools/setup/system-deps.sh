@@ -6,7 +6,7 @@ PKGS=(
   gcc make binutils           # test guests
   qemu-system-x86             # the reference monitor and benchmark peer
   busybox-static cpio         # initramfs (cpio only to check ours with cpio -t)
-  linux-source-6.1 flex bison bc libelf-dev libssl-dev dwarves kmod  # the minimal kernel
+  linux-source-6.1 xz-utils perl flex bison bc libelf-dev libssl-dev dwarves kmod  # the minimal kernel
   acpica-tools                # iasl -d checks our ACPI tables
   e2fsprogs                   # mkfs.ext4 -d, debugfs
   iproute2 slirp4netns passt iperf3  # NAT tests and benchmark peers
@@ -23,5 +23,5 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "system deps: installing ${missing[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 echo "system deps: installed"
