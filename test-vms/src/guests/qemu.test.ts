@@ -6,23 +6,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { QEMU, hasGcc, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
 import { buildGuests } from './build';
 import { parseGuestOutput, ramSizeOf } from './output';
 
-const QEMU = 'qemu-system-x86_64';
-const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
-const haveGcc = spawnSync('gcc', ['--version']).status === 0;
-const canRun = haveQemu && haveGcc;
-const useKvm = ((): boolean => {
-  try {
-    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!canRun) console.warn(`SKIP (no ${haveQemu ? 'gcc' : QEMU}): test guests under QEMU`);
-else console.warn(`test guests under QEMU ${useKvm ? 'with -enable-kvm' : 'under TCG (no usable /dev/kvm)'}`);
+const canRun = hasQemu && hasGcc;
+if (!canRun) console.warn(`SKIP (no ${hasQemu ? 'gcc' : QEMU}): test guests under QEMU`);
+else
+  console.warn(
+    `test guests under QEMU ${qemuCanUseKvm ? 'with -enable-kvm' : 'under TCG (no usable /dev/kvm)'}`,
+  );
 
 /** Spaces, quotes, backslashes and = signs: the command line must arrive byte for byte. */
 const CMDLINE = `console=ttyS0 a="b c" d='e f' x==y k=v\\ w  end=`;
@@ -48,7 +41,7 @@ function runQemu(elf: string, opts: QemuOptions = {}) {
   const args = [
     '-M',
     opts.machine ?? 'microvm,acpi=on,auto-kernel-cmdline=off',
-    ...(useKvm ? ['-enable-kvm'] : []),
+    ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
     '-nodefaults',
     '-no-user-config',
     '-display',

@@ -3,28 +3,18 @@
 // only in the DSDT, so we boot with auto-kernel-cmdline=off and name all of them ourselves on the
 // command line as `virtio_mmio.device=512@ADDR:GSI` (what our monitor does); the guests probe each
 // and take the first with the device ID they want. Runs under TCG here (-enable-kvm where usable).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QEMU, hasGcc, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
 import { buildGuests } from './build';
 import { expectBlkPattern, expectBlkReadOnly, expectConsole, expectRng } from './virtio-checks.test-support';
 
-const QEMU = 'qemu-system-x86_64';
-const haveQemu = spawnSync(QEMU, ['--version']).status === 0;
-const haveGcc = spawnSync('gcc', ['--version']).status === 0;
-const canRun = haveQemu && haveGcc;
-const useKvm = ((): boolean => {
-  try {
-    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!canRun) console.warn(`SKIP (no ${haveQemu ? 'gcc' : QEMU}): virtio test guests under QEMU`);
+const canRun = hasQemu && hasGcc;
+if (!canRun) console.warn(`SKIP (no ${hasQemu ? 'gcc' : QEMU}): virtio test guests under QEMU`);
 
 /** QEMU microvm's virtio-mmio transports (hw/i386/microvm.c: VIRTIO_MMIO_BASE, 24 of 512 bytes, GSI 5 up). */
 const MICROVM_TRANSPORTS = 24;
@@ -43,7 +33,7 @@ function runQemu(elf: string, devices: readonly string[]): Promise<{ out: string
   const args = [
     '-M',
     'microvm,acpi=on,auto-kernel-cmdline=off',
-    ...(useKvm ? ['-enable-kvm'] : []),
+    ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
     '-nodefaults',
     '-no-user-config',
     '-display',

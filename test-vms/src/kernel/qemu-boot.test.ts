@@ -3,7 +3,7 @@
 // ACPI. One boot, all checks: VMM-READY, both CPUs online, memory size, a system call through
 // the page-fault path of patch 0003, ctrl-c through the console's job control, no ACPI errors,
 // and `poweroff -f` ending QEMU with exit status 0.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInitramfs } from '../initramfs/build';
@@ -11,16 +11,14 @@ import { READY_MARKER } from '../initramfs/files';
 import { buildKernel, KERNEL_TARBALL, type KernelArtifacts } from './build';
 import { guestCmdline, hostTscKhz } from './cmdline';
 import { ConsoleSession } from './console-session';
+import { QEMU, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
 
-const QEMU = 'qemu-system-x86_64';
-const hasQemu = spawnSync(QEMU, ['--version']).status === 0;
 const hasSource = fs.existsSync(KERNEL_TARBALL);
 const canRun = hasQemu && hasSource;
 if (!canRun) console.warn(`SKIP (no ${hasQemu ? KERNEL_TARBALL : QEMU}): the QEMU boot of the test kernel`);
 // Software-emulated KVM boots in ~40 s, TCG in seconds: use KVM where it exists, as a user would.
-const useKvm = fs.existsSync('/dev/kvm');
-const BOOT_MS = useKvm ? 240_000 : 90_000;
-const STEP_MS = useKvm ? 60_000 : 20_000;
+const BOOT_MS = qemuCanUseKvm ? 240_000 : 90_000;
+const STEP_MS = qemuCanUseKvm ? 60_000 : 20_000;
 
 /** ACPICA's own error and warning lines, exception codes, and ACPI switching itself off. */
 const ACPI_TROUBLE =
@@ -40,7 +38,7 @@ describe.skipIf(!canRun)('test kernel under QEMU microvm', () => {
     initrd = await buildInitramfs();
     console.log(`kernel and initramfs ready in ${Math.round((Date.now() - t) / 1000)} s`);
     const args = [
-      ...(useKvm ? ['-enable-kvm'] : []),
+      ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
       ['-M', 'microvm,acpi=on'],
       ['-m', '256M', '-smp', '2', '-nographic', '-no-reboot', '-nodefaults', '-serial', 'stdio'],
       ['-kernel', kernel.vmlinux, '-initrd', initrd, '-append', guestCmdline({ tscKhz: hostTscKhz() })],
@@ -63,7 +61,7 @@ describe.skipIf(!canRun)('test kernel under QEMU microvm', () => {
       const ready = await serial.waitFor(new RegExp(`${READY_MARKER} ([0-9.]+)`), BOOT_MS);
       const bootLog = serial.output;
       console.log(
-        `${useKvm ? 'KVM' : 'TCG'} boot: VMM-READY after ${((Date.now() - spawnedAt) / 1000).toFixed(2)} s ` +
+        `${qemuCanUseKvm ? 'KVM' : 'TCG'} boot: VMM-READY after ${((Date.now() - spawnedAt) / 1000).toFixed(2)} s ` +
           `(guest uptime ${ready[1]} s)`,
       );
 
@@ -85,7 +83,7 @@ describe.skipIf(!canRun)('test kernel under QEMU microvm', () => {
 
       // Job control: ctrl-c reaches the foreground job only if the shell owns the tty.
       serial.send('sleep 600\n');
-      await new Promise((r) => setTimeout(r, useKvm ? 8000 : 1500));
+      await new Promise((r) => setTimeout(r, qemuCanUseKvm ? 8000 : 1500));
       serial.send('\x03');
       serial.send('echo "CTRLC-$((6*7))"\n');
       await serial.waitFor(/CTRLC-42/, STEP_MS);

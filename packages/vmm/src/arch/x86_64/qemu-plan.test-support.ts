@@ -2,15 +2,15 @@
 // holds the plan's register state and the guest memory loadKernel wrote; test-fixtures/
 // boot-plan-stub.S, booted by QEMU through PVH with the image as its module, copies the memory in
 // place, loads the plan's GDT, control registers and segments, and jumps to the entry.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { GuestMemory } from '@vmm/hypervisor';
 import type { BootPlan } from './loader';
+import { QEMU } from '../../../../../test-vms/src/qemu-host.test-support';
 
-export const QEMU = 'qemu-system-x86_64';
-export const hasQemu = spawnSync(QEMU, ['--version']).status === 0;
+export { QEMU, hasQemu } from '../../../../../test-vms/src/qemu-host.test-support';
 
 const MAGIC = 0x494d4d56; // "VMMI"
 const HEADER_SIZE = 64;

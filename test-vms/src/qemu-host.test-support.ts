@@ -1,0 +1,18 @@
+// What the QEMU-based tests need from this host, decided once: the reference monitor, the guest
+// compiler, and whether QEMU can use /dev/kvm (else it runs under TCG).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+
+export const QEMU = 'qemu-system-x86_64';
+export const hasQemu = spawnSync(QEMU, ['--version']).status === 0;
+export const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+
+/** /dev/kvm exists and this user may open it read-write: QEMU gets -enable-kvm. */
+export const qemuCanUseKvm = ((): boolean => {
+  try {
+    fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
