@@ -1,6 +1,8 @@
-// Drives a monitor process over its serial console: collects stdout, waits for patterns, types input.
+// A monitor process driven over its serial console: test-vms' ConsoleSession on the child's
+// stdio (wait for a pattern after the previous match, type input), plus its stderr and exit.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { ConsoleSession } from '../../../../test-vms/src/kernel/console-session';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../../..');
 /** `vmm` from the TypeScript sources (the tests do not need a build). */
@@ -8,48 +10,33 @@ export const vmmCommand = ['node', '--import', 'tsx', path.join(repoRoot, 'packa
 
 export class ConsoleProcess {
   readonly child: ChildProcessWithoutNullStreams;
-  out = '';
+  readonly console: ConsoleSession;
   err = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: (() => void)[] = [];
 
   constructor(argv: readonly string[], cwd = repoRoot) {
     this.child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d: Buffer) => {
-      this.out += d.toString('latin1');
-      for (const w of this.waiters.splice(0)) w();
-    });
+    this.console = new ConsoleSession(this.child.stdout, this.child.stdin);
     this.child.stderr.on('data', (d: Buffer) => (this.err += d.toString('latin1')));
     this.exited = new Promise((res) => this.child.on('exit', (code, signal) => res({ code, signal })));
   }
 
-  /** Resolve with the match once `pattern` appears in stdout after `from`; reject on timeout or exit. */
-  async waitFor(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    void this.exited.then(() => {
-      exited = true;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    for (;;) {
-      const m = this.out.slice(from).match(pattern);
-      if (m) return m;
-      if (exited) throw new Error(`exited before ${pattern}; stdout:\n${this.out}\nstderr:\n${this.err}`);
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(`timed out waiting for ${pattern}; stdout:\n${this.out}\nstderr:\n${this.err}`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, Math.min(left, 1000));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
+  /** Everything the guest printed so far. */
+  get out(): string {
+    return this.console.output;
+  }
+
+  /** The first match of `pattern` after the previous match; the monitor's stderr is added to a failure. */
+  async waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    try {
+      return await this.console.waitFor(pattern, timeoutMs);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nmonitor stderr:\n${this.err}`);
     }
   }
 
   send(text: string): void {
-    this.child.stdin.write(text);
+    this.console.send(text);
   }
 
   kill(): void {
