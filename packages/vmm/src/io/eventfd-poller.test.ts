@@ -20,7 +20,19 @@ describe('eventfd poller thread', () => {
     }
     expect(seen).toEqual(['a', 'b', 'a']);
     expect(a.drain()).toBe(0n); // the poller consumed the counts
+
+    // A new boot: the old notifiers are forgotten (and may be closed), a new one is watched.
+    poller.unwatchAll();
+    a.close();
+    const c = EventfdNotifier.create();
+    poller.watch(c, () => (seen.push('c'), next?.()));
+    const f = fired();
+    c.signal();
+    await f;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual(['a', 'b', 'a', 'c']);
+    c.close();
     await poller.close();
-    for (const n of [a, b]) n.close();
+    b.close();
   });
 });

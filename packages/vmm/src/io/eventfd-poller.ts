@@ -28,6 +28,13 @@ export class EventfdPoller {
     this.wake.signal();
   }
 
+  /** Stop watching every notifier (before they are closed: a closed fd would poll as POLLNVAL). */
+  unwatchAll(): void {
+    this.watches.length = 0;
+    this.port.postMessage({ fds: [] });
+    this.wake.signal();
+  }
+
   async close(): Promise<void> {
     this.port.postMessage({ stop: true });
     this.wake.signal();

@@ -43,8 +43,9 @@ for (;;) {
   const fired: number[] = [];
   for (let i = 0; i <= fds.length; i++) {
     const rev = dv.getInt16(i * POLLFD_SIZE + POLLFD_REVENTS, true);
-    if (rev === 0) continue;
     dv.setInt16(i * POLLFD_SIZE + POLLFD_REVENTS, 0, true);
+    // Only a readable eventfd is a kick; POLLNVAL/POLLERR (an fd closed under us) is not.
+    if ((rev & POLLIN) === 0) continue;
     if (i === 0) {
       drain(wakeFd);
       let msg;

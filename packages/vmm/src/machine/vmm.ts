@@ -212,6 +212,7 @@ export class Vmm {
       await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
       await Promise.all(threads.map((t) => t.terminate()));
       for (const m of servers) m.close();
+      poller.unwatchAll();
       bus?.close();
       serial.detach();
       irq.close();
