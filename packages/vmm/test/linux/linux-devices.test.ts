@@ -8,9 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAssets } from '../../../../test-vms/src/assets';
-import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
-import { ConsoleProcess, vmmCommand } from '../support/console-process';
+import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 4: Linux guests with virtio devices on /dev/kvm');
@@ -23,13 +21,10 @@ describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm r
   const payloadSha = createHash('sha256').update(payload).digest('hex');
   let server: http.Server;
   let port = 0;
-  let kernel: string;
-  let initrd: string;
+  let assets: LinuxGuestAssets;
 
   beforeAll(async () => {
-    const a = await buildAssets('kernel');
-    kernel = a.kernel!;
-    initrd = a.initrd!;
+    assets = await linuxGuestAssets();
     server = http.createServer((_req, res) => res.end(payload));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as net.AddressInfo).port;
@@ -42,22 +37,13 @@ describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm r
       const disk = path.join(dir, 'disk.img');
       fs.writeFileSync(disk, Buffer.alloc(8 * 2 ** 20));
       const fwdPort = 20000 + Math.floor(Math.random() * 20000);
-      const p = new ConsoleProcess([
-        ...vmmCommand,
-        'run',
-        '--kernel',
-        kernel,
-        '--initrd',
-        initrd,
-        '--memory',
-        'size=256M',
-        '--cmdline',
-        guestCmdline(),
+      const p = bootLinuxGuest(
+        assets,
         '--disk',
         `path=${disk},serial=vmm-disk-0`,
         '--net',
         `host_loopback=on,hostfwd=tcp:127.0.0.1:${fwdPort}-:2222`,
-      ]);
+      );
       await p.waitFor(/VMM-READY/, BOOT_MS);
       const from = p.out.length;
       p.send(

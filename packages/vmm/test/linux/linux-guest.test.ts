@@ -1,37 +1,19 @@
 // Tier 4: the minimal Linux kernel from test-vms under `vmm run` on /dev/kvm. Boots are slow on
 // software-emulated KVM (~40 s), so each boot carries many checks, one script per boot.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAssets } from '../../../../test-vms/src/assets';
-import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
-import { ConsoleProcess, vmmCommand } from '../support/console-process';
+import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 4: Linux guests on /dev/kvm');
 const BOOT_MS = 240_000;
 
 describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
-  let kernel: string;
-  let initrd: string;
+  let assets: LinuxGuestAssets;
   beforeAll(async () => {
-    const a = await buildAssets('kernel');
-    kernel = a.kernel!;
-    initrd = a.initrd!;
+    assets = await linuxGuestAssets();
   }, 1_800_000);
 
-  const boot = (...args: string[]) =>
-    new ConsoleProcess([
-      ...vmmCommand,
-      'run',
-      '--kernel',
-      kernel,
-      '--initrd',
-      initrd,
-      '--memory',
-      'size=256M',
-      '--cmdline',
-      guestCmdline(),
-      ...args,
-    ]);
+  const boot = (...args: string[]) => bootLinuxGuest(assets, ...args);
 
   it(
     '2 vCPUs, 256M: VMM-READY, nproc, meminfo, ACPI accepted, poweroff -f exits 0',

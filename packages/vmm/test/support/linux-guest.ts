@@ -1,0 +1,32 @@
+// Booting the test-vms Linux guest (kernel, initramfs, recommended command line, 256M) under
+// `vmm run` from the sources, with extra flags per test.
+import { buildAssets } from '../../../../test-vms/src/assets';
+import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
+import { ConsoleProcess, vmmCommand } from './console-process';
+
+export interface LinuxGuestAssets {
+  kernel: string;
+  initrd: string;
+}
+
+/** Build (or find in the cache) the kernel and initramfs. */
+export async function linuxGuestAssets(): Promise<LinuxGuestAssets> {
+  const a = await buildAssets('kernel');
+  return { kernel: a.kernel!, initrd: a.initrd! };
+}
+
+export function bootLinuxGuest(assets: LinuxGuestAssets, ...flags: string[]): ConsoleProcess {
+  return new ConsoleProcess([
+    ...vmmCommand,
+    'run',
+    '--kernel',
+    assets.kernel,
+    '--initrd',
+    assets.initrd,
+    '--memory',
+    'size=256M',
+    '--cmdline',
+    guestCmdline(),
+    ...flags,
+  ]);
+}
