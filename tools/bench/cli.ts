@@ -7,10 +7,15 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '../..');
 const benches: Record<string, () => Promise<string>> = {
   boot: async () => (await import('./boot')).default(),
+  blk: async () => (await import('./blk')).default(),
   net: async () => (await import('./net')).default(),
 };
 
 function virtualizationKind(): string {
+  // Set by test-vms/nested/init.sh: a KVM that is real, on a CPU that QEMU emulates.
+  if (process.env.VMM_NESTED_HOST === '1') {
+    return 'nested KVM (kvm_amd inside a QEMU TCG VM with an emulated AMD-V CPU; every time is an emulated time, compare only the ratios)';
+  }
   try {
     const out = execFileSync('node', [path.join(root, 'packages/cli/dist/bin.js'), 'doctor', '--json'], {
       encoding: 'utf8',

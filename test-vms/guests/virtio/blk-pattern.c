@@ -4,7 +4,6 @@
  * buffer, and prints BLK, BLK-STATUS, BLK-SHA256 of what it read, DONE; then powers off.
  */
 #include "../lib/guest.h"
-#include "../lib/power.h"
 #include "../lib/report.h"
 #include "blk_report.h"
 #include "common.h"
@@ -29,6 +28,5 @@ void guest_main(uint64_t boot_arg) {
     sha256(buf, PATTERN_BYTES, digest);
     print_hex_line("BLK-SHA256 ", digest, 32);
   }
-  report_line("DONE");
-  guest_exit(&acpi);
+  virtio_guest_end(&acpi);
 }

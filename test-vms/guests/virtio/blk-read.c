@@ -4,7 +4,6 @@
  * disk answers VIRTIO_BLK_S_IOERR = 1), DONE; then powers off.
  */
 #include "../lib/guest.h"
-#include "../lib/power.h"
 #include "../lib/report.h"
 #include "blk_report.h"
 #include "common.h"
@@ -25,6 +24,5 @@ void guest_main(uint64_t boot_arg) {
     print_hex_line("BLK-SHA256 ", digest, 32);
     blk_do(&disk, "write", VIRTIO_BLK_T_OUT, 0, buf, READ_BYTES);
   }
-  report_line("DONE");
-  guest_exit(&acpi);
+  virtio_guest_end(&acpi);
 }

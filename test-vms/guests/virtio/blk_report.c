@@ -3,15 +3,15 @@
 
 #include "../lib/print.h"
 #include "../lib/report.h"
-#include "devices.h"
+#include "common.h"
 #include "virtio_mmio.h"
 
 static char id[VIRTIO_BLK_ID_BYTES + 1];
 
 int blk_open_and_report(struct virtio_blk *b, const char *cmdline) {
-  uint64_t base = virtio_find_device(cmdline, VIRTIO_ID_BLOCK);
+  uint64_t base = virtio_open(cmdline, VIRTIO_ID_BLOCK);
   if (!base) {
-    report_error("no virtio-blk device on the command line");
+    report_error("no usable virtio-blk device on the command line");
     return -1;
   }
   if (virtio_blk_init(b, base) != 0) {

@@ -33,7 +33,7 @@ static int starts_with(const char *s, const char *prefix) {
   return 1;
 }
 
-uint64_t virtio_find_device(const char *cmdline, uint32_t want_id) {
+uint64_t virtio_find_device(const char *cmdline, uint32_t want_id, uint32_t *gsi) {
   if (!cmdline) return 0;
   for (const char *p = cmdline; *p; p++) {
     if ((p != cmdline && p[-1] != ' ') || !starts_with(p, KEY)) continue;
@@ -43,11 +43,20 @@ uint64_t virtio_find_device(const char *cmdline, uint32_t want_id) {
     if (*s != '@') continue;
     s++;
     uint64_t base = parse_num(&s);
+    uint64_t irq = 0;
+    if (*s == ':') {
+      s++;
+      irq = parse_num(&s);
+    }
     /* Only transports inside the identity map (4 GiB, lib/boot-tables.S) and with room for the
      * registers we touch are probed. */
     if (size < 0x200 || base == 0 || base >= 0x100000000ull - 0x200 || (base & 3)) continue;
     if (vmmio_read(base, VMMIO_MAGIC) != VIRTIO_MMIO_MAGIC) continue;
-    if (vmmio_read(base, VMMIO_DEVICE_ID) == want_id) return base;
+    if (irq > 0xffffffffull) continue;
+    if (vmmio_read(base, VMMIO_DEVICE_ID) == want_id) {
+      *gsi = (uint32_t)irq;
+      return base;
+    }
   }
   return 0;
 }

@@ -8,7 +8,8 @@
 
 #include <stdint.h>
 
-/* Base address of the first transport on cmdline (NUL-terminated) with device id want_id, or 0. */
-uint64_t virtio_find_device(const char *cmdline, uint32_t want_id);
+/* Base address of the first transport on cmdline (NUL-terminated) with device id want_id, or 0;
+ * *gsi gets its interrupt (the entry's `:<irq>`, 0 when absent). */
+uint64_t virtio_find_device(const char *cmdline, uint32_t want_id, uint32_t *gsi);
 
 #endif

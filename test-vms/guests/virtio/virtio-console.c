@@ -3,11 +3,9 @@
  * transmitq0 is queue 1; no MULTIPORT), prints `HVC-STATUS used=<len>`, DONE; then powers off.
  */
 #include "../lib/guest.h"
-#include "../lib/power.h"
 #include "../lib/print.h"
 #include "../lib/report.h"
 #include "common.h"
-#include "devices.h"
 #include "virtio_mmio.h"
 #include "virtq.h"
 
@@ -19,7 +17,7 @@ static struct virtq rx, tx;
 void guest_main(uint64_t boot_arg) {
   struct acpi_info acpi;
   const char *cmdline = virtio_guest_start(boot_arg, &acpi);
-  uint64_t base = virtio_find_device(cmdline, VIRTIO_ID_CONSOLE);
+  uint64_t base = virtio_open(cmdline, VIRTIO_ID_CONSOLE);
   if (!base || virtio_mmio_init(base, VIRTIO_ID_CONSOLE, 0) < 0 || virtq_setup(&rx, base, 0) != 0 ||
       virtq_setup(&tx, base, CONSOLE_TRANSMITQ0) != 0) {
     report_error("no usable virtio-console device");
@@ -31,6 +29,5 @@ void guest_main(uint64_t boot_arg) {
     print_dec((uint64_t)(n < 0 ? 0 : n));
     print_str("\n");
   }
-  report_line("DONE");
-  guest_exit(&acpi);
+  virtio_guest_end(&acpi);
 }

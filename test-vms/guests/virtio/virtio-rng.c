@@ -3,11 +3,9 @@
  * prints `RNG <hex>`, `RNG-NONZERO n=<count of non-zero bytes>`, DONE; then powers off.
  */
 #include "../lib/guest.h"
-#include "../lib/power.h"
 #include "../lib/print.h"
 #include "../lib/report.h"
 #include "common.h"
-#include "devices.h"
 #include "virtio_mmio.h"
 #include "virtq.h"
 
@@ -19,7 +17,7 @@ static struct virtq q;
 void guest_main(uint64_t boot_arg) {
   struct acpi_info acpi;
   const char *cmdline = virtio_guest_start(boot_arg, &acpi);
-  uint64_t base = virtio_find_device(cmdline, VIRTIO_ID_RNG);
+  uint64_t base = virtio_open(cmdline, VIRTIO_ID_RNG);
   if (!base || virtio_mmio_init(base, VIRTIO_ID_RNG, 0) < 0 || virtq_setup(&q, base, 0) != 0) {
     report_error("no usable virtio-rng device");
   } else {
@@ -39,6 +37,5 @@ void guest_main(uint64_t boot_arg) {
     print_dec(nonzero);
     print_str("\n");
   }
-  report_line("DONE");
-  guest_exit(&acpi);
+  virtio_guest_end(&acpi);
 }

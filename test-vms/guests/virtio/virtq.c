@@ -1,6 +1,7 @@
 /* Split virtqueue driver side (virtio 1.2 §2.7.13 "Supplying Buffers to The Device", §2.7.14). */
 #include "virtq.h"
 
+#include "irq.h"
 #include "virtio_mmio.h"
 
 /* A full barrier without SSE2 (mfence is SSE2; a locked instruction orders all loads and stores,
@@ -42,10 +43,10 @@ int64_t virtq_run(struct virtq *q, const struct virtq_buf *bufs, unsigned n) {
   mb();
   vmmio_write(q->base, VMMIO_QUEUE_NOTIFY, q->index);
   volatile struct virtq_used *used = &q->used;
-  while (used->idx == q->last_used) __asm__ volatile("pause" ::: "memory");
+  virtio_irq_wait(&used->idx, q->last_used);
   mb();
   uint32_t len = used->ring[q->last_used % VIRTQ_SIZE].len;
   q->last_used = (uint16_t)(q->last_used + 1);
-  virtio_mmio_ack(q->base);
+  virtio_mmio_ack(q->base); /* InterruptStatus -> InterruptACK (virtio 1.2 §4.2.2): lowers the line */
   return len;
 }

@@ -59,8 +59,8 @@ struct virtq_buf {
 int virtq_setup(struct virtq *q, uint64_t base, uint32_t index);
 /*
  * Submits one chain of n (<= VIRTQ_SIZE) buffers, notifies, and waits for the device to use it
- * (polling the used ring with `pause`; no interrupts), then acks InterruptStatus. Returns the
- * used length, or -1 if n is out of range.
+ * (asleep in `sti; hlt` until its interrupt, irq.h; a watchdog ends the guest if it never comes),
+ * then acks InterruptStatus. Returns the used length, or -1 if n is out of range.
  */
 int64_t virtq_run(struct virtq *q, const struct virtq_buf *bufs, unsigned n);
 

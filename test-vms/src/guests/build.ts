@@ -28,6 +28,7 @@ export interface GuestSpec {
 const VIRTIO_DRIVER = [
   'virtio_mmio.c',
   'virtq.c',
+  'irq.c',
   'devices.c',
   'common.c',
   'sha256.c',
@@ -36,15 +37,20 @@ const VIRTIO_DRIVER = [
 ];
 
 /** The virtio test guests (guests/virtio/NAME.c plus the driver), PVH entry. */
-const VIRTIO_GUESTS: readonly GuestSpec[] = ['blk-pattern', 'blk-read', 'virtio-rng', 'virtio-console'].map(
-  (name) => ({
-    name,
-    entry: 'pvh' as const,
-    sources: [name, ...VIRTIO_DRIVER.map((f) => f.replace(/\.c$/, ''))].map((f) => ({
-      file: `virtio/${f}.c`,
-    })),
-  }),
-);
+const VIRTIO_GUESTS: readonly GuestSpec[] = [
+  'blk-pattern',
+  'blk-read',
+  'blk-bench',
+  'blk-flush-wait',
+  'virtio-rng',
+  'virtio-console',
+].map((name) => ({
+  name,
+  entry: 'pvh' as const,
+  sources: [name, ...VIRTIO_DRIVER.map((f) => f.replace(/\.c$/, ''))].map((f) => ({
+    file: `virtio/${f}.c`,
+  })),
+}));
 
 export const GUESTS: readonly GuestSpec[] = [
   { name: 'pvh-info', entry: 'pvh' },

@@ -14,11 +14,15 @@ import {
 
 const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
 
-/** A guest's parsed output, with no error lines and DONE printed. */
+/**
+ * A guest's parsed output, with no error lines and DONE printed, having taken at least one device
+ * interrupt (the guests wait for completions in `sti; hlt`, woken by the interrupt).
+ */
 function finished(out: string): VirtioGuestOutput {
   const o = parseVirtioOutput(out);
   expect(o.errors).toEqual([]);
   expect(o.done).toBe(true);
+  expect(o.irqs).toBeGreaterThan(0);
   return o;
 }
 
