@@ -9,6 +9,7 @@ PKGS=(
   linux-source-6.1 xz-utils perl flex bison bc libelf-dev libssl-dev dwarves kmod  # the minimal kernel
   acpica-tools                # iasl -d checks our ACPI tables
   e2fsprogs                   # mkfs.ext4 -d, debugfs
+  strace                      # the flush-durability test sees fdatasync happen
   iproute2 slirp4netns passt iperf3  # NAT tests and benchmark peers
 )
 missing=()
