@@ -4,7 +4,7 @@ import type { StopReason } from '../vcpu/protocol';
 export function describeStop(r: StopReason): string {
   switch (r.reason) {
     case 'triple-fault':
-      return 'the guest triple-faulted (KVM_EXIT_SHUTDOWN): its CPU reset itself; check the kernel and its command line';
+      return `the guest triple-faulted (KVM_EXIT_SHUTDOWN): its CPU reset itself; check the kernel and its command line${r.at ? ` (${r.at})` : ''}`;
     case 'internal-error':
       return `KVM internal error, suberror ${r.suberror}${r.suberror === 1 ? ' (instruction emulation failed)' : ''}: instruction bytes ${r.instruction || 'unknown'} (data ${r.data.join(' ')})`;
     case 'fail-entry':

@@ -29,7 +29,26 @@ export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks):
       return { reason: 'error', detail: (e as Error).message };
     }
     const stop = handleExit(exit, buses) ?? hooks.pending();
+    if (stop?.reason === 'triple-fault') return { reason: 'triple-fault', at: cpuState(vcpu) };
     if (stop) return stop;
+  }
+}
+
+/** Where the CPU was when it stopped: what a user needs to find the faulting code. */
+export function cpuState(vcpu: Vcpu): string | undefined {
+  try {
+    const r = vcpu.getRegs();
+    const s = vcpu.getSregs();
+    // AMD's KVM reinitialises the vCPU on a shutdown intercept: what is left is the reset vector.
+    if (r.rip === 0xfff0n && s.cs.selector === 0xf000) return undefined;
+    const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+    return (
+      `rip=${hex(r.rip)} rsp=${hex(r.rsp)} rflags=${hex(r.rflags)} cs=${hex(s.cs.selector)} ` +
+      `cr0=${hex(s.cr0)} cr3=${hex(s.cr3)} cr4=${hex(s.cr4)} efer=${hex(s.efer)} ` +
+      `idt=${hex(s.idt.base)}/${hex(s.idt.limit)}`
+    );
+  } catch {
+    return undefined;
   }
 }
 

@@ -23,7 +23,7 @@ export const CONTROL_WORDS = 2;
 export type StopReason =
   | { reason: 'poweroff' }
   | { reason: 'reset' }
-  | { reason: 'triple-fault' }
+  | { reason: 'triple-fault'; /** The vCPU's registers at the fault, when they could be read. */ at?: string }
   | { reason: 'hlt' }
   | { reason: 'stopped' }
   | { reason: 'internal-error'; suberror: number; data: string[]; instruction: string }

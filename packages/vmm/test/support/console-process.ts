@@ -5,8 +5,15 @@ import path from 'node:path';
 import { ConsoleSession } from '../../../../test-vms/src/kernel/console-session';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../../..');
-/** `vmm` from the TypeScript sources (the tests do not need a build). */
-export const vmmCommand = ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')];
+/**
+ * `vmm` as the tests start it: from the TypeScript sources through tsx (no build needed), or the
+ * built CLI when VMM_TEST_BUILT=1 (`pnpm test` builds first; it starts in a fraction of the time,
+ * which counts under emulation).
+ */
+export const vmmCommand =
+  process.env.VMM_TEST_BUILT === '1'
+    ? ['node', path.join(repoRoot, 'packages/cli/dist/bin.js')]
+    : ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')];
 
 export class ConsoleProcess {
   readonly child: ChildProcessWithoutNullStreams;

@@ -1,7 +1,7 @@
 // Booting the test-vms Linux guest (kernel, initramfs, recommended command line, 256M) under
 // `vmm run` from the sources, with extra flags per test.
 import { buildAssets } from '../../../../test-vms/src/assets';
-import { guestCmdline } from '../../../../test-vms/src/kernel/cmdline';
+import { guestCmdline, hostTscKhz } from '../../../../test-vms/src/kernel/cmdline';
 import { ConsoleProcess, vmmCommand } from './console-process';
 
 export interface LinuxGuestAssets {
@@ -26,7 +26,8 @@ export function bootLinuxGuest(assets: LinuxGuestAssets, ...flags: string[]): Co
     '--memory',
     'size=256M',
     '--cmdline',
-    guestCmdline(),
+    // The TSC frequency on every host: nested KVM under QEMU TCG cannot calibrate it either.
+    guestCmdline({ tscKhz: hostTscKhz() }),
     ...flags,
   ]);
 }
