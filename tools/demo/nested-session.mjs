@@ -12,8 +12,8 @@ vmm.stdout.on('data', (b) => {
   process.stdout.write(b);
   if (sent) return;
   seen += b.toString('latin1');
-  // The initramfs prints VMM-READY, then its shell's prompt ends with "# ".
-  if (/VMM-READY[\s\S]*# $/.test(seen)) {
+  // The initramfs prints VMM-READY, then its shell's prompt "~ # " (and a cursor query).
+  if (/VMM-READY[\s\S]*# /.test(seen)) {
     sent = true;
     vmm.stdin.write(`${COMMANDS.join('\n')}\n`);
   }
