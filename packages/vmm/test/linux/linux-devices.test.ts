@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
+import { bootLinuxGuestWith, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 4: Linux guests with virtio devices on /dev/kvm');
@@ -32,19 +32,25 @@ describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm r
   afterAll(() => server?.close());
 
   it(
-    'sees /dev/vda with its size and serial, gets a DHCP lease, pings the gateway, fetches 4 MiB intact, and is reached through hostfwd',
+    'sees /dev/vda with its size and serial, gets DHCP leases (ip=dhcp at boot, then udhcpc), pings the gateway, fetches 4 MiB intact, and is reached through hostfwd',
     async () => {
       const disk = path.join(dir, 'disk.img');
       fs.writeFileSync(disk, Buffer.alloc(8 * 2 ** 20));
       const fwdPort = 20000 + Math.floor(Math.random() * 20000);
-      const p = bootLinuxGuest(
+      // ip=dhcp: the kernel's own DHCP client configures eth0 before /init runs.
+      const p = bootLinuxGuestWith(
         assets,
+        ['ip=dhcp'],
         '--disk',
         `path=${disk},serial=vmm-disk-0`,
         '--net',
         `host_loopback=on,hostfwd=tcp:127.0.0.1:${fwdPort}-:2222`,
       );
       await p.waitFor(/VMM-READY/, BOOT_MS);
+      // The kernel's IP autoconfiguration (net/ipv4/ipconfig.c) got the lease our NAT's DHCP offers.
+      expect(p.out).toMatch(
+        /IP-Config: Complete:[\s\S]*device=eth0[\s\S]*ipaddr=10\.0\.2\.15, mask=255\.255\.255\.0, gw=10\.0\.2\.2/,
+      );
       const from = p.out.length;
       p.send(
         [

@@ -16,6 +16,15 @@ export async function linuxGuestAssets(): Promise<LinuxGuestAssets> {
 }
 
 export function bootLinuxGuest(assets: LinuxGuestAssets, ...flags: string[]): ConsoleProcess {
+  return bootLinuxGuestWith(assets, [], ...flags);
+}
+
+/** The same, with `extra` appended to the guest's command line (e.g. `ip=dhcp`). */
+export function bootLinuxGuestWith(
+  assets: LinuxGuestAssets,
+  extra: readonly string[],
+  ...flags: string[]
+): ConsoleProcess {
   return new ConsoleProcess([
     ...vmmCommand,
     'run',
@@ -27,7 +36,7 @@ export function bootLinuxGuest(assets: LinuxGuestAssets, ...flags: string[]): Co
     'size=256M',
     '--cmdline',
     // The TSC frequency on every host: nested KVM under QEMU TCG cannot calibrate it either.
-    guestCmdline({ tscKhz: hostTscKhz() }),
+    guestCmdline({ tscKhz: hostTscKhz(), extra }),
     ...flags,
   ]);
 }
