@@ -4,6 +4,7 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { buildAssets } from '../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../test-vms/src/kernel/cmdline';
+import { hasQemu } from '../test-vms/src/qemu-host.test-support';
 
 function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?: boolean } = {}): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
@@ -26,7 +27,7 @@ const assets = await buildAssets('all');
 const vmmRun = [bin, 'run', '--kernel', assets.kernel!, '--initrd', assets.initrd!, '--memory', 'size=256M'];
 if (!probe.present || !probe.accessible) {
   run('node', [bin, 'doctor'], { allowFail: true });
-  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) {
+  if (!hasQemu) {
     process.stderr.write('demo: this host cannot run VMs (see above) and has no QEMU for a nested KVM\n');
     process.exit(1);
   }

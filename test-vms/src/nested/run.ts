@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, testVmsRoot } from '../cache';
+import { QEMU } from '../qemu-host.test-support';
 import { hostTscKhz } from '../kernel/cmdline';
 import { buildKernel } from '../kernel/build';
 
@@ -31,7 +32,6 @@ export interface NestedRunResult {
   seconds: number;
 }
 
-export const QEMU = 'qemu-system-x86_64';
 const INIT = path.join(testVmsRoot, 'nested/init.sh');
 
 /** A 9p share of `dir` under `tag` (virtio 9p over virtio-mmio, which microvm supports). */
@@ -99,10 +99,11 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunResult
   const qemu = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   qemu.stdout.on('data', out);
   qemu.stderr.on('data', out);
+  const timeoutMs = opts.timeoutMs ?? 2_400_000;
   const timer = setTimeout(() => {
-    out(Buffer.from(`\nnested: no end after ${opts.timeoutMs ?? 2_400_000} ms; killing QEMU\n`));
+    out(Buffer.from(`\nnested: no end after ${timeoutMs} ms; killing QEMU\n`));
     qemu.kill('SIGKILL');
-  }, opts.timeoutMs ?? 2_400_000);
+  }, timeoutMs);
   await new Promise<void>((resolve) => {
     qemu.on('close', () => resolve());
     qemu.on('error', (e) => {
