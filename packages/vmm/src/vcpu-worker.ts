@@ -10,6 +10,7 @@ import { PioBus, POST_PORT, postPort } from './devices/pio-bus';
 import { COM1_PORT, Uart16550 } from './devices/uart/uart16550';
 import { runExitLoop } from './vcpu/exit-loop';
 import { MailboxClient } from './vcpu/mmio-mailbox';
+import { VirtioIsrWindow } from './vcpu/virtio-isr-window';
 import { CONTROL_STOP, type StopReason, type VcpuWorkerInit, type WorkerMessage } from './vcpu/protocol';
 
 const init = workerData as VcpuWorkerInit;
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const mmio = init.mmioMailbox ? new MailboxClient(init.mmioMailbox) : null;
   const stop = runExitLoop(
     vcpu,
-    { pio, mmio },
+    { pio, mmio, mmioFast: init.virtioIsr ? new VirtioIsrWindow(init.virtioIsr) : null },
     {
       pending: () => event ?? (Atomics.load(control, CONTROL_STOP) !== 0 ? { reason: 'stopped' } : undefined),
     },

@@ -4,8 +4,11 @@
 // workers on Node 20).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export function startWorker(name: 'vcpu-worker' | 'poller-worker', options: WorkerOptions): Worker {
-  const file = name === 'poller-worker' ? `io/${name}` : name;
+export function startWorker(
+  name: 'vcpu-worker' | 'poller-worker' | 'device-worker',
+  options: WorkerOptions,
+): Worker {
+  const file = name === 'vcpu-worker' ? name : `io/${name}`;
   return startModuleWorker(new URL(`./${file}${fromSource() ? '.ts' : '.js'}`, import.meta.url), options);
 }
 

@@ -22,6 +22,12 @@ export interface MmioTransportOptions {
   interrupt: InterruptSink;
   /** Cap on the bytes one descriptor chain may describe (default: queue/split.ts). */
   maxChainBytes?: number;
+  /**
+   * InterruptStatus as one Int32 cell, shared with other threads: a vCPU thread may answer the
+   * driver's InterruptStatus reads and InterruptACK writes itself, and a device served in a worker
+   * sets its bits there (all through Atomics). Default: a private cell.
+   */
+  interruptStatus?: Int32Array;
 }
 
 export class MmioTransport implements DeviceContext {
@@ -36,7 +42,7 @@ export class MmioTransport implements DeviceContext {
   private driverFeaturesSel = 0;
   private driverFeatures = 0n;
   private queueSel = 0;
-  private interruptStatus = 0;
+  private readonly isr: Int32Array;
   private configGeneration = 0;
   private activated = false;
   /** Per queue: the QueueDesc/Driver/Device Low/High registers as written. */
@@ -49,6 +55,8 @@ export class MmioTransport implements DeviceContext {
     this.views = new RegionViews(options.memory);
     this.queues = options.device.queueMaxSizes.map((max) => new SplitQueue(max, options.maxChainBytes));
     this.addressRegs = this.queues.map(() => new Uint32Array(6));
+    this.isr = options.interruptStatus ?? new Int32Array(1);
+    Atomics.store(this.isr, 0, 0);
   }
 
   /** Features the driver accepted (valid once FEATURES_OK is set). */
@@ -66,7 +74,7 @@ export class MmioTransport implements DeviceContext {
   signalUsed(index: number): void {
     const q = this.queues[index];
     if (!q || !q.needsNotification()) return;
-    this.interruptStatus |= INTERRUPT_USED_BUFFER;
+    Atomics.or(this.isr, 0, INTERRUPT_USED_BUFFER);
     this.sink.raise();
   }
 
@@ -74,7 +82,7 @@ export class MmioTransport implements DeviceContext {
     if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
     this.status |= STATUS_DEVICE_NEEDS_RESET;
     if (this.status & STATUS_DRIVER_OK) {
-      this.interruptStatus |= INTERRUPT_CONFIG_CHANGE;
+      Atomics.or(this.isr, 0, INTERRUPT_CONFIG_CHANGE);
       this.sink.raise();
     }
   }
@@ -83,7 +91,7 @@ export class MmioTransport implements DeviceContext {
   configChanged(): void {
     this.configGeneration = (this.configGeneration + 1) >>> 0;
     if (this.status & STATUS_DRIVER_OK) {
-      this.interruptStatus |= INTERRUPT_CONFIG_CHANGE;
+      Atomics.or(this.isr, 0, INTERRUPT_CONFIG_CHANGE);
       this.sink.raise();
     }
   }
@@ -173,7 +181,7 @@ export class MmioTransport implements DeviceContext {
       case R.MMIO_QUEUE_READY:
         return q?.ready ? 1 : 0;
       case R.MMIO_INTERRUPT_STATUS:
-        return this.interruptStatus;
+        return Atomics.load(this.isr, 0);
       case R.MMIO_STATUS:
         return this.status;
       case R.MMIO_SHM_LEN_LOW:
@@ -206,11 +214,11 @@ export class MmioTransport implements DeviceContext {
       case R.MMIO_QUEUE_NOTIFY:
         this.notify(value & 0xffff);
         return;
-      case R.MMIO_INTERRUPT_ACK:
-        if (this.interruptStatus === 0) return;
-        this.interruptStatus &= ~value;
-        if (this.interruptStatus === 0) this.sink.lower?.();
+      case R.MMIO_INTERRUPT_ACK: {
+        const before = Atomics.and(this.isr, 0, ~value);
+        if (before !== 0 && (before & ~value) === 0) this.sink.lower?.();
         return;
+      }
       case R.MMIO_STATUS:
         this.writeStatus(value & 0xff);
         return;
@@ -317,7 +325,7 @@ export class MmioTransport implements DeviceContext {
     this.status = 0;
     this.deviceFeaturesSel = this.driverFeaturesSel = this.queueSel = 0;
     this.driverFeatures = 0n;
-    this.interruptStatus = 0;
+    Atomics.store(this.isr, 0, 0);
     this.activated = false;
   }
 }

@@ -2,9 +2,8 @@
 // before a VM exists, and disks stay open across reboots), and per boot placed in the MMIO window
 // with a transport, an irqfd and one ioeventfd per queue (a kick never needs a vCPU exit).
 import type { EventNotifier, VirtualMachine } from '@vmm/hypervisor';
-import { VmmError } from '@vmm/hypervisor';
+import { MemfdGuestMemory, VmmError } from '@vmm/hypervisor';
 import {
-  BlkDevice,
   ConsoleDevice,
   MMIO_SLOT_SIZE,
   MmioTransport,
@@ -20,7 +19,9 @@ import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
 import type { NetInterfaceConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
+import { WorkerBlkDevice } from '../io/worker-blk-device';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
+import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 
 /** IOAPIC inputs for virtio devices: 5.. (4 is COM1; 0-2 the PIT and cascade). */
 export const VIRTIO_FIRST_GSI = 5;
@@ -32,7 +33,7 @@ export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
   const devices: ClosableDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
-      devices.push(new BlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial }));
+      devices.push(new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial }));
     }
     (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i)));
     const c = config.console;
@@ -100,20 +101,42 @@ export function virtioCmdline(placement: readonly VirtioMmioAcpiDevice[]): strin
 export class VirtioMmioBus implements MmioHandler {
   private readonly transports: MmioTransport[] = [];
   private readonly notifiers: EventNotifier[] = [];
+  private readonly served: WorkerBlkDevice[] = [];
+  /** Each transport's InterruptStatus, shared with the vCPU threads (they answer it and its ACK). */
+  readonly isr: VirtioIsrSpec;
 
   constructor(vm: VirtualMachine, devices: readonly VirtioDevice[], poller: EventfdPoller) {
+    this.isr = {
+      cells: new SharedArrayBuffer(4 * devices.length),
+      base: VIRTIO_MMIO_BASE,
+      slots: devices.length,
+    };
     virtioPlacement(devices.length).forEach((p, i) => {
       const device = devices[i]!;
       device.reset();
       const irq = vm.createEventNotifier();
       vm.registerIrqFd(irq, p.gsi);
-      const t = new MmioTransport({ device, memory: vm.memory, interrupt: { raise: () => irq.signal() } });
-      t.queues.forEach((_, q) => {
+      const t = new MmioTransport({
+        device,
+        memory: vm.memory,
+        // An irqfd is an edge: nothing to lower on ACK, so the vCPU threads may take the ACK.
+        interrupt: { raise: () => irq.signal() },
+        interruptStatus: new Int32Array(this.isr.cells, 4 * i, 1),
+      });
+      // A device with its own I/O thread polls its kicks there; the others' kicks come to this thread.
+      const threaded = device instanceof WorkerBlkDevice && vm.memory instanceof MemfdGuestMemory;
+      const kicks = t.queues.map((_, q) => {
         const kick = vm.createEventNotifier();
         vm.registerIoEvent(kick, p.base + mmioRegisters.MMIO_QUEUE_NOTIFY, 'mmio', 4, q);
-        poller.watch(kick, () => t.notify(q));
+        if (!threaded) poller.watch(kick, () => t.notify(q));
         this.notifiers.push(kick);
+        return kick.fd;
       });
+      if (threaded) {
+        const memory = (vm.memory as MemfdGuestMemory).share();
+        device.attach({ memory, isr: this.isr.cells, isrIndex: i, kickFds: kicks, irqFd: irq.fd });
+        this.served.push(device);
+      }
       this.notifiers.push(irq);
       this.transports.push(t);
     });
@@ -129,7 +152,9 @@ export class VirtioMmioBus implements MmioHandler {
     this.transportAt(address)?.mmioWrite(address % MMIO_SLOT_SIZE, data);
   }
 
+  /** Take every I/O thread off this boot (memory, fds), then close the boot's eventfds. */
   close(): void {
+    for (const d of this.served.splice(0)) d.detach();
     for (const n of this.notifiers.splice(0)) n.close();
   }
 

@@ -165,6 +165,7 @@ export class Vmm {
     const layout = memoryLayout(config.memory.size);
     const vm = this.hypervisor.createVm({ ranges: layout.ranges });
     this.vm = vm;
+    let bus: VirtioMmioBus | undefined;
     try {
       vm.createIrqchip();
       const irq = vm.createEventNotifier();
@@ -172,7 +173,7 @@ export class Vmm {
       serial.attach(irq);
       const placement = virtioPlacement(this.devices.length);
       const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
-      const bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller) : undefined;
+      bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller) : undefined;
       const servers: MailboxServer[] = [];
       const plan = loadKernel(vm.memory, this.files.kernel, {
         initrd: this.files.initrd,
@@ -200,6 +201,7 @@ export class Vmm {
               vcpu: vcpu.attachSpec(),
               uart: { state: serial.state, outFd: serial.outFd, irqFd: irq.fd },
               mmioMailbox: bus ? newMailbox(bus, servers) : null,
+              virtioIsr: bus?.isr ?? null,
             },
             vcpu,
           ),
@@ -219,6 +221,8 @@ export class Vmm {
       return first;
     } finally {
       this.threads = [];
+      // Device I/O threads let go of this boot's memory before it is unmapped.
+      bus?.close();
       vm.close();
       this.vm = undefined;
     }

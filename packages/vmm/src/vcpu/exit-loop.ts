@@ -10,9 +10,15 @@ export interface MmioForwarder {
   call(write: boolean, address: number, data: Uint8Array, len: number): boolean;
 }
 
+/** MMIO registers a vCPU thread answers itself (virtio InterruptStatus/ACK); false: not mine. */
+export interface MmioFastPath {
+  access(write: boolean, address: number, data: Uint8Array, len: number): boolean;
+}
+
 export interface ExitBuses {
   pio: PioBus;
   mmio: MmioForwarder | null;
+  mmioFast?: MmioFastPath | null;
 }
 
 export interface ExitLoopHooks {
@@ -53,7 +59,7 @@ export function cpuState(vcpu: Vcpu): string | undefined {
 }
 
 /** One exit; returns a StopReason when the vCPU must stop. */
-export function handleExit(exit: VmExit, { pio, mmio }: ExitBuses): StopReason | undefined {
+export function handleExit(exit: VmExit, { pio, mmio, mmioFast }: ExitBuses): StopReason | undefined {
   switch (exit.kind) {
     case 'io': {
       const { size, count, data, port } = exit;
@@ -72,6 +78,7 @@ export function handleExit(exit: VmExit, { pio, mmio }: ExitBuses): StopReason |
     }
     case 'mmio': {
       const write = exit.direction === 'write';
+      if (mmioFast?.access(write, exit.address, exit.data, exit.len)) return undefined;
       // Without an answer (no devices, or shutting down) reads see all ones and writes are dropped.
       if (!mmio?.call(write, exit.address, exit.data, exit.len) && !write) exit.data.fill(0xff, 0, exit.len);
       return undefined;

@@ -1,4 +1,5 @@
 // What the main thread hands a vCPU worker and what the worker reports back.
+import type { VirtioIsrSpec } from './virtio-isr-window';
 
 /** A function that attaches a backend's vCPU inside a worker: `import(module)[exportName](handle)`. */
 export interface AttachSpec {
@@ -15,6 +16,8 @@ export interface VcpuWorkerInit {
   uart: { state: SharedArrayBuffer; outFd: number | null; irqFd: number };
   /** MMIO accesses go to the main thread through this mailbox (null: no MMIO devices). */
   mmioMailbox: SharedArrayBuffer | null;
+  /** The virtio transports' InterruptStatus cells, answered in the vCPU thread (null: no virtio). */
+  virtioIsr: VirtioIsrSpec | null;
 }
 
 export const CONTROL_STOP = 0;

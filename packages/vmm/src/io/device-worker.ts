@@ -1,0 +1,193 @@
+// Entry of a virtio device's I/O thread (protocol: device-worker-protocol.ts). It blocks in poll(2)
+// on its wake-up eventfd and the queues' ioeventfds; a kick is served right here: the queue walked,
+// the file read or written synchronously straight into guest memory, the used ring updated and the
+// irqfd signalled, once per batch. Nothing a guest does throws out of the loop: a model error
+// parks the device in DEVICE_NEEDS_RESET through the main thread.
+import fs from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import koffi from 'koffi';
+import { attachGuestMemory } from '@vmm/hypervisor';
+import {
+  BlkDevice,
+  INTERRUPT_USED_BUFFER,
+  RegionViews,
+  SplitQueue,
+  type DeviceContext,
+  type VirtioDevice,
+} from '@vmm/virtio';
+import {
+  CONTROL_ACK,
+  type DeviceWorkerCommand,
+  type DeviceWorkerInit,
+  type DeviceWorkerReport,
+  type QueueConfig,
+} from './device-worker-protocol';
+import { POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN } from './pollfd';
+
+const init = workerData as DeviceWorkerInit;
+const control = new Int32Array(init.control);
+const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as (
+  fds: Uint8Array,
+  n: number,
+  timeout: number,
+) => number;
+
+const device: VirtioDevice = new BlkDevice({ ...init.blk, io: 'sync' });
+const scratch = Buffer.alloc(8);
+const one = Buffer.alloc(8);
+one.writeBigUInt64LE(1n);
+
+interface Attachment {
+  views: RegionViews;
+  memory: ReturnType<typeof attachGuestMemory>;
+  isr: Int32Array;
+  kickFds: number[];
+  irqFd: number;
+}
+
+let gen = 0;
+let attached: Attachment | undefined;
+let ctx: DeviceContext | undefined;
+let fds: number[] = [init.wakeFd];
+let table = pollTable(fds);
+let view = new DataView(table.buffer);
+
+function pollTable(list: number[]): Uint8Array {
+  const t = new Uint8Array(list.length * POLLFD_SIZE);
+  const dv = new DataView(t.buffer);
+  list.forEach((fd, i) => {
+    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
+    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
+  });
+  return t;
+}
+
+function setFds(list: number[]): void {
+  fds = list;
+  table = pollTable(list);
+  view = new DataView(table.buffer);
+}
+
+function drain(fd: number): void {
+  try {
+    fs.readSync(fd, scratch, 0, 8, null);
+  } catch {
+    // EAGAIN: already drained
+  }
+}
+
+function report(error?: unknown): void {
+  const r: DeviceWorkerReport = { type: 'needs-reset', gen };
+  if (error !== undefined) r.error = (error as Error).stack ?? String(error);
+  parentPort!.postMessage(r);
+}
+
+/** The device model's view of its transport, as the transport would give it on the main thread. */
+function context(a: Attachment, features: bigint, configs: QueueConfig[]): DeviceContext {
+  const queues = configs.map((c, i) => {
+    const q = new SplitQueue(device.queueMaxSizes[i] ?? 0);
+    if (!c.ready) return q;
+    q.size = c.size;
+    q.descAddr = c.descAddr;
+    q.driverAddr = c.driverAddr;
+    q.deviceAddr = c.deviceAddr;
+    q.eventIdx = c.eventIdx;
+    q.indirect = c.indirect;
+    q.ready = q.activate(a.views);
+    return q;
+  });
+  return {
+    memory: a.memory,
+    views: a.views,
+    queues,
+    features,
+    signalUsed(index: number): void {
+      const q = queues[index];
+      if (!q || !q.needsNotification()) return;
+      Atomics.or(a.isr, 0, INTERRUPT_USED_BUFFER);
+      try {
+        fs.writeSync(a.irqFd, one);
+      } catch {
+        // EAGAIN: the counter is full, the guest has an interrupt pending anyway
+      }
+    },
+    needsReset: () => report(),
+  };
+}
+
+function apply(c: DeviceWorkerCommand): void {
+  switch (c.type) {
+    case 'attach': {
+      const memory = attachGuestMemory(c.memory);
+      attached = {
+        memory,
+        views: new RegionViews(memory),
+        isr: new Int32Array(c.isr, 4 * c.isrIndex, 1),
+        kickFds: c.kickFds,
+        irqFd: c.irqFd,
+      };
+      setFds([init.wakeFd, ...c.kickFds]);
+      return;
+    }
+    case 'activate':
+      if (!attached) return;
+      ctx = context(attached, c.features, c.queues);
+      device.activate(ctx);
+      return;
+    case 'reset':
+      device.reset();
+      ctx = undefined;
+      return;
+    case 'detach':
+      device.reset();
+      ctx = undefined;
+      attached = undefined;
+      setFds([init.wakeFd]);
+      return;
+    case 'stop':
+      device.reset();
+      Atomics.store(control, CONTROL_ACK, c.gen);
+      Atomics.notify(control, CONTROL_ACK);
+      process.exit(0);
+  }
+}
+
+function commands(): void {
+  drain(init.wakeFd);
+  let m;
+  while ((m = receiveMessageOnPort(init.port))) {
+    const c = m.message as DeviceWorkerCommand;
+    gen = c.gen;
+    try {
+      apply(c);
+    } catch (e) {
+      ctx = undefined;
+      report(e);
+    }
+    Atomics.store(control, CONTROL_ACK, c.gen);
+    Atomics.notify(control, CONTROL_ACK);
+  }
+}
+
+for (;;) {
+  const n = poll(table, fds.length, -1);
+  if (n <= 0) continue; // EINTR
+  if ((view.getInt16(POLLFD_REVENTS, true) & POLLIN) !== 0) {
+    view.setInt16(POLLFD_REVENTS, 0, true);
+    commands();
+    continue; // the fd list may have changed: poll again
+  }
+  for (let i = 1; i < fds.length; i++) {
+    const rev = view.getInt16(i * POLLFD_SIZE + POLLFD_REVENTS, true);
+    view.setInt16(i * POLLFD_SIZE + POLLFD_REVENTS, 0, true);
+    if ((rev & POLLIN) === 0) continue;
+    drain(fds[i]!);
+    if (!ctx) continue;
+    try {
+      if (ctx.queues[i - 1]?.live) device.queueNotify(i - 1);
+    } catch (e) {
+      ctx = undefined;
+      report(e);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+// The disk's I/O thread, driven as KVM would: the guest's kick arrives on the queue's eventfd (an
+// ioeventfd under KVM), the thread serves the request into real shared guest memory (a memfd) and
+// signals the irqfd; the main thread is not involved. The guest side is the TypeScript driver of
+// @vmm/virtio's model tests.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventfdNotifier, MemfdGuestMemory } from '@vmm/hypervisor';
+import {
+  INTERRUPT_USED_BUFFER,
+  MmioTransport,
+  STATUS_DEVICE_NEEDS_RESET,
+  TRANSPORT_FEATURES,
+  bit,
+  blkLayout as L,
+  mmioRegisters as R,
+} from '@vmm/virtio';
+import {
+  GuestAllocator,
+  GuestDriver,
+  TestInterrupt,
+  type DriverQueue,
+} from '../../../virtio/test/support/guest-driver';
+import { WorkerBlkDevice } from './worker-blk-device';
+
+const RAM = 4 * 1024 * 1024;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-worker-blk-'));
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** A disk served by its thread, a driver that has set up its queue, and the boot's eventfds. */
+function setup(opts: { attach?: boolean } = {}) {
+  const file = path.join(dir, `disk-${Math.random()}.img`);
+  const bytes = randomBytes(64 * 1024);
+  fs.writeFileSync(file, bytes);
+  const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
+  const device = new WorkerBlkDevice({ path: file, serial: 'thread-disk' });
+  const cells = new SharedArrayBuffer(4);
+  const irq = new TestInterrupt();
+  const transport = new MmioTransport({
+    device,
+    memory,
+    interrupt: irq,
+    interruptStatus: new Int32Array(cells),
+  });
+  const kick = EventfdNotifier.create();
+  const irqfd = EventfdNotifier.create();
+  // What KVM does with an irqfd, for the test driver: a signal raises its interrupt line.
+  const bridge = setInterval(() => {
+    if (irqfd.drain() > 0n) irq.raise();
+  }, 1);
+  cleanups.push(() => {
+    clearInterval(bridge);
+    device.detach();
+    device.close();
+    kick.close();
+    irqfd.close();
+    memory.close();
+  });
+  if (opts.attach !== false) {
+    device.attach({ memory: memory.share(), isr: cells, isrIndex: 0, kickFds: [kick.fd], irqFd: irqfd.fd });
+  }
+  const driver = new GuestDriver(transport, memory, new GuestAllocator(0x1000, RAM), irq);
+  expect(driver.init(TRANSPORT_FEATURES | bit(L.VIRTIO_BLK_F_FLUSH), 2)).not.toBe(0n);
+  const q = driver.setupQueue(0);
+  driver.driverOk();
+  return { file, bytes, memory, device, transport, driver, q, kick, irq, cells };
+}
+
+function request(d: GuestDriver, q: DriverQueue, type: number, sector: number, data?: Uint8Array | number) {
+  const h = new Uint8Array(16);
+  new DataView(h.buffer).setUint32(0, type, true);
+  new DataView(h.buffer).setBigUint64(8, BigInt(sector), true);
+  const segs = [{ addr: d.place(h), len: 16, write: false }];
+  let at = 0;
+  if (data instanceof Uint8Array) segs.push({ addr: (at = d.place(data)), len: data.length, write: false });
+  else if (data !== undefined) segs.push({ addr: (at = d.buffer(data, 0)), len: data, write: true });
+  const status = d.buffer(1, 0xee);
+  segs.push({ addr: status, len: 1, write: true });
+  return { head: q.add(segs), status, data: at };
+}
+
+describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', () => {
+  it('OUT, FLUSH and IN: the file holds what the guest wrote, the guest reads the file, interrupts through the irqfd', async () => {
+    const { file, memory, driver, q, kick, cells } = setup();
+    const pattern = randomBytes(8192);
+    const w = request(driver, q, L.VIRTIO_BLK_T_OUT, 8, pattern);
+    const f = request(driver, q, L.VIRTIO_BLK_T_FLUSH, 0);
+    kick.signal();
+    const used = await q.waitUsed(2);
+    expect(used.map((u) => u.id).sort()).toEqual([w.head, f.head].sort());
+    expect(memory.readU8(w.status)).toBe(L.VIRTIO_BLK_S_OK);
+    expect(memory.readU8(f.status)).toBe(L.VIRTIO_BLK_S_OK);
+    expect(sha(fs.readFileSync(file).subarray(8 * 512, 8 * 512 + 8192))).toBe(sha(pattern));
+
+    const r = request(driver, q, L.VIRTIO_BLK_T_IN, 8, 8192);
+    kick.signal();
+    // The thread set InterruptStatus in the shared cell before signalling.
+    const [u] = await q.waitUsed(1);
+    expect(u).toEqual({ id: r.head, len: 8193 });
+    expect(sha(memory.slice(r.data, 8192)!)).toBe(sha(pattern));
+    expect(Atomics.load(new Int32Array(cells), 0) & INTERRUPT_USED_BUFFER).toBe(0); // acked by waitUsed
+  });
+
+  it('a QueueNotify write that no ioeventfd caught reaches the thread too', async () => {
+    const { bytes, memory, driver, q } = setup();
+    const r = request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
+    q.kick();
+    await q.waitUsed(1);
+    expect(Buffer.from(memory.slice(r.data, 512)!)).toEqual(bytes.subarray(0, 512));
+  });
+
+  it('after a reset the thread serves nothing until the driver sets the device up again', async () => {
+    const { memory, driver, q, kick } = setup();
+    driver.write32(R.MMIO_STATUS, 0);
+    request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
+    kick.signal();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(q.usedIdx()).toBe(0);
+    driver.init(TRANSPORT_FEATURES, 2);
+    const q2 = driver.setupQueue(0);
+    driver.driverOk();
+    const r = request(driver, q2, L.VIRTIO_BLK_T_GET_ID, 0, 20);
+    kick.signal();
+    await q2.waitUsed(1);
+    expect(Buffer.from(memory.slice(r.data, 11)!).toString()).toBe('thread-disk');
+  });
+
+  it('a broken ring in the thread sets DEVICE_NEEDS_RESET on the main thread transport', async () => {
+    const { driver, q, kick } = setup();
+    q.publish(1000); // a head index past the queue size
+    kick.signal();
+    const deadline = Date.now() + 5000;
+    while (!(driver.read32(R.MMIO_STATUS) & STATUS_DEVICE_NEEDS_RESET) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(driver.read32(R.MMIO_STATUS) & STATUS_DEVICE_NEEDS_RESET).toBeTruthy();
+  });
+
+  it('without an attached boot the same model serves the queue on the main thread', async () => {
+    const { bytes, memory, driver, q } = setup({ attach: false });
+    const r = request(driver, q, L.VIRTIO_BLK_T_IN, 1, 512);
+    q.kick();
+    await q.waitUsed(1);
+    expect(Buffer.from(memory.slice(r.data, 512)!)).toEqual(bytes.subarray(512, 1024));
+  });
+
+  it('close() stops the thread, then closes the image', () => {
+    const { device } = setup();
+    const fd = device.model.image.fd;
+    device.detach();
+    device.close();
+    expect(() => fs.fstatSync(fd)).toThrow(/EBADF/);
+  });
+});
