@@ -16,3 +16,13 @@ export const qemuCanUseKvm = ((): boolean => {
     return false;
   }
 })();
+
+/**
+ * QEMU's accelerator flags here. With KVM, `-cpu host` (minus arch-capabilities: MSR 0x10a fails
+ * on software-emulated KVM): QEMU's default qemu64 model is an AMD CPU without XSAVEERPTR, for
+ * which Linux takes its FXSAVE-leak workaround (fnclex; emms; fildl), and fnclex is not emulated
+ * by software-emulated KVM (an internal error).
+ */
+export const qemuAccel: readonly string[] = qemuCanUseKvm
+  ? ['-enable-kvm', '-cpu', 'host,-arch-capabilities']
+  : [];

@@ -14,7 +14,7 @@ import { READY_MARKER } from '../initramfs/files';
 import { buildKernel, KERNEL_TARBALL } from '../kernel/build';
 import { guestCmdline, hostTscKhz } from '../kernel/cmdline';
 import { ConsoleSession } from '../kernel/console-session';
-import { QEMU, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
+import { QEMU, hasQemu, qemuAccel, qemuCanUseKvm } from '../qemu-host.test-support';
 import { expectExt4Image, expectExt4ScriptLines } from './ext4-checks.test-support';
 import { EXT4_SCRIPT_DONE, buildExt4GuestDisk, ext4GuestScript } from './ext4-guest';
 
@@ -48,7 +48,7 @@ describe.skipIf(!canRun)('ext4 round trip in the test kernel under QEMU microvm'
       const qemu = spawn(
         QEMU,
         [
-          ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
+          ...qemuAccel,
           ['-M', 'microvm,acpi=on', '-m', '256M', '-nographic', '-no-reboot', '-nodefaults'],
           ['-serial', 'stdio', '-device', 'virtio-blk-device,drive=d0'],
           ['-drive', `id=d0,file=${image},format=raw,if=none`],

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../guests/build';
 import { parseVirtioOutput } from '../guests/virtio-output';
-import { QEMU, hasGcc, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
+import { QEMU, hasGcc, hasQemu, qemuAccel } from '../qemu-host.test-support';
 import { FLUSH_DONE_LINE, flushWaitImage, sha256Hex } from './flush-wait';
 import { expectSyncedBeforeFlushLine } from './flush-wait-checks.test-support';
 import { hasStrace, parseSyncTrace, straceSyncArgs, traceePid } from './sync-trace';
@@ -55,7 +55,7 @@ describe.skipIf(!canRun)('blk-flush-wait under QEMU microvm', () => {
     const com1 = path.join(work, `com1-${Date.now()}.out`);
     const fd = fs.openSync(com1, 'w');
     const qemuArgs = [
-      ['-M', 'microvm,acpi=on,auto-kernel-cmdline=off', ...(qemuCanUseKvm ? ['-enable-kvm'] : [])],
+      ['-M', 'microvm,acpi=on,auto-kernel-cmdline=off', ...qemuAccel],
       ['-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot'],
       ['-m', '128M', '-global', 'virtio-mmio.force-legacy=false'],
       ['-device', 'virtio-blk-device,drive=d0', '-drive', `id=d0,file=${img},format=raw,if=none`],

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QEMU, hasGcc, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
+import { QEMU, hasGcc, hasQemu, qemuAccel, qemuCanUseKvm } from '../qemu-host.test-support';
 import { buildGuests } from './build';
 import { parseGuestOutput, ramSizeOf } from './output';
 
@@ -41,7 +41,7 @@ function runQemu(elf: string, opts: QemuOptions = {}) {
   const args = [
     '-M',
     opts.machine ?? 'microvm,acpi=on,auto-kernel-cmdline=off',
-    ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
+    ...qemuAccel,
     '-nodefaults',
     '-no-user-config',
     '-display',

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QEMU, hasGcc, hasQemu, qemuCanUseKvm } from '../qemu-host.test-support';
+import { QEMU, hasGcc, hasQemu, qemuAccel } from '../qemu-host.test-support';
 import { buildGuests } from './build';
 import { expectBlkPattern, expectBlkReadOnly, expectConsole, expectRng } from './virtio-checks.test-support';
 import { parseVirtioOutput } from './virtio-output';
@@ -48,7 +48,7 @@ function runQemu(
   const args = [
     '-M',
     'microvm,acpi=on,auto-kernel-cmdline=off',
-    ...(qemuCanUseKvm ? ['-enable-kvm'] : []),
+    ...qemuAccel,
     '-nodefaults',
     '-no-user-config',
     '-display',
