@@ -64,14 +64,13 @@ describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm r
         ].join('\n'),
       );
       await p.waitFor(/LISTENING=1/, 180_000);
-      const got = await new Promise<string>((resolve, reject) => {
-        const s = net.connect(fwdPort, '127.0.0.1');
-        let data = '';
-        s.on('data', (d) => (data += d.toString()));
-        s.on('end', () => resolve(data));
-        s.on('error', reject);
-        setTimeout(() => s.end(), 20_000);
-      });
+      // `nc -l` starts in the background after LISTENING is printed: until it listens, the guest
+      // refuses the forwarded connection and the host sees it closed empty. Try again until then.
+      let got = '';
+      for (const end = Date.now() + 120_000; !got.includes('HELLO-FROM-GUEST') && Date.now() < end;) {
+        got = await fetchOnce(fwdPort);
+        if (!got) await new Promise((r) => setTimeout(r, 1000));
+      }
       const out = p.out.slice(from);
       expect(out).toMatch(/SECTORS=16384 SERIAL=vmm-disk-0/);
       expect(out).toMatch(/LEASE=10\.0\.2\.15/);
@@ -84,3 +83,18 @@ describe.skipIf(!canRun)('Linux guest with virtio-blk and virtio-net under vmm r
     BOOT_MS * 3,
   );
 });
+
+/** One connection to the host end of the forward: what arrived before it closed (or 20 s passed). */
+function fetchOnce(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => s.end(), 20_000);
+    s.on('data', (d) => (data += d.toString()));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    s.on('error', () => undefined); // a refused or reset connection closes with what it got
+  });
+}

@@ -32,7 +32,7 @@ const hostProbe: ProbeResult = {
   details: {},
 };
 
-describe('Vmm on a scripted vCPU backend (stands in for KVM, absent here)', () => {
+describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts without it)', () => {
   let kernel: string;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-scripted-'));
   beforeAll(async () => {
