@@ -10,6 +10,8 @@ export {
   type HostForward,
 } from './config';
 export type { FramePort, FrameSink } from './frame-port';
+export { TCP_CHECK_OFFSET, tcpHeaderOffset, tcpHeaderLength } from './tcp-frame';
+export { IPV4_MAX_TOTAL } from './ipv4';
 export { NatStack, type NatStats } from './stack';
-export { TapDevice } from './tap';
+export { TapDevice, type TapOptions } from './tap';
 export { withNetns, openNetns } from './netns';

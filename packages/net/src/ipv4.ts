@@ -5,6 +5,8 @@ import { checksum } from './checksum';
 import { readIpv4, readU16, writeIpv4, writeU16 } from './addr';
 
 export const IPV4_HLEN = 20;
+/** Largest IPv4 datagram, header included (the total length field is 16 bits). */
+export const IPV4_MAX_TOTAL = 65535;
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;

@@ -43,6 +43,8 @@ export interface NatStats {
 }
 
 export class NatStack implements FrameSink {
+  /** Partial checksums are not verified, and TCP super-segments are taken whole (FrameSink). */
+  readonly takesOffloads = true;
   readonly cfg: NetConfig;
   readonly out: FrameOut;
   readonly tcp: TcpNat;

@@ -1,9 +1,12 @@
 // The tap frontend: /dev/net/tun with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR (Documentation/networking/
 // tuntap.rst), one Ethernet frame per read(2)/write(2), each behind a struct virtio_net_hdr
-// (vnet-hdr.ts). TUNSETOFFLOAD(TUN_F_CSUM) lets the kernel hand us TCP/UDP with partial checksums
-// (NEEDS_CSUM: not verified here) and take ours partial too: no checksum of data in JavaScript. The fd is non-blocking; when it is empty, poll(2) waits on a
-// worker thread (koffi async), so the event loop never blocks. A batch of frames is drained per
-// wake-up and followed by `flush()`; the loop yields to the event loop every BATCH frames.
+// (vnet-hdr.ts). TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) lets the kernel hand us TCP/UDP with
+// partial checksums (NEEDS_CSUM: not verified here) and TCP super-segments of up to 64 KiB whatever
+// the MTU, and take ours the same way: no checksum of data in JavaScript, and one frame (one
+// read or write) per 64 KiB of TCP data instead of one per MTU. The fd is non-blocking; when it is
+// empty, poll(2) waits on a worker thread (koffi async), so the event loop never blocks. A batch
+// of frames is drained per wake-up and followed by `flush()`; the loop yields to the event loop
+// every BATCH frames.
 import { EventEmitter } from 'node:events';
 import { NetSysError } from './errors';
 import type { FramePort, FrameSink } from './frame-port';
@@ -19,11 +22,15 @@ import {
   POLLIN,
   POLLNVAL,
 } from './sys';
-import { MAX_MTU } from './config';
+import { ETH_HLEN } from './ethernet';
+import { IPV4_MAX_TOTAL } from './ipv4';
+import { TCP_CHECK_OFFSET, tcpHeaderLength, tcpHeaderOffset } from './tcp-frame';
 import {
   VIRTIO_NET_HDR_F_DATA_VALID,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
   VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
   VIRTIO_NET_HDR_LEN,
   readVnetHdr,
   writeVnetHdr,
@@ -34,30 +41,40 @@ const TUNSETIFF = 0x400454ca;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
-// TUNSETOFFLOAD = _IOW('T', 208, unsigned int); TUN_F_CSUM: we take partially checksummed frames
+// TUNSETOFFLOAD = _IOW('T', 208, unsigned int); TUN_F_CSUM: partially checksummed frames;
+// TUN_F_TSO4: TCP/IPv4 super-segments (we take them from the kernel, and it takes ours)
 const TUNSETOFFLOAD = 0x400454d0;
 const TUN_F_CSUM = 0x01;
-const ETH_HLEN = 14;
-const ETHERTYPE_IPV4 = 0x0800;
-const PROTO_TCP = 6;
-const TCP_CHECK_OFFSET = 16;
+const TUN_F_TSO4 = 0x02;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 const BATCH = 256;
 const POLL_MS = 250;
+/** A frame's largest size: Ethernet header, one 802.1Q tag, the largest IPv4 datagram. */
+const MAX_FRAME = ETH_HLEN + 4 + IPV4_MAX_TOTAL;
 
 export interface TapEvents {
   /** the device went away (its namespace was deleted) or a read failed */
   closed: [reason: string];
 }
 
+export interface TapOptions {
+  /**
+   * Checksum and segmentation offload with the kernel (default true). False: every frame either
+   * way has complete checksums and fits the MTU (for frames that pass through unchanged).
+   */
+  offloads?: boolean;
+}
+
 export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
   readonly name: string;
   /** TCP frames we send carry only the pseudo-header sum; the kernel treats them as CHECKSUM_PARTIAL. */
-  readonly offloadsChecksum = true;
-  private readonly rx = new Uint8Array(VIRTIO_NET_HDR_LEN + 14 + MAX_MTU + 64);
+  readonly offloadsChecksum: boolean;
+  /** TCP super-segments go to the kernel whole (gso_type TCPV4); its stack takes them as they are. */
+  readonly tso: boolean;
+  private readonly rx = new Uint8Array(VIRTIO_NET_HDR_LEN + MAX_FRAME);
   private readonly rxFrame = this.rx.subarray(VIRTIO_NET_HDR_LEN);
-  private readonly tx = new Uint8Array(VIRTIO_NET_HDR_LEN + 14 + MAX_MTU + 64);
+  private readonly tx = new Uint8Array(VIRTIO_NET_HDR_LEN + MAX_FRAME);
   /** FramePort.txFrame: frames built here are sent without a copy */
   readonly txFrame = this.tx.subarray(VIRTIO_NET_HDR_LEN);
   framesDropped = 0;
@@ -71,8 +88,10 @@ export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
   writeErrors = 0;
 
   /** Opens /dev/net/tun and creates (or attaches to) tap `name` in the calling thread's namespace. */
-  constructor(name: string) {
+  constructor(name: string, options: TapOptions = {}) {
     super();
+    const offloads = options.offloads ?? true;
+    this.offloadsChecksum = this.tso = offloads;
     const libc = netLibc();
     if (Buffer.byteLength(name) >= IFNAMSIZ || name.length === 0)
       throw new NetSysError('TUNSETIFF', 22, `tap name '${name}' must be 1 to 15 bytes`);
@@ -97,13 +116,13 @@ export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
         `cannot create tap device '${name}': ${libc.strerror(e)} (is the name taken by a device of another kind?)`,
       );
     }
-    if (libc.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM) < 0) {
+    if (libc.ioctlValue(fd, TUNSETOFFLOAD, offloads ? TUN_F_CSUM | TUN_F_TSO4 : 0) < 0) {
       const e = libc.errno();
       libc.close(fd);
       throw new NetSysError(
         'TUNSETOFFLOAD',
         e,
-        `cannot enable checksum offload on tap '${name}': ${libc.strerror(e)}`,
+        `cannot enable checksum and segmentation offload on tap '${name}': ${libc.strerror(e)}`,
       );
     }
     this.fd = fd;
@@ -113,21 +132,26 @@ export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
     this.pollView.setInt16(4, POLLIN, true);
   }
 
-  /** Frames to the guest (the namespace's kernel). */
-  send(frame: Uint8Array, length: number): void {
+  /** Frames to the guest (the namespace's kernel); `gsoSize` > 0: a TCP super-segment (FramePort). */
+  send(frame: Uint8Array, length: number, gsoSize = 0): void {
     if (this.fd < 0) return;
     const len = Math.min(length, frame.length, this.txFrame.length);
     // a TCP segment over IPv4 carries only its pseudo-header sum (FramePort.offloadsChecksum)
-    const f = frame;
-    const ihl = len > ETH_HLEN + 20 ? (f[ETH_HLEN]! & 0x0f) * 4 : 0;
-    if (
-      ihl >= 20 &&
-      ((f[12]! << 8) | f[13]!) === ETHERTYPE_IPV4 &&
-      f[ETH_HLEN + 9] === PROTO_TCP &&
-      len >= ETH_HLEN + ihl + 20
-    )
-      writeVnetHdr(this.tx, VIRTIO_NET_HDR_F_NEEDS_CSUM, ETH_HLEN + ihl, TCP_CHECK_OFFSET);
-    else writeVnetHdr(this.tx, 0, 0, 0);
+    const tcp = this.offloadsChecksum ? tcpHeaderOffset(frame, len) : -1;
+    if (tcp < 0) writeVnetHdr(this.tx, 0, 0, 0);
+    else {
+      const headers = tcp + tcpHeaderLength(frame, tcp);
+      const gso = gsoSize > 0 && len - headers > gsoSize;
+      writeVnetHdr(
+        this.tx,
+        VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        tcp,
+        TCP_CHECK_OFFSET,
+        gso ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE,
+        gso ? headers : 0,
+        gso ? gsoSize : 0,
+      );
+    }
     if (frame.buffer !== this.tx.buffer || frame.byteOffset !== this.txFrame.byteOffset)
       this.txFrame.set(len === frame.length ? frame : frame.subarray(0, len));
     if (netLibc().write(this.fd, this.tx, VIRTIO_NET_HDR_LEN + len) < 0) this.writeErrors++;
@@ -160,8 +184,9 @@ export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
         return;
       }
       const hdr = readVnetHdr(this.rx, got);
-      if (hdr < 0 || hdr >>> 8 !== VIRTIO_NET_HDR_GSO_NONE) {
-        this.framesDropped++; // short, or a GSO frame we never enabled
+      const gso = (hdr >>> 8) & ~VIRTIO_NET_HDR_GSO_ECN;
+      if (hdr < 0 || (gso !== VIRTIO_NET_HDR_GSO_NONE && gso !== VIRTIO_NET_HDR_GSO_TCPV4)) {
+        this.framesDropped++; // short, or a kind of GSO we never enabled
         continue;
       }
       const valid = (hdr & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) !== 0;

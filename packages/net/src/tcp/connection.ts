@@ -10,7 +10,7 @@
 // Out-of-order segments from the guest are dropped (a duplicate ACK makes it retransmit).
 import type net from 'node:net';
 import { ACK, FIN, PSH, RST, SYN, seqDiff, seqLe, seqLt, type TcpHeader } from './header';
-import { TCP_DATA, type FrameOut } from '../frame-out';
+import { TCP_DATA, TCP_MAX_DATA, type FrameOut } from '../frame-out';
 
 export const enum TcpState {
   /** guest SYN received, host connect() under way */
@@ -35,6 +35,8 @@ export interface TcpOwner {
   now(): number;
   /** queues an ACK for the end of the input batch */
   ackLater(conn: TcpConnection): void;
+  /** runs `conn.pump()` once the host reads of this event-loop turn are in (sends held tails) */
+  pumpLater(conn: TcpConnection): void;
   remove(conn: TcpConnection): void;
 }
 
@@ -69,6 +71,7 @@ export class TcpConnection {
   private dupAcks = 0;
   paused = false;
   ackPending = false;
+  pumpPending = false;
   private lastWindow = 0;
 
   constructor(
@@ -287,7 +290,10 @@ export class TcpConnection {
       this.paused = true;
       this.socket.pause();
     }
-    this.pump();
+    // Full segments now; a short tail waits for the end of this turn, when the next reads of a
+    // stream (libuv reads up to 64 KiB at a time, several per wake-up) have joined it.
+    this.pump(false);
+    this.owner.pumpLater(this);
   }
 
   hostEnd(): void {
@@ -301,15 +307,23 @@ export class TcpConnection {
     if (this.state === TcpState.Established && this.lastWindow < this.mss) this.sendAck();
   }
 
-  /** Sends what the guest's window allows, then FIN when the host has ended. */
-  pump(): void {
+  /**
+   * Sends what the guest's window allows, then FIN when the host has ended. Segments are the
+   * guest's MSS, or super-segments of many MSS when the port cuts them (FramePort.tso). `tail`
+   * false holds back a last segment shorter than that while others are in flight, unless the
+   * host has ended (a lone short answer goes at once).
+   */
+  pump(tail = true): void {
     if (this.state !== TcpState.Established) return;
     let offset = seqDiff(this.sndNxt, this.sndUna);
     if (this.finSent) return;
+    const seg = this.owner.out.tso ? this.superSegment() : this.mss;
     while (offset < this.queued) {
       const win = this.sndWnd - offset;
       if (win <= 0) break;
-      const n = Math.min(this.queued - offset, win, this.mss);
+      const left = this.queued - offset;
+      if (!tail && left < seg && left <= win && !this.hostEnded && this.sndNxt !== this.sndUna) break;
+      const n = Math.min(left, win, seg);
       this.sendSegment(offset, n, offset + n === this.queued ? ACK | PSH : ACK);
       offset += n;
       this.sndNxt = (this.sndUna + offset) >>> 0;
@@ -320,6 +334,11 @@ export class TcpConnection {
       this.sndNxt = (this.sndNxt + 1) >>> 0;
     }
     if (this.deadline === 0 && (this.sndNxt !== this.sndUna || this.queued > 0)) this.arm(this.rto);
+  }
+
+  /** The largest whole number of MSS-sized segments one frame can carry. */
+  private superSegment(): number {
+    return Math.max(this.mss, Math.floor(TCP_MAX_DATA / this.mss) * this.mss);
   }
 
   /** Copies `n` queued bytes starting `offset` past sndUna into the frame and sends them. */
@@ -363,6 +382,9 @@ export class TcpConnection {
       flags,
       adv,
       n,
+      0,
+      -1,
+      n > this.mss ? this.mss : 0,
     );
   }
 

@@ -15,6 +15,8 @@ export class TcpNat implements TcpOwner {
   private readonly table = new Map<number, Map<number, TcpConnection>>();
   readonly all = new Set<TcpConnection>();
   private readonly pendingAcks: TcpConnection[] = [];
+  private readonly pendingPumps: TcpConnection[] = [];
+  private pumpsQueued = false;
   private readonly servers: net.Server[] = [];
   private nextPort = 40000;
 
@@ -33,6 +35,26 @@ export class TcpNat implements TcpOwner {
     conn.ackPending = true;
     this.pendingAcks.push(conn);
   }
+
+  pumpLater(conn: TcpConnection): void {
+    if (conn.pumpPending) return;
+    conn.pumpPending = true;
+    this.pendingPumps.push(conn);
+    if (!this.pumpsQueued) {
+      this.pumpsQueued = true;
+      setImmediate(this.runPumps);
+    }
+  }
+
+  private readonly runPumps = (): void => {
+    this.pumpsQueued = false;
+    for (let i = 0; i < this.pendingPumps.length; i++) {
+      const c = this.pendingPumps[i]!;
+      c.pumpPending = false;
+      c.pump();
+    }
+    this.pendingPumps.length = 0;
+  };
 
   flush(): void {
     for (let i = 0; i < this.pendingAcks.length; i++) {

@@ -17,10 +17,13 @@ export function natBackend(config: Partial<NetConfig> = {}): NetBackendFactory {
   return (toGuest) => new NatStack(toGuest, config);
 }
 
-/** A host tap device `name` (created or attached; needs CAP_NET_ADMIN). */
+/**
+ * A host tap device `name` (created or attached; needs CAP_NET_ADMIN), without offloads: frames
+ * cross it with complete checksums and at most the MTU, whatever the two sides negotiated.
+ */
 export function tapBackend(name: string): NetBackendFactory {
   return (toGuest) => {
-    const tap = new TapDevice(name);
+    const tap = new TapDevice(name, { offloads: false });
     tap.start({ input: (frame, length) => toGuest.send(frame, length), flush: () => {} });
     return {
       input: (frame, length) => tap.send(frame, length),

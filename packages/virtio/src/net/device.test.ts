@@ -37,15 +37,27 @@ function device(options: ConstructorParameters<typeof NetDevice>[0] = {}): NetDe
   return d;
 }
 
-/** A backend that records the guest's frames and lets the test send frames to the guest. */
-function testBackend() {
+/**
+ * A backend that records the guest's frames (and whether their checksum came partial) and lets
+ * the test send frames to the guest. `takesOffloads`: as the NAT does.
+ */
+function testBackend(takesOffloads = false) {
   const sent: Uint8Array[] = [];
+  const partial: boolean[] = [];
   let port: FramePort | undefined;
   const factory: NetBackendFactory = (p) => {
     port = p;
-    return { input: (f, n) => sent.push(f.slice(0, n)), flush: () => {}, close: () => {} };
+    return {
+      takesOffloads,
+      input: (f, n, valid) => {
+        sent.push(f.slice(0, n));
+        partial.push(valid === true);
+      },
+      flush: () => {},
+      close: () => {},
+    };
   };
-  return { factory, sent, toGuest: (f: Uint8Array) => port!.send(f, f.length) };
+  return { factory, sent, partial, toGuest: (f: Uint8Array) => port!.send(f, f.length) };
 }
 
 function frameOf(n: number, len = 60): Uint8Array {
@@ -65,6 +77,95 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     expect(c[L.CONFIG_STATUS]! & L.VIRTIO_NET_S_LINK_UP).toBe(1);
     expect(c[L.CONFIG_MTU]! | (c[L.CONFIG_MTU + 1]! << 8)).toBe(9000);
     expect(hasFeature(device({ backend: testBackend().factory }).features, L.VIRTIO_NET_F_MTU)).toBe(false);
+  });
+
+  it('offers GUEST_TSO4 and HOST_TSO4 only with a backend that works with offloads (the NAT)', () => {
+    const nat = device({ backend: natBackend() });
+    expect(hasFeature(nat.features, L.VIRTIO_NET_F_GUEST_TSO4)).toBe(true);
+    expect(hasFeature(nat.features, L.VIRTIO_NET_F_HOST_TSO4)).toBe(true);
+    const relay = device({ backend: testBackend().factory });
+    expect(hasFeature(relay.features, L.VIRTIO_NET_F_GUEST_TSO4)).toBe(false);
+    expect(hasFeature(relay.features, L.VIRTIO_NET_F_HOST_TSO4)).toBe(false);
+  });
+
+  it('TSO both ways through the NAT: a 40 KB guest super-segment arrives whole, host data comes as GSO super-segments', async () => {
+    const fromHost = Buffer.alloc(300_000);
+    for (let i = 0; i < fromHost.length; i++) fromHost[i] = (i * 13 + 5) & 0xff;
+    const fromGuest = Buffer.alloc(40_000);
+    for (let i = 0; i < fromGuest.length; i++) fromGuest[i] = (i * 11 + 1) & 0xff;
+    let got = Buffer.alloc(0);
+    let hostSide: net.Socket | undefined;
+    const server = net.createServer((s) => {
+      hostSide = s;
+      s.on('data', (d) => (got = Buffer.concat([got, d])));
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    open.push({ close: () => server.close() });
+    const sport = (server.address() as net.AddressInfo).port;
+
+    const dev = device({ backend: natBackend({ hostLoopback: true }) });
+    const tso = (1n << L.VIRTIO_NET_F_GUEST_TSO4) | (1n << L.VIRTIO_NET_F_HOST_TSO4);
+    const g = netGuest(dev, { features: NET_FEATURES | tso, rxBufSize: 4096 });
+    expect(hasFeature(g.negotiated, L.VIRTIO_NET_F_HOST_TSO4)).toBe(true);
+    g.postRx(200);
+    await g.send(arpRequest(GATEWAY_IP));
+    const gwMac = (await g.recv()).frame.slice(22, 28);
+    const gport = 40124;
+    let seq = 7000;
+    await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, 0, SYN, undefined, 1460));
+    const synAck = await g.recv();
+    expect(synAck.flags).toBe(L.VIRTIO_NET_HDR_F_NEEDS_CSUM); // partial, completed by recv()
+    expect(parseIp(synAck.frame)!.checksumsValid).toBe(true);
+    let ack = (get32(synAck.frame, parseIp(synAck.frame)!.l4 + 4) + 1) >>> 0;
+    seq++;
+    await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK));
+
+    // One 40 KB super-segment, as Linux's TSO hands it over: gso_size 1460, checksum partial.
+    await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK | PSH, fromGuest), (h) => {
+      h.setUint8(L.HDR_GSO_TYPE, L.VIRTIO_NET_HDR_GSO_TCPV4);
+      h.setUint16(L.HDR_GSO_SIZE, 1460, true);
+      h.setUint16(L.HDR_HDR_LEN, 14 + 20 + 20, true);
+    });
+    seq += fromGuest.length;
+    for (let t = 0; t < 100 && got.length < fromGuest.length; t++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(got.equals(fromGuest)).toBe(true);
+
+    hostSide!.end(fromHost);
+    const received: Buffer[] = [];
+    let superSegments = 0;
+    let frames = 0;
+    for (let fin = false; !fin;) {
+      const r = await g.recv();
+      const p = parseIp(r.frame)!;
+      if (p.proto !== PROTO_TCP) continue;
+      expect(p.checksumsValid).toBe(true);
+      const hl = (r.frame[p.l4 + 12]! >>> 4) * 4;
+      const data = r.frame.subarray(p.l4 + hl, p.l4 + p.l4Len);
+      if (data.length > 1460) {
+        superSegments++;
+        expect(r.gsoType).toBe(L.VIRTIO_NET_HDR_GSO_TCPV4);
+        expect(r.gsoSize).toBe(1460);
+        expect(r.hdrLen).toBe(p.l4 + hl);
+      } else expect(r.gsoType).toBe(L.VIRTIO_NET_HDR_GSO_NONE);
+      frames++;
+      const s = get32(r.frame, p.l4 + 4);
+      if (s === ack && data.length > 0) {
+        received.push(Buffer.from(data));
+        ack = (ack + data.length) >>> 0;
+      }
+      if (r.frame[p.l4 + 13]! & FIN && s + data.length === ack) {
+        ack = (ack + 1) >>> 0;
+        fin = true;
+      }
+      await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK));
+    }
+    expect(Buffer.concat(received).equals(fromHost)).toBe(true);
+    expect(superSegments).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(300_000 / 1460 / 4); // far fewer frames than 1460-byte segments
+    expect(dev.stats.txDropped).toBe(0);
+    expect(dev.stats.rxDropped).toBe(0);
   });
 
   it('rejects bad options with a VirtioConfigError', () => {
@@ -219,5 +320,29 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     g.txq.add([{ addr: g.driver.buffer(4), len: 4, write: true }]);
     g.txq.kick();
     expect(dev.stats.txDropped).toBe(7);
+  });
+
+  it('transmit with HOST_TSO4 to a backend that takes offloads: partial checksums and TCPV4 super-segments pass as they are', async () => {
+    const be = testBackend(true);
+    const dev = device({ backend: be.factory });
+    const g = netGuest(dev, { features: NET_FEATURES | (1n << L.VIRTIO_NET_F_HOST_TSO4) });
+    const seg = tcpSegment(GUEST_MAC, GATEWAY_IP, 1, 2, 3, 4, ACK, new Uint8Array(60_000).fill(7));
+    const partialSum = get16(seg.frame, seg.csumStart + seg.csumOffset);
+    const gso = (type: number) => (h: DataView) => {
+      h.setUint8(L.HDR_GSO_TYPE, type);
+      h.setUint16(L.HDR_GSO_SIZE, 1460, true);
+      h.setUint16(L.HDR_HDR_LEN, 54, true);
+    };
+    await g.send(seg, gso(L.VIRTIO_NET_HDR_GSO_TCPV4));
+    expect(be.sent).toHaveLength(1);
+    expect(be.partial[0]).toBe(true);
+    expect(be.sent[0]!.length).toBe(seg.frame.length);
+    expect(get16(be.sent[0]!, seg.csumStart + seg.csumOffset)).toBe(partialSum); // not completed
+    await g.send(seg, gso(L.VIRTIO_NET_HDR_GSO_TCPV4 | 0x80)); // ECN: not offered
+    await g.send(seg, gso(4)); // TCPV6: not offered
+    await g.send(seg); // over the MTU without GSO
+    await g.send(new Uint8Array(L.TSO_MAX_FRAME + 1), gso(L.VIRTIO_NET_HDR_GSO_TCPV4));
+    expect(be.sent).toHaveLength(1);
+    expect(dev.stats).toMatchObject({ txFrames: 1, txDropped: 4 });
   });
 });

@@ -12,6 +12,10 @@ export const VIRTIO_NET_F_CSUM = 0n;
 export const VIRTIO_NET_F_GUEST_CSUM = 1n;
 export const VIRTIO_NET_F_MTU = 3n;
 export const VIRTIO_NET_F_MAC = 5n;
+/** Driver takes TCP/IPv4 super-segments (needs GUEST_CSUM). */
+export const VIRTIO_NET_F_GUEST_TSO4 = 7n;
+/** Device takes TCP/IPv4 super-segments (needs CSUM). */
+export const VIRTIO_NET_F_HOST_TSO4 = 11n;
 export const VIRTIO_NET_F_MRG_RXBUF = 15n;
 export const VIRTIO_NET_F_STATUS = 16n;
 
@@ -39,8 +43,11 @@ export const HDR_SIZE = 12;
 /** virtio_net_hdr.flags (§5.1.6). */
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
-/** virtio_net_hdr.gso_type (§5.1.6): only NONE is accepted (no TSO/UFO offered). */
+/** virtio_net_hdr.gso_type (§5.1.6): NONE, or TCPV4 with HOST_TSO4 / GUEST_TSO4; ECN is not offered. */
 export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 
 /** Ethernet header (14) plus one 802.1Q tag (4): the most a frame adds to the MTU. */
 export const ETH_OVERHEAD = 18;
+/** Largest TCP/IPv4 super-segment frame (the IPv4 total length is 16 bits), with ETH_OVERHEAD. */
+export const TSO_MAX_FRAME = ETH_OVERHEAD + 65535;

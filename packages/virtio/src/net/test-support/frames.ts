@@ -151,6 +151,14 @@ export function arpRequest(target: number): Uint8Array {
   return f;
 }
 
+/**
+ * What a receiver does with a NEEDS_CSUM frame it must check: the field holds the pseudo-header
+ * sum; summing from csum_start and storing the complement makes the checksum whole.
+ */
+export function completePartial(f: Uint8Array, csumStart: number, csumOffset: number): void {
+  put16(f, csumStart + csumOffset, ~fold(sum(f, csumStart, f.length - csumStart)) & 0xffff);
+}
+
 /** An IPv4 frame's parts, with its IP and transport checksums checked. */
 export interface ParsedIp {
   proto: number;

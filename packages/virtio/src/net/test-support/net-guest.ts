@@ -5,7 +5,7 @@ import { makeGuest } from '../../../test/support/setup';
 import { TRANSPORT_FEATURES, bit } from '../../features';
 import type { NetDevice } from '../device';
 import * as L from '../layout';
-import type { PartialFrame } from './frames';
+import { completePartial, type PartialFrame } from './frames';
 
 export const NET_FEATURES =
   TRANSPORT_FEATURES |
@@ -17,7 +17,11 @@ export const NET_FEATURES =
 
 export interface Received {
   flags: number;
+  gsoType: number;
+  gsoSize: number;
+  hdrLen: number;
   numBuffers: number;
+  /** The frame; a NEEDS_CSUM checksum completed from csum_start/csum_offset, as a checking receiver would. */
   frame: Uint8Array;
 }
 
@@ -65,7 +69,19 @@ export function netGuest(
       o += p.length;
     }
     postRx(numBuffers);
-    return { flags: all[L.HDR_FLAGS]!, numBuffers, frame: all.subarray(L.HDR_SIZE) };
+    const h = new DataView(all.buffer, all.byteOffset, L.HDR_SIZE);
+    const flags = h.getUint8(L.HDR_FLAGS);
+    const frame = all.subarray(L.HDR_SIZE);
+    if (flags & L.VIRTIO_NET_HDR_F_NEEDS_CSUM)
+      completePartial(frame, h.getUint16(L.HDR_CSUM_START, true), h.getUint16(L.HDR_CSUM_OFFSET, true));
+    return {
+      flags,
+      gsoType: h.getUint8(L.HDR_GSO_TYPE),
+      gsoSize: h.getUint16(L.HDR_GSO_SIZE, true),
+      hdrLen: h.getUint16(L.HDR_HDR_LEN, true),
+      numBuffers,
+      frame,
+    };
   }
 
   /** Transmit: header descriptor + frame descriptor; NEEDS_CSUM when the frame carries offsets. */
