@@ -26,3 +26,11 @@ export const qemuCanUseKvm = ((): boolean => {
 export const qemuAccel: readonly string[] = qemuCanUseKvm
   ? ['-enable-kvm', '-cpu', 'host,-arch-capabilities']
   : [];
+
+/**
+ * QEMU's accelerator for booting the test Linux kernel as a reference: always TCG. The Linux
+ * guest under TCG reaches its shell in seconds; under software-emulated KVM it takes a minute,
+ * and the KVM-specific paths (the kernel's patches, our monitor) are what the tier-4 tests under
+ * `vmm run` prove. The small C guests use `qemuAccel` (KVM where usable).
+ */
+export const qemuLinuxAccel: readonly string[] = ['-accel', 'tcg'];

@@ -1,4 +1,6 @@
 /*
+ * Reset: write RESET_VALUE to the FADT's RESET_REG (ACPI 6.5 §4.8.3.6), when the FADT's
+ * RESET_REG_SUP flag says it is there.
  * Power off: enter the S5 sleep state (ACPI 6.5 §16.1.7 "Transitioning from the Working to the
  * Soft Off State"). SLP_TYPa comes from the DSDT's \_S5_ object (aml_s5.c).
  *   HW-reduced ACPI (FADT flag HW_REDUCED_ACPI, or a SLEEP_CONTROL_REG given): write
@@ -83,6 +85,19 @@ void acpi_poweroff(const struct acpi_info *info) {
   }
   grace_wait();
   report_line("POWEROFF-FAILED");
+}
+
+void acpi_reset(const struct acpi_info *info) {
+  const struct acpi_gas *reg = info->fadt ? fadt_gas(info->fadt, FADT_RESET_REG) : 0;
+  if (!reg || !(fadt_flags(info->fadt) & FADT_FLAG_RESET_REG_SUP) || info->fadt->length <= FADT_RESET_VALUE) {
+    report_error("no reset register in the FADT: cannot reset");
+    return;
+  }
+  uint8_t value = ((const uint8_t *)info->fadt)[FADT_RESET_VALUE];
+  report_line("RESET reg=fadt");
+  gas_write8(reg, value);
+  grace_wait();
+  report_line("RESET-FAILED");
 }
 
 __attribute__((noreturn)) void guest_exit(const struct acpi_info *info) {

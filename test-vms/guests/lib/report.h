@@ -21,12 +21,15 @@
  *   DONE                                    (the guest's work is complete)
  *   POWEROFF S5 slp_typ=N reg=sleep_control|pm1_control   (the write that should end the VM follows)
  *   POWEROFF-FAILED                         (still running after the write: the guest halts forever)
+ *   RESET reg=fadt                          (the write to the FADT's reset register follows)
+ *   RESET-FAILED                            (still running after it)
  *   ERROR <sentence>                        (something the guest could not read or find)
  *
  * Lines of particular guests:
  *   ECHO-READY / ECHO-BYE                   (echo: before echoing input; after reading the line "quit")
  *   TRIPLE-FAULT-NOW                        (triple-fault: the next instruction shuts the VM down)
  *   EXITS-BEGIN n=N / EXITS-END             (exits: around N writes to I/O port 0x80)
+ *   BOOT-COUNT n                            (blk-reboot: byte 0 of the disk's sector 0 at this boot)
  */
 #ifndef GUEST_REPORT_H
 #define GUEST_REPORT_H

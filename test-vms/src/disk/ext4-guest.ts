@@ -1,5 +1,5 @@
 // The ext4 round trip a Linux test guest makes, one definition for every monitor that runs it
-// (QEMU here: ext4-qemu.test.ts; `vmm run` on a KVM host: packages/vmm/test/linux/linux-ext4.test.ts).
+// (QEMU: ext4-qemu.test.ts; `vmm run` on KVM: packages/vmm/test/linux/linux-devices.test.ts).
 // The host builds an ext4 image holding HOST_FILE; the guest mounts /dev/vda, checks HOST_FILE's
 // sha256, writes GUEST_FILE = HOST_FILE with each byte pair swapped (`dd bs=1M conv=swab`: one
 // read, one write: every system call is slow under emulation), syncs and unmounts; the host reads

@@ -1,8 +1,8 @@
 // The ext4 round trip (ext4-guest.ts) with the test kernel and initramfs under QEMU microvm, the
-// reference monitor (TCG here; KVM where usable): the guest mounts an image built by mkfs.ext4 -d,
+// reference monitor, under TCG (qemuLinuxAccel): the guest mounts an image built by mkfs.ext4 -d,
 // checks the host's file, writes its own with dd, syncs, unmounts and powers off; the host reads
 // the new file with debugfs and e2fsck -fn finds the image clean. This proves the script, the
-// image builder and the reader here; packages/vmm/test/linux/linux-ext4.test.ts runs the same
+// image builder and the reader here; packages/vmm/test/linux/linux-devices.test.ts runs the same
 // under `vmm run`.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ import { READY_MARKER } from '../initramfs/files';
 import { buildKernel, KERNEL_TARBALL } from '../kernel/build';
 import { guestCmdline, hostTscKhz } from '../kernel/cmdline';
 import { ConsoleSession } from '../kernel/console-session';
-import { QEMU, hasQemu, qemuAccel, qemuCanUseKvm } from '../qemu-host.test-support';
+import { QEMU, hasQemu, qemuLinuxAccel } from '../qemu-host.test-support';
 import { expectExt4Image, expectExt4ScriptLines } from './ext4-checks.test-support';
 import { EXT4_SCRIPT_DONE, buildExt4GuestDisk, ext4GuestScript } from './ext4-guest';
 
@@ -25,8 +25,8 @@ if (!canRun) {
   const missing = !hasQemu ? QEMU : !hasSource ? KERNEL_TARBALL : 'mkfs.ext4 (e2fsprogs)';
   console.warn(`SKIP (no ${missing}): the ext4 round trip under QEMU`);
 }
-const BOOT_MS = qemuCanUseKvm ? 240_000 : 90_000;
-const SCRIPT_MS = qemuCanUseKvm ? 240_000 : 60_000;
+const BOOT_MS = 90_000;
+const SCRIPT_MS = 60_000;
 
 describe.skipIf(!canRun)('ext4 round trip in the test kernel under QEMU microvm', () => {
   let work = '';
@@ -48,7 +48,7 @@ describe.skipIf(!canRun)('ext4 round trip in the test kernel under QEMU microvm'
       const qemu = spawn(
         QEMU,
         [
-          ...qemuAccel,
+          ...qemuLinuxAccel,
           ['-M', 'microvm,acpi=on', '-m', '256M', '-nographic', '-no-reboot', '-nodefaults'],
           ['-serial', 'stdio', '-device', 'virtio-blk-device,drive=d0'],
           ['-drive', `id=d0,file=${image},format=raw,if=none`],

@@ -42,6 +42,7 @@ const VIRTIO_GUESTS: readonly GuestSpec[] = [
   'blk-read',
   'blk-bench',
   'blk-flush-wait',
+  'blk-reboot',
   'virtio-rng',
   'virtio-console',
 ].map((name) => ({

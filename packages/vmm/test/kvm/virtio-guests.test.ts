@@ -62,6 +62,27 @@ describe.skipIf(!canRun)('virtio test guests on /dev/kvm under vmm run', () => {
     expectBlkReadOnly(r.out, img, bytes);
   });
 
+  it('a reset through the FADT reset register reboots a fresh VM with the same disk; --no-reboot ends the run', async () => {
+    const img = disk(Buffer.alloc(1 << 20));
+    const r = await runToEnd(vmm(g['blk-reboot']!, '--disk', `path=${img}`));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.match(/^BOOT-COUNT \d+\r?$/gm)?.map((l) => l.trim())).toEqual([
+      'BOOT-COUNT 0',
+      'BOOT-COUNT 1',
+    ]);
+    expect(r.out).toMatch(/^RESET reg=fadt\r?$/m);
+    expect(r.out).toMatch(/^DONE\r?$/m);
+    expect(r.err).toMatch(/rebooting/);
+    expect(fs.readFileSync(img)[0]).toBe(1);
+
+    const once = disk(Buffer.alloc(1 << 20));
+    const q = await runToEnd(vmm(g['blk-reboot']!, '--disk', `path=${once}`, '--no-reboot'));
+    expect(q.code, q.err).toBe(0);
+    expect(q.out.match(/^BOOT-COUNT \d+\r?$/gm)?.map((l) => l.trim())).toEqual(['BOOT-COUNT 0']);
+    expect(q.out).not.toMatch(/RESET-FAILED|DONE/);
+    expect(fs.readFileSync(once)[0]).toBe(1);
+  });
+
   it('virtio-rng returns 64 bytes that are not all zero', async () => {
     const r = await runToEnd(vmm(g['virtio-rng']!, '--rng'));
     expect(r.code, r.err).toBe(0);
