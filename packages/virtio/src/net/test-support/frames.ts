@@ -77,6 +77,26 @@ function ipFrame(dstMac: Uint8Array, proto: number, src: number, dst: number, l4
   return f;
 }
 
+/** A UDP datagram from the guest (GUEST_IP) to `dst`, checksum partial. */
+export function udpDatagram(
+  dstMac: Uint8Array,
+  dst: number,
+  sport: number,
+  dport: number,
+  data: Uint8Array,
+): PartialFrame {
+  const l4 = new Uint8Array(8 + data.length);
+  put16(l4, 0, sport);
+  put16(l4, 2, dport);
+  put16(l4, 4, l4.length);
+  l4.set(data, 8);
+  return {
+    frame: ipFrame(dstMac, PROTO_UDP, GUEST_IP, dst, l4),
+    csumStart: ETH_HLEN + IP_HLEN,
+    csumOffset: 6,
+  };
+}
+
 /** DHCPDISCOVER from 0.0.0.0:68 to 255.255.255.255:67 (RFC 2131 §4.4.1), UDP checksum partial. */
 export function dhcpDiscover(xid: number): PartialFrame {
   const bootp = new Uint8Array(300);
