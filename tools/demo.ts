@@ -1,6 +1,7 @@
 // `pnpm demo`: install what is missing, build the packages and the test VM, and boot it to its
 // console with `vmm run`. On a host without usable KVM it says why (vmm doctor) and, where QEMU is
-// installed, boots it in a nested-KVM VM instead, with a short scripted session at its shell.
+// installed, boots it in a nested-KVM VM instead. Without a terminal to type into (there, or when
+// stdin is not a TTY) a short scripted session runs at the guest's shell and powers it off.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { buildAssets } from '../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../test-vms/src/kernel/cmdline';
@@ -46,7 +47,7 @@ if (!probe.present || !probe.accessible) {
         'nested',
         '--',
         'node',
-        'tools/demo/nested-session.mjs',
+        'tools/demo/scripted-session.mjs',
         'node',
         ...vmmRun,
         '--cmdline',
@@ -57,7 +58,19 @@ if (!probe.present || !probe.accessible) {
   );
 }
 if (probe.virtualization === 'software-emulated') {
-  process.stderr.write('demo: this host runs KVM in software (no VT-x/AMD-V): the boot takes ~40 s\n');
+  process.stderr.write(
+    'demo: this host runs KVM in software (no VT-x/AMD-V): the boot takes about a minute\n',
+  );
+}
+if (!process.stdin.isTTY) {
+  process.stderr.write(
+    'demo: no terminal on stdin: booting the test VM and running a few commands at its shell\n',
+  );
+  process.exit(
+    run('node', ['tools/demo/scripted-session.mjs', 'node', ...vmmRun, '--cmdline', guestCmdline()], {
+      allowFail: true,
+    }),
+  );
 }
 process.stderr.write('demo: booting the test VM; at its shell, `poweroff -f` ends it\n');
 process.exit(run('node', [...vmmRun, '--cmdline', guestCmdline()], { allowFail: true }));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The demo's session inside the nested-KVM VM (no terminal there to type into): boots the test VM
-// with the vmm run command given as arguments, waits for its shell, runs a few commands on its
-// console for all to see, and powers it off. Exits with vmm run's code.
+// The demo's session where nobody can type at the guest's shell (no terminal: inside the nested-KVM
+// VM, or `pnpm demo` run by a script): boots the test VM with the vmm run command given as
+// arguments, waits for its shell, runs a few commands on its console for all to see, and powers it
+// off. Exits with vmm run's code.
 import { spawn } from 'node:child_process';
 
 const COMMANDS = ['uname -sr; echo "vCPUs: $(nproc)"; head -n1 /proc/meminfo', 'poweroff -f'];
