@@ -21,6 +21,7 @@ import {
   tcp,
   udp,
 } from './test-support/frames';
+import { until } from './test-support/until';
 
 function parseIp(f: Uint8Array): Ipv4Header {
   const h = new Ipv4Header();
@@ -34,16 +35,6 @@ function parseTcp(f: Uint8Array): TcpHeader {
   const t = new TcpHeader();
   expect(t.parse(f, ETH_HLEN + ip.headerLen, ip.totalLen - ip.headerLen, ip.src, ip.dst)).toBe(true);
   return t;
-}
-
-async function until<T>(fn: () => T | undefined, ms = 3000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 let stack: NatStack | undefined;

@@ -11,6 +11,7 @@ import { TcpHeader, ACK, PSH, SYN } from './tcp/header';
 import { ETH_HLEN } from './ethernet';
 import { checksum, pseudoHeaderSum } from './checksum';
 import { GATEWAY, tcp } from './test-support/frames';
+import { until } from './test-support/until';
 import { TCP_MAX_DATA } from './frame-out';
 
 /** Keeps each frame with the gsoSize it was sent with. */
@@ -38,16 +39,6 @@ function segment(f: Uint8Array): TcpHeader {
   expect(t.parse(f, off, len, ip.src, ip.dst)).toBe(true);
   expect(checksum(f, off, len, pseudoHeaderSum(ip.src, ip.dst, PROTO_TCP, len))).toBe(0);
   return t;
-}
-
-async function until<T>(fn: () => T | undefined, ms = 5000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 let stack: NatStack | undefined;

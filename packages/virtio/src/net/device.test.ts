@@ -24,7 +24,7 @@ import {
   parseIp,
   tcpSegment,
 } from './test-support/frames';
-import { NET_FEATURES, netGuest } from './test-support/net-guest';
+import { NET_FEATURES, netGuest, type Received } from './test-support/net-guest';
 
 const open: { close(): void }[] = [];
 afterEach(() => {
@@ -64,6 +64,39 @@ function frameOf(n: number, len = 60): Uint8Array {
   const f = new Uint8Array(len).fill(n);
   f.set(GUEST_MAC, 0);
   return f;
+}
+
+/**
+ * Reads the host's TCP stream through the NAT until its FIN, acknowledging each frame in order
+ * (and the FIN); `each` sees every TCP frame with its data. Returns the bytes and the next ack.
+ */
+async function readUntilFin(
+  g: ReturnType<typeof netGuest>,
+  to: { gwMac: Uint8Array; gport: number; sport: number; seq: number; ack: number },
+  each: (r: Received, p: NonNullable<ReturnType<typeof parseIp>>, data: Uint8Array) => void = () => {},
+): Promise<{ data: Buffer; ack: number }> {
+  const received: Buffer[] = [];
+  let { ack } = to;
+  for (let fin = false; !fin;) {
+    const r = await g.recv();
+    const p = parseIp(r.frame)!;
+    if (p.proto !== PROTO_TCP) continue;
+    expect(p.checksumsValid).toBe(true);
+    const hl = (r.frame[p.l4 + 12]! >>> 4) * 4;
+    const data = r.frame.subarray(p.l4 + hl, p.l4 + p.l4Len);
+    each(r, p, data);
+    const s = get32(r.frame, p.l4 + 4);
+    if (s === ack && data.length > 0) {
+      received.push(Buffer.from(data));
+      ack = (ack + data.length) >>> 0;
+    }
+    if (r.frame[p.l4 + 13]! & FIN && s + data.length === ack) {
+      ack = (ack + 1) >>> 0;
+      fin = true;
+    }
+    await g.send(tcpSegment(to.gwMac, GATEWAY_IP, to.gport, to.sport, to.seq, ack, ACK));
+  }
+  return { data: Buffer.concat(received), ack };
 }
 
 describe('virtio-net (virtio 1.2 §5.1)', () => {
@@ -117,7 +150,7 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     const synAck = await g.recv();
     expect(synAck.flags).toBe(L.VIRTIO_NET_HDR_F_NEEDS_CSUM); // partial, completed by recv()
     expect(parseIp(synAck.frame)!.checksumsValid).toBe(true);
-    let ack = (get32(synAck.frame, parseIp(synAck.frame)!.l4 + 4) + 1) >>> 0;
+    const ack = (get32(synAck.frame, parseIp(synAck.frame)!.l4 + 4) + 1) >>> 0;
     seq++;
     await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK));
 
@@ -133,35 +166,18 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     expect(got.equals(fromGuest)).toBe(true);
 
     hostSide!.end(fromHost);
-    const received: Buffer[] = [];
     let superSegments = 0;
     let frames = 0;
-    for (let fin = false; !fin;) {
-      const r = await g.recv();
-      const p = parseIp(r.frame)!;
-      if (p.proto !== PROTO_TCP) continue;
-      expect(p.checksumsValid).toBe(true);
-      const hl = (r.frame[p.l4 + 12]! >>> 4) * 4;
-      const data = r.frame.subarray(p.l4 + hl, p.l4 + p.l4Len);
+    const down = await readUntilFin(g, { gwMac, gport, sport, seq, ack }, (r, p, data) => {
+      frames++;
       if (data.length > 1460) {
         superSegments++;
         expect(r.gsoType).toBe(L.VIRTIO_NET_HDR_GSO_TCPV4);
         expect(r.gsoSize).toBe(1460);
-        expect(r.hdrLen).toBe(p.l4 + hl);
+        expect(r.hdrLen).toBe(data.byteOffset - r.frame.byteOffset);
       } else expect(r.gsoType).toBe(L.VIRTIO_NET_HDR_GSO_NONE);
-      frames++;
-      const s = get32(r.frame, p.l4 + 4);
-      if (s === ack && data.length > 0) {
-        received.push(Buffer.from(data));
-        ack = (ack + data.length) >>> 0;
-      }
-      if (r.frame[p.l4 + 13]! & FIN && s + data.length === ack) {
-        ack = (ack + 1) >>> 0;
-        fin = true;
-      }
-      await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK));
-    }
-    expect(Buffer.concat(received).equals(fromHost)).toBe(true);
+    });
+    expect(down.data.equals(fromHost)).toBe(true);
     expect(superSegments).toBeGreaterThan(0);
     expect(frames).toBeLessThan(300_000 / 1460 / 4); // far fewer frames than 1460-byte segments
     expect(dev.stats.txDropped).toBe(0);
@@ -237,29 +253,13 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
       seq += chunk.length;
     }
     // read everything the host sends, acknowledging in order, until its FIN
-    const received: Buffer[] = [];
     let merged = 0;
-    for (let fin = false; !fin;) {
-      const r = await g.recv();
+    const down = await readUntilFin(g, { gwMac, gport, sport, seq, ack }, (r) => {
       if (r.numBuffers > 1) merged++;
-      const p = parseIp(r.frame)!;
-      if (p.proto !== PROTO_TCP) continue;
-      expect(p.checksumsValid).toBe(true);
-      const hl = (r.frame[p.l4 + 12]! >>> 4) * 4;
-      const data = r.frame.subarray(p.l4 + hl, p.l4 + p.l4Len);
-      const s = get32(r.frame, p.l4 + 4);
-      if (s === ack && data.length > 0) {
-        received.push(Buffer.from(data));
-        ack = (ack + data.length) >>> 0;
-      }
-      if (r.frame[p.l4 + 13]! & FIN && s + data.length === ack) {
-        ack = (ack + 1) >>> 0;
-        fin = true;
-      }
-      await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK));
-    }
+    });
+    ack = down.ack;
     await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, ack, ACK | FIN));
-    expect(Buffer.concat(received).equals(fromHost)).toBe(true);
+    expect(down.data.equals(fromHost)).toBe(true);
     expect(merged).toBeGreaterThan(0); // full-size segments (1514 + 12) span two 1024-byte buffers
     for (let t = 0; t < 100 && got.length < fromGuest.length; t++)
       await new Promise((r) => setTimeout(r, 20));
