@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildGuests } from '../../test-vms/src/guests/build';
 import { parseVirtioOutput } from '../../test-vms/src/guests/virtio-output';
+import { median } from './median';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -170,11 +171,6 @@ function makeImage(file: string): void {
     fs.closeSync(fd);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 export default async function benchBlk(): Promise<string> {
   if (!TCG && !fs.existsSync('/dev/kvm')) {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildAssets } from '../../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../../test-vms/src/kernel/cmdline';
+import { median } from './median';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -45,15 +46,6 @@ function timeRun(cmd: string, args: string[], marks: RegExp[], until?: RegExp): 
     });
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface Monitor {
   label: string;

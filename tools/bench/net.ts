@@ -8,6 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { median } from './median';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -192,14 +193,6 @@ export default async function benchNet(): Promise<string> {
     iperfServer.kill();
     echo.close();
   }
-  const median = (xs: number[]) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length === 0
-      ? NaN
-      : v.length % 2
-        ? v[(v.length - 1) / 2]!
-        : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-  };
   const ratio = (a: number, b: number | undefined) =>
     b && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}x` : 'n/a';
   const lines = [
