@@ -54,9 +54,8 @@ export class NetDevice implements VirtioDevice, FramePort {
   private readonly config = new Uint8Array(L.CONFIG_SIZE);
   /** Largest frame without TSO (without the virtio-net header). */
   private readonly maxFrame: number;
-  /** Largest frame the guest may transmit, and the backend send (super-segments included). */
-  private readonly maxTxFrame: number;
-  private readonly maxRxFrame: number;
+  /** Largest frame either way once TSO is negotiated (maxFrame when offloads do not pass). */
+  private readonly maxSuperFrame: number;
   private ctx: DeviceContext | undefined;
   private mergeable = false;
   private guestCsum = false;
@@ -129,9 +128,8 @@ export class NetDevice implements VirtioDevice, FramePort {
     if (passOffloads) f |= bit(L.VIRTIO_NET_F_GUEST_TSO4) | bit(L.VIRTIO_NET_F_HOST_TSO4);
     if (mtu > 1500) f |= bit(L.VIRTIO_NET_F_MTU);
     this.features = f;
-    this.maxTxFrame = passOffloads ? Math.max(L.TSO_MAX_FRAME, this.maxFrame) : this.maxFrame;
-    this.maxRxFrame = passOffloads ? Math.max(L.TSO_MAX_FRAME, this.maxFrame) : this.maxFrame;
-    this.txBuf = new Uint8Array(this.maxTxFrame);
+    this.maxSuperFrame = passOffloads ? Math.max(L.TSO_MAX_FRAME, this.maxFrame) : this.maxFrame;
+    this.txBuf = new Uint8Array(this.maxSuperFrame);
   }
 
   /** FramePort: TCP checksums may reach the guest partial (it negotiated GUEST_CSUM). */
@@ -214,7 +212,7 @@ export class NetDevice implements VirtioDevice, FramePort {
   private sendOne(chain: DescriptorChain): void {
     const total = chain.readableBytes;
     const len = total - L.HDR_SIZE;
-    if (total < L.HDR_SIZE || len < 14 || len > this.maxTxFrame) {
+    if (total < L.HDR_SIZE || len < 14 || len > this.maxSuperFrame) {
       this.stats.txDropped++;
       return;
     }
@@ -240,7 +238,7 @@ export class NetDevice implements VirtioDevice, FramePort {
         return;
       }
       // A backend that takes offloads gets the partial sum as it is (it does not verify it).
-      partial = this.backend.takesOffloads === true;
+      partial = this.passOffloads;
       if (!partial) completeChecksum(this.txBuf, len, start, offset);
     }
     this.stats.txFrames++;
@@ -255,7 +253,7 @@ export class NetDevice implements VirtioDevice, FramePort {
    */
   send(frame: Uint8Array, length: number, gsoSize = 0): void {
     const len = Math.min(length, frame.length);
-    const max = gsoSize > 0 && this.guestTso ? this.maxRxFrame : this.maxFrame;
+    const max = gsoSize > 0 && this.guestTso ? this.maxSuperFrame : this.maxFrame;
     if (len > max || len <= 0 || !this.ctx) {
       this.stats.rxDropped++;
       return;
@@ -274,7 +272,7 @@ export class NetDevice implements VirtioDevice, FramePort {
     let buf = this.backlog[slot];
     // Slots grow to the largest frame they held (super-segments only when the guest takes them).
     if (!buf || buf.length < len)
-      buf = this.backlog[slot] = new Uint8Array(len > this.maxFrame ? this.maxRxFrame : this.maxFrame);
+      buf = this.backlog[slot] = new Uint8Array(len > this.maxFrame ? this.maxSuperFrame : this.maxFrame);
     buf.set(frame.subarray(0, len));
     this.backlogLen[slot] = len;
     this.backlogGso[slot] = gsoSize;

@@ -1,4 +1,5 @@
 // virtio-net layouts: virtio 1.2 §5.1 (network device).
+import { IPV4_MAX_TOTAL } from '@vmm/net';
 
 /** Device ID (§5). */
 export const DEVICE_ID_NET = 1;
@@ -50,4 +51,4 @@ export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 /** Ethernet header (14) plus one 802.1Q tag (4): the most a frame adds to the MTU. */
 export const ETH_OVERHEAD = 18;
 /** Largest TCP/IPv4 super-segment frame (the IPv4 total length is 16 bits), with ETH_OVERHEAD. */
-export const TSO_MAX_FRAME = ETH_OVERHEAD + 65535;
+export const TSO_MAX_FRAME = ETH_OVERHEAD + IPV4_MAX_TOTAL;
