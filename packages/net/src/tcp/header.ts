@@ -5,6 +5,8 @@ import { readU16, readU32, writeU16, writeU32 } from '../addr';
 import { PROTO_TCP } from '../ipv4';
 
 export const TCP_HLEN = 20;
+/** Offset of the checksum field (§3.1). */
+export const TCP_CHECK_OFFSET = 16;
 export const FIN = 0x01;
 export const SYN = 0x02;
 export const RST = 0x04;
@@ -28,7 +30,7 @@ export class TcpHeader {
   /** Parses the segment at buf[off, off+len) from `src` to `dst`; false if malformed or corrupt. */
   parse(buf: Uint8Array, off: number, len: number, src: number, dst: number, verify = true): boolean {
     if (len < TCP_HLEN || off < 0 || off + len > buf.length) return false;
-    const hl = (buf[off + 12]! >>> 4) * 4;
+    const hl = tcpHeaderLength(buf, off);
     if (hl < TCP_HLEN || hl > len) return false;
     if (verify && checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)) !== 0) return false;
     this.srcPort = readU16(buf, off);
@@ -98,15 +100,15 @@ export function writeTcpHeader(
   buf[off + 12] = (hl / 4) << 4;
   buf[off + 13] = flags;
   writeU16(buf, off + 14, window);
-  writeU16(buf, off + 16, 0);
+  writeU16(buf, off + TCP_CHECK_OFFSET, 0);
   writeU16(buf, off + 18, 0);
   return hl;
 }
 
 /** Computes and stores the checksum of the segment at buf[off, off+len). */
 export function finishTcp(buf: Uint8Array, off: number, len: number, src: number, dst: number): void {
-  writeU16(buf, off + 16, 0);
-  writeU16(buf, off + 16, checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)));
+  writeU16(buf, off + TCP_CHECK_OFFSET, 0);
+  writeU16(buf, off + TCP_CHECK_OFFSET, checksum(buf, off, len, pseudoHeaderSum(src, dst, PROTO_TCP, len)));
 }
 
 /**
@@ -114,7 +116,16 @@ export function finishTcp(buf: Uint8Array, off: number, len: number, src: number
  * segment carries (CHECKSUM_PARTIAL; virtio 1.2 §5.1.6.2) for the port to complete.
  */
 export function partialTcp(buf: Uint8Array, off: number, len: number, src: number, dst: number): void {
-  writeU16(buf, off + 16, ~checksum(buf, 0, 0, pseudoHeaderSum(src, dst, PROTO_TCP, len)) & 0xffff);
+  writeU16(
+    buf,
+    off + TCP_CHECK_OFFSET,
+    ~checksum(buf, 0, 0, pseudoHeaderSum(src, dst, PROTO_TCP, len)) & 0xffff,
+  );
+}
+
+/** Bytes of the header at `off`: its data offset field (§3.1) × 4. */
+export function tcpHeaderLength(buf: Uint8Array, off: number): number {
+  return (buf[off + 12]! >>> 4) * 4;
 }
 
 /** Sequence-number comparison modulo 2^32 (RFC 9293 §3.4). */
