@@ -193,3 +193,51 @@ describe('split virtqueue walker (virtio 1.2 §2.7)', () => {
     expect(ok(0, 0x1000, 0x2000, 512)).toBe(false);
   });
 });
+
+describe('driver notifications while a poller watches the ring (§2.7.7, §2.7.10)', () => {
+  /** Whether a driver that just published index `newIdx` after `oldIdx` must notify (Linux virtqueue_kick_prepare). */
+  function driverKicks(t: ReturnType<typeof setup>, size: number, oldIdx: number, newIdx: number): boolean {
+    if (t.q.eventIdx) return Q.needEvent(t.mem.readU16(USED + Q.availEventOffset(size)), newIdx, oldIdx);
+    return (t.mem.readU16(USED + Q.USED_FLAGS) & Q.VIRTQ_USED_F_NO_NOTIFY) === 0;
+  }
+
+  for (const eventIdx of [false, true]) {
+    it(`${eventIdx ? 'with EVENT_IDX' : 'with NO_NOTIFY'}: off while polling, batches included; on again after`, () => {
+      const t = setup(16);
+      t.q.eventIdx = eventIdx;
+      t.desc(DESC, 0, DATA, 16, 0);
+      expect(t.q.enableNotification()).toBe(false);
+      expect(driverKicks(t, 16, 0, 1)).toBe(true);
+      t.q.startPolling();
+      for (let i = 0; i < 40; i++) {
+        expect(driverKicks(t, 16, i, i + 1)).toBe(false);
+        t.publish(0);
+        expect(t.q.hasAvailable()).toBe(true);
+        expect(t.q.pop(t.chain)).toBe('chain');
+        t.q.pushUsed(0, 0);
+        // The end of a batch (a device model re-arming) keeps them off while the poller watches...
+        expect(t.q.enableNotification()).toBe(false);
+        // ...so a request published meanwhile is not kicked either.
+        expect(driverKicks(t, 16, i + 1, i + 2)).toBe(false);
+      }
+      t.publish(0);
+      expect(t.q.stopPolling()).toBe(true); // arrived before the poller re-armed: serve it now
+      expect(t.q.pop(t.chain)).toBe('chain');
+      expect(t.q.enableNotification()).toBe(false);
+      expect(driverKicks(t, 16, 41, 42)).toBe(true);
+    });
+  }
+
+  it('a ring reused after a reset mid-poll asks for notifications again', () => {
+    const t = setup(16);
+    t.q.startPolling();
+    expect(t.mem.readU16(USED + Q.USED_FLAGS)).toBe(Q.VIRTQ_USED_F_NO_NOTIFY);
+    t.q.reset(); // the driver resets and sets the queue up again on the same memory
+    t.q.size = 16;
+    t.q.descAddr = DESC;
+    t.q.driverAddr = AVAIL;
+    t.q.deviceAddr = USED;
+    expect(t.q.activate(t.views)).toBe(true);
+    expect(t.mem.readU16(USED + Q.USED_FLAGS)).toBe(0);
+  });
+});

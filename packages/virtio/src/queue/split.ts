@@ -20,12 +20,14 @@ import {
   MAX_QUEUE_SIZE,
   USED_ALIGN,
   USED_ELEM_SIZE,
+  USED_FLAGS,
   USED_IDX,
   USED_RING,
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
+  VIRTQ_USED_F_NO_NOTIFY,
   availEventOffset,
   availSize,
   needEvent,
@@ -67,6 +69,10 @@ export class SplitQueue {
   private nextAvail = 0;
   private nextUsed = 0;
   private signalledUsed = 0;
+  /** Notifications are suppressed (VIRTQ_USED_F_NO_NOTIFY written, or avail_event held behind). */
+  private kicksOff = false;
+  /** Between startPolling() and stopPolling(). */
+  private polled = false;
 
   constructor(
     readonly maxSize: number,
@@ -86,6 +92,7 @@ export class SplitQueue {
     this.views = this.descView = this.availView = this.usedView = undefined;
     this.nextAvail = this.nextUsed = 0;
     this.signalledUsed = 0;
+    this.kicksOff = this.polled = false;
   }
 
   /**
@@ -112,9 +119,12 @@ export class SplitQueue {
     this.availOff = aOff;
     this.usedView = views.view(u);
     this.usedOff = views.offset;
+    // Notifications wanted: a ring reused after a reset may still hold a poller's NO_NOTIFY.
+    this.usedView.setUint16(this.usedOff + USED_FLAGS, 0, true);
     this.nextAvail = 0;
     this.nextUsed = 0;
     this.signalledUsed = 0;
+    this.kicksOff = this.polled = false;
     return true;
   }
 
@@ -198,10 +208,42 @@ export class SplitQueue {
   enableNotification(): boolean {
     const uv = this.usedView;
     if (!uv || this.broken) return false;
+    if (this.polled) {
+      this.suppressNotification(uv);
+      return this.hasAvailable();
+    }
     if (this.eventIdx) uv.setUint16(this.usedOff + availEventOffset(this.size), this.nextAvail, true);
+    else if (this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, 0, true);
+    this.kicksOff = false;
     // avail_event must be visible before we look at avail idx again, or a kick can be lost.
     fence();
     return this.hasAvailable();
+  }
+
+  /**
+   * A poller watches the available ring from now on: the driver is asked not to notify
+   * (VIRTQ_USED_F_NO_NOTIFY, or with VIRTIO_F_RING_EVENT_IDX an avail_event one behind what we
+   * have taken, which no new index crosses: §2.7.10), and enableNotification() at the end of a
+   * batch keeps it so. Only a hint: a driver may still notify.
+   */
+  startPolling(): void {
+    const uv = this.usedView;
+    if (!uv || this.broken) return;
+    this.polled = true;
+    this.suppressNotification(uv);
+  }
+
+  /** The poller is about to sleep: ask for notifications again; true when buffers arrived meanwhile. */
+  stopPolling(): boolean {
+    this.polled = false;
+    return this.enableNotification();
+  }
+
+  private suppressNotification(uv: DataView): void {
+    if (this.eventIdx)
+      uv.setUint16(this.usedOff + availEventOffset(this.size), (this.nextAvail - 1) & 0xffff, true);
+    else if (!this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY, true);
+    this.kicksOff = true;
   }
 
   private fail(): PopResult {

@@ -259,9 +259,15 @@ export class DriverQueue {
     this.driver.write32(R.MMIO_QUEUE_NOTIFY, this.index);
   }
 
-  /** Linux's virtqueue_kick_prepare with event idx: kick only if avail_event lies in (old, new]. */
+  /** Linux's virtqueue_kick_prepare: with event idx, kick only if avail_event lies in (old, new];
+   * without, unless the device set VIRTQ_USED_F_NO_NOTIFY. */
+  kickNeeded(oldAvailIdx: number): boolean {
+    if (this.eventIdx) return Q.needEvent(this.availEvent(), this.availIdx, oldAvailIdx);
+    return (this.mem.readU16(this.used + Q.USED_FLAGS) & Q.VIRTQ_USED_F_NO_NOTIFY) === 0;
+  }
+
   kickIfNeeded(oldAvailIdx: number): boolean {
-    const need = this.eventIdx ? Q.needEvent(this.availEvent(), this.availIdx, oldAvailIdx) : true;
+    const need = this.kickNeeded(oldAvailIdx);
     if (need) this.kick();
     return need;
   }
