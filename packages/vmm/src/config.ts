@@ -30,9 +30,15 @@ export interface DiskConfig {
   readonly?: boolean;
   /** GET_ID answer, up to 20 bytes. */
   serial?: string;
+  /** The most microseconds the disk's I/O thread busy-polls its queue after a request before it
+   * sleeps: adaptive, so an idle disk never polls (default DEFAULT_DISK_POLL_US; 0 turns polling off). */
+  pollUs?: number;
 }
 
 export const MAX_VCPUS = 254;
+/** DiskConfig.pollUs when not given, and the largest taken (past it, polling is a spinning thread). */
+export const DEFAULT_DISK_POLL_US = 1000;
+export const MAX_DISK_POLL_US = 100_000;
 
 export const defaultConfig = {
   cmdline: '',

@@ -1,6 +1,7 @@
 // `vmm run` flags -> VmConfig. Every bad value is a one-line UsageError naming the flag.
 import { parseDnsUpstream, parseHostForward } from '@vmm/net';
 import {
+  MAX_DISK_POLL_US,
   MAX_VCPUS,
   defaultConfig,
   type DiskConfig,
@@ -27,7 +28,7 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   disk: {
     value: true,
     repeat: true,
-    arg: 'path=FILE[,readonly=on][,serial=ID]',
+    arg: 'path=FILE[,readonly=on][,serial=ID][,poll_us=N]',
     help: 'virtio-blk disk from a raw image (repeatable: /dev/vda, /dev/vdb, ...)',
   },
   net: {
@@ -113,7 +114,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
 }
 
 export function parseDisk(text: string): DiskConfig {
-  const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial']);
+  const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial', 'poll_us']);
   const path = kv.get('path');
   if (path === undefined) throw new UsageError(`--disk: path=FILE is required in '${text}'`);
   const ro = kv.get('readonly');
@@ -123,7 +124,15 @@ export function parseDisk(text: string): DiskConfig {
   if (serial !== undefined && Buffer.byteLength(serial) > 20) {
     throw new UsageError(`--disk: serial '${serial}' is longer than 20 bytes (virtio-blk GET_ID)`);
   }
-  return { path, readonly: ro === 'on', serial };
+  const poll = kv.get('poll_us');
+  if (poll !== undefined && !(/^\d+$/.test(poll) && Number(poll) <= MAX_DISK_POLL_US)) {
+    throw new UsageError(
+      `--disk: poll_us=${poll} is not a whole number of microseconds from 0 to ${MAX_DISK_POLL_US}`,
+    );
+  }
+  const disk: DiskConfig = { path, readonly: ro === 'on', serial };
+  if (poll !== undefined) disk.pollUs = Number(poll);
+  return disk;
 }
 
 export function parseSerial(flag: string, text: string): SerialConfig {

@@ -16,6 +16,8 @@ export interface DeviceWorkerInit {
   wakeFd: number;
   /** Commands arrive here (read with receiveMessageOnPort: the thread never runs an event loop). */
   port: MessagePort;
+  /** The most the thread busy-polls its queues after a request before it sleeps (adaptive-poll.ts); 0: never. */
+  pollMaxNs: number;
 }
 
 /** One queue as the driver set it up (virtio 1.2 §4.2.2 Queue* registers), checked by the transport. */
@@ -53,6 +55,9 @@ export interface DeviceWorkerReport {
   error?: string;
 }
 
-/** Int32 words of `control`. */
+/** Int32 words of `control`: the last command generation applied (the thread writes it)... */
 export const CONTROL_ACK = 0;
-export const CONTROL_WORDS = 1;
+/** ...and the last one posted (the main thread writes it before the wake-up): a polling thread
+ * watches it, as it does not watch the wake-up eventfd. */
+export const CONTROL_POSTED = 1;
+export const CONTROL_WORDS = 2;

@@ -17,6 +17,7 @@ import {
   blkLayout as L,
   mmioRegisters as R,
 } from '@vmm/virtio';
+import { MAX_DISK_POLL_US } from '../config';
 import {
   GuestAllocator,
   GuestDriver,
@@ -33,14 +34,15 @@ afterEach(() => {
 });
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A disk served by its thread, a driver that has set up its queue, and the boot's eventfds. */
-function setup(opts: { attach?: boolean } = {}) {
+function setup(opts: { attach?: boolean; pollUs?: number } = {}) {
   const file = path.join(dir, `disk-${Math.random()}.img`);
   const bytes = randomBytes(64 * 1024);
   fs.writeFileSync(file, bytes);
   const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
-  const device = new WorkerBlkDevice({ path: file, serial: 'thread-disk' });
+  const device = new WorkerBlkDevice({ path: file, serial: 'thread-disk', pollUs: opts.pollUs });
   const cells = new SharedArrayBuffer(4);
   const irq = new TestInterrupt();
   const transport = new MmioTransport({
@@ -149,6 +151,46 @@ describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', ()
     q.kick();
     await q.waitUsed(1);
     expect(Buffer.from(memory.slice(r.data, 512)!)).toEqual(bytes.subarray(512, 1024));
+  });
+
+  it('while requests keep coming it polls the ring and the driver need not kick; idle, it sleeps', async () => {
+    const { bytes, memory, driver, q } = setup({ pollUs: MAX_DISK_POLL_US });
+    let kicks = 0;
+    // One request after another, each kicked only if the device asks for it (as Linux does).
+    for (let i = 0; i < 40; i++) {
+      const old = q.availIndex;
+      const r = request(driver, q, L.VIRTIO_BLK_T_IN, i, 512);
+      if (q.kickIfNeeded(old)) kicks++;
+      await q.waitUsed(1);
+      expect(Buffer.from(memory.slice(r.data, 512)!)).toEqual(bytes.subarray(512 * i, 512 * (i + 1)));
+    }
+    // The window starts at 0 and grows from 4 µs: the first requests need their kick, later ones not.
+    expect(kicks).toBeGreaterThan(0);
+    expect(kicks).toBeLessThan(20);
+    // Past the window (at most 100 ms) the thread sleeps in poll(2) and asks for kicks again.
+    await sleep(300);
+    const old = q.availIndex;
+    request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
+    expect(q.kickNeeded(old)).toBe(true);
+    await sleep(150);
+    expect(q.usedIdx()).toBe(40); // not served without its kick
+    q.kick();
+    await q.waitUsed(1);
+  });
+
+  it('poll_us=0: never polls, every request needs its kick; a bad poll time is refused', async () => {
+    const { driver, q } = setup({ pollUs: 0 });
+    for (let i = 0; i < 10; i++) {
+      const old = q.availIndex;
+      request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
+      expect(q.kickIfNeeded(old)).toBe(true);
+      await q.waitUsed(1);
+    }
+    for (const pollUs of [-1, 1.5, MAX_DISK_POLL_US + 1]) {
+      expect(() => new WorkerBlkDevice({ path: '/nonexistent', pollUs })).toThrow(
+        /poll .* µs is not a whole number/,
+      );
+    }
   });
 
   it('close() stops the thread, then closes the image', () => {

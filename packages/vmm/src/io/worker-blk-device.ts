@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { EventfdNotifier, VmmError, type GuestMemoryHandle } from '@vmm/hypervisor';
 import { BlkDevice, type BlkDeviceOptions, type DeviceContext, type VirtioDevice } from '@vmm/virtio';
+import { DEFAULT_DISK_POLL_US, MAX_DISK_POLL_US } from '../config';
 import { startWorker } from '../worker-url';
 import {
   CONTROL_ACK,
+  CONTROL_POSTED,
   CONTROL_WORDS,
   type DeviceWorkerCommand,
   type DeviceWorkerInit,
@@ -18,6 +20,12 @@ import {
 
 /** How long a command that takes something from the thread may wait for it (one batch of I/O). */
 const ACK_TIMEOUT_MS = 30_000;
+
+export interface WorkerBlkDeviceOptions extends BlkDeviceOptions {
+  /** The most microseconds the I/O thread busy-polls the queue after a request before it sleeps
+   * (adaptive: an idle disk never polls); 0: never. Default DEFAULT_DISK_POLL_US. */
+  pollUs?: number;
+}
 
 /** What a boot hands a worker-served device: see DeviceWorkerCommand 'attach'. */
 export interface WorkerAttachment {
@@ -48,7 +56,15 @@ export class WorkerBlkDevice implements VirtioDevice {
   private attached: WorkerAttachment | undefined;
   private closed = false;
 
-  constructor(options: BlkDeviceOptions) {
+  constructor(options: WorkerBlkDeviceOptions) {
+    const pollUs = options.pollUs ?? DEFAULT_DISK_POLL_US;
+    if (!(Number.isInteger(pollUs) && pollUs >= 0 && pollUs <= MAX_DISK_POLL_US)) {
+      this.wake.close();
+      throw new VmmError(
+        'EDISKPOLL',
+        `disk ${options.path}: poll ${pollUs} µs is not a whole number from 0 to ${MAX_DISK_POLL_US}: give one (0 turns polling off)`,
+      );
+    }
     try {
       this.model = new BlkDevice(options);
     } catch (e) {
@@ -72,6 +88,7 @@ export class WorkerBlkDevice implements VirtioDevice {
       control: this.control.buffer as SharedArrayBuffer,
       wakeFd: this.wake.fd,
       port: port2,
+      pollMaxNs: pollUs * 1000,
     };
     this.worker = startWorker('device-worker', { workerData: init, transferList: [port2] });
     this.worker.on('message', (r: DeviceWorkerReport) => {
@@ -138,6 +155,7 @@ export class WorkerBlkDevice implements VirtioDevice {
   private command(c: DistributiveOmit<DeviceWorkerCommand, 'gen'>, wait = false): void {
     const gen = ++this.gen;
     this.port.postMessage({ ...c, gen });
+    Atomics.store(this.control, CONTROL_POSTED, gen);
     this.wake.signal();
     if (wait) this.waitFor(gen);
   }

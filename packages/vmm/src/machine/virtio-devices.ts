@@ -33,7 +33,9 @@ export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
   const devices: ClosableDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
-      devices.push(new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial }));
+      devices.push(
+        new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial, pollUs: d.pollUs }),
+      );
     }
     (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i)));
     const c = config.console;
