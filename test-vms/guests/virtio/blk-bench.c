@@ -2,11 +2,11 @@
  * blk-bench: the guest side of `pnpm bench blk` (tools/bench/blk.ts). On the first virtio-blk
  * disk, over its first bench.mib MiB (command line, default 16):
  *   seq-write  1 MiB OUT requests from sector 0 on, then one FLUSH
- *   seq-read   1 MiB IN requests over the same range
+ *   seq-read   1 MiB IN requests over the same range, bench.passes times (default 1)
  *   rand-read  bench.rand (default 200) 4 KiB IN requests at pseudo-random 4 KiB-aligned offsets
  * The guest keeps no clock: it prints a line at the start and at the end of each phase and the
  * host timestamps them as they arrive on COM1. Lines (format of lib/report.h):
- *   BENCH config mib=<N> rand=<count> size_max=<bytes> seg_max=<segments>
+ *   BENCH config mib=<N> passes=<N> rand=<count> size_max=<bytes> seg_max=<segments>
  *   BENCH <phase> begin
  *   BENCH <phase> end bytes=<decimal> ops=<requests>
  * then IRQS and DONE. The 1 MiB data buffer sits at BENCH_BUF_PADDR, outside the image and the
@@ -29,6 +29,7 @@
 #define DEFAULT_MIB 16
 #define DEFAULT_RAND 200
 #define MAX_MIB 65536 /* 64 GiB: keeps sector arithmetic far from overflow */
+#define MAX_PASSES 1024
 
 static struct virtio_blk disk;
 
@@ -85,10 +86,12 @@ static int must(uint32_t type, uint64_t sector, volatile void *data, uint32_t le
   return -1;
 }
 
-static int run(uint64_t mib, uint64_t rand_ops) {
+static int run(uint64_t mib, uint64_t passes, uint64_t rand_ops) {
   volatile void *buf = (volatile void *)(uintptr_t)BENCH_BUF_PADDR;
   print_str("BENCH config mib=");
   print_dec(mib);
+  print_str(" passes=");
+  print_dec(passes);
   print_str(" rand=");
   print_dec(rand_ops);
   print_str(" size_max=");
@@ -105,9 +108,10 @@ static int run(uint64_t mib, uint64_t rand_ops) {
   phase_end("seq-write", mib * MIB, mib);
 
   phase_begin("seq-read");
-  for (uint64_t i = 0; i < mib; i++)
-    if (must(VIRTIO_BLK_T_IN, i * (MIB / SECTOR), buf, MIB) != 0) return -1;
-  phase_end("seq-read", mib * MIB, mib);
+  for (uint64_t p = 0; p < passes; p++)
+    for (uint64_t i = 0; i < mib; i++)
+      if (must(VIRTIO_BLK_T_IN, i * (MIB / SECTOR), buf, MIB) != 0) return -1;
+  phase_end("seq-read", passes * mib * MIB, passes * mib);
 
   /* xorshift64 (Marsaglia 2003), fixed seed: the same offsets on every run and monitor. */
   uint64_t x = 0x9e3779b97f4a7c15ull, slots = mib * (MIB / RAND_BYTES);
@@ -127,13 +131,16 @@ void guest_main(uint64_t boot_arg) {
   const char *cmdline = virtio_guest_start(boot_arg, &acpi);
   uint64_t mib = cmdline_u64(cmdline, "bench.mib=", DEFAULT_MIB);
   uint64_t rand_ops = cmdline_u64(cmdline, "bench.rand=", DEFAULT_RAND);
+  uint64_t passes = cmdline_u64(cmdline, "bench.passes=", 1);
   if (mib == 0 || mib > MAX_MIB) {
     report_error("bench.mib must be 1..65536");
+  } else if (passes == 0 || passes > MAX_PASSES) {
+    report_error("bench.passes must be 1..1024");
   } else if (!ram_covers(boot_arg, BENCH_BUF_PADDR, MIB)) {
     report_error("no RAM at 32 MiB for the 1 MiB buffer: give the guest at least 64 MiB");
   } else if (blk_open_and_report(&disk, cmdline) == 0) {
     if (disk.capacity < mib * (MIB / SECTOR)) report_error("the disk is smaller than bench.mib");
-    else run(mib, rand_ops);
+    else run(mib, passes, rand_ops);
   }
   virtio_guest_end(&acpi);
 }
