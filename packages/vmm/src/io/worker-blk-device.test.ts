@@ -178,14 +178,18 @@ describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', ()
     await q.waitUsed(1);
   });
 
-  it('poll_us=0: never polls, every request needs its kick; a bad poll time is refused', async () => {
-    const { driver, q } = setup({ pollUs: 0 });
+  it('poll_us=0: never polls, a request waits for its kick; a bad poll time is refused', async () => {
+    const { driver, q, kick } = setup({ pollUs: 0 });
     for (let i = 0; i < 10; i++) {
-      const old = q.availIndex;
       request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
-      expect(q.kickIfNeeded(old)).toBe(true);
+      kick.signal();
       await q.waitUsed(1);
     }
+    request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512); // right after the last one, but no kick
+    await sleep(100);
+    expect(q.usedIdx()).toBe(10);
+    kick.signal();
+    await q.waitUsed(1);
     for (const pollUs of [-1, 1.5, MAX_DISK_POLL_US + 1]) {
       expect(() => new WorkerBlkDevice({ path: '/nonexistent', pollUs })).toThrow(
         /poll .* µs is not a whole number/,
