@@ -36,7 +36,9 @@ const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64
   timeout: number,
 ) => number;
 
-const device: VirtioDevice = new BlkDevice({ ...init.blk, io: 'sync' });
+const blk = new BlkDevice({ ...init.blk, io: 'sync' });
+const device: VirtioDevice = blk;
+let writebacksSeen = 0;
 const scratch = Buffer.alloc(8);
 const one = Buffer.alloc(8);
 one.writeBigUInt64LE(1n);
@@ -196,7 +198,10 @@ function pollQueues(): boolean {
   if (!c) return false;
   const qs = c.queues;
   let found = false;
-  if (pollWindow.ns > 0) {
+  // Right after the batch started host writeback, sleep instead: the kernel needs the CPU for it.
+  const writeback = blk.writebacksStarted !== writebacksSeen;
+  writebacksSeen = blk.writebacksStarted;
+  if (pollWindow.ns > 0 && !writeback) {
     for (const q of qs) if (q.live) q.startPolling();
     const end = performance.now() + pollWindow.ns / 1e6;
     do {
