@@ -28,25 +28,22 @@ export const CONFIG_MTU = 10;
 export const CONFIG_SIZE = 12;
 export const VIRTIO_NET_S_LINK_UP = 1;
 
-/**
- * struct virtio_net_hdr (§5.1.6): flags u8, gso_type u8, hdr_len le16, gso_size le16,
- * csum_start le16, csum_offset le16, num_buffers le16. 12 bytes whenever VERSION_1 is negotiated.
- */
-export const HDR_FLAGS = 0;
-export const HDR_GSO_TYPE = 1;
-export const HDR_HDR_LEN = 2;
-export const HDR_GSO_SIZE = 4;
-export const HDR_CSUM_START = 6;
-export const HDR_CSUM_OFFSET = 8;
-export const HDR_NUM_BUFFERS = 10;
-export const HDR_SIZE = 12;
-
-/** virtio_net_hdr.flags (§5.1.6). */
-export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
-/** virtio_net_hdr.gso_type (§5.1.6): NONE, or TCPV4 with HOST_TSO4 / GUEST_TSO4; ECN is not offered. */
-export const VIRTIO_NET_HDR_GSO_NONE = 0;
-export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+// struct virtio_net_hdr (§5.1.6), 12 bytes whenever VERSION_1 is negotiated: declared once, in
+// @vmm/net (vnet-hdr.ts, which the tap uses in its 10-byte form). ECN is not offered.
+export {
+  VNET_HDR_FLAGS as HDR_FLAGS,
+  VNET_HDR_GSO_TYPE as HDR_GSO_TYPE,
+  VNET_HDR_HDR_LEN as HDR_HDR_LEN,
+  VNET_HDR_GSO_SIZE as HDR_GSO_SIZE,
+  VNET_HDR_CSUM_START as HDR_CSUM_START,
+  VNET_HDR_CSUM_OFFSET as HDR_CSUM_OFFSET,
+  VNET_HDR_NUM_BUFFERS as HDR_NUM_BUFFERS,
+  VIRTIO_NET_HDR_V1_LEN as HDR_SIZE,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+} from '@vmm/net';
 
 /** Ethernet header (14) plus one 802.1Q tag (4): the most a frame adds to the MTU. */
 export const ETH_OVERHEAD = 18;
