@@ -10,7 +10,7 @@ export {
   type HostForward,
 } from './config';
 export type { FramePort, FrameSink } from './frame-port';
-export { TCP_CHECK_OFFSET, tcpHeaderOffset, tcpHeaderLength } from './tcp-frame';
+export { writeTcpOffloadHdr } from './tcp-frame';
 export { IPV4_MAX_TOTAL } from './ipv4';
 export {
   VNET_HDR_FLAGS,

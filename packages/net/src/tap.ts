@@ -26,7 +26,7 @@ import {
 } from './sys';
 import { ETH_HLEN } from './ethernet';
 import { IPV4_MAX_TOTAL } from './ipv4';
-import { TCP_CHECK_OFFSET, tcpHeaderLength, tcpHeaderOffset } from './tcp-frame';
+import { writeTcpOffloadHdr } from './tcp-frame';
 import {
   VIRTIO_NET_HDR_F_DATA_VALID,
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
@@ -151,21 +151,8 @@ export class TapDevice extends EventEmitter<TapEvents> implements FramePort {
     if (this.fd < 0) return;
     const len = Math.min(length, frame.length, this.txFrame.length);
     // a TCP segment over IPv4 carries only its pseudo-header sum (FramePort.offloadsChecksum)
-    const tcp = this.offloadsChecksum ? tcpHeaderOffset(frame, len) : -1;
-    if (tcp < 0) writeVnetHdr(this.tx, 0, 0, 0);
-    else {
-      const headers = tcp + tcpHeaderLength(frame, tcp);
-      const gso = gsoSize > 0 && len - headers > gsoSize;
-      writeVnetHdr(
-        this.tx,
-        VIRTIO_NET_HDR_F_NEEDS_CSUM,
-        tcp,
-        TCP_CHECK_OFFSET,
-        gso ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE,
-        gso ? headers : 0,
-        gso ? gsoSize : 0,
-      );
-    }
+    if (!(this.offloadsChecksum && writeTcpOffloadHdr(this.tx, frame, len, gsoSize)))
+      writeVnetHdr(this.tx, 0, 0, 0);
     if (frame.buffer !== this.tx.buffer || frame.byteOffset !== this.txFrame.byteOffset)
       this.txFrame.set(len === frame.length ? frame : frame.subarray(0, len));
     if (netLibc().write(this.fd, this.tx, VIRTIO_NET_HDR_LEN + len) < 0) this.writeErrors++;

@@ -8,7 +8,7 @@
 // takes offloads (the NAT), the guest's partial checksums and HOST_TSO4 super-segments reach it
 // as they are. So no byte of TCP data is summed in JavaScript, and a 64 KiB frame costs one
 // notification instead of forty-five.
-import { TCP_CHECK_OFFSET, tcpHeaderLength, tcpHeaderOffset, type FramePort } from '@vmm/net';
+import { writeTcpOffloadHdr, type FramePort } from '@vmm/net';
 import type { DeviceContext, VirtioDevice } from '../device';
 import { VirtioConfigError } from '../errors';
 import { TRANSPORT_FEATURES, bit, hasFeature } from '../features';
@@ -296,20 +296,9 @@ export class NetDevice implements VirtioDevice, FramePort {
     h.setUint16(L.HDR_NUM_BUFFERS, buffers, true);
     if (!this.guestCsum) return;
     // The backend left TCP checksums partial (offloadsChecksum): say where to complete them.
-    const tcp = this.passOffloads ? tcpHeaderOffset(frame, len) : -1;
-    if (tcp < 0) {
-      h.setUint8(L.HDR_FLAGS, L.VIRTIO_NET_HDR_F_DATA_VALID);
-      return;
-    }
-    h.setUint8(L.HDR_FLAGS, L.VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    h.setUint16(L.HDR_CSUM_START, tcp, true);
-    h.setUint16(L.HDR_CSUM_OFFSET, TCP_CHECK_OFFSET, true);
-    const headers = tcp + tcpHeaderLength(frame, tcp);
-    if (gsoSize > 0 && this.guestTso && len - headers > gsoSize) {
-      h.setUint8(L.HDR_GSO_TYPE, L.VIRTIO_NET_HDR_GSO_TCPV4);
-      h.setUint16(L.HDR_HDR_LEN, headers, true);
-      h.setUint16(L.HDR_GSO_SIZE, gsoSize, true);
-    }
+    const partial =
+      this.passOffloads && writeTcpOffloadHdr(this.rxHdr, frame, len, this.guestTso ? gsoSize : 0);
+    if (!partial) h.setUint8(L.HDR_FLAGS, L.VIRTIO_NET_HDR_F_DATA_VALID);
   }
 
   /**
