@@ -5,38 +5,14 @@
 // finds less to do and the page cache holds less dirty data. Called through koffi on the libuv
 // pool, or on the calling thread for a device served in its own I/O thread. Where it is
 // unavailable (not Linux, no libc symbol) the caller stops asking.
-import koffi from 'koffi';
+import { optionalLibcFunc } from './libc-func';
 
 /** include/uapi/linux/fs.h */
 const SYNC_FILE_RANGE_WRITE = 2;
 
-type SyncFileRange = ((fd: number, offset: number, len: number, flags: number) => number) & {
-  async: (
-    fd: number,
-    offset: number,
-    len: number,
-    flags: number,
-    cb: (err: unknown, res: number) => void,
-  ) => void;
-};
-
-let syncFileRange: SyncFileRange | null | undefined;
-
-function load(): SyncFileRange | null {
-  if (syncFileRange !== undefined) return syncFileRange;
-  syncFileRange = null;
-  if (process.platform === 'linux') {
-    try {
-      const libc = koffi.load('libc.so.6');
-      syncFileRange = libc.func(
-        'int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)',
-      ) as SyncFileRange;
-    } catch {
-      syncFileRange = null;
-    }
-  }
-  return syncFileRange;
-}
+const load = optionalLibcFunc<[fd: number, offset: number, nbytes: number, flags: number]>(
+  'int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags)',
+);
 
 /** Whether writeback hints can be given on this host at all. */
 export function writebackAvailable(): boolean {
