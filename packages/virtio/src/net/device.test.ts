@@ -67,6 +67,17 @@ function frameOf(n: number, len = 60): Uint8Array {
 }
 
 /**
+ * A connection's first half through the NAT: ARP for the gateway, then a SYN (MSS 1460) from
+ * `gport` to the host's `sport`. Returns the gateway's MAC and the SYN-ACK as it arrived.
+ */
+async function synThroughNat(g: ReturnType<typeof netGuest>, sport: number, gport: number, seq: number) {
+  await g.send(arpRequest(GATEWAY_IP));
+  const gwMac = (await g.recv()).frame.slice(22, 28);
+  await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, 0, SYN, undefined, 1460));
+  return { gwMac, synAck: await g.recv() };
+}
+
+/**
  * Reads the host's TCP stream through the NAT until its FIN, acknowledging each frame in order
  * (and the FIN); `each` sees every TCP frame with its data. Returns the bytes and the next ack.
  */
@@ -142,12 +153,9 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     const g = netGuest(dev, { features: NET_FEATURES | tso, rxBufSize: 4096 });
     expect(hasFeature(g.negotiated, L.VIRTIO_NET_F_HOST_TSO4)).toBe(true);
     g.postRx(200);
-    await g.send(arpRequest(GATEWAY_IP));
-    const gwMac = (await g.recv()).frame.slice(22, 28);
     const gport = 40124;
     let seq = 7000;
-    await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, 0, SYN, undefined, 1460));
-    const synAck = await g.recv();
+    const { gwMac, synAck } = await synThroughNat(g, sport, gport, seq);
     expect(synAck.flags).toBe(L.VIRTIO_NET_HDR_F_NEEDS_CSUM); // partial, completed by recv()
     expect(parseIp(synAck.frame)!.checksumsValid).toBe(true);
     const ack = (get32(synAck.frame, parseIp(synAck.frame)!.l4 + 4) + 1) >>> 0;
@@ -234,13 +242,10 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     const dev = device({ backend: natBackend({ hostLoopback: true }) });
     const g = netGuest(dev, { rxBufSize: 1024 });
     g.postRx(64);
-    await g.send(arpRequest(GATEWAY_IP));
-    const gwMac = (await g.recv()).frame.slice(22, 28);
-
     const gport = 40123;
     let seq = 1000;
-    await g.send(tcpSegment(gwMac, GATEWAY_IP, gport, sport, seq, 0, SYN, undefined, 1460));
-    const synAck = (await g.recv()).frame;
+    const { gwMac, synAck: reply } = await synThroughNat(g, sport, gport, seq);
+    const synAck = reply.frame;
     const ip = parseIp(synAck)!;
     expect(ip.checksumsValid).toBe(true);
     expect(synAck[ip.l4 + 13]! & (SYN | ACK)).toBe(SYN | ACK);
