@@ -5,7 +5,7 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { buildAssets } from '../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../test-vms/src/kernel/cmdline';
-import { hasQemu } from '../test-vms/src/qemu-host.test-support';
+import { qemuInstalled } from '../test-vms/src/host-tools';
 
 function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?: boolean } = {}): number {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
@@ -28,7 +28,8 @@ const assets = await buildAssets('all');
 const vmmRun = [bin, 'run', '--kernel', assets.kernel!, '--initrd', assets.initrd!, '--memory', 'size=256M'];
 if (!probe.present || !probe.accessible) {
   run('node', [bin, 'doctor'], { allowFail: true });
-  if (!hasQemu) {
+  // Asked now, after system-deps.sh: on a fresh machine QEMU was installed a moment ago.
+  if (!qemuInstalled()) {
     process.stderr.write('demo: this host cannot run VMs (see above) and has no QEMU for a nested KVM\n');
     process.exit(1);
   }

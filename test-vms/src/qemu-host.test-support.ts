@@ -1,11 +1,12 @@
-// What the QEMU-based tests need from this host, decided once: the reference monitor, the guest
-// compiler, and whether QEMU can use /dev/kvm (else it runs under TCG).
-import { spawnSync } from 'node:child_process';
+// What the QEMU-based tests need from this host, decided once when a test file loads (the set-up
+// has run by then): the reference monitor, the guest compiler, and whether QEMU can use /dev/kvm
+// (else it runs under TCG). Tools outside the tests ask host-tools.ts when they need to know.
 import fs from 'node:fs';
+import { QEMU, commandWorks, qemuInstalled } from './host-tools';
 
-export const QEMU = 'qemu-system-x86_64';
-export const hasQemu = spawnSync(QEMU, ['--version']).status === 0;
-export const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+export { QEMU };
+export const hasQemu = qemuInstalled();
+export const hasGcc = commandWorks('gcc');
 
 /** /dev/kvm exists and this user may open it read-write: QEMU gets -enable-kvm. */
 export const qemuCanUseKvm = ((): boolean => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, testVmsRoot } from '../cache';
-import { QEMU } from '../qemu-host.test-support';
+import { QEMU } from '../host-tools';
 import { hostTscKhz } from '../kernel/cmdline';
 import { buildKernel } from '../kernel/build';
 
