@@ -1,6 +1,13 @@
 // The hypervisor traits: what the layers above see of a backend (KVM now; HVF and VZ later).
 // Backends implement these; nothing above @vmm/hypervisor imports a backend's internals.
 
+/**
+ * Where a component reports something a user should see (a device parked in DEVICE_NEEDS_RESET, a
+ * malformed ring, a flow refused by a cap): `kind` names the event, so the receiver can rate-limit
+ * per kind (a hostile guest may cause the same event a million times), `line` says it in words.
+ */
+export type LogSink = (kind: string, line: string) => void;
+
 /** One contiguous range of guest-physical memory backed by host memory. */
 export interface GuestRegion {
   /** Guest-physical address of the first byte. */
@@ -35,6 +42,31 @@ export interface GuestMemory {
   writeU64(gpa: number, value: bigint): void;
   /** Copy host bytes into guest memory; throws GuestMemoryError when out of bounds. */
   write(gpa: number, data: Uint8Array): void;
+  /**
+   * Lend this RAM to another thread of the process (a device's I/O thread): the lease's handle
+   * attaches it there (attachGuestMemory). The host mapping stays until every lease is released
+   * and the owner closed the memory, so a thread that may still touch it never finds it gone.
+   * Undefined where the memory cannot be seen from another thread (plain ArrayBuffers).
+   */
+  lend?(): GuestMemoryLease;
+}
+
+/** What a worker needs to see the same guest RAM: plain, structured-cloneable data. */
+export interface GuestMemoryHandle {
+  /** The memfd (process-wide; a worker may mmap it again if it wants its own mapping). */
+  fd: number;
+  /** Where the owner mapped the memfd. */
+  hostAddress: bigint;
+  /** The layout's ranges, each with its byte offset in the mapping. */
+  ranges: { gpa: number; size: number; hostOffset: number }[];
+  maxViewBytes: number;
+}
+
+/** Guest RAM lent to another thread: release it once that thread can no longer touch it. */
+export interface GuestMemoryLease {
+  readonly handle: GuestMemoryHandle;
+  /** That thread has let go (or exited). Idempotent. */
+  release(): void;
 }
 
 /**

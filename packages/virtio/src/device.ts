@@ -24,6 +24,12 @@ export interface DeviceContext {
   signalUsed(index: number): void;
   /** The device hit an error it cannot recover from: set DEVICE_NEEDS_RESET (§2.1.2). */
   needsReset(): void;
+  /**
+   * The device stopped a batch early with work left in queue `index` (its loops are bounded, so a
+   * guest that keeps a ring full cannot hold the thread): call queueNotify(index) again soon,
+   * after other work had its turn. Coalesced: several calls before that make one.
+   */
+  requeue(index: number): void;
 }
 
 export interface VirtioDevice {

@@ -1,7 +1,8 @@
 // What a VM is made of: the library's input, which the CLI builds from its flags.
 import type { HostForward } from '@vmm/net';
 
-export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string } | { mode: 'off' };
+/** Output to the terminal, to a file (at most `max` bytes, then dropped and marked), or nowhere. */
+export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string; max?: number } | { mode: 'off' };
 
 export interface VmConfig {
   kernel: string;

@@ -31,9 +31,17 @@ async function main(): Promise<void> {
   pio.add(
     COM1_PORT,
     8,
-    new Uart16550(init.uart.state, init.uart.outFd === null ? null : { fd: init.uart.outFd }, {
-      trigger: () => void fs.writeSync(init.uart.irqFd, irqWord),
-    }),
+    new Uart16550(
+      init.uart.state,
+      init.uart.outFd === null
+        ? null
+        : {
+            fd: init.uart.outFd,
+            limit: init.uart.outLimit,
+            notice: (kind, line) => post({ type: 'notice', kind, line }),
+          },
+      { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
+    ),
   );
   pio.add(ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT, new AcpiPmDevice((e) => (event = { reason: e })));
   pio.add(POST_PORT, 1, postPort);

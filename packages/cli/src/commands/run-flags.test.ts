@@ -34,6 +34,20 @@ describe('vmm run flags', () => {
     });
   });
 
+  it('bounds a serial or console log file with max=SIZE', () => {
+    const c = parseRunFlags([
+      ...base,
+      '--serial',
+      'file=/tmp/s.log,max=10M',
+      '--console',
+      'file=/tmp/c.log,max=4K',
+    ]);
+    expect(c).toMatchObject({
+      serial: { mode: 'file', path: '/tmp/s.log', max: 10 * 2 ** 20 },
+      console: { mode: 'file', path: '/tmp/c.log', max: 4096 },
+    });
+  });
+
   it('has defaults: 1 vCPU, 512M, serial on the terminal', () => {
     const c = parseRunFlags(base);
     expect(c).toMatchObject({ cpus: { boot: 1 }, memory: { size: 512 * 2 ** 20 }, serial: { mode: 'tty' } });
@@ -52,6 +66,8 @@ describe('vmm run flags', () => {
     [[...base, '--memory', 'size=512M,size=1G'], /given twice/],
     [[...base, '--serial', 'pty'], /'pty' needs a value/],
     [[...base, '--serial', 'file='], /'file' needs a value/],
+    [[...base, '--serial', 'tty,max=1M'], /max=SIZE bounds a file/],
+    [[...base, '--serial', 'file=/o,max=lots'], /'lots' is not a size/],
     [[...base, '--host-quirks', 'maybe'], /not auto or off/],
     [[...base, '--no-reboot=yes'], /takes no value/],
     [[...base, '--kernel', '/k2'], /--kernel given twice/],

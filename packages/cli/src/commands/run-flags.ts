@@ -22,8 +22,8 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   memory: { value: true, arg: 'size=SIZE', help: 'guest RAM, e.g. 512M or 4G (default size=512M)' },
   serial: {
     value: true,
-    arg: 'tty|file=PATH|off',
-    help: 'COM1 16550: to this terminal (default), a file, or nowhere',
+    arg: 'tty|file=PATH[,max=SIZE]|off',
+    help: 'COM1 16550: to this terminal (default), a file (at most max bytes, e.g. 100M), or nowhere',
   },
   disk: {
     value: true,
@@ -37,7 +37,11 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     arg: '[mac=..][,tap=..][,hostfwd=..][,host_loopback=on][,dns=IP:PORT][,mtu=N]',
     help: 'virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22)',
   },
-  console: { value: true, arg: 'tty|file=PATH|off', help: 'virtio-console hvc0 (default off)' },
+  console: {
+    value: true,
+    arg: 'tty|file=PATH[,max=SIZE]|off',
+    help: 'virtio-console hvc0 (default off); a file holds at most max bytes',
+  },
   rng: { value: false, help: 'virtio-rng fed from the host CSPRNG' },
   'no-reboot': { value: false, help: 'end with exit code 0 when the guest resets, instead of rebooting it' },
   'host-quirks': {
@@ -136,12 +140,18 @@ export function parseDisk(text: string): DiskConfig {
 }
 
 export function parseSerial(flag: string, text: string): SerialConfig {
-  const kv = parseKeyValues(flag, text, ['mode', 'file'], { key: 'mode', values: ['tty', 'off'] });
+  const kv = parseKeyValues(flag, text, ['mode', 'file', 'max'], { key: 'mode', values: ['tty', 'off'] });
   const file = kv.get('file');
   const mode = kv.get('mode');
+  const max = kv.get('max');
   if (file !== undefined && mode !== undefined)
     throw new UsageError(`${flag}: give either file=PATH or tty/off`);
-  if (file !== undefined) return { mode: 'file', path: file };
+  if (max !== undefined && file === undefined) throw new UsageError(`${flag}: max=SIZE bounds a file=PATH`);
+  if (file !== undefined) {
+    const out: SerialConfig = { mode: 'file', path: file };
+    if (max !== undefined) out.max = parseSize(max, `${flag} max`);
+    return out;
+  }
   if (mode === 'tty' || mode === 'off') return { mode };
   throw new UsageError(`${flag}: '${text}' is not tty, file=PATH or off`);
 }

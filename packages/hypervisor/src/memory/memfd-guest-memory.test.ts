@@ -112,7 +112,8 @@ describe('MemfdGuestMemory', () => {
         { gpa: 4 * GiB, size: MiB },
       ],
     });
-    const handle = mem.share();
+    const lease = mem.lend();
+    const handle = lease.handle;
     expect(structuredClone(handle)).toEqual(handle);
     mem.writeU32(0x1000, 0xcafef00d);
     const worker = startTsWorker(new URL('../test-support/memory-worker.ts', import.meta.url), {
@@ -132,7 +133,32 @@ describe('MemfdGuestMemory', () => {
       expect(mem.readU32(4 * GiB + 0x20)).toBe(0x600dcafe);
     } finally {
       await worker.terminate();
+      lease.release();
       mem.close();
     }
+  });
+
+  it('the mapping outlives its owner while a thread holds a lease, and goes with the last release', async () => {
+    const mem = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: MiB }] });
+    const lease = mem.lend();
+    const worker = startTsWorker(new URL('../test-support/memory-worker.ts', import.meta.url), {
+      workerData: lease.handle,
+    });
+    try {
+      await nextMessage(worker);
+      mem.close(); // the VM is gone, the thread is not
+      expect(mem.isUnmapped).toBe(false);
+      worker.postMessage({ write: 0x2000, value: 0x1234 });
+      expect(await nextMessage(worker)).toBe('ok'); // no SIGSEGV: the pages are still there
+      worker.postMessage({ read: 0x2000 });
+      expect(await nextMessage(worker)).toBe(0x1234);
+      expect(() => mem.lend()).toThrow(/closed/);
+    } finally {
+      await worker.terminate();
+      lease.release();
+      lease.release(); // idempotent: the count does not go below zero
+    }
+    expect(mem.outstandingLeases).toBe(0);
+    expect(mem.isUnmapped).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
 // Guest RAM on one memfd, mapped once MAP_SHARED: every range of the layout is a slice of that
-// mapping. `share()` hands a worker thread what it needs to rebuild the same views
+// mapping. `lend()` hands a worker thread what it needs to rebuild the same views
 // (attachGuestMemory): the mapping belongs to the process, so the worker views the same address.
+// The mapping is counted: it is unmapped only once the owner closed it and every lease was
+// released, so guest RAM never disappears under a thread that may still touch it.
 import { VmmError } from '../errors';
 import { check } from '../sys/call';
 import { lastErrno, libc, MAP_FAILED } from '../sys/libc';
 import { callError } from '../sys/call';
-import type { MemoryLayout } from '../types';
+import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout } from '../types';
 import { checkLayout, type CheckedRange } from './layout';
 import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
 
@@ -16,17 +18,6 @@ const MAP_SHARED = 1;
 const MAP_NORESERVE = 0x4000;
 const MFD_CLOEXEC = 1;
 
-/** What a worker needs to see the same guest RAM. Structured-cloneable (plain data). */
-export interface GuestMemoryHandle {
-  /** The memfd (process-wide; a worker may mmap it again if it wants its own mapping). */
-  fd: number;
-  /** Where the owner mapped the memfd. */
-  hostAddress: bigint;
-  /** The checked ranges, with their offsets in the mapping. */
-  ranges: CheckedRange[];
-  maxViewBytes: number;
-}
-
 /** One range of guest RAM with the host address KVM_SET_USER_MEMORY_REGION needs. */
 export interface HostRange {
   gpa: number;
@@ -36,6 +27,9 @@ export interface HostRange {
 
 export class MemfdGuestMemory extends MappedGuestMemory {
   private closed = false;
+  private unmapped = false;
+  /** Leases not yet released. */
+  private leases = 0;
 
   private constructor(
     readonly fd: number,
@@ -74,21 +68,51 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     }));
   }
 
-  share(): GuestMemoryHandle {
+  lend(): GuestMemoryLease {
     if (this.closed)
-      throw new VmmError('EGUESTMEM', 'guest memory was closed: share it before closing the VM');
-    return {
+      throw new VmmError('EGUESTMEM', 'guest memory was closed: lend it before closing the VM');
+    this.leases++;
+    const handle: GuestMemoryHandle = {
       fd: this.fd,
       hostAddress: this.hostAddress,
       ranges: this.ranges.map((r) => ({ ...r })),
       maxViewBytes: this.maxViewBytesUsed,
     };
+    let released = false;
+    return {
+      handle,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.leases--;
+        this.unmapWhenFree();
+      },
+    };
   }
 
-  /** Unmaps and closes. Every view (here and in workers) is dead afterwards: stop workers first. */
+  /** Leases still out (a thread that may touch this RAM). */
+  get outstandingLeases(): number {
+    return this.leases;
+  }
+
+  /** Whether the host mapping is gone (closed and every lease released). */
+  get isUnmapped(): boolean {
+    return this.unmapped;
+  }
+
+  /**
+   * The owner is done: unmap and close now, or when the last lease is released. Every view here
+   * is dead afterwards; a worker's views live until it released its lease.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unmapWhenFree();
+  }
+
+  private unmapWhenFree(): void {
+    if (!this.closed || this.leases > 0 || this.unmapped) return;
+    this.unmapped = true;
     libc().munmap(this.hostAddress, this.mappedSize);
     libc().close(this.fd);
   }

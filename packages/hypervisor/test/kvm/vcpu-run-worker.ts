@@ -1,7 +1,8 @@
 // Tests only: a worker that attaches a vCPU (attachKvmVcpu) and guest memory, says 'ready', runs
 // the vCPU until an exit that is not io, and reports that exit's kind plus the io ports it saw.
 import { parentPort, workerData } from 'node:worker_threads';
-import { attachGuestMemory, type GuestMemoryHandle } from '../../src/memory/memfd-guest-memory';
+import { attachGuestMemory } from '../../src/memory/memfd-guest-memory';
+import type { GuestMemoryHandle } from '../../src/types';
 import { attachKvmVcpu, type KvmVcpuHandle } from '../../src/kvm/vcpu';
 
 const { vcpu: handle, memory } = workerData as { vcpu: KvmVcpuHandle; memory: GuestMemoryHandle };

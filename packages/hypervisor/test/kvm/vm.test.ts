@@ -120,9 +120,10 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
     const vcpu = vm.createVcpu(0) as KvmVcpu;
     realMode(vcpu);
     const spec = vcpu.attachSpec();
+    const lease = theVm.memory.lend();
     expect(spec).toMatchObject({ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' });
     const worker = startTsWorker(new URL('./vcpu-run-worker.ts', import.meta.url), {
-      workerData: { vcpu: spec.handle, memory: theVm.memory.share() },
+      workerData: { vcpu: spec.handle, memory: lease.handle },
     });
     try {
       expect(await nextMessage(worker)).toEqual({ ready: true, firstByte: 0xe6 });
@@ -132,6 +133,7 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
       expect(await result).toEqual({ kind: 'interrupted', ports: [0x70] });
     } finally {
       await worker.terminate();
+      lease.release();
     }
   });
 

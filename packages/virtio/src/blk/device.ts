@@ -4,6 +4,11 @@
 // (requests complete out of order); `io: 'sync'` does it on the calling thread, for a device
 // served in its own I/O thread, where it saves a thread hop per request. Sequential writes have
 // their host writeback started as they complete (write-behind.ts), so a FLUSH finds less to do.
+//
+// A guest controls how much work one kick is: the work is bounded. One process() call starts at
+// most a queue's worth of requests, then asks to be called again (DeviceContext.requeue); a
+// request moves at most IO_CHUNK bytes per system call, and in sync mode the thread's owner may
+// interrupt it between chunks (a reset or a detach then waits one chunk, not a guest-sized batch).
 import fs from 'node:fs';
 import type { DeviceContext, VirtioDevice } from '../device';
 import { VirtioConfigError } from '../errors';
@@ -18,7 +23,7 @@ import { WriteBehind } from './write-behind';
 import { startWriteback, startWritebackSync, writebackAvailable } from './writeback';
 
 export interface BlkDeviceOptions {
-  /** Path of a raw image whose size is a multiple of 512. */
+  /** Path of a raw image (a regular file or a block device) whose size is a multiple of 512. */
   path: string;
   /** readonly=on: offer VIRTIO_BLK_F_RO and fail writes with VIRTIO_BLK_S_IOERR. */
   readonly?: boolean;
@@ -30,6 +35,26 @@ export interface BlkDeviceOptions {
   image?: BlkImage;
   /** 'async' (default): file I/O on the libuv pool; 'sync': on the calling thread. */
   io?: 'async' | 'sync';
+  /**
+   * Sync mode: asked between chunks and between requests; true when the thread's owner wants the
+   * thread back (a command is waiting). The request in progress is parked and resumed by the
+   * next process() call, or dropped by a reset.
+   */
+  interrupted?: () => boolean;
+}
+
+/** Counters of one disk (readable by the library; only ever grow). */
+export interface BlkDeviceStats {
+  requests: number;
+  readBytes: number;
+  writtenBytes: number;
+  flushes: number;
+  /** Requests completed with VIRTIO_BLK_S_IOERR (bad sector range, write to a read-only disk, host I/O error). */
+  errors: number;
+  /** Requests completed with VIRTIO_BLK_S_UNSUPP. */
+  unsupported: number;
+  /** Chains without a header or a status byte, returned with used length 0. */
+  malformed: number;
 }
 
 /** Most segments one DISCARD or WRITE_ZEROES request may carry (max_discard_seg, max_write_zeroes_seg). */
@@ -38,14 +63,31 @@ const MAX_DWZ_SEGMENTS = 32;
 const MAX_DWZ_SECTORS = 0x3fffff;
 /** Zeros written per call when a hole cannot be punched. */
 const ZERO_CHUNK = 1024 * 1024;
+/**
+ * Most bytes one readv/writev moves. Linux's requests are at most a few MiB (seg_max pages), so
+ * they go in one piece; a hostile 256 MiB chain goes in 64, each a point where the I/O thread
+ * can be interrupted.
+ */
+export const IO_CHUNK = 4 * 1024 * 1024;
 
-/** One in-flight request: its chain, iovec array and callbacks are made once and reused. */
+/** Where a parked request resumes. */
+const enum Resume {
+  None,
+  Transfer,
+  Zeros,
+  Segments,
+}
+
+/** One in-flight request: its chain, iovec array, segment table and callbacks are made once and reused. */
 class BlkRequest {
   readonly chain: DescriptorChain;
   readonly iov: Uint8Array[] = [];
   readonly header = new Uint8Array(L.REQ_HEADER_SIZE);
   readonly headerView = new DataView(this.header.buffer);
   readonly status = new Uint8Array(1);
+  /** DISCARD / WRITE_ZEROES segments, read from guest memory once (byte offset, byte length). */
+  readonly segPosition = new Float64Array(MAX_DWZ_SEGMENTS);
+  readonly segLength = new Float64Array(MAX_DWZ_SEGMENTS);
   epoch = 0;
   type = 0;
   /** File position of the next byte to move; bytes still to move. */
@@ -59,15 +101,18 @@ class BlkRequest {
   /** DISCARD / WRITE_ZEROES: the next segment to do and how many there are. */
   segment = 0;
   segments = 0;
+  resume = Resume.None;
   readonly onIo: (err: NodeJS.ErrnoException | null, n: number) => void;
   readonly onSync: (err: NodeJS.ErrnoException | null) => void;
   readonly onPunch: (ok: boolean) => void;
+  readonly onZeros: (err: NodeJS.ErrnoException | null, n: number) => void;
 
   constructor(device: BlkDevice, capacity: number) {
-    this.chain = new DescriptorChain(capacity, device.viewsOrThrow());
+    this.chain = new DescriptorChain(capacity);
     this.onIo = (err, n) => device.ioDone(this, err, n);
     this.onSync = (err) => device.finish(this, err ? L.VIRTIO_BLK_S_IOERR : L.VIRTIO_BLK_S_OK);
     this.onPunch = (ok) => device.punchDone(this, ok);
+    this.onZeros = (err, n) => device.zerosDone(this, err, n);
   }
 }
 
@@ -79,6 +124,15 @@ export class BlkDevice implements VirtioDevice {
   readonly image: BlkImage;
   /** Capacity in 512-byte sectors. */
   readonly capacity: number;
+  readonly stats: BlkDeviceStats = {
+    requests: 0,
+    readBytes: 0,
+    writtenBytes: 0,
+    flushes: 0,
+    errors: 0,
+    unsupported: 0,
+    malformed: 0,
+  };
 
   private readonly config = new Uint8Array(L.CONFIG_SIZE);
   private readonly serial = new Uint8Array(L.VIRTIO_BLK_ID_BYTES);
@@ -91,6 +145,9 @@ export class BlkDevice implements VirtioDevice {
   private inProcess = false;
   private fdClosed = false;
   private readonly sync: boolean;
+  private readonly interrupted: (() => boolean) | undefined;
+  /** Sync mode: the request an interruption stopped, resumed first by the next process(). */
+  private parked: BlkRequest | undefined;
   /** Sequential writes get their host writeback started (write-behind.ts); off where it fails. */
   private writeBehind: WriteBehind | undefined;
   private readonly due = { from: 0, len: 0 };
@@ -121,7 +178,9 @@ export class BlkDevice implements VirtioDevice {
     this.serial.set(serial);
     this.image = options.image ?? openBlkImage(options.path, options.readonly ?? false);
     this.sync = options.io === 'sync';
-    if (!this.image.readonly && writebackAvailable()) this.writeBehind = new WriteBehind();
+    this.interrupted = this.sync ? options.interrupted : undefined;
+    if (!this.image.readonly && this.image.kind === 'file' && writebackAvailable())
+      this.writeBehind = new WriteBehind();
     this.capacity = this.image.size / L.SECTOR_SIZE;
     this.queueMaxSizes = [queueSize];
     let f =
@@ -155,6 +214,11 @@ export class BlkDevice implements VirtioDevice {
     return this.writebacks;
   }
 
+  /** Requests taken from the ring and not yet completed or dropped. */
+  get inFlight(): number {
+    return this.made - this.free.length;
+  }
+
   readConfig(offset: number, data: Uint8Array): void {
     data.set(this.config.subarray(offset, offset + data.length));
   }
@@ -175,6 +239,11 @@ export class BlkDevice implements VirtioDevice {
   reset(): void {
     this.ctx = undefined;
     this.epoch++;
+    const parked = this.parked;
+    this.parked = undefined;
+    if (parked) this.release(parked);
+    // Requests still in flight let go of the old RAM when they come back (release()).
+    for (const r of this.free) r.chain.unbind();
   }
 
   /**
@@ -194,12 +263,6 @@ export class BlkDevice implements VirtioDevice {
     fs.closeSync(this.image.fd);
   }
 
-  /** @internal the views requests build their chains over. */
-  viewsOrThrow(): DeviceContext['views'] {
-    if (!this.ctx) throw new Error('virtio-blk: request made before activation');
-    return this.ctx.views;
-  }
-
   private take(): BlkRequest | undefined {
     const r = this.free.pop();
     if (r) return r;
@@ -208,15 +271,30 @@ export class BlkDevice implements VirtioDevice {
     return new BlkRequest(this, this.queueMaxSizes[0]!);
   }
 
-  /** Pop and start every available request (until requests run out; a completion resumes). */
+  /**
+   * Pop and start available requests: at most a queue's worth per call (then requeue), until
+   * requests run out (a completion resumes) or, in sync mode, the owner interrupts.
+   */
   private process(): void {
     const ctx = this.ctx;
     if (!ctx || this.closed || this.inProcess) return;
     const q = ctx.queues[0]!;
     this.inProcess = true;
+    let budget = q.size;
     try {
+      const parked = this.parked;
+      if (parked) {
+        this.parked = undefined;
+        this.continueParked(parked);
+        if (this.parked) return;
+      }
       for (;;) {
         while (q.live) {
+          if (budget-- <= 0 || this.interrupted?.()) {
+            this.endBatch(ctx);
+            if (q.hasAvailable()) ctx.requeue(0);
+            return;
+          }
           const req = this.take();
           if (!req) break; // all in flight: a completion calls process() again
           const r = q.pop(req.chain);
@@ -226,10 +304,14 @@ export class BlkDevice implements VirtioDevice {
             break;
           }
           req.epoch = this.epoch;
-          this.start(req);
+          this.stats.requests++;
+          this.startGuarded(req);
+          if (this.parked) {
+            this.endBatch(ctx);
+            return;
+          }
         }
-        ctx.signalUsed(0);
-        this.startDueWriteback(); // after the interrupt: the guest need not wait for it
+        this.endBatch(ctx);
         if (this.free.length === 0 && this.made >= this.queueMaxSizes[0]!) return;
         if (!q.enableNotification()) return;
       }
@@ -238,10 +320,45 @@ export class BlkDevice implements VirtioDevice {
     }
   }
 
+  /** The end of a batch: one interrupt for what completed, then host writeback of what is due. */
+  private endBatch(ctx: DeviceContext): void {
+    ctx.signalUsed(0);
+    this.startDueWriteback(); // after the interrupt: the guest need not wait for it
+  }
+
+  /** A request's slot is returned whatever happens: a model bug parks the device, not the slot. */
+  private startGuarded(req: BlkRequest): void {
+    try {
+      this.start(req);
+    } catch (e) {
+      if (this.parked === req) this.parked = undefined;
+      if (!this.free.includes(req)) this.release(req);
+      throw e;
+    }
+  }
+
+  private continueParked(req: BlkRequest): void {
+    const resume = req.resume;
+    req.resume = Resume.None;
+    if (req.epoch !== this.epoch) return this.release(req);
+    if (resume === Resume.Transfer) this.transfer(req);
+    else if (resume === Resume.Zeros) this.writeZeros(req);
+    else this.nextSegment(req);
+  }
+
+  /** Sync mode: stop here if the owner wants the thread; true when the request was parked. */
+  private park(req: BlkRequest, resume: Resume): boolean {
+    if (!this.interrupted?.()) return false;
+    req.resume = resume;
+    this.parked = req;
+    return true;
+  }
+
   private start(req: BlkRequest): void {
     const chain = req.chain;
     // The header (16 readable bytes) and the status byte (the last writable one) must be there.
     if (chain.readableBytes < L.REQ_HEADER_SIZE || chain.writableBytes < 1) {
+      this.stats.malformed++;
       this.complete(req, 0);
       return;
     }
@@ -273,6 +390,7 @@ export class BlkDevice implements VirtioDevice {
         return this.transfer(req);
       }
       case L.VIRTIO_BLK_T_FLUSH:
+        this.stats.flushes++;
         if (ro) return this.finish(req, L.VIRTIO_BLK_S_OK);
         if (this.sync) return req.onSync(syncCall(() => fs.fdatasyncSync(this.image.fd)));
         fs.fdatasync(this.image.fd, req.onSync);
@@ -298,43 +416,60 @@ export class BlkDevice implements VirtioDevice {
     );
   }
 
+  /** Move the rest of an IN/OUT request, IO_CHUNK bytes per call: a loop in sync mode, callbacks in async. */
   private transfer(req: BlkRequest): void {
-    req.iov.length = 0;
-    if (req.remaining === 0) {
-      if (req.type === L.VIRTIO_BLK_T_OUT) this.writeBehind?.wrote(req.position - req.dataLen, req.dataLen);
-      return this.finish(req, L.VIRTIO_BLK_S_OK);
-    }
     const read = req.type === L.VIRTIO_BLK_T_IN;
-    if (read) req.chain.writableViews(req.done, req.remaining, req.iov);
-    else req.chain.readableViews(L.REQ_HEADER_SIZE + req.done, req.remaining, req.iov);
-    if (this.sync) return this.transferSync(req, read);
-    if (read) fs.readv(this.image.fd, req.iov, req.position, req.onIo);
-    else fs.writev(this.image.fd, req.iov, req.position, req.onIo);
-  }
-
-  private transferSync(req: BlkRequest, read: boolean): void {
-    let n = 0;
-    let err: NodeJS.ErrnoException | null = null;
-    try {
-      n = read
-        ? fs.readvSync(this.image.fd, req.iov, req.position)
-        : fs.writevSync(this.image.fd, req.iov, req.position);
-    } catch (e) {
-      err = e as NodeJS.ErrnoException;
+    for (;;) {
+      req.iov.length = 0;
+      if (req.remaining === 0) {
+        if (!read) this.writeBehind?.wrote(req.position - req.dataLen, req.dataLen);
+        return this.finish(req, L.VIRTIO_BLK_S_OK);
+      }
+      const n = Math.min(req.remaining, IO_CHUNK);
+      if (read) req.chain.writableViews(req.done, n, req.iov);
+      else req.chain.readableViews(L.REQ_HEADER_SIZE + req.done, n, req.iov);
+      if (!this.sync) {
+        if (read) fs.readv(this.image.fd, req.iov, req.position, req.onIo);
+        else fs.writev(this.image.fd, req.iov, req.position, req.onIo);
+        return;
+      }
+      let moved = 0;
+      let err: NodeJS.ErrnoException | null = null;
+      try {
+        moved = read
+          ? fs.readvSync(this.image.fd, req.iov, req.position)
+          : fs.writevSync(this.image.fd, req.iov, req.position);
+      } catch (e) {
+        err = e as NodeJS.ErrnoException;
+      }
+      req.iov.length = 0;
+      if (!this.advance(req, err, moved)) return;
+      if (this.park(req, Resume.Transfer)) return;
     }
-    this.ioDone(req, err, n);
   }
 
-  /** @internal completion of one readv/writev. */
-  ioDone(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): void {
-    req.iov.length = 0;
-    if (req.epoch !== this.epoch) return this.release(req);
-    if (err || n <= 0) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
+  /** Count a readv/writev's result; false when the request ended (error, or dropped by a reset). */
+  private advance(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): boolean {
+    if (req.epoch !== this.epoch) {
+      this.release(req);
+      return false;
+    }
+    if (err || n <= 0) {
+      this.finish(req, L.VIRTIO_BLK_S_IOERR);
+      return false;
+    }
+    if (req.type === L.VIRTIO_BLK_T_IN) this.stats.readBytes += n;
+    else this.stats.writtenBytes += n;
     req.done += n;
     req.position += n;
     req.remaining -= n;
-    // A short transfer (rare on regular files) continues where it stopped.
-    this.transfer(req);
+    return true;
+  }
+
+  /** @internal completion of one async readv/writev; a short one continues where it stopped. */
+  ioDone(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): void {
+    req.iov.length = 0;
+    if (this.advance(req, err, n)) this.transfer(req);
   }
 
   private startDiscardWriteZeroes(req: BlkRequest, ro: boolean): void {
@@ -349,17 +484,17 @@ export class BlkDevice implements VirtioDevice {
       return this.finish(req, L.VIRTIO_BLK_S_IOERR);
     }
     req.segments = len / L.DWZ_SEGMENT_SIZE;
-    // Check every segment before touching the file (§5.2.6.2: all or nothing is not required, but cheap).
+    // Each segment is read from guest memory once, checked, and kept: the guest cannot change a
+    // segment between its check and its use. All are checked before the file is touched.
     for (let i = 0; i < req.segments; i++) {
       const s = this.readSegment(req, i);
-      if (s === L.VIRTIO_BLK_S_OK) continue;
-      return this.finish(req, s);
+      if (s !== L.VIRTIO_BLK_S_OK) return this.finish(req, s);
     }
     req.segment = 0;
     this.nextSegment(req);
   }
 
-  /** Read segment `i` into req.position/remaining; returns the status it deserves. */
+  /** Read segment `i` from the chain into req.segPosition/segLength[i]; returns the status it deserves. */
   private readSegment(req: BlkRequest, i: number): number {
     req.chain.read(L.REQ_HEADER_SIZE + i * L.DWZ_SEGMENT_SIZE, req.header, 0, L.DWZ_SEGMENT_SIZE);
     const h = req.headerView;
@@ -373,46 +508,71 @@ export class BlkDevice implements VirtioDevice {
     if (num > MAX_DWZ_SECTORS) return L.VIRTIO_BLK_S_IOERR;
     const sector = hi > 0x1fffff / L.SECTOR_SIZE ? Number.MAX_SAFE_INTEGER : hi * 0x1_0000_0000 + lo;
     if (!this.inRange(sector, num * L.SECTOR_SIZE)) return L.VIRTIO_BLK_S_IOERR;
-    req.position = sector * L.SECTOR_SIZE;
-    req.remaining = num * L.SECTOR_SIZE;
+    req.segPosition[i] = sector * L.SECTOR_SIZE;
+    req.segLength[i] = num * L.SECTOR_SIZE;
     return L.VIRTIO_BLK_S_OK;
   }
 
+  /** Do the segments from req.segment on: a loop, never a recursion (a sync punch returns at once). */
   private nextSegment(req: BlkRequest): void {
-    if (req.epoch !== this.epoch) return this.release(req);
-    if (req.segment >= req.segments) return this.finish(req, L.VIRTIO_BLK_S_OK);
-    this.readSegment(req, req.segment++);
-    if (req.remaining === 0) return this.nextSegment(req);
-    if (this.sync) return this.punchDone(req, punchHoleSync(this.image.fd, req.position, req.remaining));
-    punchHole(this.image.fd, req.position, req.remaining, req.onPunch);
+    for (;;) {
+      if (req.epoch !== this.epoch) return this.release(req);
+      if (req.segment >= req.segments) return this.finish(req, L.VIRTIO_BLK_S_OK);
+      const i = req.segment++;
+      req.position = req.segPosition[i]!;
+      req.remaining = req.segLength[i]!;
+      if (req.remaining === 0) continue;
+      if (!this.sync) return punchHole(this.image.fd, req.position, req.remaining, req.onPunch);
+      const punched = punchHoleSync(this.image.fd, req.position, req.remaining);
+      if (!punched && req.type === L.VIRTIO_BLK_T_WRITE_ZEROES) return this.writeZeros(req);
+      if (this.park(req, Resume.Segments)) return;
+    }
   }
 
-  /** @internal a hole was punched (ok) or must be written as zeros (a DISCARD may simply succeed). */
+  /** @internal an async punch ended: a hole (ok), or zeros to write (a DISCARD may simply succeed). */
   punchDone(req: BlkRequest, ok: boolean): void {
     if (ok || req.type === L.VIRTIO_BLK_T_DISCARD) return this.nextSegment(req);
     this.writeZeros(req);
   }
 
+  /** Write the current segment's zeros, ZERO_CHUNK per call: a loop in sync mode, callbacks in async. */
   private writeZeros(req: BlkRequest): void {
-    if (req.epoch !== this.epoch) return this.release(req);
-    if (req.remaining === 0) return this.nextSegment(req);
     this.zeros ??= new Uint8Array(ZERO_CHUNK);
-    const n = Math.min(ZERO_CHUNK, req.remaining);
-    const done = (err: NodeJS.ErrnoException | null, written: number) => {
-      if (err || written <= 0) return this.finish(req, L.VIRTIO_BLK_S_IOERR);
-      req.position += written;
-      req.remaining -= written;
-      this.writeZeros(req);
-    };
-    if (!this.sync) return fs.write(this.image.fd, this.zeros, 0, n, req.position, done);
-    let written = 0;
-    const err = syncCall(() => (written = fs.writeSync(this.image.fd, this.zeros!, 0, n, req.position)));
-    done(err, written);
+    for (;;) {
+      if (req.epoch !== this.epoch) return this.release(req);
+      if (req.remaining === 0) return this.nextSegment(req);
+      const n = Math.min(ZERO_CHUNK, req.remaining);
+      if (!this.sync) return fs.write(this.image.fd, this.zeros, 0, n, req.position, req.onZeros);
+      let written = 0;
+      const err = syncCall(() => (written = fs.writeSync(this.image.fd, this.zeros!, 0, n, req.position)));
+      if (!this.zeroed(req, err, written)) return;
+      if (this.park(req, Resume.Zeros)) return;
+    }
+  }
+
+  /** Count one write of zeros; false when the request ended with an error. */
+  private zeroed(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): boolean {
+    if (err || n <= 0) {
+      this.finish(req, L.VIRTIO_BLK_S_IOERR);
+      return false;
+    }
+    this.stats.writtenBytes += n;
+    req.position += n;
+    req.remaining -= n;
+    return true;
+  }
+
+  /** @internal completion of one async write of zeros. */
+  zerosDone(req: BlkRequest, err: NodeJS.ErrnoException | null, n: number): void {
+    if (req.epoch !== this.epoch) return this.release(req);
+    if (this.zeroed(req, err, n)) this.writeZeros(req);
   }
 
   /** @internal write the status byte and complete. */
   finish(req: BlkRequest, status: number): void {
     if (req.epoch !== this.epoch) return this.release(req);
+    if (status === L.VIRTIO_BLK_S_IOERR) this.stats.errors++;
+    else if (status === L.VIRTIO_BLK_S_UNSUPP) this.stats.unsupported++;
     req.status[0] = status;
     req.chain.write(req.chain.writableBytes - 1, req.status, 0, 1);
     // §5.2.6: on error the data part's content is undefined; report only the status byte for writes.
@@ -424,10 +584,7 @@ export class BlkDevice implements VirtioDevice {
     if (ctx && req.epoch === this.epoch) {
       ctx.queues[0]!.pushUsed(req.chain.head, usedLen);
       // Inside process() the interrupt is sent once for the whole batch.
-      if (!this.inProcess) {
-        ctx.signalUsed(0);
-        this.startDueWriteback();
-      }
+      if (!this.inProcess) this.endBatch(ctx);
     }
     this.release(req);
   }
@@ -447,6 +604,8 @@ export class BlkDevice implements VirtioDevice {
   }
 
   private release(req: BlkRequest): void {
+    if (req.epoch !== this.epoch) req.chain.unbind();
+    req.resume = Resume.None;
     const wasFull = this.free.length === 0 && this.made >= this.queueMaxSizes[0]!;
     this.free.push(req);
     if (this.closed) this.closeWhenIdle();

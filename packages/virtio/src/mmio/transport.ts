@@ -1,7 +1,7 @@
 // virtio-mmio transport, version 2 (virtio 1.2 §4.2.2 and §4.2.3): the register file a driver
 // sees in one 0x200-byte slot. The vmm calls mmioRead/mmioWrite for the guest's accesses and
 // notify(index) when a queue's ioeventfd fires. None of these throws for any guest value.
-import type { GuestMemory } from '@vmm/hypervisor';
+import type { GuestMemory, LogSink } from '@vmm/hypervisor';
 import type { DeviceContext, InterruptSink, VirtioDevice } from '../device';
 import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, hasFeature } from '../features';
 import { RegionViews } from '../memory/region-views';
@@ -28,6 +28,10 @@ export interface MmioTransportOptions {
    * sets its bits there (all through Atomics). Default: a private cell.
    */
   interruptStatus?: Int32Array;
+  /** What a user sees of this device's failures (a device parked in DEVICE_NEEDS_RESET, a broken ring). */
+  log?: LogSink;
+  /** The device's name in those lines (e.g. "virtio-blk vda"). */
+  name?: string;
 }
 
 export class MmioTransport implements DeviceContext {
@@ -36,6 +40,10 @@ export class MmioTransport implements DeviceContext {
   readonly views: RegionViews;
   readonly queues: readonly SplitQueue[];
   private readonly sink: InterruptSink;
+  private readonly log: LogSink | undefined;
+  readonly name: string;
+  /** Times this device was parked in DEVICE_NEEDS_RESET (a broken ring, a device error). */
+  needsResetCount = 0;
 
   private status = 0;
   private deviceFeaturesSel = 0;
@@ -52,6 +60,8 @@ export class MmioTransport implements DeviceContext {
     this.device = options.device;
     this.memory = options.memory;
     this.sink = options.interrupt;
+    this.log = options.log;
+    this.name = options.name ?? `virtio device ${options.device.deviceId}`;
     this.views = new RegionViews(options.memory);
     this.queues = options.device.queueMaxSizes.map((max) => new SplitQueue(max, options.maxChainBytes));
     this.addressRegs = this.queues.map(() => new Uint32Array(6));
@@ -78,8 +88,38 @@ export class MmioTransport implements DeviceContext {
     this.sink.raise();
   }
 
+  requeue(index: number): void {
+    const bit = 1 << index;
+    if (index < 0 || index >= Math.min(this.queues.length, 31) || this.requeued & bit) return;
+    this.requeued |= bit;
+    if (this.requeueScheduled) return;
+    this.requeueScheduled = true;
+    // setImmediate: after the I/O and timers of this turn (a signal, the NAT's timers, other
+    // devices' kicks), so a guest that keeps a ring full shares the main thread instead of holding it.
+    setImmediate(this.runRequeued);
+  }
+
+  private requeued = 0;
+  private requeueScheduled = false;
+  private readonly runRequeued = (): void => {
+    this.requeueScheduled = false;
+    const mask = this.requeued;
+    this.requeued = 0;
+    for (let i = 0; mask >> i; i++) if (mask & (1 << i)) this.notify(i);
+  };
+
   needsReset(): void {
+    this.park('its driver broke a ring (a bad head index, or avail idx running ahead)');
+  }
+
+  /** Set DEVICE_NEEDS_RESET (§2.1.2), tell the driver (config change) and the user (one line). */
+  private park(why: string): void {
     if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
+    this.needsResetCount++;
+    this.log?.(
+      'virtio-needs-reset',
+      `${this.name}: ${why}; parked in DEVICE_NEEDS_RESET until the guest resets it`,
+    );
     this.status |= STATUS_DEVICE_NEEDS_RESET;
     if (this.status & STATUS_DRIVER_OK) {
       Atomics.or(this.isr, 0, INTERRUPT_CONFIG_CHANGE);
@@ -116,7 +156,7 @@ export class MmioTransport implements DeviceContext {
   /** A device model threw: keep the vCPU loop alive, park the device in DEVICE_NEEDS_RESET. */
   private deviceFailed(e: unknown): void {
     this.lastDeviceError = e;
-    this.needsReset();
+    this.park(`device error: ${describe(e)}`);
   }
 
   /** A guest read of `data.length` bytes at `offset` in the slot; fills `data`. */
@@ -328,6 +368,12 @@ export class MmioTransport implements DeviceContext {
     Atomics.store(this.isr, 0, 0);
     this.activated = false;
   }
+}
+
+/** The first line of an error, for a log line. */
+function describe(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n', 1)[0] ?? text;
 }
 
 function putU32(data: Uint8Array, v: number): void {

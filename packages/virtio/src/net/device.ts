@@ -38,6 +38,8 @@ export interface NetDeviceStats {
   rxFrames: number;
   /** Frames for the guest dropped: backlog full, too big for the buffers, device not running. */
   rxDropped: number;
+  /** Receive buffers the guest posted with no writable byte (handed back unused). */
+  rxBadBuffers: number;
 }
 
 const DEFAULT_MAC = new Uint8Array([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
@@ -49,7 +51,7 @@ export class NetDevice implements VirtioDevice, FramePort {
   readonly configSize = L.CONFIG_SIZE;
   readonly mtu: number;
   readonly backend: NetBackend;
-  readonly stats: NetDeviceStats = { txFrames: 0, txDropped: 0, rxFrames: 0, rxDropped: 0 };
+  readonly stats: NetDeviceStats = { txFrames: 0, txDropped: 0, rxFrames: 0, rxDropped: 0, rxBadBuffers: 0 };
 
   private readonly config = new Uint8Array(L.CONFIG_SIZE);
   /** Largest frame without TSO (without the virtio-net header). */
@@ -158,7 +160,7 @@ export class NetDevice implements VirtioDevice, FramePort {
     this.guestTso = this.guestCsum && hasFeature(ctx.features, L.VIRTIO_NET_F_GUEST_TSO4);
     this.hostTso =
       hasFeature(ctx.features, L.VIRTIO_NET_F_CSUM) && hasFeature(ctx.features, L.VIRTIO_NET_F_HOST_TSO4);
-    this.txChain ??= new DescriptorChain(this.queueMaxSizes[L.TX_QUEUE]!, ctx.views);
+    this.txChain ??= new DescriptorChain(this.queueMaxSizes[L.TX_QUEUE]!);
     this.drainBacklog();
     this.transmit();
   }
@@ -174,6 +176,8 @@ export class NetDevice implements VirtioDevice, FramePort {
     this.heldCount = 0;
     this.backlogCount = 0;
     this.backlogStart = 0;
+    this.txChain?.unbind();
+    for (const c of this.held) c.unbind();
   }
 
   /** Stop: reset and close the backend. */
@@ -192,9 +196,18 @@ export class NetDevice implements VirtioDevice, FramePort {
     if (!ctx || !chain || this.inTx || this.closed) return;
     const q = ctx.queues[L.TX_QUEUE]!;
     this.inTx = true;
+    // Bounded: a queue's worth of frames per call. A guest that keeps the ring full (another vCPU
+    // refilling it) gets the rest after a requeue, not the main thread.
+    let budget = q.size;
     try {
       do {
         while (q.live) {
+          if (budget-- <= 0) {
+            ctx.signalUsed(L.TX_QUEUE);
+            this.backend.flush();
+            if (q.hasAvailable()) ctx.requeue(L.TX_QUEUE);
+            return;
+          }
           const r = q.pop(chain);
           if (r === 'broken') return ctx.needsReset();
           if (r === 'empty') break;
@@ -356,10 +369,11 @@ export class NetDevice implements VirtioDevice, FramePort {
   private popRx(): DescriptorChain | undefined {
     const ctx = this.ctx!;
     const q = ctx.queues[L.RX_QUEUE]!;
-    for (;;) {
+    // Bounded: buffers with no writable byte are handed back, at most a ring's worth per call.
+    for (let budget = q.size; budget > 0; budget--) {
       let chain = this.held[this.heldCount];
       if (!chain) {
-        chain = new DescriptorChain(this.queueMaxSizes[L.RX_QUEUE]!, ctx.views);
+        chain = new DescriptorChain(this.queueMaxSizes[L.RX_QUEUE]!);
         this.held[this.heldCount] = chain;
       }
       const r = q.pop(chain);
@@ -374,12 +388,16 @@ export class NetDevice implements VirtioDevice, FramePort {
         continue;
       }
       if (chain.writableBytes === 0) {
+        this.stats.rxBadBuffers++;
         q.pushUsed(chain.head, 0); // nothing to write into: hand it back
         continue;
       }
       this.heldCount++;
       return chain;
     }
+    ctx.signalUsed(L.RX_QUEUE);
+    ctx.requeue(L.RX_QUEUE); // the backlog is drained from there, after other work had a turn
+    return undefined;
   }
 
   /** Forget the first `n` held chains (they were used), keeping the rest in order. */

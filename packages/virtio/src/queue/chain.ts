@@ -1,6 +1,9 @@
 // One descriptor chain as the device sees it: a list of bounds-checked segments of guest RAM,
 // readable ones first, then writable ones (§2.7.4.2). One object is made per queue (or per
 // in-flight request) and refilled by SplitQueue.pop: nothing is allocated per descriptor.
+// The chain reaches guest RAM only through the views of the queue that filled it, bound by each
+// pop: a chain object kept across a reset or a reboot can never touch the RAM of an earlier boot
+// (whose mapping may be gone, or hold something else), and `unbind()` lets go of it at once.
 import type { RegionViews } from '../memory/region-views';
 
 export class DescriptorChain {
@@ -15,22 +18,29 @@ export class DescriptorChain {
   readonly region: Int32Array;
   readonly offset: Float64Array;
   readonly len: Uint32Array;
+  /** The guest RAM of the queue that filled this chain; undefined once unbound. */
+  private views: RegionViews | undefined;
 
-  constructor(
-    readonly capacity: number,
-    readonly views: RegionViews,
-  ) {
+  constructor(readonly capacity: number) {
     this.region = new Int32Array(capacity);
     this.offset = new Float64Array(capacity);
     this.len = new Uint32Array(capacity);
   }
 
-  reset(head: number): void {
+  /** Start refilling for head `head` over `views` (SplitQueue.pop). */
+  reset(head: number, views: RegionViews): void {
+    this.views = views;
     this.head = head;
     this.length = 0;
     this.firstWritable = 0;
     this.readableBytes = 0;
     this.writableBytes = 0;
+  }
+
+  /** Forget the segments and the RAM they were in: every copy moves 0 bytes until the next pop. */
+  unbind(): void {
+    this.views = undefined;
+    this.length = this.firstWritable = this.readableBytes = this.writableBytes = 0;
   }
 
   /** Append a segment already checked against guest memory. Returns false when full. */
@@ -69,6 +79,8 @@ export class DescriptorChain {
   }
 
   private views_(from: number, to: number, skip: number, n: number, out: Uint8Array[]): number {
+    const views = this.views;
+    if (!views) return 0;
     let done = 0;
     for (let i = from; i < to && done < n; i++) {
       const l = this.len[i]!;
@@ -78,7 +90,7 @@ export class DescriptorChain {
       }
       const k = Math.min(l - skip, n - done);
       const o = this.offset[i]! + skip;
-      out.push(this.views.bytesOf(this.region[i]!).subarray(o, o + k));
+      out.push(views.bytesOf(this.region[i]!).subarray(o, o + k));
       done += k;
       skip = 0;
     }
@@ -94,6 +106,8 @@ export class DescriptorChain {
     n: number,
     toGuest: boolean,
   ): number {
+    const views = this.views;
+    if (!views) return 0;
     let done = 0;
     for (let i = from; i < to && done < n; i++) {
       const l = this.len[i]!;
@@ -102,7 +116,7 @@ export class DescriptorChain {
         continue;
       }
       const k = Math.min(l - skip, n - done);
-      const mem = this.views.bytesOf(this.region[i]!);
+      const mem = views.bytesOf(this.region[i]!);
       const o = this.offset[i]! + skip;
       if (k <= 32) {
         // Small copies (headers, status bytes) without making a view.

@@ -119,7 +119,7 @@ describe('split queue fuzz', () => {
       const count = r() % 4 === 0 ? r() & 0xffff : r() % (size + 1);
       q.restoreIndices(start, start);
       dv.setUint16(avail + 2, (start + count) & 0xffff, true);
-      const chain = new DescriptorChain(size, views);
+      const chain = new DescriptorChain(size);
       for (let k = 0; k <= size + 1; k++) {
         const t0 = performance.now();
         const res = q.pop(chain);

@@ -24,7 +24,7 @@ function setup(size = 16, opts: { indirect?: boolean; maxChainBytes?: number } =
   q.indirect = opts.indirect ?? true;
   expect(q.activate(views)).toBe(true);
   q.ready = true;
-  const chain = new DescriptorChain(size, views);
+  const chain = new DescriptorChain(size);
   let availIdx = 0;
   const desc = (table: number, i: number, addr: number, len: number, flags: number, next = 0) => {
     const o = table + 16 * i;

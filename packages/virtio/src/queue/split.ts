@@ -254,7 +254,7 @@ export class SplitQueue {
   /** Walk the chain at `head` into `chain`. False when it is malformed. */
   private walk(head: number, chain: DescriptorChain): boolean {
     const views = this.views!;
-    chain.reset(head);
+    chain.reset(head, views);
     let table = this.descView!;
     let tableOff = this.descOff;
     let tableSize = this.size;

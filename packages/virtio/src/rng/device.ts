@@ -11,6 +11,11 @@ export interface RngDeviceOptions {
   queueSize?: number;
 }
 
+/** Random bytes made per queueNotify call at most (then the rest is requeued). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/** Random bytes put in one buffer at most (Linux asks for at most a page or so at a time). */
+const MAX_CHAIN_BYTES = 64 * 1024;
+
 export class RngDevice implements VirtioDevice {
   readonly deviceId = DEVICE_ID_ENTROPY;
   readonly features = TRANSPORT_FEATURES;
@@ -21,6 +26,8 @@ export class RngDevice implements VirtioDevice {
   private ctx: DeviceContext | undefined;
   private chain: DescriptorChain | undefined;
   private readonly iov: Uint8Array[] = [];
+  /** Bytes of entropy handed to the guest. */
+  readonly stats = { bytes: 0 };
 
   constructor(options: RngDeviceOptions = {}) {
     this.queueMaxSizes = [options.queueSize ?? 64];
@@ -34,7 +41,7 @@ export class RngDevice implements VirtioDevice {
 
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
-    this.chain ??= new DescriptorChain(this.queueMaxSizes[0]!, ctx.views);
+    this.chain ??= new DescriptorChain(this.queueMaxSizes[0]!);
     this.queueNotify();
   }
 
@@ -43,16 +50,29 @@ export class RngDevice implements VirtioDevice {
     const chain = this.chain;
     if (!ctx || !chain) return;
     const q = ctx.queues[0]!;
+    // Bounded: a queue's worth of buffers, or MAX_BATCH_BYTES, per call (a guest that keeps the
+    // ring full gets the rest after a requeue, not the whole thread).
+    let budget = q.size;
+    let bytes = 0;
     do {
       for (;;) {
+        if (budget-- <= 0 || bytes >= MAX_BATCH_BYTES) {
+          ctx.signalUsed(0);
+          if (q.hasAvailable()) ctx.requeue(0);
+          return;
+        }
         const r = q.pop(chain);
         if (r === 'broken') return ctx.needsReset();
         if (r === 'empty') break;
+        // §5.4.6.2: the device may fill fewer bytes than the buffer holds; the used length says how many.
+        const n = Math.min(chain.writableBytes, MAX_CHAIN_BYTES);
         this.iov.length = 0;
-        chain.writableViews(0, chain.writableBytes, this.iov);
+        chain.writableViews(0, n, this.iov);
         for (const v of this.iov) randomFillSync(v);
         this.iov.length = 0;
-        q.pushUsed(chain.head, chain.writableBytes);
+        bytes += n;
+        this.stats.bytes += n;
+        q.pushUsed(chain.head, n);
       }
       ctx.signalUsed(0);
     } while (q.enableNotification());
@@ -60,5 +80,6 @@ export class RngDevice implements VirtioDevice {
 
   reset(): void {
     this.ctx = undefined;
+    this.chain?.unbind();
   }
 }

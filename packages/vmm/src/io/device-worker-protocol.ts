@@ -4,7 +4,7 @@
 // main thread. The main thread keeps the register file (the transport) and sends commands; a
 // command that takes something away (reset, detach, stop) waits until the thread has applied it.
 import type { GuestMemoryHandle } from '@vmm/hypervisor';
-import type { BlkDeviceOptions, BlkImage } from '@vmm/virtio';
+import type { BlkDeviceOptions, BlkDeviceStats, BlkImage } from '@vmm/virtio';
 import type { MessagePort } from 'node:worker_threads';
 
 export interface DeviceWorkerInit {
@@ -18,7 +18,20 @@ export interface DeviceWorkerInit {
   port: MessagePort;
   /** The most the thread busy-polls its queues after a request before it sleeps (adaptive-poll.ts); 0: never. */
   pollMaxNs: number;
+  /** The device's counters, copied here by the thread after each batch (Float64 per BLK_STATS entry). */
+  stats: SharedArrayBuffer;
 }
+
+/** The order of the counters in DeviceWorkerInit.stats. */
+export const BLK_STATS = [
+  'requests',
+  'readBytes',
+  'writtenBytes',
+  'flushes',
+  'errors',
+  'unsupported',
+  'malformed',
+] as const satisfies readonly (keyof BlkDeviceStats)[];
 
 /** One queue as the driver set it up (virtio 1.2 §4.2.2 Queue* registers), checked by the transport. */
 export interface QueueConfig {

@@ -19,6 +19,7 @@ import {
 } from '@vmm/virtio';
 import { AdaptivePollWindow } from './adaptive-poll';
 import {
+  BLK_STATS,
   CONTROL_ACK,
   CONTROL_POSTED,
   type DeviceWorkerCommand,
@@ -36,8 +37,21 @@ const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64
   timeout: number,
 ) => number;
 
-const blk = new BlkDevice({ ...init.blk, io: 'sync' });
+// A command posted while a request is under way (only reset, detach and stop can be) interrupts it
+// between two chunks of I/O: the command waits one chunk, never a guest-sized batch.
+// Counters are published there too, so the main thread sees a long batch progress.
+const blk = new BlkDevice({
+  ...init.blk,
+  io: 'sync',
+  interrupted: () => {
+    publishStats();
+    return Atomics.load(control, CONTROL_POSTED) !== gen;
+  },
+});
 const device: VirtioDevice = blk;
+const stats = new Float64Array(init.stats);
+/** Queues the device asked to have served again (DeviceContext.requeue): a bit each. */
+let requeued = 0;
 let writebacksSeen = 0;
 const scratch = Buffer.alloc(8);
 const one = Buffer.alloc(8);
@@ -119,7 +133,15 @@ function context(a: Attachment, features: bigint, configs: QueueConfig[]): Devic
       }
     },
     needsReset: () => report(),
+    requeue(index: number): void {
+      requeued |= 1 << index;
+    },
   };
+}
+
+/** Publish the device's counters for the main thread. */
+function publishStats(): void {
+  for (let i = 0; i < BLK_STATS.length; i++) stats[i] = blk.stats[BLK_STATS[i]!];
 }
 
 function apply(c: DeviceWorkerCommand): void {
@@ -144,10 +166,12 @@ function apply(c: DeviceWorkerCommand): void {
     case 'reset':
       device.reset();
       ctx = undefined;
+      requeued = 0;
       return;
     case 'detach':
       device.reset();
       ctx = undefined;
+      requeued = 0;
       attached = undefined;
       setFds([init.wakeFd]);
       return;
@@ -185,6 +209,16 @@ function serve(i: number): void {
     ctx = undefined;
     report(e);
   }
+  publishStats();
+}
+
+/** Serve the queues the device asked to have served again; true when there were any. */
+function serveRequeued(): boolean {
+  const mask = requeued;
+  if (mask === 0) return false;
+  requeued = 0;
+  for (let i = 0; mask >> i; i++) if (mask & (1 << i)) serve(i);
+  return true;
 }
 
 /** Ring checks between two clock reads while spinning. performance.now() allocates on every call
@@ -242,6 +276,7 @@ for (;;) {
     commands();
     continue;
   }
+  if (serveRequeued()) continue;
   const t0 = performance.now();
   if (pollQueues()) {
     pollWindow.record((performance.now() - t0) * 1e6);

@@ -66,7 +66,7 @@ function setup(opts: { attach?: boolean; pollUs?: number } = {}) {
     memory.close();
   });
   if (opts.attach !== false) {
-    device.attach({ memory: memory.share(), isr: cells, isrIndex: 0, kickFds: [kick.fd], irqFd: irqfd.fd });
+    device.attach({ lease: memory.lend(), isr: cells, isrIndex: 0, kickFds: [kick.fd], irqFd: irqfd.fd });
   }
   const driver = new GuestDriver(transport, memory, new GuestAllocator(0x1000, RAM), irq);
   expect(driver.init(TRANSPORT_FEATURES | bit(L.VIRTIO_BLK_F_FLUSH), 2)).not.toBe(0n);

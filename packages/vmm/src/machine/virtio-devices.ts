@@ -1,8 +1,8 @@
 // The virtio-mmio devices of a VM: created once from the config (so a bad disk image is reported
 // before a VM exists, and disks stay open across reboots), and per boot placed in the MMIO window
 // with a transport, an irqfd and one ioeventfd per queue (a kick never needs a vCPU exit).
-import type { EventNotifier, VirtualMachine } from '@vmm/hypervisor';
-import { MemfdGuestMemory, VmmError } from '@vmm/hypervisor';
+import type { EventNotifier, LogSink, VirtualMachine } from '@vmm/hypervisor';
+import { VmmError } from '@vmm/hypervisor';
 import {
   ConsoleDevice,
   MMIO_SLOT_SIZE,
@@ -17,7 +17,7 @@ import {
 import fs from 'node:fs';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
-import type { NetInterfaceConfig, VmConfig } from '../config';
+import type { NetInterfaceConfig, SerialConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
 import { WorkerBlkDevice } from '../io/worker-blk-device';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
@@ -29,20 +29,17 @@ const LAST_GSI = 23;
 
 type ClosableDevice = VirtioDevice & { close?(): unknown };
 
-export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
+export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDevice[] {
   const devices: ClosableDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
       devices.push(
-        new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial, pollUs: d.pollUs }),
+        new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial, pollUs: d.pollUs, log }),
       );
     }
     (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i)));
     const c = config.console;
-    if (c && c.mode !== 'off') {
-      const output = c.mode === 'tty' ? process.stdout : fs.openSync(c.path, 'w');
-      devices.push(new ConsoleDevice({ output, input: c.mode === 'tty' ? process.stdin : undefined }));
-    }
+    if (c && c.mode !== 'off') devices.push(createConsole(c, log));
     if (config.rng) devices.push(new RngDevice());
   } catch (e) {
     for (const d of devices) d.close?.();
@@ -51,6 +48,19 @@ export function createVirtioDevices(config: VmConfig): ClosableDevice[] {
   const max = Math.min(VIRTIO_MMIO_MAX_SLOTS, LAST_GSI - VIRTIO_FIRST_GSI + 1);
   if (devices.length > max) throw new RangeError(`at most ${max} virtio devices fit this machine`);
   return devices;
+}
+
+/** virtio-console on the terminal or a file (bounded by its `max`); its fd is closed with the device. */
+function createConsole(c: Exclude<SerialConfig, { mode: 'off' }>, log: LogSink | undefined): ClosableDevice {
+  if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
+  const fd = fs.openSync(c.path, 'w');
+  const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
+  return Object.assign(dev, {
+    close: () => {
+      ConsoleDevice.prototype.close.call(dev);
+      fs.closeSync(fd);
+    },
+  });
 }
 
 /** Start what devices serve before the guest runs (the NAT's host port forwards). */
@@ -86,6 +96,12 @@ export function parseMac(text: string | undefined, index = 0): Uint8Array {
   return mac;
 }
 
+/** A device's name in log lines: its kind and the slot it sits in. */
+function deviceName(device: VirtioDevice, slot: number): string {
+  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng' }[device.deviceId];
+  return `${kind ?? `virtio device ${device.deviceId}`} (slot ${slot})`;
+}
+
 /** Where device i lives: its window and its interrupt, for the DSDT and the command line. */
 export function virtioPlacement(count: number): VirtioMmioAcpiDevice[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -107,7 +123,7 @@ export class VirtioMmioBus implements MmioHandler {
   /** Each transport's InterruptStatus, shared with the vCPU threads (they answer it and its ACK). */
   readonly isr: VirtioIsrSpec;
 
-  constructor(vm: VirtualMachine, devices: readonly VirtioDevice[], poller: EventfdPoller) {
+  constructor(vm: VirtualMachine, devices: readonly VirtioDevice[], poller: EventfdPoller, log?: LogSink) {
     this.isr = {
       cells: new SharedArrayBuffer(4 * devices.length),
       base: VIRTIO_MMIO_BASE,
@@ -124,9 +140,12 @@ export class VirtioMmioBus implements MmioHandler {
         // An irqfd is an edge: nothing to lower on ACK, so the vCPU threads may take the ACK.
         interrupt: { raise: () => irq.signal() },
         interruptStatus: new Int32Array(this.isr.cells, 4 * i, 1),
+        log,
+        name: deviceName(device, i),
       });
       // A device with its own I/O thread polls its kicks there; the others' kicks come to this thread.
-      const threaded = device instanceof WorkerBlkDevice && vm.memory instanceof MemfdGuestMemory;
+      const lease = device instanceof WorkerBlkDevice ? vm.memory.lend?.() : undefined;
+      const threaded = lease !== undefined;
       const kicks = t.queues.map((_, q) => {
         const kick = vm.createEventNotifier();
         vm.registerIoEvent(kick, p.base + mmioRegisters.MMIO_QUEUE_NOTIFY, 'mmio', 4, q);
@@ -134,9 +153,8 @@ export class VirtioMmioBus implements MmioHandler {
         this.notifiers.push(kick);
         return kick.fd;
       });
-      if (threaded) {
-        const memory = (vm.memory as MemfdGuestMemory).share();
-        device.attach({ memory, isr: this.isr.cells, isrIndex: i, kickFds: kicks, irqFd: irq.fd });
+      if (lease && device instanceof WorkerBlkDevice) {
+        device.attach({ lease, isr: this.isr.cells, isrIndex: i, kickFds: kicks, irqFd: irq.fd });
         this.served.push(device);
       }
       this.notifiers.push(irq);

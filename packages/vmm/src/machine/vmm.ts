@@ -10,6 +10,7 @@ import {
   probe,
   type EventNotifier,
   type Hypervisor,
+  type LogSink,
   type ProbeResult,
   type VirtualMachine,
 } from '@vmm/hypervisor';
@@ -39,13 +40,18 @@ import {
 } from './virtio-devices';
 import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
+import { rateLimitedLog } from '../log/rate-limited';
 
 export interface VmmOptions {
   /** Defaults to KVM. */
   hypervisor?: Hypervisor;
   /** Defaults to probing the host; given by tests. */
   probe?: ProbeResult;
-  /** One-line notices (host quirks applied, reboots). */
+  /**
+   * One-line notices: host quirks applied, reboots, and what the guest made go wrong (a device
+   * parked in DEVICE_NEEDS_RESET, a NAT flow refused by a cap, output dropped), each kind at most
+   * once per 10 s (`vmm run` prints them to stderr).
+   */
   log?: (line: string) => void;
   /** Where COM1 input comes from when serial is 'tty' (default process.stdin). */
   input?: NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown; isTTY?: boolean };
@@ -73,6 +79,7 @@ export class Vmm {
     private readonly hypervisor: Hypervisor,
     private readonly cmdline: string,
     private readonly options: VmmOptions,
+    private readonly log: LogSink,
   ) {}
 
   /**
@@ -87,7 +94,8 @@ export class Vmm {
       );
     }
     const files = readBootFiles(config);
-    const devices = createVirtioDevices(config);
+    const log = rateLimitedLog((line) => options.log?.(line));
+    const devices = createVirtioDevices(config, log);
     try {
       const placement = virtioPlacement(devices.length);
       let cmdline = [config.cmdline, ...virtioCmdline(placement)].filter((w) => w !== '').join(' ');
@@ -121,7 +129,7 @@ export class Vmm {
         }
       }
       await startVirtioDevices(devices);
-      return new Vmm(config, files, devices, hypervisor, cmdline, options);
+      return new Vmm(config, files, devices, hypervisor, cmdline, options, log);
     } catch (e) {
       for (const d of devices) d.close?.();
       throw e;
@@ -173,7 +181,7 @@ export class Vmm {
       serial.attach(irq);
       const placement = virtioPlacement(this.devices.length);
       const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
-      bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller) : undefined;
+      bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller, this.log) : undefined;
       const servers: MailboxServer[] = [];
       const plan = loadKernel(vm.memory, this.files.kernel, {
         initrd: this.files.initrd,
@@ -199,11 +207,12 @@ export class Vmm {
             {
               id,
               vcpu: vcpu.attachSpec(),
-              uart: { state: serial.state, outFd: serial.outFd, irqFd: irq.fd },
+              uart: { state: serial.state, outFd: serial.outFd, outLimit: serial.outLimit, irqFd: irq.fd },
               mmioMailbox: bus ? newMailbox(bus, servers) : null,
               virtioIsr: bus?.isr ?? null,
             },
             vcpu,
+            this.log,
           ),
         );
       }
@@ -239,7 +248,8 @@ export class Vmm {
       this.cleanups.push(() => fs.closeSync(fd));
     }
     const input = serial.mode === 'tty' ? (this.options.input ?? process.stdin) : undefined;
-    return new SerialPlumbing(state, outFd, input, this.cleanups);
+    const limit = serial.mode === 'file' ? serial.max : undefined;
+    return new SerialPlumbing(state, outFd, limit, input, this.cleanups);
   }
 }
 
@@ -256,6 +266,7 @@ class SerialPlumbing {
   constructor(
     readonly state: SharedArrayBuffer,
     readonly outFd: number | null,
+    readonly outLimit: number | undefined,
     private readonly input: VmmOptions['input'],
     cleanups: (() => void)[],
   ) {

@@ -13,7 +13,8 @@ export interface VcpuWorkerInit {
   vcpu: AttachSpec;
   /** Shared control words: see CONTROL_* below. */
   control: SharedArrayBuffer;
-  uart: { state: SharedArrayBuffer; outFd: number | null; irqFd: number };
+  /** COM1: its shared state, where its output goes (at most outLimit bytes), its irqfd. */
+  uart: { state: SharedArrayBuffer; outFd: number | null; outLimit?: number; irqFd: number };
   /** MMIO accesses go to the main thread through this mailbox (null: no MMIO devices). */
   mmioMailbox: SharedArrayBuffer | null;
   /** The virtio transports' InterruptStatus cells, answered in the vCPU thread (null: no virtio). */
@@ -34,4 +35,8 @@ export type StopReason =
   | { reason: 'crash'; detail: string }
   | { reason: 'error'; detail: string };
 
-export type WorkerMessage = { type: 'ready' } | ({ type: 'stopped' } & StopReason);
+export type WorkerMessage =
+  | { type: 'ready' }
+  | ({ type: 'stopped' } & StopReason)
+  /** Something the user should see (the serial output stopped); rate-limited by the receiver. */
+  | { type: 'notice'; kind: string; line: string };

@@ -18,10 +18,12 @@ export class VcpuThread {
   constructor(
     init: Omit<VcpuWorkerInit, 'control'>,
     private readonly vcpu: Pick<Vcpu, 'kick'>,
+    notice?: (kind: string, line: string) => void,
   ) {
     this.worker = startWorker('vcpu-worker', { workerData: { ...init, control: this.control } });
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'notice') notice?.(m.kind, m.line);
         if (m.type === 'stopped') {
           const { type: _type, ...reason } = m;
           resolve(reason as StopReason);

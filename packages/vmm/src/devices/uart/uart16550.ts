@@ -1,8 +1,11 @@
 // 16550A UART (COM1 at 0x3f8, IRQ 4), after the National Semiconductor PC16550D data sheet.
 // The register state lives in a SharedArrayBuffer so every vCPU worker runs the same UART
 // in its own thread (no round trip to the main thread per character), under a tiny lock.
-// Output is written at once to a file descriptor and is never dropped; input arrives from the
-// main thread through `pushInput` into a receive ring larger than the chip's 16-byte FIFO.
+// Output is written at once to a file descriptor and is never dropped while the sink takes it
+// (a full non-blocking terminal is waited out); it stops at the sink's byte limit (a log file's
+// `max`, marked in the file) or when the sink fails (EPIPE, ENOSPC): the guest's output is then
+// dropped and counted, and the VM goes on. Input arrives from the main thread through
+// `pushInput` into a receive ring larger than the chip's 16-byte FIFO.
 import fs from 'node:fs';
 
 export const COM1_PORT = 0x3f8;
@@ -44,12 +47,17 @@ const S_THRE_PENDING = 8; // THRE interrupt latched until IIR read or THR write
 const S_RX_HEAD = 9; // read index (consumer: guest)
 const S_RX_TAIL = 10; // write index (producer: host)
 const S_IRQ_ASSERTED = 11;
-const SLOTS = 12;
+const S_OUT_CLOSED = 12; // the sink failed or reached its limit: output is dropped
+const SLOTS = 13;
 export const UART_RX_RING = 4096;
+/** Float64 counters after the ring (8-aligned): bytes written to the sink, bytes dropped. */
+const COUNTERS_OFFSET = Math.ceil((SLOTS * 4 + UART_RX_RING) / 8) * 8;
+const C_WRITTEN = 0;
+const C_DROPPED = 1;
 
 /** The shared buffer to pass to each thread's Uart16550 over the same state. */
 export function createUartState(): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(SLOTS * 4 + UART_RX_RING);
+  const sab = new SharedArrayBuffer(COUNTERS_OFFSET + 16);
   const s = new Int32Array(sab, 0, SLOTS);
   s[S_DLL] = 12; // 9600 baud until the guest programs it
   s[S_THRE_PENDING] = 0;
@@ -61,12 +69,16 @@ export interface IrqTrigger {
   trigger(): void;
 }
 
-/** Where the guest's output goes: a file descriptor (stdout, a file) or nowhere. */
-export type UartSink = { fd: number } | null;
+/**
+ * Where the guest's output goes: a file descriptor (stdout, a file) or nowhere. `limit`: bytes
+ * written at most (a log file's bound). `notice`: told once when output starts being dropped.
+ */
+export type UartSink = { fd: number; limit?: number; notice?: (kind: string, line: string) => void } | null;
 
 export class Uart16550 {
   private readonly s: Int32Array;
   private readonly rx: Uint8Array;
+  private readonly counters: Float64Array;
   private readonly one = new Uint8Array(1);
 
   constructor(
@@ -76,6 +88,12 @@ export class Uart16550 {
   ) {
     this.s = new Int32Array(state, 0, SLOTS);
     this.rx = new Uint8Array(state, SLOTS * 4, UART_RX_RING);
+    this.counters = new Float64Array(state, COUNTERS_OFFSET, 2);
+  }
+
+  /** Bytes of guest output written to the sink, and dropped (over the limit, or the sink failed). */
+  get output(): { written: number; dropped: number } {
+    return { written: this.counters[C_WRITTEN]!, dropped: this.counters[C_DROPPED]! };
   }
 
   pioRead(port: number, data: Uint8Array): void {
@@ -219,10 +237,44 @@ export class Uart16550 {
     if (pending && !was) this.irq.trigger();
   }
 
+  /** One byte to the sink, under the lock (so the counters and the closed flag are consistent). */
   private emit(byte: number): void {
-    if (!this.sink) return;
+    const sink = this.sink;
+    if (!sink) return;
+    const c = this.counters;
+    if (this.s[S_OUT_CLOSED] === 1) {
+      c[C_DROPPED]!++;
+      return;
+    }
+    const limit = sink.limit ?? Infinity;
     this.one[0] = byte;
-    writeFully(this.sink.fd, this.one);
+    try {
+      if (c[C_WRITTEN]! >= limit) {
+        this.s[S_OUT_CLOSED] = 1;
+        c[C_DROPPED]!++;
+        writeFully(
+          sink.fd,
+          new TextEncoder().encode(
+            `\n[vmm: serial output reached its limit of ${limit} bytes; the rest is dropped]\n`,
+          ),
+        );
+        sink.notice?.(
+          'serial-limit',
+          `serial output reached its limit of ${limit} bytes; later output is dropped`,
+        );
+        return;
+      }
+      writeFully(sink.fd, this.one);
+      c[C_WRITTEN]!++;
+    } catch (e) {
+      this.s[S_OUT_CLOSED] = 1;
+      c[C_DROPPED]!++;
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      sink.notice?.(
+        'serial-output',
+        `serial output failed (${code}); later output is dropped, the VM goes on`,
+      );
+    }
   }
 
   private rxPush(byte: number): boolean {
