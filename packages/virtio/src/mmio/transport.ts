@@ -138,6 +138,14 @@ export class MmioTransport implements DeviceContext {
 
   // --- the vmm's side ----------------------------------------------------------------------------
 
+  /**
+   * The boot is over: reset the device as a driver's status 0 would, so it lets go of this RAM's
+   * views before the RAM is unmapped (a frame arriving for a net device afterwards is dropped).
+   */
+  shutdown(): void {
+    this.reset();
+  }
+
   /** The guest notified queue `index` (its ioeventfd fired, or a QueueNotify write). */
   notify(index: number): void {
     if (!this.activated || this.status & STATUS_DEVICE_NEEDS_RESET) return;

@@ -1,5 +1,6 @@
 import { EventfdNotifier } from '@vmm/hypervisor';
 import { describe, expect, it } from 'vitest';
+import { startModuleWorker } from '../worker-url';
 import { EventfdPoller } from './eventfd-poller';
 
 describe('eventfd poller thread', () => {
@@ -34,5 +35,30 @@ describe('eventfd poller thread', () => {
     c.close();
     await poller.close();
     b.close();
+  });
+
+  it('coalesces: 100 000 kicks while the main thread is busy become one message and one call', async () => {
+    const poller = new EventfdPoller(EventfdNotifier.create());
+    const kick = EventfdNotifier.create();
+    let calls = 0;
+    poller.watch(kick, () => calls++);
+    await new Promise((r) => setTimeout(r, 100)); // the poller has the fd list
+    const done = new SharedArrayBuffer(4);
+    const writer = startModuleWorker(new URL('./test-support/eventfd-writer.ts', import.meta.url), {
+      workerData: { fd: kick.fd, count: 100_000, done },
+    });
+    // The main thread is held (as by a long device batch) until every kick was written.
+    Atomics.wait(new Int32Array(done), 0, 0, 60_000);
+    expect(Atomics.load(new Int32Array(done), 0)).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(poller.messages).toBe(1);
+    expect(calls).toBe(1);
+    // And the next kick is seen again.
+    kick.signal();
+    for (let i = 0; i < 100 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(2);
+    await writer.terminate();
+    await poller.close();
+    kick.close();
   });
 });

@@ -2,12 +2,19 @@
 // which fired, so the main event loop never blocks and a guest's kick never needs a vCPU exit to
 // userspace. fds[0] is the poller's own wake-up eventfd: the main thread writes it after sending a
 // new fd list.
+//
+// Kicks are coalesced: a fired eventfd sets its flag in shared memory, and one message is posted
+// only when none is outstanding (the main thread clears `outstanding` before it reads the flags).
+// However fast a guest kicks while the main thread is busy, what waits for it is one message and
+// one flag per eventfd, never a message per kick.
 import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import koffi from 'koffi';
 import { POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN } from './pollfd';
+import { FIRED_OUTSTANDING, firedFlag } from './poller-protocol';
 
-const { wakeFd, port } = workerData as { wakeFd: number; port: MessagePort };
+const { wakeFd, port, fired } = workerData as { wakeFd: number; port: MessagePort; fired: SharedArrayBuffer };
+const flags = new Int32Array(fired);
 const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as (
   fds: Uint8Array,
   n: number,
@@ -16,14 +23,15 @@ const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64
 
 let fds: number[] = [];
 let table = new Uint8Array(POLLFD_SIZE);
+let view = new DataView(table.buffer);
 const scratch = Buffer.alloc(8);
 
 function rebuild(): void {
   table = new Uint8Array((fds.length + 1) * POLLFD_SIZE);
-  const dv = new DataView(table.buffer);
+  view = new DataView(table.buffer);
   [wakeFd, ...fds].forEach((fd, i) => {
-    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
-    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
+    view.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
+    view.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
   });
 }
 
@@ -39,11 +47,10 @@ rebuild();
 for (;;) {
   const n = poll(table, fds.length + 1, -1);
   if (n < 0) continue; // EINTR
-  const dv = new DataView(table.buffer);
-  const fired: number[] = [];
+  let any = false;
   for (let i = 0; i <= fds.length; i++) {
-    const rev = dv.getInt16(i * POLLFD_SIZE + POLLFD_REVENTS, true);
-    dv.setInt16(i * POLLFD_SIZE + POLLFD_REVENTS, 0, true);
+    const rev = view.getInt16(i * POLLFD_SIZE + POLLFD_REVENTS, true);
+    view.setInt16(i * POLLFD_SIZE + POLLFD_REVENTS, 0, true);
     // Only a readable eventfd is a kick; POLLNVAL/POLLERR (an fd closed under us) is not.
     if ((rev & POLLIN) === 0) continue;
     if (i === 0) {
@@ -58,7 +65,8 @@ for (;;) {
       break;
     }
     drain(fds[i - 1]!);
-    fired.push(i - 1);
+    Atomics.store(flags, firedFlag(i - 1), 1);
+    any = true;
   }
-  if (fired.length > 0) parentPort!.postMessage(fired);
+  if (any && Atomics.compareExchange(flags, FIRED_OUTSTANDING, 0, 1) === 0) parentPort!.postMessage(0);
 }

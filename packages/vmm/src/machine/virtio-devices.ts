@@ -172,9 +172,13 @@ export class VirtioMmioBus implements MmioHandler {
     this.transportAt(address)?.mmioWrite(address % MMIO_SLOT_SIZE, data);
   }
 
-  /** Take every I/O thread off this boot (memory, fds), then close the boot's eventfds. */
+  /**
+   * The boot is over: every device lets go of this boot's RAM (I/O threads detach and give their
+   * lease back, the others are reset), then the boot's eventfds close.
+   */
   close(): void {
     for (const d of this.served.splice(0)) d.detach();
+    for (const t of this.transports.splice(0)) t.shutdown();
     for (const n of this.notifiers.splice(0)) n.close();
   }
 
