@@ -7,7 +7,8 @@ import { Ipv4Header, PROTO_TCP } from './ipv4';
 import { TcpHeader, RST, SYN } from './tcp/header';
 import { ETH_HLEN } from './ethernet';
 import { checksum, pseudoHeaderSum } from './checksum';
-import { CapturePort, GATEWAY, tcp } from './test-support/frames';
+import { CapturePort } from './test-support/capture-port';
+import { GATEWAY, tcp } from './test-support/guest-frames';
 import { readVnetHdr, writeVnetHdr, VIRTIO_NET_HDR_F_NEEDS_CSUM } from './vnet-hdr';
 
 class OffloadPort extends CapturePort {

@@ -2,6 +2,7 @@
 // gateway 10.0.2.2, DNS 10.0.2.3, guest 10.0.2.15, MTU 1500.
 import { parseIpv4 } from './addr';
 import { NetConfigError } from './errors';
+import { ALLOW_ALL, type OutboundDeny } from './policy';
 
 export interface HostForward {
   protocol: 'tcp' | 'udp';
@@ -29,6 +30,23 @@ export interface NetConfig {
   tcpBuffer: number;
   udpIdleMs: number;
   dhcpLeaseSeconds: number;
+  /** TCP connections at once (guest-opened and host-forwarded); a guest SYN beyond gets a RST */
+  maxTcpConnections: number;
+  /** UDP flows at once; a datagram that would open one more gets ICMP port unreachable */
+  maxUdpFlows: number;
+  /** a connection not established within this is reset (a SYN never holds a host socket for long) */
+  tcpHandshakeMs: number;
+  /** a connection whose guest keeps its window at 0 this long is reset */
+  tcpZeroWindowMs: number;
+  /** bytes buffered over all connections (host data the guest has not acknowledged, guest data
+   * the host has not taken); at the bound host sockets pause and the windows offered close */
+  maxBufferedBytes: number;
+  /** datagrams waiting in one UDP flow's host socket; more are dropped, as a router drops */
+  udpQueueDatagrams: number;
+  /** destinations refused to the guest (policy.ts); default none beyond the built-in rules */
+  deny: OutboundDeny;
+  /** one line per event a user should see (a flow refused by a cap or the policy); rate-limited by the caller */
+  log?: (kind: string, line: string) => void;
 }
 
 export const MIN_MTU = 576;
@@ -48,8 +66,26 @@ export function defaultConfig(overrides: Partial<NetConfig> = {}): NetConfig {
     tcpBuffer: 1 << 20,
     udpIdleMs: 60_000,
     dhcpLeaseSeconds: 86_400,
+    maxTcpConnections: 1024,
+    maxUdpFlows: 256,
+    tcpHandshakeMs: 20_000,
+    tcpZeroWindowMs: 120_000,
+    maxBufferedBytes: 64 << 20,
+    udpQueueDatagrams: 256,
+    deny: ALLOW_ALL,
     ...overrides,
   };
+  for (const k of [
+    'maxTcpConnections',
+    'maxUdpFlows',
+    'tcpHandshakeMs',
+    'tcpZeroWindowMs',
+    'maxBufferedBytes',
+    'udpQueueDatagrams',
+  ] as const) {
+    if (!Number.isSafeInteger(cfg[k]) || cfg[k] <= 0)
+      throw new NetConfigError(`${k} ${cfg[k]} must be a positive whole number`);
+  }
   if (!Number.isInteger(cfg.mtu) || cfg.mtu < MIN_MTU || cfg.mtu > MAX_MTU) {
     throw new NetConfigError(`MTU ${cfg.mtu} is out of range: use ${MIN_MTU} to ${MAX_MTU}`);
   }

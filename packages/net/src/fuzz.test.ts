@@ -11,7 +11,8 @@ import { DhcpMessage } from './dhcp';
 import { DnsHeader } from './dns';
 import { etherType } from './ethernet';
 import { NatStack } from './stack';
-import { arpRequest, CapturePort, DNS, GATEWAY, icmpEcho, tcp, udp, GUEST } from './test-support/frames';
+import { CapturePort } from './test-support/capture-port';
+import { arpRequest, DNS, GATEWAY, icmpEcho, tcp, udp, GUEST } from './test-support/guest-frames';
 
 const MS = 1500;
 

@@ -8,6 +8,8 @@ export const ICMP_DEST_UNREACH = 3;
 export const ICMP_ECHO = 8;
 export const ICMP_PORT_UNREACH = 3;
 export const ICMP_HOST_UNREACH = 1;
+/** Destination unreachable, "communication administratively prohibited" (RFC 1812 §5.2.7.1). */
+export const ICMP_ADMIN_PROHIBITED = 13;
 export const ICMP_HLEN = 8;
 
 export class IcmpHeader {

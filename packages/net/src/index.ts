@@ -10,6 +10,8 @@ export {
   type HostForward,
 } from './config';
 export type { FramePort, FrameSink } from './frame-port';
+export { parseOutboundDeny, formatOutboundDeny, ALLOW_ALL, type OutboundDeny } from './policy';
+export { natFds, openFileLimit } from './fd-budget';
 export { writeTcpOffloadHdr } from './tcp-frame';
 export { IPV4_MAX_TOTAL } from './ipv4';
 export {

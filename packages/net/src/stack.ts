@@ -5,7 +5,14 @@
 import { ArpPacket, ARP_REPLY, ARP_REQUEST } from './arp';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, etherType, BROADCAST_MAC } from './ethernet';
 import { Ipv4Header, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from './ipv4';
-import { IcmpHeader, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_PORT_UNREACH } from './icmp';
+import {
+  IcmpHeader,
+  ICMP_ADMIN_PROHIBITED,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO,
+  ICMP_ECHO_REPLY,
+  ICMP_PORT_UNREACH,
+} from './icmp';
 import { UdpHeader } from './udp';
 import { TcpHeader } from './tcp/header';
 import { TcpNat } from './tcp/nat';
@@ -28,6 +35,8 @@ import { defaultConfig, netmask, type NetConfig } from './config';
 import { hostNameserver } from './resolv';
 import type { FramePort, FrameSink } from './frame-port';
 import { NetConfigError } from './errors';
+import { formatIpv4 } from './addr';
+import { OutboundPolicy, formatOutboundDeny } from './policy';
 
 const LOOPBACK = '127.0.0.1';
 const TICK_MS = 25;
@@ -38,6 +47,14 @@ export interface NatStats {
   dropped: number;
   tcpConnections: number;
   udpFlows: number;
+  /** guest flows refused by a cap or the fd budget (TCP SYNs answered with RST, UDP with ICMP) */
+  refusedByCap: number;
+  /** guest flows refused by the outbound policy (deny=...) */
+  refusedByPolicy: number;
+  /** guest UDP datagrams dropped on a full host socket queue */
+  udpDropped: number;
+  /** bytes held over all TCP connections, both directions */
+  tcpBufferedBytes: number;
   /** frames on which a parser or handler threw (a bug: always 0 in tests) */
   internalErrors: number;
 }
@@ -59,6 +76,10 @@ export class NatStack implements FrameSink {
   private readonly mask: number;
   private readonly dnsUpstream: { host: string; port: number } | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
+  private readonly policy: OutboundPolicy;
+  /** The last refusal was the policy's (to answer UDP with "administratively prohibited"). */
+  private deniedByPolicy = false;
+  refusedByPolicy = 0;
   framesIn = 0;
   dropped = 0;
   /** false while the frame being dispatched came with a checksum its transport vouched for */
@@ -68,6 +89,7 @@ export class NatStack implements FrameSink {
   constructor(port: FramePort, config: Partial<NetConfig> = {}) {
     this.cfg = defaultConfig(config);
     this.mask = netmask(this.cfg.prefixLength);
+    this.policy = new OutboundPolicy(this.cfg.deny);
     this.out = new FrameOut(port, this.cfg.gatewayMac);
     const up = this.cfg.dnsUpstream;
     const ns = up ? undefined : hostNameserver();
@@ -102,6 +124,10 @@ export class NatStack implements FrameSink {
       dropped: this.dropped,
       tcpConnections: this.tcp.all.size,
       udpFlows: this.udp.flowCount,
+      refusedByCap: this.tcp.refused + this.udp.refused,
+      refusedByPolicy: this.refusedByPolicy,
+      udpDropped: this.udp.dropped,
+      tcpBufferedBytes: this.tcp.bufferedBytes,
       internalErrors: this.internalErrors,
     };
   }
@@ -124,20 +150,37 @@ export class NatStack implements FrameSink {
   }
 
   /** Host-side address for a guest destination; null = refuse. */
-  private hostFor(ip: number): string | null {
-    if (ip === this.cfg.gateway) return this.cfg.hostLoopback ? LOOPBACK : null;
+  private hostFor(ip: number, port: number, proto: string): string | null {
+    this.deniedByPolicy = false;
+    const deny = this.cfg.deny;
+    if (ip === this.cfg.gateway) {
+      if (!this.cfg.hostLoopback) return null;
+      if (deny.host) return this.refuse(ip, port, proto);
+      return LOOPBACK;
+    }
     if ((ip & this.mask) === (this.cfg.network & this.mask)) return null; // our own subnet
     if (ip >>> 24 === 127 || ip >>> 28 >= 14 || ip === 0) return null; // loopback, multicast, reserved
-    return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+    if (this.policy.refuses(ip)) return this.refuse(ip, port, proto);
+    return formatIpv4(ip);
   }
 
-  private routeTcp(ip: number, _port: number): string | null {
-    return this.hostFor(ip);
+  private refuse(ip: number, port: number, proto: string): null {
+    this.deniedByPolicy = true;
+    this.refusedByPolicy++;
+    this.cfg.log?.(
+      'nat-deny',
+      `NAT: refused the guest's ${proto} to ${formatIpv4(ip)}:${port} (outbound policy deny=${formatOutboundDeny(this.cfg.deny)})`,
+    );
+    return null;
+  }
+
+  private routeTcp(ip: number, port: number): string | null {
+    return this.hostFor(ip, port, 'TCP');
   }
 
   private routeUdp(ip: number, port: number): { host: string; port: number } | null {
     if (ip === this.cfg.dns && port === DNS_PORT) return this.dnsUpstream ?? null;
-    const host = this.hostFor(ip);
+    const host = this.hostFor(ip, port, 'UDP');
     return host === null ? null : { host, port };
   }
 
@@ -229,8 +272,9 @@ export class NatStack implements FrameSink {
       !(this.dnsH.parse(frame, u.dataOff, u.dataLen) && this.dnsH.isQuery())
     )
       return false;
+    this.deniedByPolicy = false;
     if (!this.udp.input(frame, u.dataOff, u.dataLen, ip.src, u.srcPort, ip.dst, u.dstPort))
-      this.unreachable(frame, ICMP_PORT_UNREACH);
+      this.unreachable(frame, this.deniedByPolicy ? ICMP_ADMIN_PROHIBITED : ICMP_PORT_UNREACH);
     return true;
   }
 

@@ -10,7 +10,7 @@ import { Ipv4Header, PROTO_TCP } from './ipv4';
 import { TcpHeader, ACK, PSH, SYN } from './tcp/header';
 import { ETH_HLEN } from './ethernet';
 import { checksum, pseudoHeaderSum } from './checksum';
-import { GATEWAY, tcp } from './test-support/frames';
+import { GATEWAY, tcp } from './test-support/guest-frames';
 import { until } from './test-support/until';
 import { TCP_MAX_DATA } from './frame-out';
 

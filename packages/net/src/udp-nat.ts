@@ -3,9 +3,15 @@
 // without traffic. The DNS forwarder is such a flow whose host end is the upstream resolver (the
 // guest sees replies come from the DNS address, port 53).
 // Host forwards (hostfwd=udp:...) map each host client to a port on the gateway address.
+//
+// Bounded: at most maxUdpFlows flows, each holding a host fd from the process's NAT budget (a
+// datagram that would open one more is refused: ICMP port unreachable); a flow whose host socket
+// already holds udpQueueDatagrams unsent datagrams drops the next ones, as a router's full queue
+// does (libuv would queue them all: +208 MiB in 3 s under a flooding guest).
 import dgram from 'node:dgram';
 import { UDP_DATA, type FrameOut } from './frame-out';
 import type { HostForward, NetConfig } from './config';
+import { natFds } from './fd-budget';
 
 /** Where a guest datagram to dstIp:dstPort goes on the host, or null to refuse it. */
 export type UdpRoute = (dstIp: number, dstPort: number) => { host: string; port: number } | null;
@@ -19,6 +25,9 @@ interface Flow {
   remoteIp: number;
   remotePort: number;
   lastUsed: number;
+  /** Datagrams handed to the socket and not yet sent (Node queues them itself until it is bound). */
+  inFlight: number;
+  readonly onSent: () => void;
 }
 
 interface ForwardClient {
@@ -37,6 +46,10 @@ export class UdpNat {
   private readonly servers: dgram.Socket[] = [];
   private nextPort = 50000;
   flowCount = 0;
+  /** Datagrams that would have opened a flow beyond the cap or the fd budget. */
+  refused = 0;
+  /** Guest datagrams dropped because their flow's host socket queue was full. */
+  dropped = 0;
 
   constructor(
     private readonly out: FrameOut,
@@ -70,11 +83,43 @@ export class UdpNat {
     let flow = this.flows.get(srcPort)?.get(key);
     if (!flow) {
       const target = this.route(dstIp, dstPort);
-      if (!target) return false;
+      if (!target || !this.admit()) return false;
       flow = this.open(srcIp, srcPort, dstIp, dstPort, key, target);
     }
     flow.lastUsed = now;
-    flow.socket.send(Buffer.from(frame.subarray(dataOff, dataOff + dataLen)), flow.port, flow.host);
+    if (flow.inFlight >= this.cfg.udpQueueDatagrams) {
+      this.dropped++;
+      this.cfg.log?.(
+        'nat-udp-queue',
+        `NAT: dropped guest UDP datagrams to port ${dstPort}: the host socket's queue is full`,
+      );
+      return true;
+    }
+    flow.inFlight++;
+    flow.socket.send(
+      Buffer.from(frame.subarray(dataOff, dataOff + dataLen)),
+      flow.port,
+      flow.host,
+      flow.onSent,
+    );
+    return true;
+  }
+
+  /** Room for one more flow (the cap, then the process's fd budget); takes its fd. */
+  private admit(): boolean {
+    if (this.flowCount >= this.cfg.maxUdpFlows) {
+      this.refused++;
+      this.cfg.log?.('nat-udp-cap', `NAT: refused a UDP flow: ${this.cfg.maxUdpFlows} are open (the cap)`);
+      return false;
+    }
+    if (!natFds().take()) {
+      this.refused++;
+      this.cfg.log?.(
+        'nat-fd-budget',
+        'NAT: refused a UDP flow: the host file descriptors kept for flows are in use',
+      );
+      return false;
+    }
     return true;
   }
 
@@ -96,6 +141,8 @@ export class UdpNat {
       remoteIp: dstIp,
       remotePort: dstPort,
       lastUsed: 0,
+      inFlight: 0,
+      onSent: () => void flow.inFlight--,
     };
     // not connect(): sends would fail until it completes; replies are filtered by source instead
     socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
@@ -125,8 +172,9 @@ export class UdpNat {
       byPort.delete(key);
       if (byPort.size === 0) this.flows.delete(flow.guestPort);
       this.flowCount--;
+      natFds().give();
+      flow.socket.close();
     }
-    flow.socket.close();
   }
 
   /** Binds a host forward: datagrams from each host client reach the guest from gateway:PORT. */

@@ -1,5 +1,5 @@
 // What a VM is made of: the library's input, which the CLI builds from its flags.
-import type { HostForward } from '@vmm/net';
+import type { HostForward, OutboundDeny } from '@vmm/net';
 
 /** Output to the terminal, to a file (at most `max` bytes, then dropped and marked), or nowhere. */
 export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string; max?: number } | { mode: 'off' };
@@ -63,4 +63,10 @@ export interface NetInterfaceConfig {
   dns?: { address: string; port: number };
   /** MTU told to the guest (576..65520, default 1500). */
   mtu?: number;
+  /**
+   * NAT only: destinations the guest may not reach (the host's own addresses, link-local
+   * 169.254/16, IPv4 networks). Default: none beyond the NAT's own rules (the host's 127.0.0.1
+   * only with hostLoopback), as slirp4netns; a sandbox sets deny host+linklocal at least.
+   */
+  deny?: OutboundDeny;
 }

@@ -6,3 +6,4 @@ export { Uart16550, createUartState, COM1_PORT, COM1_IRQ } from './devices/uart/
 export { PioBus, type PioDevice } from './devices/pio-bus';
 export { instructionBytes } from './vcpu/exit-loop';
 export type { StopReason } from './vcpu/protocol';
+export { rateLimitedLog } from './log/rate-limited';

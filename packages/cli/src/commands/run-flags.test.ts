@@ -89,6 +89,8 @@ describe('vmm run flags', () => {
     [[...base, '--net', 'host_loopback=yes'], /not on or off/],
     [[...base, '--net', 'mtu=70000'], /576 to 65520/],
     [[...base, '--net', 'tap=tap0,hostfwd=tcp:127.0.0.1:8022-:22'], /NAT options/],
+    [[...base, '--net', 'tap=tap0,deny=host'], /NAT options/],
+    [[...base, '--net', 'deny=everything'], /not host, linklocal or an IPv4 network/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseRunFlags(argv as string[])).toThrow(UsageError);
     expect(() => parseRunFlags(argv as string[])).toThrow(message);
@@ -124,7 +126,7 @@ describe('vmm run flags', () => {
     const c = parseRunFlags([
       ...base,
       '--net',
-      'hostfwd=tcp:127.0.0.1:8022-:22,hostfwd=udp::5353-:53,host_loopback=on,dns=127.0.0.1:5300,mtu=65520',
+      'hostfwd=tcp:127.0.0.1:8022-:22,hostfwd=udp::5353-:53,host_loopback=on,dns=127.0.0.1:5300,mtu=65520,deny=host+linklocal+10.0.0.0/8',
       '--net',
       'tap=tap7,mac=52:54:00:00:00:07',
     ]);
@@ -138,6 +140,7 @@ describe('vmm run flags', () => {
           hostLoopback: true,
           dns: { address: '127.0.0.1', port: 5300 },
           mtu: 65520,
+          deny: { host: true, linkLocal: true, networks: [{ network: 0x0a000000, prefixLength: 8 }] },
         },
         { tap: 'tap7', mac: '52:54:00:00:00:07' },
       ],

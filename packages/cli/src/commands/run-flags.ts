@@ -1,5 +1,5 @@
 // `vmm run` flags -> VmConfig. Every bad value is a one-line UsageError naming the flag.
-import { parseDnsUpstream, parseHostForward } from '@vmm/net';
+import { parseDnsUpstream, parseHostForward, parseOutboundDeny } from '@vmm/net';
 import {
   MAX_DISK_POLL_US,
   MAX_VCPUS,
@@ -34,8 +34,8 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   net: {
     value: true,
     repeat: true,
-    arg: '[mac=..][,tap=..][,hostfwd=..][,host_loopback=on][,dns=IP:PORT][,mtu=N]',
-    help: 'virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22)',
+    arg: '[mac=..][,tap=..][,hostfwd=..][,host_loopback=on][,dns=IP:PORT][,mtu=N][,deny=host+linklocal+CIDR]',
+    help: "virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22); deny= refuses the host's own addresses, 169.254/16 and the networks named (default: none)",
   },
   console: {
     value: true,
@@ -156,7 +156,7 @@ export function parseSerial(flag: string, text: string): SerialConfig {
   throw new UsageError(`${flag}: '${text}' is not tty, file=PATH or off`);
 }
 
-const NET_KEYS = ['mac', 'tap', 'hostfwd', 'host_loopback', 'dns', 'mtu'];
+const NET_KEYS = ['mac', 'tap', 'hostfwd', 'host_loopback', 'dns', 'mtu', 'deny'];
 
 /** `--net` items; `hostfwd` may repeat (one forward each), the other keys may not. */
 export function parseNet(text: string): NetInterfaceConfig {
@@ -176,6 +176,7 @@ export function parseNet(text: string): NetInterfaceConfig {
       else if (key === 'tap') net.tap = value;
       else if (key === 'hostfwd') net.hostForwards = [...(net.hostForwards ?? []), parseHostForward(value)];
       else if (key === 'dns') net.dns = parseDnsUpstream(value);
+      else if (key === 'deny') net.deny = parseOutboundDeny(value);
       else if (key === 'host_loopback') {
         if (value !== 'on' && value !== 'off')
           throw new UsageError(`--net: host_loopback=${value} is not on or off`);
@@ -191,9 +192,9 @@ export function parseNet(text: string): NetInterfaceConfig {
       throw new UsageError(`--net: ${(e as Error).message}`);
     }
   }
-  if (net.tap && (net.hostForwards || net.hostLoopback !== undefined || net.dns)) {
+  if (net.tap && (net.hostForwards || net.hostLoopback !== undefined || net.dns || net.deny)) {
     throw new UsageError(
-      '--net: hostfwd, host_loopback and dns are NAT options; a tap interface takes none of them',
+      '--net: hostfwd, host_loopback, dns and deny are NAT options; a tap interface takes none of them',
     );
   }
   return net;

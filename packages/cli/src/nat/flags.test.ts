@@ -17,6 +17,8 @@ describe('vmm nat flags', () => {
       '--host-loopback',
       '--dns',
       '127.0.0.1:5353',
+      '--deny',
+      'host+169.254.0.0/16',
     ]);
     expect(o.netns).toBe('/var/run/netns/x');
     expect(o.tap).toBe('tap1');
@@ -25,6 +27,11 @@ describe('vmm nat flags', () => {
     expect(o.config.hostLoopback).toBe(true);
     expect(o.config.hostForwards).toHaveLength(2);
     expect(o.config.dnsUpstream).toEqual({ address: '127.0.0.1', port: 5353 });
+    expect(o.config.deny).toEqual({
+      host: true,
+      linkLocal: false,
+      networks: [{ network: 0xa9fe0000, prefixLength: 16 }],
+    });
   });
   it('rejects bad flags with a message that says what to write', () => {
     expect(() => parseNatArgs([])).toThrow(/needs --netns/);
@@ -34,6 +41,7 @@ describe('vmm nat flags', () => {
     expect(() => parseNatArgs(['--netns', '1', '--hostfwd', 'tcp:22'])).toThrow(/bad port forward/);
     expect(() => parseNatArgs(['--netns', '1', '--dns', 'x'])).toThrow(/IP:PORT/);
     expect(() => parseNatArgs(['--netns', '1', '--bogus'])).toThrow(/unknown flag --bogus/);
+    expect(() => parseNatArgs(['--netns', '1', '--deny', 'all'])).toThrow(/not host, linklocal/);
     expect(() => parseNatArgs(['--netns', '1', 'extra'])).toThrow(/unexpected argument/);
   });
 });

@@ -4,6 +4,7 @@ import {
   defaultConfig,
   parseDnsUpstream,
   parseHostForward,
+  parseOutboundDeny,
   MAX_MTU,
   MIN_MTU,
   type NetConfig,
@@ -23,6 +24,9 @@ The namespace sees: guest 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3, DHCP on 
   --hostfwd RULE        forward a host port: tcp:127.0.0.1:8022-:22 or udp::5353-:53 (repeatable)
   --host-loopback       let the namespace reach the host's 127.0.0.1 at 10.0.2.2
   --dns IP:PORT         DNS upstream (default: the first nameserver in /etc/resolv.conf)
+  --deny RULES          refuse destinations: host (the host's own addresses), linklocal
+                        (169.254.0.0/16), IPv4 networks; joined by +, e.g. host+linklocal+10.0.0.0/8
+                        (default: nothing beyond 127/8, which --host-loopback opens at 10.0.2.2)
 
 Runs until the namespace is deleted (or its process exits) or until SIGINT/SIGTERM.
 `;
@@ -44,6 +48,7 @@ export function parseNatArgs(argv: readonly string[]): NatOptions {
     hostfwd: { value: true, repeat: true },
     'host-loopback': { value: false },
     dns: { value: true },
+    deny: { value: true },
     help: { value: false },
   });
   if (flags.has('help')) return { netns: '', tap: '', configure: false, config: defaultConfig(), help: true };
@@ -64,11 +69,13 @@ export function parseNatArgs(argv: readonly string[]): NatOptions {
   try {
     const hostForwards = (flags.get('hostfwd') ?? []).map(parseHostForward);
     const dns = flags.get('dns')?.[0];
+    const deny = flags.get('deny')?.[0];
     const config = defaultConfig({
       mtu,
       hostForwards,
       hostLoopback: flags.has('host-loopback'),
       ...(dns ? { dnsUpstream: parseDnsUpstream(dns) } : {}),
+      ...(deny ? { deny: parseOutboundDeny(deny) } : {}),
     });
     return { netns, tap, configure: flags.has('configure'), config, help: false };
   } catch (e) {

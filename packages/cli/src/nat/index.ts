@@ -2,7 +2,8 @@
 // it with @vmm/net until the namespace goes away or the process is signalled.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { formatIpv4, NatStack, TapDevice, withNetns } from '@vmm/net';
+import { formatIpv4, formatOutboundDeny, NatStack, TapDevice, withNetns } from '@vmm/net';
+import { rateLimitedLog } from '@vmm/vmm';
 import { NAT_HELP, parseNatArgs, type NatOptions } from './flags';
 
 const WATCH_MS = 500;
@@ -20,7 +21,9 @@ export async function natCommand(argv: string[]): Promise<number> {
       `network namespace ${nsFile} does not exist: create it (ip netns add NAME) or give a live PID`,
     );
   const tap = withNetns(opts.netns, () => new TapDevice(opts.tap));
-  const stack = new NatStack(tap, opts.config);
+  // What the guest made the NAT refuse or drop, one line per kind per 10 s.
+  const log = rateLimitedLog((line) => process.stderr.write(`vmm nat: ${line}\n`));
+  const stack = new NatStack(tap, { ...opts.config, log });
   try {
     await stack.start();
     if (opts.configure) configure(nsFile, tap.name, opts);
@@ -32,7 +35,7 @@ export async function natCommand(argv: string[]): Promise<number> {
   tap.start(stack);
   const c = opts.config;
   process.stdout.write(
-    `vmm nat: serving ${tap.name} in ${nsFile} (guest ${formatIpv4(c.guest)}/${c.prefixLength}, gateway ${formatIpv4(c.gateway)}, dns ${formatIpv4(c.dns)}, mtu ${c.mtu}${c.hostLoopback ? ', host loopback on' : ''})\n`,
+    `vmm nat: serving ${tap.name} in ${nsFile} (guest ${formatIpv4(c.guest)}/${c.prefixLength}, gateway ${formatIpv4(c.gateway)}, dns ${formatIpv4(c.dns)}, mtu ${c.mtu}${c.hostLoopback ? ', host loopback on' : ''}, deny ${formatOutboundDeny(c.deny)})\n`,
   );
   const reason = await new Promise<string>((resolve) => {
     const done = (why: string) => {

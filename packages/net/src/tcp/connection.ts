@@ -8,6 +8,12 @@
 // - host -> guest: host data waits in `queue` until the guest ACKs it; when `queued` reaches
 //   `tcpBuffer` the host socket is paused, and resumed below half.
 // Out-of-order segments from the guest are dropped (a duplicate ACK makes it retransmit).
+//
+// Bounded against a hostile guest: its MSS is clamped to at least MIN_MSS (an MSS of 1 would make
+// one ACK turn a 1 MiB queue into a million frames: Linux's fix for CVE-2019-11479 clamps too);
+// one call sends at most MAX_SEGMENTS_PER_PUMP segments (the rest after the event loop turns); a
+// window held at 0 longer than tcpZeroWindowMs resets the connection (each probe it answers
+// would otherwise keep it, and its buffers, forever); a handshake is bounded by the owner.
 import type net from 'node:net';
 import { ACK, FIN, PSH, RST, SYN, seqDiff, seqLe, seqLt, type TcpHeader } from './header';
 import { TCP_DATA, TCP_MAX_DATA, type FrameOut } from '../frame-out';
@@ -29,10 +35,22 @@ const MIN_RTO = 200;
 const MAX_RTO = 60_000;
 const MAX_RETRIES = 12;
 const TIME_WAIT_MS = 2_000;
+/** The smallest MSS taken from a guest: the classic default (RFC 9293 §3.7.1; RFC 879). */
+export const MIN_MSS = 536;
+/** Segments one pump() sends at most; more wait for the next turn of the event loop. */
+export const MAX_SEGMENTS_PER_PUMP = 64;
 
 export interface TcpOwner {
   readonly out: FrameOut;
   now(): number;
+  /** Bytes the NAT may still buffer over all its connections (maxBufferedBytes less what is held). */
+  bufferRoom(): number;
+  /** Host data queued for the guest changed by `delta` bytes (for the NAT's total). */
+  queuedDelta(delta: number): void;
+  /** A window held at 0 this long resets the connection (ms). */
+  readonly zeroWindowMs: number;
+  /** One line a user should see (rate-limited by the receiver). */
+  log(kind: string, line: string): void;
   /** queues an ACK for the end of the input batch */
   ackLater(conn: TcpConnection): void;
   /** runs `conn.pump()` once the host reads of this event-loop turn are in (sends held tails) */
@@ -73,6 +91,10 @@ export class TcpConnection {
   ackPending = false;
   pumpPending = false;
   private lastWindow = 0;
+  /** When the connection was opened (the handshake is bounded from here). */
+  readonly openedAt: number;
+  /** Since when the guest's window has been 0 with data waiting (0: it is not). */
+  private zeroWindowSince = 0;
 
   constructor(
     private readonly owner: TcpOwner,
@@ -87,6 +109,7 @@ export class TcpConnection {
     state: TcpState,
   ) {
     this.state = state;
+    this.openedAt = owner.now();
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     let ws = 0;
@@ -99,10 +122,19 @@ export class TcpConnection {
   /** Records the guest's SYN (before the host socket connects). */
   acceptSyn(h: TcpHeader): void {
     this.rcvNxt = (h.seq + 1) >>> 0;
-    this.mss = Math.min(h.mss || 536, this.mtu - 40);
+    this.mss = clampMss(h.mss, this.mtu);
     if (h.wscale >= 0) this.sndWscale = h.wscale;
     else this.rcvWscale = 0;
     this.sndWnd = h.window;
+  }
+
+  /** Not yet established (connecting, or a SYN exchange under way). */
+  get handshaking(): boolean {
+    return (
+      this.state === TcpState.Connecting ||
+      this.state === TcpState.SynReceived ||
+      this.state === TcpState.SynSent
+    );
   }
 
   /** The host socket connected: answer the guest's SYN. */
@@ -151,7 +183,7 @@ export class TcpConnection {
     if (this.state === TcpState.SynSent) {
       if ((flags & (SYN | ACK)) === (SYN | ACK) && h.ack === (this.iss + 1) >>> 0) {
         this.rcvNxt = (h.seq + 1) >>> 0;
-        this.mss = Math.min(h.mss || 536, this.mtu - 40);
+        this.mss = clampMss(h.mss, this.mtu);
         if (h.wscale >= 0) this.sndWscale = h.wscale;
         else this.rcvWscale = 0;
         this.sndUna = this.sndNxt = h.ack;
@@ -195,6 +227,7 @@ export class TcpConnection {
       return;
     }
     const wnd = h.window << this.sndWscale;
+    if (wnd > 0) this.zeroWindowSince = 0;
     if (acked === 0) {
       if (h.dataLen === 0 && wnd === this.sndWnd && this.sndNxt !== this.sndUna && !(h.flags & FIN)) {
         if (++this.dupAcks === 3) this.fastRetransmit();
@@ -207,6 +240,7 @@ export class TcpConnection {
     let dataAcked = Math.min(acked, this.queued);
     if (this.finSent && acked > this.queued) this.finAcked = true;
     this.queued -= dataAcked;
+    this.owner.queuedDelta(-dataAcked);
     this.sndUna = h.ack;
     while (dataAcked > 0) {
       const head = this.queue[0]!;
@@ -223,7 +257,12 @@ export class TcpConnection {
     if (this.rttSeq !== 0 && seqLe(this.rttSeq, h.ack)) this.sampleRtt(this.owner.now() - this.rttStart);
     this.retries = 0;
     this.deadline = this.sndNxt === this.sndUna ? 0 : this.owner.now() + this.rto;
-    if (this.paused && this.queued < this.tcpBuffer / 2) {
+    this.maybeResume();
+  }
+
+  /** Resume reading the host socket once its queue and the NAT's total have room again. */
+  maybeResume(): void {
+    if (this.paused && this.queued < this.tcpBuffer / 2 && this.owner.bufferRoom() > 0) {
       this.paused = false;
       this.socket.resume();
     }
@@ -242,9 +281,9 @@ export class TcpConnection {
     this.rttSeq = 0;
   }
 
-  /** Window we offer the guest (bytes): the room left in the host socket's write buffer. */
+  /** Window we offer the guest (bytes): the room left in the host socket's write buffer, and in the NAT's. */
   private receiveWindow(): number {
-    return Math.max(0, this.tcpBuffer - this.socket.writableLength);
+    return Math.max(0, Math.min(this.tcpBuffer - this.socket.writableLength, this.owner.bufferRoom()));
   }
 
   private processData(h: TcpHeader, frame: Uint8Array): void {
@@ -286,7 +325,8 @@ export class TcpConnection {
     if (this.state === TcpState.Closed || this.state === TcpState.TimeWait) return;
     this.queue.push(chunk);
     this.queued += chunk.length;
-    if (this.queued >= this.tcpBuffer && !this.paused) {
+    this.owner.queuedDelta(chunk.length);
+    if ((this.queued >= this.tcpBuffer || this.owner.bufferRoom() <= 0) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -318,9 +358,14 @@ export class TcpConnection {
     let offset = seqDiff(this.sndNxt, this.sndUna);
     if (this.finSent) return;
     const seg = this.owner.out.tso ? this.superSegment() : this.mss;
+    let sent = 0;
     while (offset < this.queued) {
       const win = this.sndWnd - offset;
       if (win <= 0) break;
+      if (sent++ >= MAX_SEGMENTS_PER_PUMP) {
+        this.owner.pumpLater(this); // the rest after the event loop turns
+        break;
+      }
       const left = this.queued - offset;
       if (!tail && left < seg && left <= win && !this.hostEnded && this.sndNxt !== this.sndUna) break;
       const n = Math.min(left, win, seg);
@@ -426,6 +471,16 @@ export class TcpConnection {
       return;
     }
     if (this.sndNxt === this.sndUna && this.sndWnd === 0 && this.queued > 0) {
+      const now = this.owner.now();
+      if (this.zeroWindowSince === 0) this.zeroWindowSince = now;
+      else if (now - this.zeroWindowSince > this.owner.zeroWindowMs) {
+        this.owner.log(
+          'nat-zero-window',
+          `NAT: reset a TCP connection from guest port ${this.guestPort}: its window stayed 0 for ${Math.round(this.owner.zeroWindowMs / 1000)} s`,
+        );
+        this.abort(true);
+        return;
+      }
       // zero-window probe: an old sequence number makes the guest answer with its window
       this.retries = 0;
       this.sendSegmentFlags((this.sndUna - 1) >>> 0, 0, ACK);
@@ -485,9 +540,15 @@ export class TcpConnection {
     if (this.state === TcpState.Closed) return;
     this.state = TcpState.Closed;
     this.queue.length = 0;
+    this.owner.queuedDelta(-this.queued);
     this.queued = 0;
     this.deadline = 0;
     this.socket.destroy();
     this.owner.remove(this);
   }
+}
+
+/** The guest's MSS option (0: none, RFC 9293 §3.7.1 default 536), clamped to [MIN_MSS, MTU - 40]. */
+function clampMss(mss: number, mtu: number): number {
+  return Math.min(Math.max(mss || MIN_MSS, MIN_MSS), mtu - 40);
 }

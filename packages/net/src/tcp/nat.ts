@@ -1,11 +1,17 @@
 // The TCP half of the NAT: a table of connections keyed by (guest port, remote address, remote
 // port), guest SYNs turned into host `net` sockets, and host forwards (hostfwd=tcp:...) turned into
 // connections the NAT opens towards the guest.
+//
+// Bounded: at most maxTcpConnections connections, each holding a host fd from the process's NAT
+// budget (fd-budget.ts); a guest SYN beyond either gets a RST. A connection not established
+// within tcpHandshakeMs is reset (a SYN the guest never completes, a host that never answers).
+// The bytes buffered over all connections are bounded by maxBufferedBytes.
 import net from 'node:net';
 import { ACK, RST, SYN, type TcpHeader } from './header';
 import { TcpConnection, TcpState, type TcpOwner } from './connection';
 import type { FrameOut } from '../frame-out';
 import type { HostForward, NetConfig } from '../config';
+import { natFds } from '../fd-budget';
 
 /** Where a guest connection to `dstIp:dstPort` goes on the host, or null to refuse it at once. */
 export type Route = (dstIp: number, dstPort: number) => string | null;
@@ -19,15 +25,41 @@ export class TcpNat implements TcpOwner {
   private pumpsQueued = false;
   private readonly servers: net.Server[] = [];
   private nextPort = 40000;
+  /** Host data queued for the guest over all connections. */
+  private queuedTotal = 0;
+  /** Guest data waiting in host sockets over all connections (summed at each tick). */
+  private writableTotal = 0;
+  /** Guest SYNs refused: the connection cap, the fd budget. */
+  refused = 0;
+  readonly zeroWindowMs: number;
 
   constructor(
     readonly out: FrameOut,
     private readonly cfg: NetConfig,
     private readonly route: Route,
-  ) {}
+  ) {
+    this.zeroWindowMs = cfg.tcpZeroWindowMs;
+  }
 
   now(): number {
     return performance.now();
+  }
+
+  bufferRoom(): number {
+    return Math.max(0, this.cfg.maxBufferedBytes - this.queuedTotal - this.writableTotal);
+  }
+
+  queuedDelta(delta: number): void {
+    this.queuedTotal += delta;
+  }
+
+  /** Bytes buffered over all connections (both directions), as of the last tick for guest data. */
+  get bufferedBytes(): number {
+    return this.queuedTotal + this.writableTotal;
+  }
+
+  log(kind: string, line: string): void {
+    this.cfg.log?.(kind, line);
   }
 
   ackLater(conn: TcpConnection): void {
@@ -48,12 +80,18 @@ export class TcpNat implements TcpOwner {
 
   private readonly runPumps = (): void => {
     this.pumpsQueued = false;
-    for (let i = 0; i < this.pendingPumps.length; i++) {
+    // Only those pending now: a pump that asks for another turn gets it after the event loop's.
+    const n = this.pendingPumps.length;
+    for (let i = 0; i < n; i++) {
       const c = this.pendingPumps[i]!;
       c.pumpPending = false;
       c.pump();
     }
-    this.pendingPumps.length = 0;
+    this.pendingPumps.splice(0, n);
+    if (this.pendingPumps.length > 0 && !this.pumpsQueued) {
+      this.pumpsQueued = true;
+      setImmediate(this.runPumps);
+    }
   };
 
   flush(): void {
@@ -66,7 +104,7 @@ export class TcpNat implements TcpOwner {
   }
 
   remove(conn: TcpConnection): void {
-    this.all.delete(conn);
+    if (this.all.delete(conn)) natFds().give();
     const byPort = this.table.get(conn.guestPort);
     if (byPort?.get(conn.key) === conn) {
       byPort.delete(conn.key);
@@ -114,6 +152,10 @@ export class TcpNat implements TcpOwner {
       this.reset(h, srcIp, dstIp);
       return;
     }
+    if (!this.admit()) {
+      this.reset(h, srcIp, dstIp);
+      return;
+    }
     const socket = new net.Socket({ allowHalfOpen: true });
     const conn = new TcpConnection(
       this,
@@ -138,6 +180,27 @@ export class TcpNat implements TcpOwner {
     socket.connect({ host, port: h.dstPort });
   }
 
+  /** Room for one more connection (the cap, then the process's fd budget); takes its fd. */
+  private admit(): boolean {
+    if (this.all.size >= this.cfg.maxTcpConnections) {
+      this.refused++;
+      this.log(
+        'nat-tcp-cap',
+        `NAT: refused a TCP connection: ${this.cfg.maxTcpConnections} are open (the cap)`,
+      );
+      return false;
+    }
+    if (!natFds().take()) {
+      this.refused++;
+      this.log(
+        'nat-fd-budget',
+        'NAT: refused a TCP connection: the host file descriptors kept for flows are in use',
+      );
+      return false;
+    }
+    return true;
+  }
+
   private insert(conn: TcpConnection): void {
     let byPort = this.table.get(conn.guestPort);
     if (!byPort) this.table.set(conn.guestPort, (byPort = new Map()));
@@ -159,6 +222,10 @@ export class TcpNat implements TcpOwner {
   /** Listens for a host forward; each host connection becomes a connection opened to the guest. */
   listen(fwd: HostForward): Promise<net.Server> {
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+      if (!this.admit()) {
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
       const guestIp = fwd.guestAddress || this.cfg.guest;
       const port = this.allocPort();
@@ -194,9 +261,23 @@ export class TcpNat implements TcpOwner {
     return this.nextPort;
   }
 
-  /** Runs the connections' timers. */
+  /** Runs the connections' timers, bounds handshakes, sums what host sockets hold, resumes paused reads. */
   tick(now: number): void {
-    for (const c of this.all) if (c.deadline !== 0 && now >= c.deadline) c.timeout();
+    let writable = 0;
+    for (const c of this.all) {
+      if (c.handshaking && now - c.openedAt > this.cfg.tcpHandshakeMs) {
+        this.log(
+          'nat-handshake',
+          `NAT: reset a TCP connection from guest port ${c.guestPort}: not established within ${this.cfg.tcpHandshakeMs / 1000} s`,
+        );
+        c.abort(true);
+        continue;
+      }
+      if (c.deadline !== 0 && now >= c.deadline) c.timeout();
+      writable += c.socket.writableLength;
+    }
+    this.writableTotal = writable;
+    if (this.bufferRoom() > 0) for (const c of this.all) if (c.paused) c.maybeResume();
   }
 
   close(): void {

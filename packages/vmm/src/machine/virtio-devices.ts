@@ -37,7 +37,7 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDe
         new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial, pollUs: d.pollUs, log }),
       );
     }
-    (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i)));
+    (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i, log)));
     const c = config.console;
     if (c && c.mode !== 'off') devices.push(createConsole(c, log));
     if (config.rng) devices.push(new RngDevice());
@@ -71,7 +71,7 @@ export async function startVirtioDevices(devices: readonly VirtioDevice[]): Prom
 }
 
 /** A virtio-net interface: the userspace NAT by default, or a host tap. */
-function createNetDevice(n: NetInterfaceConfig, index: number): ClosableDevice {
+function createNetDevice(n: NetInterfaceConfig, index: number, log: LogSink | undefined): ClosableDevice {
   const backend = n.tap
     ? tapBackend(n.tap)
     : natBackend({
@@ -79,6 +79,8 @@ function createNetDevice(n: NetInterfaceConfig, index: number): ClosableDevice {
         hostLoopback: n.hostLoopback ?? false,
         dnsUpstream: n.dns,
         mtu: n.mtu ?? 1500,
+        ...(n.deny ? { deny: n.deny } : {}),
+        log,
       });
   return new NetDevice({ mac: parseMac(n.mac, index), mtu: n.mtu, backend });
 }
