@@ -1,6 +1,6 @@
 // The real `vmm` process: every user error is one line on stderr and a non-zero exit code, and
 // what can be checked without /dev/kvm is checked before it is opened.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,12 @@ const vmm = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
+/** A named pipe nobody writes to: opening it for reading without O_NONBLOCK would wait forever. */
+const fifo = (name: string) => {
+  const f = path.join(dir, name);
+  if (!fs.existsSync(f)) execFileSync('mkfifo', [f]);
+  return f;
+};
 
 describe('vmm command-line errors', () => {
   let guest: string;
@@ -86,6 +92,16 @@ describe('vmm command-line errors', () => {
       'a missing disk image',
       () => ['--kernel', guest, '--disk', `path=${path.join(dir, 'no.img')}`],
       /no\.img/,
+    ],
+    [
+      'a FIFO as kernel (refused at once, not waited on)',
+      () => ['--kernel', fifo('kernel.fifo')],
+      /kernel .*kernel\.fifo is a FIFO, not a regular file/,
+    ],
+    [
+      'a FIFO as a read-only disk',
+      () => ['--kernel', guest, '--disk', `path=${fifo('disk.fifo')},readonly=on`],
+      /disk\.fifo is a FIFO, not a regular file or a block device/,
     ],
     [
       'a disk image not a multiple of 512 bytes',

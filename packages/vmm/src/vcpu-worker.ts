@@ -53,6 +53,12 @@ async function main(): Promise<void> {
     { pio, mmio, mmioFast: init.virtioIsr ? new VirtioIsrWindow(init.virtioIsr) : null },
     {
       pending: () => event ?? (Atomics.load(control, CONTROL_STOP) !== 0 ? { reason: 'stopped' } : undefined),
+      deviceError: (e) =>
+        post({
+          type: 'notice',
+          kind: 'vcpu-device-error',
+          line: `vCPU ${init.id}: a device failed on an exit and the access was dropped: ${(e as Error).message ?? String(e)}`,
+        }),
     },
   );
   post({ type: 'stopped', ...stop });

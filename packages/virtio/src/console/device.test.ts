@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import nodeFs from 'node:fs';
+import nodeOs from 'node:os';
+import nodePath from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { makeGuest } from '../../test/support/setup';
@@ -82,5 +86,82 @@ describe('virtio-console port 0 / hvc0 (virtio 1.2 §5.3)', () => {
     fs.closeSync(fd);
     expect(fs.readFileSync(file, 'utf8')).toBe(line);
     fs.rmSync(path.dirname(file), { recursive: true });
+  });
+
+  /** A guest with hvc0 on `output`; `send(text)` transmits one buffer and waits for it to be used. */
+  function txGuest(opts: ConstructorParameters<typeof ConsoleDevice>[0]) {
+    const dev = new ConsoleDevice(opts);
+    const g = makeGuest(dev);
+    g.driver.init(TRANSPORT_FEATURES);
+    g.driver.setupQueue(0);
+    const tx = g.driver.setupQueue(1);
+    g.driver.driverOk();
+    const send = async (bytes: Uint8Array) => {
+      tx.add([{ addr: g.driver.place(bytes), len: bytes.length, write: false }]);
+      tx.kick();
+      await tx.waitUsed(1);
+    };
+    return { dev, g, tx, send };
+  }
+
+  it('a file output stops at its limit; a failing output (EPIPE, ENOSPC) drops the text, never the VM', async () => {
+    const dir = nodeFs.mkdtempSync(nodePath.join(nodeOs.tmpdir(), 'vmm-con-'));
+    const file = nodePath.join(dir, 'out.txt');
+    const fd = nodeFs.openSync(file, 'w');
+    const lines: string[] = [];
+    const a = txGuest({ output: fd, outputLimit: 100, log: (_k, l) => lines.push(l) });
+    await a.send(Buffer.alloc(60, 0x61));
+    await a.send(Buffer.alloc(60, 0x62));
+    await a.send(Buffer.alloc(60, 0x63));
+    nodeFs.closeSync(fd);
+    expect(nodeFs.readFileSync(file, 'latin1')).toBe('a'.repeat(60) + 'b'.repeat(40));
+    expect(a.dev.stats).toMatchObject({ txBytes: 100, txDropped: 80 });
+    expect(lines.some((l) => /reached its limit of 100 bytes/.test(l))).toBe(true);
+    // A FIFO whose reader is gone (EPIPE) and /dev/full (ENOSPC).
+    const fifo = nodePath.join(dir, 'gone.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const rd = nodeFs.openSync(fifo, nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK);
+    const wr = nodeFs.openSync(fifo, nodeFs.constants.O_WRONLY);
+    nodeFs.closeSync(rd);
+    for (const [out, code] of [
+      [wr, 'EPIPE'],
+      [nodeFs.openSync('/dev/full', 'w'), 'ENOSPC'],
+    ] as const) {
+      const b = txGuest({ output: out, log: (_k, l) => lines.push(l) });
+      await b.send(Buffer.from('lost\n'));
+      await b.send(Buffer.from('lost too\n'));
+      expect(b.dev.stats).toMatchObject({ txBytes: 0, txDropped: 14 });
+      expect(lines.at(-1)).toContain(`output failed (${code})`);
+      expect(b.g.transport.deviceStatus & 64).toBe(0); // not parked: the device goes on
+      nodeFs.closeSync(out);
+    }
+    nodeFs.rmSync(dir, { recursive: true });
+  });
+
+  it('writes at most 64 KiB of one buffer, and waits for a stream output to drain', async () => {
+    const written: Buffer[] = [];
+    let full = true;
+    const drains: (() => void)[] = [];
+    const sink = {
+      write: (c: Uint8Array) => (written.push(Buffer.from(c)), !full),
+      once: (_e: 'drain', f: () => void) => void drains.push(f),
+    };
+    const { dev, g, tx } = txGuest({ output: sink });
+    // A 1 MiB buffer: the first 64 KiB go out, the rest is counted as dropped.
+    const big = g.driver.buffer(1 << 20, 0x7a);
+    tx.add([{ addr: big, len: 1 << 20, write: false }]);
+    tx.add([{ addr: g.driver.place(Buffer.from('after')), len: 5, write: false }]);
+    tx.kick();
+    await tx.waitUsed(1);
+    expect(written.map((b) => b.length)).toEqual([64 * 1024]);
+    expect(dev.stats.txDropped).toBe((1 << 20) - 64 * 1024);
+    // The stream said it is full: the next buffer waits in the ring until it drains.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(tx.usedIdx()).toBe(1);
+    expect(drains).toHaveLength(1);
+    full = false;
+    drains[0]!();
+    await tx.waitUsed(1);
+    expect(Buffer.concat(written.slice(1)).toString()).toBe('after');
   });
 });

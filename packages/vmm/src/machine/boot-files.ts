@@ -20,11 +20,25 @@ export function readBootFiles(config: Pick<VmConfig, 'kernel' | 'initrd'>): Boot
   return { kernel, initrd, isLinux: isLinuxKernel(kernel) };
 }
 
+/**
+ * The whole of a regular file. Opened with O_NONBLOCK and checked on the open descriptor: a FIFO
+ * (which would block the open, or the read, until a writer comes), a device or a socket is
+ * refused at once, and what is read is what was checked.
+ */
 function readFile(path: string, what: string, code: string): Uint8Array {
+  let fd: number | undefined;
   try {
-    const st = fs.statSync(path);
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
     if (st.isDirectory()) throw new BootFileError(code, `${what} ${path} is a directory, not a file`);
-    return fs.readFileSync(path);
+    if (!st.isFile()) {
+      const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device';
+      throw new BootFileError(
+        code,
+        `${what} ${path} is ${kind}, not a regular file: give the path of the file itself`,
+      );
+    }
+    return fs.readFileSync(fd);
   } catch (e) {
     if (e instanceof BootFileError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -32,6 +46,9 @@ function readFile(path: string, what: string, code: string): Uint8Array {
     if (err.code === 'EACCES') {
       throw new BootFileError(code, `${what} ${path} is not readable by this user (check its permissions)`);
     }
+    if (err.code === 'EISDIR') throw new BootFileError(code, `${what} ${path} is a directory, not a file`);
     throw new BootFileError(code, `cannot read ${what} ${path}: ${err.message}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }

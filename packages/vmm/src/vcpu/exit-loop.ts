@@ -24,6 +24,8 @@ export interface ExitBuses {
 export interface ExitLoopHooks {
   /** Checked after every exit; a non-undefined value ends the loop with that reason. */
   pending(): StopReason | undefined;
+  /** A device threw while handling an exit (a bug, never the guest's doing): told, and the loop goes on. */
+  deviceError?(e: unknown): void;
 }
 
 export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks): StopReason {
@@ -34,7 +36,14 @@ export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks):
     } catch (e) {
       return { reason: 'error', detail: (e as Error).message };
     }
-    const stop = handleExit(exit, buses) ?? hooks.pending();
+    let stop: StopReason | undefined;
+    try {
+      stop = handleExit(exit, buses) ?? hooks.pending();
+    } catch (e) {
+      // The access is dropped (a read sees whatever the device left), the vCPU runs on.
+      hooks.deviceError?.(e);
+      stop = hooks.pending();
+    }
     if (stop?.reason === 'triple-fault') return { reason: 'triple-fault', at: cpuState(vcpu) };
     if (stop) return stop;
   }
