@@ -9,3 +9,6 @@ export { MappedGuestMemory, MAX_VIEW_BYTES } from './memory/mapped-guest-memory'
 export { ArrayGuestMemory } from './memory/array-guest-memory';
 export { MemoryLayoutError, PAGE_SIZE } from './memory/layout';
 export { probe, queryKvmDevice, type KvmQuery, type ProbeOptions, type ProbeRoots } from './probe';
+export { installSeccomp, SeccompError } from './sys/seccomp/install';
+export { buildSeccompFilter, type SeccompMode, type SeccompPolicy } from './sys/seccomp/filter';
+export { X86_64_SYSCALLS, syscallName, type SyscallName } from './sys/seccomp/syscalls-x86_64';

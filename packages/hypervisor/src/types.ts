@@ -208,9 +208,10 @@ export interface Vcpu {
   /**
    * How a worker thread attaches this vCPU: `(await import(module))[exportName](handle)` returns a
    * Vcpu over the same vCPU (for KVM: `{ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' }`).
-   * `handle` must be structured-cloneable.
+   * `handle` must be structured-cloneable. `threadIoctls`: the ioctl requests the attached vCPU
+   * makes from that thread (its run loop's), for the thread's seccomp filter.
    */
-  attachSpec(): { module: string; exportName: string; handle: unknown };
+  attachSpec(): { module: string; exportName: string; handle: unknown; threadIoctls?: readonly number[] };
   close(): void;
 }
 

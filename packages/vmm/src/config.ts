@@ -24,6 +24,12 @@ export interface VmConfig {
   console?: SerialConfig;
   /** virtio-rng from the host's CSPRNG. */
   rng?: boolean;
+  /**
+   * A seccomp allow-list on every vCPU and device thread (sandbox/seccomp-policies.ts): 'on'
+   * (default) kills the monitor on a call outside it, 'log' lets the call through and has the
+   * kernel log it, 'off' installs none. Cloud Hypervisor's --seccomp true|log|false.
+   */
+  seccomp?: 'on' | 'log' | 'off';
 }
 
 export interface DiskConfig {

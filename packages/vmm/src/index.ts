@@ -1,5 +1,6 @@
 export * from './config';
-export { Vmm, GuestError, type VmmOptions, type RunResult } from './machine/vmm';
+export { Vmm, GuestError, type VmmOptions, type RunResult, type VmmCounters } from './machine/vmm';
+export type { DeviceCounters } from './machine/virtio-devices';
 export { BootFileError, readBootFiles } from './machine/boot-files';
 export { hostQuirks } from './arch/x86_64/index';
 export { Uart16550, createUartState, COM1_PORT, COM1_IRQ } from './devices/uart/uart16550';

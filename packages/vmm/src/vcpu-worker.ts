@@ -3,7 +3,8 @@
 // run the exit loop, report why it stopped.
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Vcpu } from '@vmm/hypervisor';
+import { installSeccomp, type Vcpu } from '@vmm/hypervisor';
+import { vcpuThreadPolicy } from './sandbox/seccomp-policies';
 import { AcpiPmDevice } from './devices/acpi-pm';
 import { ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT } from './arch/x86_64/acpi/registers';
 import { PioBus, POST_PORT, postPort } from './devices/pio-bus';
@@ -46,11 +47,14 @@ async function main(): Promise<void> {
   pio.add(ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT, new AcpiPmDevice((e) => (event = { reason: e })));
   pio.add(POST_PORT, 1, postPort);
 
-  post({ type: 'ready' });
   const mmio = init.mmioMailbox ? new MailboxClient(init.mmioMailbox) : null;
+  const fast = init.virtioIsr ? new VirtioIsrWindow(init.virtioIsr) : null;
+  // Everything this thread opens or loads is in place: from here on it only runs the guest.
+  if (init.seccomp !== 'off') installSeccomp(vcpuThreadPolicy(init.vcpu.threadIoctls ?? []), init.seccomp);
+  post({ type: 'ready' });
   const stop = runExitLoop(
     vcpu,
-    { pio, mmio, mmioFast: init.virtioIsr ? new VirtioIsrWindow(init.virtioIsr) : null },
+    { pio, mmio, mmioFast: fast },
     {
       pending: () => event ?? (Atomics.load(control, CONTROL_STOP) !== 0 ? { reason: 'stopped' } : undefined),
       deviceError: (e) =>

@@ -45,6 +45,7 @@ const VIRTIO_GUESTS: readonly GuestSpec[] = [
   'blk-reboot',
   'virtio-rng',
   'virtio-console',
+  'virtio-flood',
 ].map((name) => ({
   name,
   entry: 'pvh' as const,

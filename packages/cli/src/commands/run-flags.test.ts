@@ -48,6 +48,12 @@ describe('vmm run flags', () => {
     });
   });
 
+  it('--seccomp true|false|log, true by default', () => {
+    expect(parseRunFlags(base)).toMatchObject({ seccomp: 'on' });
+    expect(parseRunFlags([...base, '--seccomp', 'false'])).toMatchObject({ seccomp: 'off' });
+    expect(parseRunFlags([...base, '--seccomp=log'])).toMatchObject({ seccomp: 'log' });
+  });
+
   it('has defaults: 1 vCPU, 512M, serial on the terminal', () => {
     const c = parseRunFlags(base);
     expect(c).toMatchObject({ cpus: { boot: 1 }, memory: { size: 512 * 2 ** 20 }, serial: { mode: 'tty' } });
@@ -67,6 +73,7 @@ describe('vmm run flags', () => {
     [[...base, '--serial', 'pty'], /'pty' needs a value/],
     [[...base, '--serial', 'file='], /'file' needs a value/],
     [[...base, '--serial', 'tty,max=1M'], /max=SIZE bounds a file/],
+    [[...base, '--seccomp', 'maybe'], /'maybe' is not true, false or log/],
     [[...base, '--serial', 'file=/o,max=lots'], /'lots' is not a size/],
     [[...base, '--host-quirks', 'maybe'], /not auto or off/],
     [[...base, '--no-reboot=yes'], /takes no value/],

@@ -49,6 +49,11 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     arg: 'auto|off',
     help: 'on a software-emulated KVM host, add what a Linux guest needs to its command line (default auto)',
   },
+  seccomp: {
+    value: true,
+    arg: 'true|false|log',
+    help: 'a seccomp allow-list on every vCPU and device thread: true kills the monitor on a call outside it (default), log lets it through and has the kernel log it, false installs none',
+  },
   help: { value: false, help: 'show this help' },
 };
 
@@ -91,6 +96,12 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     throw new UsageError(`--host-quirks: '${quirks}' is not auto or off`);
   }
 
+  const seccompText = one('seccomp') ?? 'true';
+  const seccomp = ({ true: 'on', false: 'off', log: 'log' } as const)[
+    seccompText as 'true' | 'false' | 'log'
+  ];
+  if (!seccomp) throw new UsageError(`--seccomp: '${seccompText}' is not true, false or log`);
+
   const disks = (flags.get('disk') ?? []).map(parseDisk);
   const nets = (flags.get('net') ?? []).map(parseNet);
   const consoleText = one('console');
@@ -114,6 +125,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     nets,
     console: virtioConsole,
     rng: flags.has('rng'),
+    seccomp,
   };
 }
 

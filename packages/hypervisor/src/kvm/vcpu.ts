@@ -218,8 +218,14 @@ export class KvmVcpu implements Vcpu {
     this.ioctl('KVM_SET_MP_STATE', KVM_SET_MP_STATE, this.mpState.bytes);
   }
 
-  attachSpec(): { module: string; exportName: string; handle: KvmVcpuHandle } {
-    return { module: '@vmm/hypervisor', exportName: 'attachKvmVcpu', handle: { ...this.handle } };
+  attachSpec(): { module: string; exportName: string; handle: KvmVcpuHandle; threadIoctls: number[] } {
+    return {
+      module: '@vmm/hypervisor',
+      exportName: 'attachKvmVcpu',
+      handle: { ...this.handle },
+      // What run() and cpuState() call in the vCPU's thread: the first run() sets the signal mask.
+      threadIoctls: [KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_GET_REGS, KVM_GET_SREGS],
+    };
   }
 
   close(): void {

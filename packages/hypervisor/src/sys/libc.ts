@@ -32,6 +32,8 @@ export interface Libc {
   signal(sig: number, handler: bigint): bigint;
   sigrtmin(): number;
   strerror(errno: number): string;
+  /** prctl(option, arg2, arg3, 0, 0): arg2 a number, arg3 a number or a buffer we own. */
+  prctl(option: number, arg2: number, arg3: number | Uint8Array): number;
 }
 
 let cached: Libc | undefined;
@@ -59,6 +61,12 @@ export function libc(): Libc {
   const signal = lib.func('void *signal(int sig, void *handler)');
   const sigrtmin = lib.func('int __libc_current_sigrtmin(void)');
   const strerror = lib.func('const char *strerror(int errnum)');
+  const prctlInt = lib.func(
+    'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
+  );
+  const prctlPtr = lib.func(
+    'int prctl(int option, unsigned long arg2, void *arg3, unsigned long arg4, unsigned long arg5)',
+  );
   const num = (v: unknown): number => Number(v);
   cached = {
     open: (p, f) => open(p, f) as number,
@@ -83,6 +91,8 @@ export function libc(): Libc {
     signal: (s, h) => (signal(s, h) as bigint | null) ?? 0n,
     sigrtmin: () => sigrtmin() as number,
     strerror: (e) => strerror(e) as string,
+    prctl: (o, a2, a3) =>
+      (typeof a3 === 'number' ? prctlInt(o, a2, a3, 0, 0) : prctlPtr(o, a2, a3, 0, 0)) as number,
   };
   return cached;
 }

@@ -6,6 +6,7 @@
 import type { GuestMemoryHandle } from '@vmm/hypervisor';
 import type { BlkDeviceOptions, BlkDeviceStats, BlkImage } from '@vmm/virtio';
 import type { MessagePort } from 'node:worker_threads';
+import type { SeccompSetting } from '../vcpu/protocol';
 
 export interface DeviceWorkerInit {
   /** The device to build: a virtio-blk over an image the main thread opened (same fd). */
@@ -20,6 +21,8 @@ export interface DeviceWorkerInit {
   pollMaxNs: number;
   /** The device's counters, copied here by the thread after each batch (Float64 per BLK_STATS entry). */
   stats: SharedArrayBuffer;
+  /** The thread's seccomp filter, installed before its loop. */
+  seccomp: SeccompSetting;
 }
 
 /** The order of the counters in DeviceWorkerInit.stats. */

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
-import { attachGuestMemory } from '@vmm/hypervisor';
+import { attachGuestMemory, installSeccomp } from '@vmm/hypervisor';
+import { DEVICE_THREAD } from '../sandbox/seccomp-policies';
 import {
   BlkDevice,
   INTERRUPT_USED_BUFFER,
@@ -270,6 +271,8 @@ function pollQueues(): boolean {
   return found;
 }
 
+// The image is open and every library loaded: from here on the thread only serves the guest.
+if (init.seccomp !== 'off') installSeccomp(DEVICE_THREAD, init.seccomp);
 for (;;) {
   // A command waits at most one batch, even while the guest keeps the thread polling.
   if (Atomics.load(control, CONTROL_POSTED) !== gen) {

@@ -3,6 +3,7 @@
 // bounded memory whatever the kick rate.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { EventNotifier } from '@vmm/hypervisor';
+import type { SeccompSetting } from '../vcpu/protocol';
 import { startWorker } from '../worker-url';
 import { FIRED_OUTSTANDING, FIRED_WORDS, MAX_WATCHES, firedFlag } from './poller-protocol';
 
@@ -14,11 +15,15 @@ export class EventfdPoller {
   /** Messages from the poller thread (one per batch of kicks seen while none was outstanding). */
   messages = 0;
 
-  constructor(private readonly wake: EventNotifier) {
+  /** @param seccomp the poller thread's filter (sandbox/seccomp-policies.ts), default 'off'. */
+  constructor(
+    private readonly wake: EventNotifier,
+    seccomp: SeccompSetting = 'off',
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = startWorker('poller-worker', {
-      workerData: { wakeFd: wake.fd, port: port2, fired: this.flags.buffer },
+      workerData: { wakeFd: wake.fd, port: port2, fired: this.flags.buffer, seccomp },
       transferList: [port2],
     });
     this.worker.on('message', () => this.onMessage());

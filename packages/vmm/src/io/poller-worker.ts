@@ -10,10 +10,18 @@
 import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import koffi from 'koffi';
+import { installSeccomp } from '@vmm/hypervisor';
+import { POLLER_THREAD } from '../sandbox/seccomp-policies';
+import type { SeccompSetting } from '../vcpu/protocol';
 import { POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN } from './pollfd';
 import { FIRED_OUTSTANDING, firedFlag } from './poller-protocol';
 
-const { wakeFd, port, fired } = workerData as { wakeFd: number; port: MessagePort; fired: SharedArrayBuffer };
+const { wakeFd, port, fired, seccomp } = workerData as {
+  wakeFd: number;
+  port: MessagePort;
+  fired: SharedArrayBuffer;
+  seccomp: SeccompSetting;
+};
 const flags = new Int32Array(fired);
 const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as (
   fds: Uint8Array,
@@ -44,6 +52,7 @@ function drain(fd: number): void {
 }
 
 rebuild();
+if (seccomp !== 'off') installSeccomp(POLLER_THREAD, seccomp);
 for (;;) {
   const n = poll(table, fds.length + 1, -1);
   if (n < 0) continue; // EINTR

@@ -18,6 +18,7 @@ import {
   type VirtioDevice,
 } from '@vmm/virtio';
 import { DEFAULT_DISK_POLL_US, MAX_DISK_POLL_US } from '../config';
+import type { SeccompSetting } from '../vcpu/protocol';
 import { startWorker } from '../worker-url';
 import {
   BLK_STATS,
@@ -42,6 +43,8 @@ export interface WorkerBlkDeviceOptions extends BlkDeviceOptions {
   pollUs?: number;
   /** Where the disk says what went wrong (rate-limited by the receiver). */
   log?: LogSink;
+  /** The I/O thread's seccomp filter (default 'off' for a device made on its own; a VM passes its setting). */
+  seccomp?: SeccompSetting;
 }
 
 /** What a boot hands a worker-served device: see DeviceWorkerCommand 'attach'. */
@@ -116,6 +119,7 @@ export class WorkerBlkDevice implements VirtioDevice {
       port: port2,
       pollMaxNs: pollUs * 1000,
       stats: this.threadStats.buffer as SharedArrayBuffer,
+      seccomp: options.seccomp ?? 'off',
     };
     this.worker = startWorker('device-worker', { workerData: init, transferList: [port2] });
     this.worker.on('message', (r: DeviceWorkerReport) => {
@@ -128,7 +132,10 @@ export class WorkerBlkDevice implements VirtioDevice {
       }
       if (r.gen === this.gen) this.ctx?.needsReset();
     });
-    this.worker.on('error', (e) => (this.lastDeviceError = e.stack ?? String(e)));
+    this.worker.on('error', (e) => {
+      this.lastDeviceError = e.stack ?? String(e);
+      this.log?.('blk-thread', `disk ${this.model.image.path}: its I/O thread failed: ${e.message}`);
+    });
     this.worker.on('exit', () => {
       // Whatever it held, it holds no longer.
       this.exited = true;

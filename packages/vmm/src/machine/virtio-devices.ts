@@ -34,7 +34,14 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDe
   try {
     for (const d of config.disks ?? []) {
       devices.push(
-        new WorkerBlkDevice({ path: d.path, readonly: d.readonly, serial: d.serial, pollUs: d.pollUs, log }),
+        new WorkerBlkDevice({
+          path: d.path,
+          readonly: d.readonly,
+          serial: d.serial,
+          pollUs: d.pollUs,
+          log,
+          seccomp: config.seccomp ?? 'on',
+        }),
       );
     }
     (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i, log)));
@@ -98,10 +105,47 @@ export function parseMac(text: string | undefined, index = 0): Uint8Array {
   return mac;
 }
 
+/** A device's kind by its device ID (virtio 1.2 §5). */
+export function deviceKind(device: VirtioDevice): string {
+  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng' }[device.deviceId];
+  return kind ?? `virtio device ${device.deviceId}`;
+}
+
 /** A device's name in log lines: its kind and the slot it sits in. */
 function deviceName(device: VirtioDevice, slot: number): string {
-  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng' }[device.deviceId];
-  return `${kind ?? `virtio device ${device.deviceId}`} (slot ${slot})`;
+  return `${deviceKind(device)} (slot ${slot})`;
+}
+
+/** One device's counters for the library (VmmCounters). */
+export interface DeviceCounters {
+  slot: number;
+  kind: string;
+  /** The device model's own counters (requests, bytes, drops...), as it keeps them. */
+  stats: Record<string, number>;
+  /** The NAT behind a virtio-net, when it has one: flows, refusals, drops. */
+  nat?: Record<string, number>;
+  /** Times the device was parked in DEVICE_NEEDS_RESET in the current boot. */
+  needsReset: number;
+}
+
+/** Counters of each device, in slot order; `bus` gives the current boot's transport facts. */
+export function deviceCounters(
+  devices: readonly VirtioDevice[],
+  bus: VirtioMmioBus | undefined,
+): DeviceCounters[] {
+  return devices.map((d, slot) => {
+    const stats = (d as { stats?: object }).stats;
+    const backend = d instanceof NetDevice ? (d.backend as { stats?: () => object }) : undefined;
+    const out: DeviceCounters = {
+      slot,
+      kind: deviceKind(d),
+      stats: { ...(stats as Record<string, number> | undefined) },
+      needsReset: bus?.needsResetCount(slot) ?? 0,
+    };
+    const nat = backend?.stats?.();
+    if (nat) out.nat = { ...(nat as Record<string, number>) };
+    return out;
+  });
 }
 
 /** Where device i lives: its window and its interrupt, for the DSDT and the command line. */
@@ -162,6 +206,11 @@ export class VirtioMmioBus implements MmioHandler {
       this.notifiers.push(irq);
       this.transports.push(t);
     });
+  }
+
+  /** How often slot `slot`'s device was parked in DEVICE_NEEDS_RESET this boot. */
+  needsResetCount(slot: number): number {
+    return this.transports[slot]?.needsResetCount ?? 0;
   }
 
   mmioRead(address: number, data: Uint8Array): void {

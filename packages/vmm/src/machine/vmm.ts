@@ -34,6 +34,8 @@ import { readBootFiles, type BootFiles } from './boot-files';
 import {
   VirtioMmioBus,
   createVirtioDevices,
+  deviceCounters,
+  type DeviceCounters,
   startVirtioDevices,
   virtioCmdline,
   virtioPlacement,
@@ -66,9 +68,15 @@ export interface RunResult {
 /** The guest ended in a way that is an error for the user (triple fault, internal error, ...). */
 export class GuestError extends VmmError {}
 
+/** What the library can read of a running (or ended) VM's devices. */
+export interface VmmCounters {
+  devices: DeviceCounters[];
+}
+
 export class Vmm {
   private threads: VcpuThread[] = [];
   private vm: VirtualMachine | undefined;
+  private bus: VirtioMmioBus | undefined;
   private stopping = false;
   private readonly cleanups: (() => void)[] = [];
 
@@ -140,7 +148,7 @@ export class Vmm {
   async run(): Promise<RunResult> {
     let reboots = 0;
     const serial = this.openSerial();
-    const poller = new EventfdPoller(EventfdNotifier.create());
+    const poller = new EventfdPoller(EventfdNotifier.create(), this.config.seccomp ?? 'on');
     this.cleanups.push(() => void poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
     try {
@@ -159,6 +167,11 @@ export class Vmm {
     } finally {
       for (const c of this.cleanups.splice(0)) c();
     }
+  }
+
+  /** Each device's counters (requests, bytes, drops, refusals, DEVICE_NEEDS_RESET this boot). */
+  counters(): VmmCounters {
+    return { devices: deviceCounters(this.devices, this.bus) };
   }
 
   /** Ask every vCPU to stop; run() then resolves with outcome 'stopped'. */
@@ -182,6 +195,7 @@ export class Vmm {
       const placement = virtioPlacement(this.devices.length);
       const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
       bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller, this.log) : undefined;
+      this.bus = bus;
       const servers: MailboxServer[] = [];
       const plan = loadKernel(vm.memory, this.files.kernel, {
         initrd: this.files.initrd,
@@ -210,6 +224,7 @@ export class Vmm {
               uart: { state: serial.state, outFd: serial.outFd, outLimit: serial.outLimit, irqFd: irq.fd },
               mmioMailbox: bus ? newMailbox(bus, servers) : null,
               virtioIsr: bus?.isr ?? null,
+              seccomp: config.seccomp ?? 'on',
             },
             vcpu,
             this.log,

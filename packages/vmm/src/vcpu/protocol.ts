@@ -6,6 +6,8 @@ export interface AttachSpec {
   module: string;
   exportName: string;
   handle: unknown;
+  /** The ioctl requests the attached vCPU makes from its thread (for its seccomp filter). */
+  threadIoctls?: readonly number[];
 }
 
 export interface VcpuWorkerInit {
@@ -19,7 +21,11 @@ export interface VcpuWorkerInit {
   mmioMailbox: SharedArrayBuffer | null;
   /** The virtio transports' InterruptStatus cells, answered in the vCPU thread (null: no virtio). */
   virtioIsr: VirtioIsrSpec | null;
+  /** The thread's seccomp filter before its run loop: 'on' (kill on a call outside it), 'log', 'off'. */
+  seccomp: SeccompSetting;
 }
+
+export type SeccompSetting = 'on' | 'log' | 'off';
 
 export const CONTROL_STOP = 0;
 export const CONTROL_WORDS = 2;

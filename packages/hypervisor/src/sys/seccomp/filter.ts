@@ -1,0 +1,50 @@
+// A seccomp allow-list as a BPF program (Documentation/userspace-api/seccomp_filter.rst): the
+// architecture must be x86_64 (else the process is killed: a 32-bit or x32 entry could reach
+// other calls under the same numbers), the call must be on the list, and an ioctl's request must
+// be one of those named. Anything else gets the default action: kill the process (`on`), or let
+// it through and have the kernel log it (`log`, SECCOMP_RET_LOG), as Cloud Hypervisor's
+// --seccomp true|log do.
+import { BpfAssembler, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, seccompArgHigh, seccompArgLow } from './bpf';
+import { X86_64_SYSCALLS, type SyscallName } from './syscalls-x86_64';
+
+// include/uapi/linux/seccomp.h
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_LOG = 0x7ffc0000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+/** AUDIT_ARCH_X86_64: EM_X86_64 (62) | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE (include/uapi/linux/audit.h). */
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+
+export interface SeccompPolicy {
+  /** System calls the thread may make. */
+  syscalls: readonly SyscallName[];
+  /** With 'ioctl' among them: the requests it may pass (the second argument); others are refused. */
+  ioctls?: readonly number[];
+}
+
+export type SeccompMode = 'on' | 'log';
+
+/** The policy as struct sock_filter[]. */
+export function buildSeccompFilter(policy: SeccompPolicy, mode: SeccompMode): Uint8Array {
+  const deny = mode === 'on' ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_LOG;
+  const names = [...new Set(policy.syscalls)];
+  const ioctlChecked = policy.ioctls !== undefined && names.includes('ioctl');
+  const a = new BpfAssembler();
+  a.load(SECCOMP_DATA_ARCH).jeq(AUDIT_ARCH_X86_64, '', 'kill');
+  a.load(SECCOMP_DATA_NR);
+  for (const name of names) {
+    if (ioctlChecked && name === 'ioctl') a.jeq(X86_64_SYSCALLS.ioctl, 'ioctl');
+    else a.jeq(X86_64_SYSCALLS[name], 'allow');
+  }
+  a.ret(deny);
+  if (ioctlChecked) {
+    a.label('ioctl');
+    // The request is an unsigned long: its high half must be 0, its low half one of ours.
+    a.load(seccompArgHigh(1)).jeq(0, '', 'deny-ioctl');
+    a.load(seccompArgLow(1));
+    for (const req of new Set(policy.ioctls)) a.jeq(req >>> 0, 'allow');
+    a.label('deny-ioctl').ret(deny);
+  }
+  a.label('kill').ret(SECCOMP_RET_KILL_PROCESS);
+  a.label('allow').ret(SECCOMP_RET_ALLOW);
+  return a.encode();
+}

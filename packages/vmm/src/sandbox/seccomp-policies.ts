@@ -1,0 +1,79 @@
+// What each of the monitor's threads may ask of the kernel once it runs guest-driven work: the
+// allow-lists its seccomp filter is built from (@vmm/hypervisor installSeccomp). Found by tracing
+// each thread from the moment it installs its filter to its exit (strace -f, every test tier),
+// then kept to what the code needs: a thread that reads a guest's rings has no business opening
+// files, sockets or processes, so a compromise of one stays inside what it already holds.
+
+import type { SyscallName } from '@vmm/hypervisor';
+
+/**
+ * What any Node worker thread does while it runs and when it ends, whatever its job: memory for
+ * its heap (mmap, mprotect, madvise, ...), futexes (Atomics.wait, locks), clocks (where the vDSO
+ * falls back), signals (blocked and unblocked, the kick), its event loop (epoll) and message ports
+ * (eventfd reads and writes), and tearing down (close, exit).
+ */
+const NODE_WORKER: readonly SyscallName[] = [
+  'read',
+  'write',
+  'close',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'madvise',
+  'mremap',
+  'brk',
+  'futex',
+  'clock_gettime',
+  'clock_nanosleep',
+  'nanosleep',
+  'gettimeofday',
+  'sched_yield',
+  'getpid',
+  'gettid',
+  'rt_sigprocmask',
+  'rt_sigreturn',
+  'sigaltstack',
+  'epoll_wait',
+  'epoll_pwait',
+  'epoll_ctl',
+  'getrandom',
+  'membarrier',
+  'restart_syscall',
+  'exit',
+  'exit_group',
+];
+
+/** A vCPU thread: KVM_RUN and the few vCPU ioctls its loop makes, and writes of UART output and irqfds. */
+export function vcpuThreadPolicy(ioctls: readonly number[]): { syscalls: SyscallName[]; ioctls: number[] } {
+  return { syscalls: [...NODE_WORKER, 'ioctl', 'writev'], ioctls: [...ioctls] };
+}
+
+/**
+ * A device's I/O thread: poll(2) on its eventfds, file I/O straight into guest memory (readv,
+ * writev, pread, pwrite), flushes (fdatasync), holes (fallocate) and writeback hints
+ * (sync_file_range). No open, no socket, no ioctl.
+ */
+export const DEVICE_THREAD: { syscalls: SyscallName[] } = {
+  syscalls: [
+    ...NODE_WORKER,
+    'poll',
+    'ppoll',
+    'readv',
+    'writev',
+    'pread64',
+    'pwrite64',
+    'preadv',
+    'pwritev',
+    'preadv2',
+    'pwritev2',
+    'fdatasync',
+    'fsync',
+    'fallocate',
+    'sync_file_range',
+  ],
+};
+
+/** The kick poller: poll(2) on eventfds and reads of them. */
+export const POLLER_THREAD: { syscalls: SyscallName[] } = {
+  syscalls: [...NODE_WORKER, 'poll', 'ppoll'],
+};

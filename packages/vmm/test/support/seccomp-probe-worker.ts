@@ -1,0 +1,29 @@
+// Tests only: a thread that installs one of the monitor's seccomp policies, then makes a call the
+// policy does not allow: opening a file (device policy) or an ioctl not on the vCPU list
+// (TCGETS on stdin). Reports what happened, if it is still alive to report.
+import fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import koffi from 'koffi';
+import { installSeccomp, type SeccompMode } from '@vmm/hypervisor';
+import { DEVICE_THREAD, vcpuThreadPolicy } from '../../src/sandbox/seccomp-policies';
+
+const { policy, attempt, mode, file } = workerData as {
+  policy: 'device' | 'vcpu';
+  attempt: 'open' | 'ioctl';
+  mode: SeccompMode;
+  file: string;
+};
+const TCGETS = 0x5401;
+const KVM_RUN = 0xae80;
+const ioctl = koffi.load('libc.so.6').func('int ioctl(int fd, unsigned long request, void *arg)') as (
+  fd: number,
+  req: number,
+  arg: Uint8Array,
+) => number;
+const termios = new Uint8Array(64);
+fs.writeFileSync(file, 'secret');
+installSeccomp(policy === 'device' ? DEVICE_THREAD : vcpuThreadPolicy([KVM_RUN]), mode);
+let result: string;
+if (attempt === 'open') result = fs.readFileSync(file, 'utf8');
+else result = String(ioctl(0, TCGETS, termios));
+parentPort!.postMessage({ survived: true, result });
