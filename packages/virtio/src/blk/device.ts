@@ -138,6 +138,13 @@ export class BlkDevice implements VirtioDevice {
   private readonly serial = new Uint8Array(L.VIRTIO_BLK_ID_BYTES);
   private ctx: DeviceContext | undefined;
   private epoch = 0;
+  /**
+   * Async mode: guest RAM lent for the I/O the libuv pool does into it, per activation. An
+   * earlier activation's lease is released once none of its requests is in flight, so a reboot
+   * never unmaps RAM a pool thread is still reading into (the kernel would write wherever the
+   * address then points).
+   */
+  private leases: { epoch: number; release(): void }[] = [];
   private readonly free: BlkRequest[] = [];
   private made = 0;
   private zeros: Uint8Array | undefined;
@@ -229,6 +236,8 @@ export class BlkDevice implements VirtioDevice {
 
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
+    const lease = this.sync ? undefined : ctx.memory.lend?.();
+    if (lease) this.leases.push({ epoch: this.epoch, release: lease.release });
     this.process();
   }
 
@@ -244,6 +253,7 @@ export class BlkDevice implements VirtioDevice {
     if (parked) this.release(parked);
     // Requests still in flight let go of the old RAM when they come back (release()).
     for (const r of this.free) r.chain.unbind();
+    this.releaseOldLeases();
   }
 
   /**
@@ -608,8 +618,16 @@ export class BlkDevice implements VirtioDevice {
     req.resume = Resume.None;
     const wasFull = this.free.length === 0 && this.made >= this.queueMaxSizes[0]!;
     this.free.push(req);
+    this.releaseOldLeases();
     if (this.closed) this.closeWhenIdle();
     else if (wasFull) this.process();
+  }
+
+  /** Give back the RAM of earlier activations once nothing of theirs is in flight. */
+  private releaseOldLeases(): void {
+    if (this.leases.length === 0 || this.free.length < this.made) return;
+    const keep = this.ctx ? this.epoch : -1;
+    this.leases = this.leases.filter((l) => l.epoch === keep || (l.release(), false));
   }
 }
 
