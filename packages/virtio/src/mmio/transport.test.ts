@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { makeGuest } from '../../test/support/setup';
+import { ArrayGuestMemory } from '@vmm/hypervisor';
+import { GuestAllocator, GuestDriver, TestInterrupt } from '../../test/support/guest-driver';
+import { LOW_RAM, makeGuest } from '../../test/support/setup';
 import type { DeviceContext, VirtioDevice } from '../device';
 import { TRANSPORT_FEATURES, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, bit } from '../features';
 import { RngDevice } from '../rng/device';
+import { MmioTransport } from './transport';
 import {
   DEVICE_ID_ENTROPY,
   INTERRUPT_CONFIG_CHANGE,
@@ -180,6 +183,59 @@ describe('virtio-mmio transport (virtio 1.2 §4.2.2)', () => {
       expect(driver.read32(R.MMIO_QUEUE_READY)).toBe(0);
       expect(driver.read32(R.MMIO_STATUS) & STATUS_DEVICE_NEEDS_RESET).toBeTruthy();
     }
+  });
+
+  it('a device that throws is parked in DEVICE_NEEDS_RESET, said once, and the transport answers on', () => {
+    class ThrowingDevice extends ConfigDevice {
+      override queueNotify(i: number): void {
+        super.queueNotify(i);
+        throw new Error('model bug: index out of range\n    at queueNotify (device.ts:1:1)');
+      }
+    }
+    const dev = new ThrowingDevice();
+    const lines: [string, string][] = [];
+    const memory = new ArrayGuestMemory([LOW_RAM]);
+    const irq = new TestInterrupt();
+    const transport = new MmioTransport({
+      device: dev,
+      memory,
+      interrupt: irq,
+      log: (kind, line) => lines.push([kind, line]),
+      name: 'virtio-test vdz',
+    });
+    const driver = new GuestDriver(transport, memory, new GuestAllocator(0x1000, LOW_RAM.size), irq);
+    driver.init(TRANSPORT_FEATURES);
+    driver.setupQueue(0);
+    driver.driverOk();
+    driver.write32(R.MMIO_QUEUE_NOTIFY, 0); // the guest's kick: the device throws (not out of here)
+    expect(driver.read32(R.MMIO_STATUS) & STATUS_DEVICE_NEEDS_RESET).toBe(64);
+    expect(transport.needsResetCount).toBe(1);
+    expect(transport.lastDeviceError).toBeInstanceOf(Error);
+    expect(lines).toEqual([
+      [
+        'virtio-needs-reset',
+        'virtio-test vdz: device error: model bug: index out of range; parked in DEVICE_NEEDS_RESET until the guest resets it',
+      ],
+    ]);
+    // The driver is told through a configuration change interrupt (§2.1.2).
+    expect(irq.count).toBe(1);
+    expect(driver.read32(R.MMIO_INTERRUPT_STATUS) & INTERRUPT_CONFIG_CHANGE).toBe(INTERRUPT_CONFIG_CHANGE);
+    // Parked: kicks no longer reach the device, and nothing more is said.
+    driver.write32(R.MMIO_QUEUE_NOTIFY, 0);
+    transport.notify(0);
+    expect(dev.notified).toEqual([0]);
+    expect(transport.needsResetCount).toBe(1);
+    expect(lines).toHaveLength(1);
+    // Still answering; a reset by the driver brings the device back.
+    expect(driver.read32(R.MMIO_MAGIC_VALUE)).toBe(0x74726976);
+    expect(driver.read32(R.MMIO_DEVICE_ID)).toBe(42);
+    driver.write32(R.MMIO_STATUS, 0);
+    expect(driver.read32(R.MMIO_STATUS)).toBe(0);
+    driver.init(TRANSPORT_FEATURES);
+    driver.setupQueue(0);
+    driver.driverOk();
+    expect(driver.read32(R.MMIO_STATUS) & STATUS_DEVICE_NEEDS_RESET).toBe(0);
+    expect(dev.activated).toBe(2);
   });
 
   it('never throws for any register access a guest can make', () => {

@@ -4,33 +4,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ProbeResult } from '@vmm/hypervisor';
+import { PassThrough } from 'node:stream';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
-import {
-  RESET_PORT,
-  RESET_VALUE,
-  S5_SLP_TYP,
-  SLEEP_CONTROL_PORT,
-  SLP_EN,
-  SLP_TYP_SHIFT,
-} from '../../src/arch/x86_64/acpi/index';
 import { GuestError, Vmm } from '../../src/index';
 import type { VmConfig } from '../../src/config';
 import { ScriptedHypervisor } from '../support/scripted-hypervisor';
 import { printLine, type ScriptStep } from '../support/scripted-vcpu';
-
-const poweroff: ScriptStep = { out: SLEEP_CONTROL_PORT, bytes: [(S5_SLP_TYP << SLP_TYP_SHIFT) | SLP_EN] };
-const reset: ScriptStep = { out: RESET_PORT, bytes: [RESET_VALUE] };
-const hostProbe: ProbeResult = {
-  backend: 'kvm',
-  present: true,
-  accessible: true,
-  extensions: [],
-  virtualization: 'hardware',
-  problems: [],
-  details: {},
-};
+import { hostProbe, poweroff, reset, scriptedConfig } from '../support/scripted-vmm';
 
 describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts without it)', () => {
   let kernel: string;
@@ -39,16 +20,7 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     kernel = (await buildGuests())['pvh-info']!;
   }, 300_000);
 
-  const config = (over: Partial<VmConfig> = {}): VmConfig => ({
-    kernel,
-    cmdline: 'console=ttyS0 hello=world',
-    cpus: { boot: 2 },
-    memory: { size: 256 * 2 ** 20 },
-    serial: { mode: 'file', path: path.join(dir, `serial-${Math.random()}`) },
-    noReboot: false,
-    hostQuirks: 'auto',
-    ...over,
-  });
+  const config = (over: Partial<VmConfig> = {}): VmConfig => scriptedConfig(kernel, dir, over);
 
   it('boots: loads the kernel, programs vCPU 0 for PVH, prints through the UART, powers off with 0', async () => {
     const hv = new ScriptedHypervisor([[[...printLine('hello from vCPU 0'), poweroff]]]);
@@ -158,8 +130,31 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     const hv = new ScriptedHypervisor([[[]]]);
     const vmm = await Vmm.create(config(), { hypervisor: hv, probe: hostProbe });
     const running = vmm.run();
-    await new Promise((r) => setTimeout(r, 500));
+    await vi.waitFor(() => expect(hv.vms[0]?.vcpus[0]?.waiting).toBe(true), { timeout: 30_000 });
     await vmm.stop();
     expect(await running).toMatchObject({ outcome: 'stopped', exitCode: 0 });
+  });
+
+  it('stop() (vmm run on SIGINT or SIGTERM) leaves the terminal as it found it: raw mode off, input let go', async () => {
+    const rawModes: boolean[] = [];
+    const input = Object.assign(new PassThrough(), {
+      isTTY: true,
+      setRawMode: (raw: boolean) => rawModes.push(raw),
+    });
+    const hv = new ScriptedHypervisor([[[]]]);
+    const vmm = await Vmm.create(config({ cpus: { boot: 1 }, serial: { mode: 'tty' } }), {
+      hypervisor: hv,
+      probe: hostProbe,
+      input,
+    });
+    const running = vmm.run();
+    await vi.waitFor(() => expect(hv.vms[0]?.vcpus[0]?.waiting).toBe(true), { timeout: 30_000 });
+    expect(rawModes).toEqual([true]); // the guest owns the keyboard while it runs
+    expect(input.listenerCount('data')).toBe(1);
+    await vmm.stop();
+    expect(await running).toMatchObject({ outcome: 'stopped', exitCode: 0 });
+    expect(rawModes).toEqual([true, false]);
+    expect(input.listenerCount('data')).toBe(0);
+    expect(input.isPaused()).toBe(true);
   });
 });

@@ -14,7 +14,14 @@ import {
   type X86Regs,
   type X86Sregs,
 } from '@vmm/hypervisor';
-import type { ScriptStep, ScriptedVcpuHandle } from './scripted-vcpu';
+import {
+  KICK,
+  KICK_WORDS,
+  PIO_READS_BYTES,
+  WAITING,
+  type ScriptStep,
+  type ScriptedVcpuHandle,
+} from './scripted-vcpu';
 
 export class ScriptedHypervisor implements Hypervisor {
   readonly name = 'scripted (stands in for KVM)';
@@ -102,9 +109,10 @@ export class ScriptedMainVcpu implements Vcpu {
   sregs: X86Sregs | undefined;
   cpuid: readonly CpuidEntry[] = [];
   msrs: readonly MsrEntry[] = [];
-  private readonly kickWord = new SharedArrayBuffer(4);
+  private readonly kickWords = new SharedArrayBuffer(4 * KICK_WORDS);
   /** What the vCPU's MMIO reads returned (see ScriptedVcpuHandle.reads). */
   readonly reads = new SharedArrayBuffer(4 * 64);
+  private readonly pioReads = new SharedArrayBuffer(PIO_READS_BYTES);
 
   constructor(
     readonly id: number,
@@ -136,16 +144,26 @@ export class ScriptedMainVcpu implements Vcpu {
   setLapicDefaults(): void {}
   setMpState(): void {}
   kick(): void {
-    const w = new Int32Array(this.kickWord);
-    Atomics.store(w, 0, 1);
-    Atomics.notify(w, 0);
+    const w = new Int32Array(this.kickWords);
+    Atomics.store(w, KICK, 1);
+    Atomics.notify(w, KICK);
+  }
+  /** The vCPU has run its script and waits to be kicked, as a vCPU halted in KVM_RUN. */
+  get waiting(): boolean {
+    return Atomics.load(new Int32Array(this.kickWords), WAITING) === 1;
+  }
+  /** What the vCPU's in/ins steps read, in script order. */
+  portReads(): number[] {
+    const n = Atomics.load(new Int32Array(this.pioReads, 0, 1), 0);
+    return [...new Uint8Array(this.pioReads, 4, n)];
   }
   attachSpec() {
     const handle: ScriptedVcpuHandle = {
       id: this.id,
       script: this.script,
-      kick: this.kickWord,
+      kick: this.kickWords,
       reads: this.reads,
+      pioReads: this.pioReads,
     };
     return {
       module: new URL('./scripted-vcpu.ts', import.meta.url).href,
