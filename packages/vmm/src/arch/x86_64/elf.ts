@@ -170,8 +170,9 @@ function isXenName(file: ImageBytes, at: number): boolean {
   return name[XEN_NOTE_NAME.length] === 0;
 }
 
+/** n rounded up to a multiple of 4, for any u32: `(n + 3) & ~3` wraps past 2^31 and walks backwards. */
 function align4(n: number): number {
-  return (n + 3) & ~3;
+  return Math.ceil(n / 4) * 4;
 }
 
 export interface LoadedRange {
