@@ -43,9 +43,17 @@ const NODE_WORKER: readonly SyscallName[] = [
   'exit_group',
 ];
 
-/** A vCPU thread: KVM_RUN and the few vCPU ioctls its loop makes, and writes of UART output and irqfds. */
+/**
+ * A vCPU thread: KVM_RUN and the few vCPU ioctls its loop makes (the backend names them), writes
+ * of UART output and irqfds, and the kick signal: its first run() installs the handler and blocks
+ * it (rt_sigaction, rt_sigprocmask), and a kick that arrived outside KVM_RUN is consumed with
+ * rt_sigtimedwait.
+ */
 export function vcpuThreadPolicy(ioctls: readonly number[]): { syscalls: SyscallName[]; ioctls: number[] } {
-  return { syscalls: [...NODE_WORKER, 'ioctl', 'writev'], ioctls: [...ioctls] };
+  return {
+    syscalls: [...NODE_WORKER, 'ioctl', 'writev', 'rt_sigaction', 'rt_sigtimedwait'],
+    ioctls: [...ioctls],
+  };
 }
 
 /**
