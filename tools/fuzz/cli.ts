@@ -5,6 +5,7 @@
 //       (default 10) is a crash too
 //   pnpm fuzz --merge [TARGET...]   shrink seeds + checked-in + found inputs into the checked-in corpus
 //   pnpm fuzz --repro FILE TARGET   run one input through the target as written (real stack trace)
+//   pnpm fuzz --coverage [TARGET...] what the seeds and corpora reach: per file, and the lines not reached
 //   pnpm fuzz --list
 // The seed is printed; FUZZ_SEED or --seed repeats a run.
 import fs from 'node:fs';
@@ -28,7 +29,7 @@ interface Args {
   runs: number | undefined;
   seed: number;
   hang: number;
-  mode: 'fuzz' | 'merge' | 'repro' | 'list';
+  mode: 'fuzz' | 'merge' | 'repro' | 'coverage' | 'list';
   file?: string;
 }
 
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--hang') a.hang = num(arg, argv[++i]);
     else if (arg === '--merge') a.mode = 'merge';
     else if (arg === '--list') a.mode = 'list';
+    else if (arg === '--coverage') a.mode = 'coverage';
     else if (arg === '--repro') {
       a.mode = 'repro';
       a.file = argv[++i];
@@ -134,6 +136,26 @@ async function merge(info: TargetInfo): Promise<void> {
   }
 }
 
+/** Per instrumented file: counters reached by the seeds and corpora, and the source lines never reached. */
+async function coverage(info: TargetInfo): Promise<void> {
+  const session = await FuzzSession.open(info);
+  try {
+    const crash = await session.replay(session.startingInputs(true));
+    if (crash)
+      console.log(`${info.id}: the corpus crashes the target; run pnpm fuzz ${info.id} for the report`);
+    const counters = session.loaded.counters;
+    console.log(`${info.id}: ${session.corpus.length} inputs, ${session.features} features`);
+    for (const r of counters.reached()) {
+      const lines = session.loaded.build.files.get(r.file)?.lines ?? [];
+      const missed = [...new Set(counters.unreached(r.file).map((i) => lines[i]!))].sort((x, y) => x - y);
+      const text = missed.length ? `; not reached: lines ${missed.join(', ')}` : '';
+      console.log(`  ${r.file}: ${r.hit}/${r.total}${text}`);
+    }
+  } finally {
+    await session.close();
+  }
+}
+
 /** The input through the target as written (tsx, no bundle, no counters): the real stack trace. */
 async function repro(info: TargetInfo, file: string, hangSeconds: number): Promise<boolean> {
   const mod = (await import(pathToFileURL(info.file).href)) as FuzzTargetModule;
@@ -169,8 +191,8 @@ async function main(): Promise<number> {
       throw new Error('--repro needs a file and one target: pnpm fuzz --repro FILE TARGET');
     return (await repro(targets[0]!, a.file, a.hang)) ? 0 : 1;
   }
-  if (a.mode === 'merge') {
-    for (const t of targets) await merge(t);
+  if (a.mode === 'merge' || a.mode === 'coverage') {
+    for (const t of targets) await (a.mode === 'merge' ? merge(t) : coverage(t));
     return 0;
   }
   const limit = a.runs !== undefined ? `${a.runs} runs` : `${a.seconds} s`;

@@ -34,10 +34,10 @@ export class Counters {
     return slice;
   };
 
-  /** Every file has loaded: size the feature set and forget what module initialisation counted. */
+  /** Every file has loaded: size the feature set, which starts with what module initialisation reached. */
   seal(): void {
     this.seen = new Uint8Array(this.used);
-    this.clear();
+    this.collectNew();
   }
 
   /** How many counters the target has. */

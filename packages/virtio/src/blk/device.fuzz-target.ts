@@ -2,8 +2,9 @@
 // synchronous I/O on a 64 KiB image in a temporary folder. The input is the guest's RAM around the
 // request queue (test/support/fuzz-guest.ts): the requests, their headers, data and status bytes.
 // Input byte 0: bits 0-2 log2 of the queue size (1..16), bit 3 VIRTIO_F_INDIRECT_DESC, bit 4
-// VIRTIO_F_RING_EVENT_IDX, bit 5 DISCARD, bit 6 WRITE_ZEROES, bit 7 FLUSH; byte 1: kicks (1..4);
-// then RAM. Contract: nothing throws, no device error reaches the transport (lastDeviceError), and
+// VIRTIO_F_RING_EVENT_IDX, bit 5 DISCARD, bit 6 WRITE_ZEROES, bit 7 FLUSH; byte 1: bits 0-1 kicks
+// (1..4), bits 2-7 the answers of `interrupted` (the I/O thread's owner wanting it back, which parks
+// a request until the next kick), one bit per call, repeating; then RAM. Contract: nothing throws, no device error reaches the transport (lastDeviceError), and
 // the image keeps its size whatever the guest asks.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,15 @@ const IMAGE_SIZE = 64 * 1024;
 const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'vmm-fuzz-blk-'));
 const file = path.join(dir, 'disk.img');
 fs.writeFileSync(file, new Uint8Array(IMAGE_SIZE));
-const device = new BlkDevice({ path: file, io: 'sync', queueSize: 16, serial: 'fuzz-disk' });
+let interruptions = 0;
+let asked = 0;
+const device = new BlkDevice({
+  path: file,
+  io: 'sync',
+  queueSize: 16,
+  serial: 'fuzz-disk',
+  interrupted: () => ((interruptions >> (asked++ % 6)) & 1) === 1,
+});
 const mem = new ArrayGuestMemory(RAM);
 const transport = new MmioTransport({
   device,
@@ -35,6 +44,8 @@ export function fuzz(data: Uint8Array): void {
   if (data.length < 2) return;
   const flags = data[0]!;
   transport.lastDeviceError = undefined;
+  interruptions = data[1]! >> 2;
+  asked = 0;
   loadImage(mem, data.subarray(2));
   let features = bit(VIRTIO_F_VERSION_1);
   if (flags & 8) features |= bit(VIRTIO_F_INDIRECT_DESC);

@@ -2,7 +2,9 @@
 // input lays out (test/support/fuzz-guest.ts): descriptor table, available and used rings of queue 0,
 // buffers and indirect tables all come from the input. Input byte 0: bits 0-2 log2 of the queue size
 // (1..16), bit 3 VIRTIO_F_INDIRECT_DESC, bit 4 VIRTIO_F_RING_EVENT_IDX, bit 5 a 4 KiB cap on chain
-// bytes; bytes 1-2: the device's next avail index (little-endian: rings that wrap around); then RAM.
+// bytes, bit 6 the queue size is byte 1 instead (any value: activate() must refuse all but powers of
+// two up to the maximum); bytes 1-2: the device's next avail index (little-endian: rings that wrap
+// around); then RAM.
 // Contract: nothing throws; every chain handed out is a head inside the queue, readable segments
 // before writable ones, every segment inside guest RAM and non-empty, at most queue-size
 // descriptors from each table it walks (the ring's, then one indirect table), its bytes within the cap.
@@ -25,7 +27,8 @@ const BUF = 0x800;
 export function fuzz(data: Uint8Array): void {
   if (data.length < 3) return;
   const flags = data[0]!;
-  const size = 1 << Math.min(flags & 7, 4);
+  const free = (flags & 0x40) !== 0;
+  const size = free ? data[1]! : 1 << Math.min(flags & 7, 4);
   loadImage(mem, data.subarray(3));
   const q = new SplitQueue(MAX_RING, flags & 0x20 ? SMALL_CAP : undefined);
   const rings = queueRings(0);
@@ -35,9 +38,12 @@ export function fuzz(data: Uint8Array): void {
   q.deviceAddr = rings.used;
   q.indirect = (flags & 8) !== 0;
   q.eventIdx = (flags & 16) !== 0;
-  if (!q.activate(views)) throw new Error(`contract: a queue of ${size} at its rings was refused`);
+  const valid = size >= 1 && size <= MAX_RING && (size & (size - 1)) === 0;
+  if (q.activate(views) !== valid)
+    throw new Error(`contract: activate() of a queue of ${size} said ${!valid}`);
+  if (!valid) return;
   q.ready = true;
-  const start = data[1]! | (data[2]! << 8);
+  const start = free ? 0 : data[1]! | (data[2]! << 8);
   q.restoreIndices(start, start);
   for (let n = 0; n <= size + 1; n++) {
     const r = q.pop(chain);
@@ -76,12 +82,28 @@ function checkChain(q: SplitQueue, size: number): void {
     fail('byte counts disagree with segments');
   if (readable + writable > q.maxChainBytes)
     fail(`${readable + writable} bytes, over the cap of ${q.maxChainBytes}`);
-  // Reading and writing the whole chain moves exactly its bytes.
+  // Reading and writing the whole chain moves exactly its bytes; views cover exactly them.
   const r = Math.min(readable, scratch.length);
   if (chain.read(0, scratch, 0, r) !== r) fail('read moved the wrong byte count');
   const w = Math.min(writable, scratch.length);
   if (chain.write(0, scratch, 0, w) !== w) fail('write moved the wrong byte count');
+  for (const [part, bytes] of [
+    ['readable', readable],
+    ['writable', writable],
+  ] as const) {
+    const skip = bytes >> 1;
+    viewList.length = 0;
+    const covered =
+      part === 'readable'
+        ? chain.readableViews(skip, bytes, viewList)
+        : chain.writableViews(skip, bytes, viewList);
+    const sum = viewList.reduce((n, v) => n + v.length, 0);
+    if (covered !== bytes - skip || sum !== covered)
+      fail(`${part} views cover ${sum} of ${bytes - skip} bytes`);
+  }
 }
+
+const viewList: Uint8Array[] = [];
 
 export const maxLength = 3 + 2 * 4096;
 
