@@ -187,6 +187,25 @@ export interface MsrEntry {
   data: bigint;
 }
 
+/**
+ * x87 and SSE registers, as KVM_GET_FPU reports them (x86_64). No MXCSR: the kernel leaves it out
+ * of what KVM_GET_FPU copies (arch/x86/kvm/x86.c, kvm_arch_vcpu_ioctl_get_fpu), although
+ * KVM_SET_FPU sets it.
+ */
+export interface X86Fpu {
+  /** The eight x87 registers, 16 bytes each (80 bits used). */
+  fpr: Uint8Array;
+  fcw: number;
+  fsw: number;
+  /** The abridged tag word (FXSAVE format: one bit per register). */
+  ftwx: number;
+  lastOpcode: number;
+  lastIp: bigint;
+  lastDp: bigint;
+  /** xmm0 to xmm15, 16 bytes each. */
+  xmm: Uint8Array;
+}
+
 /** A virtual CPU. `run()` blocks its thread until the next exit. */
 export interface Vcpu {
   readonly id: number;
@@ -197,10 +216,23 @@ export interface Vcpu {
   setSregs(sregs: X86Sregs): void;
   setCpuid(entries: readonly CpuidEntry[]): void;
   setMsrs(entries: readonly MsrEntry[]): void;
-  /** x86: program the FPU (fcw 0x37f, mxcsr 0x1f80) as Linux expects at boot. */
+  /** Read the MSRs `indices`, in that order; throws naming the first one the backend cannot read. */
+  getMsrs(indices: readonly number[]): MsrEntry[];
+  /**
+   * x86: program the x87 FPU (FCW 0x37f, the rest 0) as Linux expects at boot. Not MXCSR: KVM_SET_FPU
+   * ignores it (arch/x86/kvm/x86.c); a new vCPU starts with 0x1f80, which is what Linux expects.
+   */
   setFpuDefaults(): void;
+  /** x86: the x87 and SSE registers (not MXCSR: see X86Fpu). */
+  getFpu(): X86Fpu;
   /** x86 with in-kernel irqchip: LINT0 ExtINT, LINT1 NMI. */
   setLapicDefaults(): void;
+  /**
+   * x86 with in-kernel irqchip: a copy of the local APIC's 1 KiB register page, each register a
+   * little-endian u32 at its offset in Intel SDM Vol. 3A Table 11-1 (e.g. 0xf0 the spurious
+   * interrupt vector register).
+   */
+  getLapic(): Uint8Array;
   /** Mark the vCPU runnable (a secondary vCPU started without INIT/SIPI) or waiting for SIPI. */
   setMpState(state: 'runnable' | 'uninitialized' | 'init-received' | 'halted'): void;
   /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */

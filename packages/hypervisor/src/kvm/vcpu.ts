@@ -7,10 +7,12 @@ import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
 import { hostView, lastErrno, libc, MAP_FAILED } from '../sys/libc';
 import { blockKickSignal, KickReceiver, runSignalMask, sendKick } from '../sys/signals';
-import type { CpuidEntry, MsrEntry, Vcpu, VmExit, X86Regs, X86Sregs } from '../types';
+import type { CpuidEntry, MsrEntry, Vcpu, VmExit, X86Fpu, X86Regs, X86Sregs } from '../types';
 import {
   KVM_CREATE_VCPU,
+  KVM_GET_FPU,
   KVM_GET_LAPIC,
+  KVM_GET_MSRS,
   KVM_GET_SREGS,
   KVM_MP_STATE_HALTED,
   KVM_MP_STATE_INIT_RECEIVED,
@@ -29,7 +31,7 @@ import {
 } from './constants';
 import { ExitDecoder, INTERRUPTED } from './exits';
 import { encodeCpuid2 } from './structs/cpuid2';
-import { FPU_SIZE, writeFpuDefaults } from './structs/fpu';
+import { FPU_SIZE, readFpu, writeFpuDefaults } from './structs/fpu';
 import {
   APIC_LVT_LINT0,
   APIC_LVT_LINT1,
@@ -39,7 +41,7 @@ import {
   setLvtDeliveryMode,
 } from './structs/lapic-state';
 import { MP_STATE_SIZE } from './structs/mp-state';
-import { encodeMsrs } from './structs/msrs';
+import { encodeMsrs, readMsrs } from './structs/msrs';
 import { readRegs, REGS_SIZE, writeRegs } from './structs/regs';
 import { RUN_IMMEDIATE_EXIT } from './structs/run';
 import { encodeSignalMask } from './structs/signal-mask';
@@ -199,6 +201,29 @@ export class KvmVcpu implements Vcpu {
           `this host's KVM does not support it; leave it out of the boot MSRs`,
       );
     }
+  }
+
+  getMsrs(indices: readonly number[]): MsrEntry[] {
+    const buf = encodeMsrs(indices.map((index) => ({ index, data: 0n })));
+    const read = this.ioctl('KVM_GET_MSRS', KVM_GET_MSRS, buf);
+    if (read < indices.length) {
+      throw new VmmError(
+        'EKVMMSR',
+        `KVM_GET_MSRS on vCPU ${this.id} could not read MSR 0x${indices[read]!.toString(16)}: ` +
+          `this host's KVM does not support it`,
+      );
+    }
+    return readMsrs(buf, read);
+  }
+
+  getFpu(): X86Fpu {
+    this.ioctl('KVM_GET_FPU', KVM_GET_FPU, this.fpu.bytes);
+    return readFpu(this.fpu.view);
+  }
+
+  getLapic(): Uint8Array {
+    this.ioctl('KVM_GET_LAPIC', KVM_GET_LAPIC, this.lapic.bytes);
+    return this.lapic.bytes.slice();
   }
 
   setFpuDefaults(): void {

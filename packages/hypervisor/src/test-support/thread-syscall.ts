@@ -6,11 +6,12 @@ import fs from 'node:fs';
 /** The calls tests wait in, per architecture (arch/x86/entry/syscalls/syscall_64.tbl; arm64 uses
  * include/uapi/asm-generic/unistd.h, which has no plain poll: glibc's poll() is ppoll there). */
 const NUMBERS: Record<string, Record<number, WaitCall>> = {
-  x64: { 7: 'poll', 271: 'ppoll', 128: 'sigtimedwait' },
-  arm64: { 73: 'ppoll', 137: 'sigtimedwait' },
+  x64: { 7: 'poll', 271: 'ppoll', 128: 'sigtimedwait', 16: 'ioctl' },
+  arm64: { 73: 'ppoll', 137: 'sigtimedwait', 29: 'ioctl' },
 };
 
-export type WaitCall = 'poll' | 'ppoll' | 'sigtimedwait';
+/** ioctl: a vCPU thread sleeps in KVM_RUN while its guest is halted. */
+export type WaitCall = 'poll' | 'ppoll' | 'sigtimedwait' | 'ioctl';
 
 export interface Sleeping {
   call: WaitCall;

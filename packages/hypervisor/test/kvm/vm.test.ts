@@ -1,8 +1,16 @@
 // The KVM backend on a real /dev/kvm: a 16-byte real-mode guest doing `out` then `hlt`, guest RAM
-// shared both ways through memory slots, the irqchip and friends, a vCPU run in a worker thread
-// and kicked out of KVM_RUN from the main thread.
+// shared both ways through memory slots, vCPU state set and read back (MSRs, FPU, LAPIC), the
+// irqchip and friends, a vCPU run in a worker thread and kicked out of KVM_RUN from the main
+// thread. Interrupts into a guest: interrupts.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { KvmHypervisor } from '../../src/kvm/hypervisor';
+import {
+  APIC_LVT_LINT0,
+  APIC_LVT_LINT1,
+  APIC_MODE_EXTINT,
+  APIC_MODE_NMI,
+  lvtDeliveryMode,
+} from '../../src/kvm/structs/lapic-state';
 import type { KvmVcpu } from '../../src/kvm/vcpu';
 import type { KvmVm } from '../../src/kvm/vm';
 import { nextMessage, startTsWorker } from '../../src/test-support/ts-worker';
@@ -83,7 +91,65 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
     expect(vm.memory.readU8(0x2000)).toBe(0x99);
   });
 
-  it('irqchip, PIT, CPUID, MSRs, FPU, LAPIC, MP state, irqfd; an ioeventfd catches an out without an exit', () => {
+  it('MSRs read back (KVM_GET_MSRS) as set, in the order asked; the TSC from where it was set', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    const vcpu = vm.createVcpu(0);
+    const msrs = [
+      { index: 0xc0000081, data: 0x0023_0010_0000_0000n }, // STAR
+      { index: 0xc0000082, data: 0xffff_ffff_8100_0000n }, // LSTAR
+      { index: 0xc0000084, data: 0x4_7700n }, // SYSCALL_MASK
+      { index: 0xc0000102, data: 0xffff_8880_0000_0000n }, // KERNEL_GS_BASE
+      { index: 0x174, data: 0x10n }, // SYSENTER_CS
+      { index: 0x2ff, data: 0x806n }, // MTRR_DEF_TYPE: enabled, write-back
+    ];
+    vcpu.setMsrs(msrs);
+    expect(vcpu.getMsrs(msrs.map((m) => m.index).reverse())).toEqual([...msrs].reverse());
+    vcpu.setMsrs([{ index: 0x10, data: 10n ** 12n }]); // IA32_TIME_STAMP_COUNTER: it runs on
+    expect(vcpu.getMsrs([0x10])[0]!.data).toBeGreaterThanOrEqual(10n ** 12n);
+  });
+
+  it('FPU: KVM_GET_FPU shows the FCW the guest loaded; the FCW of setFpuDefaults reaches the guest', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    // prettier-ignore
+    vm.memory.write(CODE, new Uint8Array([
+      0x0f, 0xae, 0x1e, 0x08, 0x20, // stmxcsr [0x2008]
+      0xd9, 0x2e, 0x00, 0x20,       // fldcw [0x2000]
+      0xf4,                         // hlt
+      0xd9, 0x3e, 0x0c, 0x20,       // fnstcw [0x200c]
+      0xf4,                         // hlt
+    ]));
+    vm.memory.writeU16(0x2000, 0x027f); // 53-bit precision
+    const vcpu = vm.createVcpu(0);
+    realMode(vcpu);
+    vcpu.setSregs({ ...vcpu.getSregs(), cr4: 0x200n }); // OSFXSR: stmxcsr allowed
+    expect(vcpu.run()).toEqual({ kind: 'hlt' });
+    expect(vcpu.getFpu()).toMatchObject({ fcw: 0x027f });
+    // MXCSR, which neither KVM_SET_FPU nor KVM_GET_FPU carries: a new vCPU has what Linux expects.
+    expect(vm.memory.readU32(0x2008)).toBe(0x1f80);
+    vcpu.setFpuDefaults();
+    const fpu = vcpu.getFpu();
+    expect(fpu).toMatchObject({ fcw: 0x37f, fsw: 0, ftwx: 0 });
+    expect([fpu.fpr.length, fpu.xmm.length]).toEqual([128, 256]);
+    expect(vcpu.run()).toEqual({ kind: 'hlt' });
+    expect(vm.memory.readU16(0x200c)).toBe(0x37f); // the guest sees it
+  });
+
+  it('LAPIC (KVM_GET_LAPIC): LINT0 ExtINT and LINT1 NMI after setLapicDefaults, not before', () => {
+    kvm = new KvmHypervisor();
+    vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    vm.createIrqchip();
+    const vcpu = vm.createVcpu(0);
+    const lint1 = () => lvtDeliveryMode(new DataView(vcpu.getLapic().buffer), APIC_LVT_LINT1);
+    expect(lint1()).not.toBe(APIC_MODE_NMI);
+    vcpu.setLapicDefaults();
+    const lapic = new DataView(vcpu.getLapic().buffer);
+    expect(lvtDeliveryMode(lapic, APIC_LVT_LINT0)).toBe(APIC_MODE_EXTINT);
+    expect(lvtDeliveryMode(lapic, APIC_LVT_LINT1)).toBe(APIC_MODE_NMI);
+  });
+
+  it('irqchip, PIT, CPUID, MP state, irqfd and IRQ lines accepted; an ioeventfd catches an out without an exit', () => {
     kvm = new KvmHypervisor();
     vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
     vm.createIrqchip();
@@ -92,9 +158,6 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
     expect(cpuid.some((e) => e.function === 0)).toBe(true);
     const vcpu = vm.createVcpu(0);
     vcpu.setCpuid(cpuid);
-    vcpu.setMsrs([{ index: 0x10, data: 0n }]); // IA32_TIME_STAMP_COUNTER
-    vcpu.setFpuDefaults();
-    vcpu.setLapicDefaults();
     vcpu.setMpState('runnable');
     const irq = vm.createEventNotifier();
     vm.registerIrqFd(irq, 5);

@@ -45,6 +45,16 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     expect(Buffer.from(low.subarray(cmdlineAt, cmdlineAt + 25)).toString('latin1')).toBe(
       'console=ttyS0 hello=world',
     );
+    // Every vCPU gets the boot MSRs, FPU and LAPIC state (read back through the trait's getters).
+    for (const v of [v0!, v1!]) {
+      expect(v.getMsrs([0x1a0, 0x2ff])).toEqual([
+        { index: 0x1a0, data: 1n }, // IA32_MISC_ENABLE: fast strings
+        { index: 0x2ff, data: 0x806n }, // MTRR default type: enabled, write-back
+      ]);
+      expect(v.getFpu()).toMatchObject({ fcw: 0x37f });
+      expect(new DataView(v.getLapic().buffer).getUint32(0x350, true)).toBe(0x700); // LINT0 ExtINT
+      expect([v.fpuDefaults, v.lapicDefaults]).toEqual([true, true]);
+    }
     // Secondary vCPUs are not started by the monitor (they wait for INIT/SIPI) but get CPUID.
     expect(v1!.regs).toBeUndefined();
     expect(v1!.cpuid.length).toBeGreaterThan(0);

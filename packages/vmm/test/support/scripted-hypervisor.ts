@@ -11,6 +11,7 @@ import {
   type MsrEntry,
   type Vcpu,
   type VirtualMachine,
+  type X86Fpu,
   type X86Regs,
   type X86Sregs,
 } from '@vmm/hypervisor';
@@ -140,8 +141,35 @@ export class ScriptedMainVcpu implements Vcpu {
   setMsrs(e: readonly MsrEntry[]): void {
     this.msrs = e;
   }
-  setFpuDefaults(): void {}
-  setLapicDefaults(): void {}
+  getMsrs(indices: readonly number[]): MsrEntry[] {
+    return indices.map((index) => {
+      const set = this.msrs.find((m) => m.index === index);
+      if (!set) throw new Error(`scripted vCPU ${this.id}: MSR 0x${index.toString(16)} was never set`);
+      return set;
+    });
+  }
+  /** setFpuDefaults() and setLapicDefaults() were called. */
+  fpuDefaults = false;
+  lapicDefaults = false;
+  setFpuDefaults(): void {
+    this.fpuDefaults = true;
+  }
+  /** The power-up state (what setFpuDefaults programs too): FCW 0x37f, the rest 0. */
+  getFpu(): X86Fpu {
+    const zero = { fsw: 0, ftwx: 0, lastOpcode: 0, lastIp: 0n, lastDp: 0n };
+    return { ...zero, fpr: new Uint8Array(128), fcw: 0x37f, xmm: new Uint8Array(256) };
+  }
+  setLapicDefaults(): void {
+    this.lapicDefaults = true;
+  }
+  /** LVT LINT0 and LINT1 (0x350, 0x360): masked at reset, ExtINT and NMI after setLapicDefaults. */
+  getLapic(): Uint8Array {
+    const page = new Uint8Array(1024);
+    const v = new DataView(page.buffer);
+    v.setUint32(0x350, this.lapicDefaults ? 0x700 : 0x10000, true);
+    v.setUint32(0x360, this.lapicDefaults ? 0x400 : 0x10000, true);
+    return page;
+  }
   setMpState(): void {}
   kick(): void {
     const w = new Int32Array(this.kickWords);

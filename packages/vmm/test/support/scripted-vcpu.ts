@@ -115,8 +115,11 @@ export function attachScriptedVcpu(h: ScriptedVcpuHandle): Vcpu {
     setSregs: unsupported,
     setCpuid: unsupported,
     setMsrs: unsupported,
+    getMsrs: unsupported,
     setFpuDefaults: unsupported,
+    getFpu: unsupported,
     setLapicDefaults: unsupported,
+    getLapic: unsupported,
     setMpState: unsupported,
     kick: () => {
       Atomics.store(kick, KICK, 1);

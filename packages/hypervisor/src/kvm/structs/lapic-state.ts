@@ -9,12 +9,24 @@ export const LAPIC_STATE_LAYOUT: StructLayout = {
   fields: { regs: 0 },
 };
 
+/** Spurious interrupt vector register: bit 8 software-enables the APIC. */
+export const APIC_SPIV = 0x0f0;
 export const APIC_LVT_LINT0 = 0x350;
 export const APIC_LVT_LINT1 = 0x360;
 /** LVT delivery mode, bits 8..10. */
 const APIC_MODE_MASK = 0x700;
 export const APIC_MODE_NMI = 0x400;
 export const APIC_MODE_EXTINT = 0x700;
+
+/** The register at `reg` of a register page. */
+export function lapicRegister(v: DataView, reg: number): number {
+  return v.getUint32(reg, true);
+}
+
+/** An LVT entry's delivery mode (APIC_MODE_*). */
+export function lvtDeliveryMode(v: DataView, reg: number): number {
+  return v.getUint32(reg, true) & APIC_MODE_MASK;
+}
 
 /** Sets an LVT entry's delivery mode, keeping its other bits. */
 export function setLvtDeliveryMode(v: DataView, reg: number, mode: number): void {

@@ -2,8 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import type { X86Regs, X86Segment, X86Sregs } from '../../types';
 import { encodeCpuid2, readCpuid2 } from './cpuid2';
-import { FPU_SIZE, writeFpuDefaults } from './fpu';
-import { APIC_LVT_LINT0, APIC_MODE_EXTINT, LAPIC_STATE_SIZE, setLvtDeliveryMode } from './lapic-state';
+import { FPU_SIZE, readFpu, writeFpuDefaults } from './fpu';
+import {
+  APIC_LVT_LINT0,
+  APIC_LVT_LINT1,
+  APIC_MODE_EXTINT,
+  APIC_SPIV,
+  LAPIC_STATE_SIZE,
+  lapicRegister,
+  lvtDeliveryMode,
+  setLvtDeliveryMode,
+} from './lapic-state';
 import { encodeMsrs, readMsrs } from './msrs';
 import { readRegs, REGS_SIZE, writeRegs } from './regs';
 import { readSregs, SREGS_SIZE, writeSregs } from './sregs';
@@ -101,5 +110,44 @@ describe('KVM struct codecs', () => {
     l.setUint32(APIC_LVT_LINT0, 0x1_04ff, true); // masked, NMI mode, vector 0xff
     setLvtDeliveryMode(l, APIC_LVT_LINT0, APIC_MODE_EXTINT);
     expect(l.getUint32(APIC_LVT_LINT0, true)).toBe(0x1_07ff);
+  });
+
+  it('kvm_fpu read: every field KVM_GET_FPU fills, at its offset, byte arrays copied', () => {
+    const buf = new Uint8Array(FPU_SIZE + 8);
+    const f = new DataView(buf.buffer, 8, FPU_SIZE); // not at the start of its buffer
+    for (let i = 0; i < 128; i++) f.setUint8(i, i); // fpr
+    f.setUint16(128, 0x27f, true);
+    f.setUint16(130, 0x3800, true);
+    f.setUint8(132, 0x81);
+    f.setUint16(134, 0x5d9, true);
+    f.setBigUint64(136, 0x1234n, true);
+    f.setBigUint64(144, 0xfff0_0000_5678n, true);
+    for (let i = 0; i < 256; i++) f.setUint8(152 + i, 255 - i); // xmm
+    f.setUint32(408, 0x3f80, true);
+    const fpu = readFpu(f);
+    expect(fpu).toMatchObject({
+      fcw: 0x27f,
+      fsw: 0x3800,
+      ftwx: 0x81,
+      lastOpcode: 0x5d9,
+      lastIp: 0x1234n,
+      lastDp: 0xfff0_0000_5678n,
+    });
+    expect('mxcsr' in fpu).toBe(false); // KVM_GET_FPU does not report it
+    expect([fpu.fpr.length, fpu.fpr[0], fpu.fpr[127]]).toEqual([128, 0, 127]);
+    expect([fpu.xmm.length, fpu.xmm[0], fpu.xmm[255]]).toEqual([256, 255, 0]);
+    buf.fill(0);
+    expect(fpu.xmm[0]).toBe(255);
+    writeFpuDefaults(f);
+    expect(readFpu(f)).toMatchObject({ fcw: 0x37f, fsw: 0, ftwx: 0 });
+  });
+
+  it('LAPIC register page read: a register, an LVT delivery mode', () => {
+    const l = new DataView(new ArrayBuffer(LAPIC_STATE_SIZE));
+    l.setUint32(APIC_SPIV, 0x1ff, true);
+    l.setUint32(APIC_LVT_LINT1, 0x1_04ff, true);
+    expect(lapicRegister(l, APIC_SPIV)).toBe(0x1ff);
+    expect(lvtDeliveryMode(l, APIC_LVT_LINT1)).toBe(0x400);
+    expect(lvtDeliveryMode(l, APIC_LVT_LINT0)).toBe(0);
   });
 });
