@@ -18,9 +18,8 @@ const HANG_TRIAL_MS = 25;
 
 /**
  * Shrink a crashing input: drop chunks (halving sizes, then every size up to 64 until nothing more
- * goes), then zero bytes,
- * keeping each change that still gives the same kind of crash (for a hang: that still runs past
- * HANG_TRIAL_MS). Stops after `budgetMs`.
+ * goes), then zero bytes, keeping each change that still gives the same kind of crash (for a hang:
+ * that still runs past HANG_TRIAL_MS). Stops after `budgetMs`.
  */
 export function shrinkCrash(session: FuzzSession, crash: Crash, budgetMs = 5000): Uint8Array {
   const kind = crashKind(crash.error);

@@ -1,8 +1,8 @@
 // Fuzz target: the NAT's input path (NatStack.input: Ethernet, ARP, IPv4, ICMP, UDP, DHCP, DNS and
 // TCP dispatch) with any frame a guest could send. Input byte 0: flags (bit 0: the transport vouches
 // for the checksum, as virtio-net's NEEDS_CSUM; bit 1: make the IPv4 header checksum right; bit 2:
-// make the TCP/UDP/ICMP checksum right); byte 1: the length passed (the frame's minus 0..127, or
-// plus 0..127); the rest: the frame.
+// make the TCP/UDP/ICMP checksum right; bits 3-4: where the frame starts in its ArrayBuffer, 0..3);
+// byte 1: the length passed (the frame's minus 0..127, or plus 0..127); the rest: the frame.
 // Contract: input() never throws and counts no internal error (a parser or handler that threw), and
 // every frame the NAT sends back is well formed: checksums right (read by the test frame reader,
 // which shares no code with the NAT), lengths consistent, within the MTU.
@@ -37,7 +37,9 @@ const stack = new NatStack(port, {
 export function fuzz(data: Uint8Array): void {
   if (data.length < 2) return;
   const flags = data[0]!;
-  const frame = data.slice(2);
+  const shift = (flags >> 3) & 3;
+  const frame = new Uint8Array(new ArrayBuffer(data.length - 2 + shift), shift, data.length - 2);
+  frame.set(data.subarray(2));
   if (flags & 2) fixIpChecksum(frame);
   if (flags & 4) fixTransportChecksum(frame);
   const adjust = data[1]!;

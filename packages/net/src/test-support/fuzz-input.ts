@@ -1,7 +1,9 @@
 // Fuzz targets only: how a fuzz input becomes what a header parser is given, and the contract every
-// parser here keeps. Input byte 0: the offset (low 4 bits, -2..13) and four flags (high bits, the
-// target's to use: "fix the checksum", "do not verify"); byte 1: the length, the payload's -16..+15;
-// the rest: the payload, laid at the offset in a buffer of filler with 16 spare bytes after it.
+// parser here keeps. Input byte 0: the offset (low 4 bits, -2..13), two flags for the target to
+// use ("fix the checksum", "do not verify") and where the buffer starts in its ArrayBuffer (0..3:
+// the checksum code sums aligned words through views of the whole ArrayBuffer); byte 1: the
+// length, the payload's -16..+15; the rest: the payload, laid at the offset in a buffer of filler
+// with 16 spare bytes after it.
 // The contract: never throw; accept nothing that is not inside the buffer; read nothing outside
 // [off, off+len) (each input is parsed twice, over two fillers, and must come out the same).
 
@@ -35,8 +37,9 @@ export function fuzzParser(data: Uint8Array, h: ParserHarness): void {
   // Only the window's bytes come from the payload: a read past it sees filler.
   const shown = payload.subarray(0, Math.max(0, Math.min(len, payload.length)));
   let first: string | undefined;
+  const shift = (flags >> 2) & 3;
   for (const fill of FILLERS) {
-    const buf = new Uint8Array(size).fill(fill);
+    const buf = new Uint8Array(new ArrayBuffer(size + shift), shift, size).fill(fill);
     buf.set(shown, Math.max(off, 0));
     const ok = h.parse(buf, off, len, flags);
     if (ok && !inside) {
