@@ -41,7 +41,7 @@ describe('the fuzzing engine', () => {
   });
 
   it('ends an endless loop as a hang, with the input that loops', async () => {
-    const session = await FuzzSession.open(fixture('hang'), 0.5);
+    const session = await FuzzSession.open(fixture('hang'), 2);
     await session.replay(session.startingInputs(false));
     const r = await session.fuzz({ seed: SEED, runs: 2_000_000 });
     expect(r.crash?.hang).toBe(true);
