@@ -37,6 +37,8 @@ export interface DiskConfig {
   readonly?: boolean;
   /** GET_ID answer, up to 20 bytes. */
   serial?: string;
+  /** 'unmap' (default): DISCARD/WRITE_ZEROES punch holes; 'ignore': the image stays allocated. */
+  discard?: 'unmap' | 'ignore';
   /** The most microseconds the disk's I/O thread busy-polls its queue after a request before it
    * sleeps: adaptive, so an idle disk never polls (default DEFAULT_DISK_POLL_US; 0 turns polling off). */
   pollUs?: number;

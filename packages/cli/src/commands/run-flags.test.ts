@@ -81,6 +81,7 @@ describe('vmm run flags', () => {
     [[...base, 'stray'], /unexpected argument 'stray'/],
     [[...base, '--disk', 'readonly=on'], /path=FILE is required/],
     [[...base, '--disk', 'path=/d,readonly=yes'], /readonly=yes is not on or off/],
+    [[...base, '--disk', 'path=/d,discard=trim'], /discard=trim is not unmap or ignore/],
     [[...base, '--disk', 'path=/d,serial=123456789012345678901'], /longer than 20 bytes/],
     [[...base, '--disk', 'path=/d,cache=on'], /unknown key 'cache'/],
     [

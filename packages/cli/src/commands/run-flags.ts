@@ -28,7 +28,7 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   disk: {
     value: true,
     repeat: true,
-    arg: 'path=FILE[,readonly=on][,serial=ID][,poll_us=N]',
+    arg: 'path=FILE[,readonly=on][,serial=ID][,poll_us=N][,discard=unmap|ignore]',
     help: 'virtio-blk disk from a raw image (repeatable: /dev/vda, /dev/vdb, ...)',
   },
   net: {
@@ -130,7 +130,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
 }
 
 export function parseDisk(text: string): DiskConfig {
-  const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial', 'poll_us']);
+  const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial', 'poll_us', 'discard']);
   const path = kv.get('path');
   if (path === undefined) throw new UsageError(`--disk: path=FILE is required in '${text}'`);
   const ro = kv.get('readonly');
@@ -146,7 +146,11 @@ export function parseDisk(text: string): DiskConfig {
       `--disk: poll_us=${poll} is not a whole number of microseconds from 0 to ${MAX_DISK_POLL_US}`,
     );
   }
+  const discard = kv.get('discard');
+  if (discard !== undefined && discard !== 'unmap' && discard !== 'ignore')
+    throw new UsageError(`--disk: discard=${discard} is not unmap or ignore`);
   const disk: DiskConfig = { path, readonly: ro === 'on', serial };
+  if (discard !== undefined) disk.discard = discard;
   if (poll !== undefined) disk.pollUs = Number(poll);
   return disk;
 }

@@ -36,6 +36,12 @@ export interface BlkDeviceOptions {
   /** 'async' (default): file I/O on the libuv pool; 'sync': on the calling thread. */
   io?: 'async' | 'sync';
   /**
+   * 'unmap' (default): DISCARD and WRITE_ZEROES punch holes in the image where its file system can;
+   * 'ignore': the image stays allocated (QEMU's discard=ignore): DISCARD does nothing, WRITE_ZEROES
+   * writes zeros.
+   */
+  discard?: 'unmap' | 'ignore';
+  /**
    * Sync mode: asked between chunks and between requests; true when the thread's owner wants the
    * thread back (a command is waiting). The request in progress is parked and resumed by the
    * next process() call, or dropped by a reset.
@@ -152,6 +158,7 @@ export class BlkDevice implements VirtioDevice {
   private inProcess = false;
   private fdClosed = false;
   private readonly sync: boolean;
+  private readonly unmap: boolean;
   private readonly interrupted: (() => boolean) | undefined;
   /** Sync mode: the request an interruption stopped, resumed first by the next process(). */
   private parked: BlkRequest | undefined;
@@ -185,6 +192,7 @@ export class BlkDevice implements VirtioDevice {
     this.serial.set(serial);
     this.image = options.image ?? openBlkImage(options.path, options.readonly ?? false);
     this.sync = options.io === 'sync';
+    this.unmap = (options.discard ?? 'unmap') === 'unmap';
     this.interrupted = this.sync ? options.interrupted : undefined;
     if (!this.image.readonly && this.image.kind === 'file' && writebackAvailable())
       this.writeBehind = new WriteBehind();
@@ -532,6 +540,10 @@ export class BlkDevice implements VirtioDevice {
       req.position = req.segPosition[i]!;
       req.remaining = req.segLength[i]!;
       if (req.remaining === 0) continue;
+      if (!this.unmap) {
+        if (req.type === L.VIRTIO_BLK_T_DISCARD) continue; // discard=ignore: DISCARD is a hint (§5.2.6)
+        return this.writeZeros(req);
+      }
       if (!this.sync) return punchHole(this.image.fd, req.position, req.remaining, req.onPunch);
       const punched = punchHoleSync(this.image.fd, req.position, req.remaining);
       if (!punched && req.type === L.VIRTIO_BLK_T_WRITE_ZEROES) return this.writeZeros(req);

@@ -113,6 +113,7 @@ export class WorkerBlkDevice implements VirtioDevice {
         serial: options.serial,
         queueSize: options.queueSize,
         image: this.model.image,
+        discard: options.discard,
       },
       control: this.control.buffer as SharedArrayBuffer,
       wakeFd: this.wake.fd,

@@ -38,6 +38,7 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDe
           path: d.path,
           readonly: d.readonly,
           serial: d.serial,
+          discard: d.discard,
           pollUs: d.pollUs,
           log,
           seccomp: config.seccomp ?? 'on',
