@@ -1,5 +1,5 @@
 // What a virtio device model gives the transport, and what the transport gives it back.
-import type { GuestMemory } from '@vmm/hypervisor';
+import type { GuestMemory, SyscallName } from '@vmm/hypervisor';
 import type { RegionViews } from './memory/region-views';
 import type { SplitQueue } from './queue/split';
 
@@ -30,6 +30,26 @@ export interface DeviceContext {
    * after other work had its turn. Coalesced: several calls before that make one.
    */
   requeue(index: number): void;
+  /**
+   * Asked by a device between pieces of one long piece of work (a chunk of a disk transfer): true
+   * when the owner of the thread wants it back (a command is waiting). The device then parks what
+   * it was doing and resumes it on the next queueNotify, or drops it on reset. Absent: never.
+   */
+  interrupted?(): boolean;
+}
+
+/**
+ * How a device's own I/O thread builds the device: `(await import(module))[exportName](options)`
+ * there returns a VirtioDevice over the same backing (an image's fd, say) that serves its queues
+ * synchronously. `options` must be structured-cloneable.
+ */
+export interface DeviceThreadSpec {
+  module: string;
+  exportName: string;
+  options: unknown;
+  /** What the device asks of the kernel while it serves the guest (its thread's seccomp allow-list,
+   * beyond polling its eventfds). */
+  syscalls: readonly SyscallName[];
 }
 
 export interface VirtioDevice {
@@ -51,4 +71,20 @@ export interface VirtioDevice {
   queueNotify(index: number): void;
   /** Device reset (status 0): drop in-flight work; completions that arrive later are discarded. */
   reset(): void;
+  /** Counters a user can read (requests, bytes, drops...): names to numbers that only grow. */
+  readonly stats?: Readonly<Record<string, number>>;
+  /** Start what the device serves before the guest runs (the NAT's host port forwards). */
+  start?(): Promise<void>;
+  /** Let go of what the device holds (files, sockets); call once no transport uses it. */
+  close?(): void;
+  /**
+   * The device can be served from its own I/O thread, built there from this spec; absent: it is
+   * served where its transport runs (the main thread).
+   */
+  threadSpec?(): DeviceThreadSpec;
+  /**
+   * Grows each time the device started work the host kernel does on the CPUs the guest shares
+   * (a disk's writeback): its thread sleeps rather than busy-polls right after.
+   */
+  readonly hostWorkStarted?: number;
 }

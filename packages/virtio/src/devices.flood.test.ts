@@ -64,9 +64,11 @@ async function flood(device: VirtioDevice, queue: number, len: number, writable:
   q.kick();
   const kicker = setInterval(() => q.kick(), 20);
   const { made } = await result;
-  clearInterval(kicker);
-  for (let i = 0; i < 200 && q.usedIdx() !== (TOTAL & 0xffff); i++)
+  // Kicks go on until the last buffers are used: ones added after the device's last look at the
+  // ring wait for a kick, as in a guest (the flooder never kicks).
+  for (let i = 0; i < 1000 && q.usedIdx() !== (TOTAL & 0xffff); i++)
     await new Promise((r) => setTimeout(r, 10));
+  clearInterval(kicker);
   stop = true;
   const used = q.usedIdx();
   await worker.terminate();

@@ -5,7 +5,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export function startWorker(
-  name: 'vcpu-worker' | 'poller-worker' | 'device-worker',
+  name: 'vcpu-worker' | 'poller-worker' | 'device-thread',
   options: WorkerOptions,
 ): Worker {
   const file = name === 'vcpu-worker' ? name : `io/${name}`;

@@ -29,7 +29,6 @@ const device = new BlkDevice({
   io: 'sync',
   queueSize: 16,
   serial: 'fuzz-disk',
-  interrupted: () => ((interruptions >> (asked++ % 6)) & 1) === 1,
 });
 const mem = new ArrayGuestMemory(RAM);
 const transport = new MmioTransport({
@@ -37,6 +36,7 @@ const transport = new MmioTransport({
   memory: mem,
   interrupt: { raise: () => {} },
   maxChainBytes: 1 << 20,
+  interrupted: () => ((interruptions >> (asked++ % 6)) & 1) === 1,
 });
 const kick = new Uint8Array(4);
 

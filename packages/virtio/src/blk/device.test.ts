@@ -379,7 +379,7 @@ describe.each(['async', 'sync'] as const)('virtio-blk (virtio 1.2 §5.2), io: %s
       fs.writeSync(control, randomBytes(SECTORS * 512));
       const w = submit(g.driver, g.q, L.VIRTIO_BLK_T_OUT, 0, { len: SECTORS * 512, write: false });
       expect(await one(g, w)).toEqual({ status: L.VIRTIO_BLK_S_OK, len: 1 });
-      expect(g.dev.writebacksStarted).toBe(1); // an I/O thread reads this to skip its busy-poll
+      expect(g.dev.hostWorkStarted).toBe(1); // an I/O thread reads this to skip its busy-poll
       await vi.waitFor(() => expect(cachestat(g.dev.image.fd)).toEqual({ dirty: 0, writeback: 0 }), {
         timeout: 5000,
         interval: 20,

@@ -8,9 +8,10 @@
 // A guest controls how much work one kick is: the work is bounded. One process() call starts at
 // most a queue's worth of requests, then asks to be called again (DeviceContext.requeue); a
 // request moves at most IO_CHUNK bytes per system call, and in sync mode the thread's owner may
-// interrupt it between chunks (a reset or a detach then waits one chunk, not a guest-sized batch).
+// interrupt it between chunks (DeviceContext.interrupted: a reset or a detach then waits one
+// chunk, not a guest-sized batch).
 import fs from 'node:fs';
-import type { DeviceContext, VirtioDevice } from '../device';
+import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
 import { VirtioConfigError } from '../errors';
 import { TRANSPORT_FEATURES, bit, hasFeature } from '../features';
 import { DescriptorChain } from '../queue/chain';
@@ -41,16 +42,10 @@ export interface BlkDeviceOptions {
    * writes zeros.
    */
   discard?: 'unmap' | 'ignore';
-  /**
-   * Sync mode: asked between chunks and between requests; true when the thread's owner wants the
-   * thread back (a command is waiting). The request in progress is parked and resumed by the
-   * next process() call, or dropped by a reset.
-   */
-  interrupted?: () => boolean;
 }
 
 /** Counters of one disk (readable by the library; only ever grow). */
-export interface BlkDeviceStats {
+export type BlkDeviceStats = {
   requests: number;
   readBytes: number;
   writtenBytes: number;
@@ -61,7 +56,7 @@ export interface BlkDeviceStats {
   unsupported: number;
   /** Chains without a header or a status byte, returned with used length 0. */
   malformed: number;
-}
+};
 
 /** Most segments one DISCARD or WRITE_ZEROES request may carry (max_discard_seg, max_write_zeroes_seg). */
 const MAX_DWZ_SEGMENTS = 32;
@@ -122,6 +117,31 @@ class BlkRequest {
   }
 }
 
+/**
+ * What a disk's I/O thread asks of the kernel: file I/O straight into guest memory (readv, writev,
+ * pread, pwrite and their v2 forms), flushes (fdatasync), holes (fallocate) and writeback hints
+ * (sync_file_range). No open, no socket, no ioctl.
+ */
+const BLK_THREAD_SYSCALLS = [
+  'readv',
+  'writev',
+  'pread64',
+  'pwrite64',
+  'preadv',
+  'pwritev',
+  'preadv2',
+  'pwritev2',
+  'fdatasync',
+  'fsync',
+  'fallocate',
+  'sync_file_range',
+] as const;
+
+/** A disk built from BlkDevice.threadSpec() in its I/O thread. */
+export function createBlkDevice(options: BlkDeviceOptions): BlkDevice {
+  return new BlkDevice(options);
+}
+
 export class BlkDevice implements VirtioDevice {
   readonly deviceId = DEVICE_ID_BLOCK;
   readonly features: bigint;
@@ -142,6 +162,7 @@ export class BlkDevice implements VirtioDevice {
 
   private readonly config = new Uint8Array(L.CONFIG_SIZE);
   private readonly serial = new Uint8Array(L.VIRTIO_BLK_ID_BYTES);
+  private readonly serialText: string | undefined;
   private ctx: DeviceContext | undefined;
   private epoch = 0;
   /**
@@ -159,7 +180,6 @@ export class BlkDevice implements VirtioDevice {
   private fdClosed = false;
   private readonly sync: boolean;
   private readonly unmap: boolean;
-  private readonly interrupted: (() => boolean) | undefined;
   /** Sync mode: the request an interruption stopped, resumed first by the next process(). */
   private parked: BlkRequest | undefined;
   /** Sequential writes get their host writeback started (write-behind.ts); off where it fails. */
@@ -190,10 +210,10 @@ export class BlkDevice implements VirtioDevice {
       );
     }
     this.serial.set(serial);
+    this.serialText = options.serial;
     this.image = options.image ?? openBlkImage(options.path, options.readonly ?? false);
     this.sync = options.io === 'sync';
     this.unmap = (options.discard ?? 'unmap') === 'unmap';
-    this.interrupted = this.sync ? options.interrupted : undefined;
     if (!this.image.readonly && this.image.kind === 'file' && writebackAvailable())
       this.writeBehind = new WriteBehind();
     this.capacity = this.image.size / L.SECTOR_SIZE;
@@ -225,8 +245,26 @@ export class BlkDevice implements VirtioDevice {
    * busy-poll right after one: the kernel needs the CPU for that writeback (measured here:
    * polling then made sequential writes slower than sleeping).
    */
-  get writebacksStarted(): number {
+  get hostWorkStarted(): number {
     return this.writebacks;
+  }
+
+  /** Served from its own I/O thread: the same image (its fd), requests done synchronously there. */
+  threadSpec(): DeviceThreadSpec {
+    const options: BlkDeviceOptions = {
+      path: this.image.path,
+      image: this.image,
+      serial: this.serialText,
+      queueSize: this.queueMaxSizes[0],
+      discard: this.unmap ? 'unmap' : 'ignore',
+      io: 'sync',
+    };
+    return { module: '@vmm/virtio', exportName: 'createBlkDevice', options, syscalls: BLK_THREAD_SYSCALLS };
+  }
+
+  /** The owner of the thread wants it back (sync mode only: async requests are not the thread's). */
+  private interrupted(): boolean {
+    return this.sync && this.ctx?.interrupted?.() === true;
   }
 
   /** Requests taken from the ring and not yet completed or dropped. */
@@ -308,7 +346,7 @@ export class BlkDevice implements VirtioDevice {
       }
       for (;;) {
         while (q.live) {
-          if (budget-- <= 0 || this.interrupted?.()) {
+          if (budget-- <= 0 || this.interrupted()) {
             this.endBatch(ctx);
             if (q.hasAvailable()) ctx.requeue(0);
             return;
@@ -347,7 +385,7 @@ export class BlkDevice implements VirtioDevice {
   /** A request's slot is returned whatever happens: a model bug parks the device, not the slot. */
   private startGuarded(req: BlkRequest): void {
     try {
-      this.start(req);
+      this.startRequest(req);
     } catch (e) {
       if (this.parked === req) this.parked = undefined;
       if (!this.free.includes(req)) this.release(req);
@@ -366,13 +404,13 @@ export class BlkDevice implements VirtioDevice {
 
   /** Sync mode: stop here if the owner wants the thread; true when the request was parked. */
   private park(req: BlkRequest, resume: Resume): boolean {
-    if (!this.interrupted?.()) return false;
+    if (!this.interrupted()) return false;
     req.resume = resume;
     this.parked = req;
     return true;
   }
 
-  private start(req: BlkRequest): void {
+  private startRequest(req: BlkRequest): void {
     const chain = req.chain;
     // The header (16 readable bytes) and the status byte (the last writable one) must be there.
     if (chain.readableBytes < L.REQ_HEADER_SIZE || chain.writableBytes < 1) {

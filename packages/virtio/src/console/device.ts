@@ -37,14 +37,14 @@ export interface ConsoleDeviceOptions {
   log?: LogSink;
 }
 
-export interface ConsoleDeviceStats {
+export type ConsoleDeviceStats = {
   /** Bytes the guest transmitted that reached the output. */
   txBytes: number;
   /** Bytes the guest transmitted that were dropped (over a buffer's bound, over the output limit, output failed). */
   txDropped: number;
   /** Bytes of input delivered to the guest. */
   rxBytes: number;
-}
+};
 
 /** Input bytes held while the guest has no receive buffer; the input is paused above this. */
 const INPUT_HIGH_WATER = 64 * 1024;

@@ -8,13 +8,13 @@ import { RegionViews } from '../memory/region-views';
 import { SplitQueue } from '../queue/split';
 import {
   INTERRUPT_CONFIG_CHANGE,
-  INTERRUPT_USED_BUFFER,
   STATUS_DEVICE_NEEDS_RESET,
   STATUS_DRIVER_OK,
   STATUS_FAILED,
   STATUS_FEATURES_OK,
 } from '../status';
 import * as R from './registers';
+import { signalUsedBuffer } from './used-interrupt';
 
 export interface MmioTransportOptions {
   device: VirtioDevice;
@@ -32,6 +32,8 @@ export interface MmioTransportOptions {
   log?: LogSink;
   /** The device's name in those lines (e.g. "virtio-blk vda"). */
   name?: string;
+  /** DeviceContext.interrupted: the owner of the thread this transport runs on wants it back. */
+  interrupted?: () => boolean;
 }
 
 export class MmioTransport implements DeviceContext {
@@ -67,6 +69,7 @@ export class MmioTransport implements DeviceContext {
     this.addressRegs = this.queues.map(() => new Uint32Array(6));
     this.isr = options.interruptStatus ?? new Int32Array(1);
     Atomics.store(this.isr, 0, 0);
+    if (options.interrupted) this.interrupted = options.interrupted;
   }
 
   /** Features the driver accepted (valid once FEATURES_OK is set). */
@@ -82,11 +85,12 @@ export class MmioTransport implements DeviceContext {
   // --- DeviceContext -----------------------------------------------------------------------------
 
   signalUsed(index: number): void {
-    const q = this.queues[index];
-    if (!q || !q.needsNotification()) return;
-    Atomics.or(this.isr, 0, INTERRUPT_USED_BUFFER);
-    this.sink.raise();
+    signalUsedBuffer(this.queues[index], this.isr, this.raise);
   }
+
+  private readonly raise = (): void => this.sink.raise();
+
+  interrupted?(): boolean;
 
   requeue(index: number): void {
     const bit = 1 << index;

@@ -6,6 +6,10 @@ import type { FramePort, FrameSink, NetConfig } from '@vmm/net';
 
 /** A FrameSink the device can close when it goes away. */
 export interface NetBackend extends FrameSink {
+  /** Start what it serves before the guest runs (the NAT's host port forwards). */
+  start?(): Promise<void>;
+  /** Its counters (the NAT's flows, refusals, drops), for the library. */
+  stats?(): object;
   close(): void;
 }
 

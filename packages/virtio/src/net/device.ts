@@ -31,7 +31,7 @@ export interface NetDeviceOptions {
   rxBacklog?: number;
 }
 
-export interface NetDeviceStats {
+export type NetDeviceStats = {
   txFrames: number;
   /** Transmitted chains dropped: too short, too long, GSO requested, bad checksum offsets. */
   txDropped: number;
@@ -40,7 +40,7 @@ export interface NetDeviceStats {
   rxDropped: number;
   /** Receive buffers the guest posted with no writable byte (handed back unused). */
   rxBadBuffers: number;
-}
+};
 
 const DEFAULT_MAC = new Uint8Array([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
 
@@ -186,6 +186,16 @@ export class NetDevice implements VirtioDevice, FramePort {
     this.closed = true;
     this.reset();
     this.backend.close();
+  }
+
+  /** The backend's host side (the NAT's port forwards) is up before the guest runs. */
+  async start(): Promise<void> {
+    await this.backend.start?.();
+  }
+
+  /** The backend's counters (the NAT's flows, refusals, drops), when it keeps any. */
+  backendStats(): Readonly<Record<string, number>> | undefined {
+    return this.backend.stats?.() as Readonly<Record<string, number>> | undefined;
   }
 
   // ---- transmit (§5.1.6.2) ----

@@ -194,6 +194,59 @@ describe('split virtqueue walker (virtio 1.2 §2.7)', () => {
   });
 });
 
+describe('queue state: the one form a queue leaves its SplitQueue in (a device thread, a snapshot)', () => {
+  it('a queue restored from state() goes on where the first stopped, across the 16-bit wrap', () => {
+    const t = setup(4);
+    t.q.restoreIndices(0xfffe, 0xfffe);
+    for (let i = 0; i < 3; i++) t.desc(DESC, i, DATA + 64 * i, 64, WRITE);
+    t.publish(0);
+    t.publish(1);
+    t.publish(2);
+    // The test's avail index starts at 0: move it to where the device's positions are.
+    t.mem.writeU16(AVAIL + Q.AVAIL_IDX, (0xfffe + 3) & 0xffff);
+    for (let i = 0; i < 3; i++) t.mem.writeU16(AVAIL + Q.AVAIL_RING + 2 * ((0xfffe + i) % 4), i);
+    expect(t.q.pop(t.chain)).toBe('chain');
+    expect(t.chain.head).toBe(0);
+    t.q.pushUsed(0, 64);
+    const state = t.q.state();
+    expect(state).toEqual({
+      size: 4,
+      ready: true,
+      descAddr: DESC,
+      driverAddr: AVAIL,
+      deviceAddr: USED,
+      eventIdx: false,
+      indirect: true,
+      nextAvail: 0xffff,
+      nextUsed: 0xffff,
+    });
+    const copy = new SplitQueue(4);
+    expect(copy.restore(structuredClone(state), t.views)).toBe(true);
+    expect(copy.live).toBe(true);
+    const chain = new DescriptorChain(4);
+    expect(copy.pop(chain)).toBe('chain');
+    expect(chain.head).toBe(1);
+    copy.pushUsed(1, 64);
+    expect(copy.pop(chain)).toBe('chain');
+    expect(chain.head).toBe(2);
+    copy.pushUsed(2, 64);
+    expect(copy.pop(chain)).toBe('empty');
+    expect(t.mem.readU16(USED + Q.USED_IDX)).toBe(1); // 0xffff + 2, wrapped
+    expect(t.used(3)).toEqual({ id: 1, len: 64 }); // slot 0xffff % 4
+    expect(t.used(0)).toEqual({ id: 2, len: 64 });
+  });
+
+  it('a state that does not fit guest memory restores to a queue that is not live; one not ready stays so', () => {
+    const t = setup(16);
+    const copy = new SplitQueue(16);
+    expect(copy.restore({ ...t.q.state(), deviceAddr: 0x10_0000_0000 }, t.views)).toBe(false);
+    expect(copy.live).toBe(false);
+    expect(copy.restore({ ...t.q.state(), ready: false }, t.views)).toBe(true);
+    expect(copy.live).toBe(false);
+    expect(copy.state().descAddr).toBe(DESC);
+  });
+});
+
 describe('driver notifications while a poller watches the ring (§2.7.7, §2.7.10)', () => {
   /** Whether a driver that just published index `newIdx` after `oldIdx` must notify (Linux virtqueue_kick_prepare). */
   function driverKicks(t: ReturnType<typeof setup>, size: number, oldIdx: number, newIdx: number): boolean {

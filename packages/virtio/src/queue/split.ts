@@ -43,6 +43,24 @@ const MAX_ADDR_HI = 0x1fffff;
 
 export type PopResult = 'chain' | 'empty' | 'broken';
 
+/**
+ * A queue as the driver set it up (§4.2.2 Queue* registers, after the transport's checks) and how
+ * far the device got (§2.7.6, §2.7.8: the next available entry to take, the next used one to
+ * write): plain data, the one form in which a queue leaves its SplitQueue (to a device's I/O
+ * thread, into a snapshot).
+ */
+export interface SplitQueueState {
+  size: number;
+  ready: boolean;
+  descAddr: number;
+  driverAddr: number;
+  deviceAddr: number;
+  eventIdx: boolean;
+  indirect: boolean;
+  nextAvail: number;
+  nextUsed: number;
+}
+
 export class SplitQueue {
   // Configuration, written by the transport (§4.2.2 Queue* registers).
   size: number;
@@ -125,6 +143,41 @@ export class SplitQueue {
     this.nextUsed = 0;
     this.signalledUsed = 0;
     this.kicksOff = this.polled = false;
+    return true;
+  }
+
+  /** This queue's state (see SplitQueueState). */
+  state(): SplitQueueState {
+    return {
+      size: this.size,
+      ready: this.ready,
+      descAddr: this.descAddr,
+      driverAddr: this.driverAddr,
+      deviceAddr: this.deviceAddr,
+      eventIdx: this.eventIdx,
+      indirect: this.indirect,
+      nextAvail: this.nextAvail,
+      nextUsed: this.nextUsed,
+    };
+  }
+
+  /**
+   * Take over a queue from its state: the configuration, checked against guest memory as
+   * activation checks it, and the ring positions. False when a ready queue does not fit guest
+   * memory (it is then not live); a queue that was not ready stays so.
+   */
+  restore(s: SplitQueueState, views: RegionViews): boolean {
+    this.reset();
+    this.size = s.size;
+    this.descAddr = s.descAddr;
+    this.driverAddr = s.driverAddr;
+    this.deviceAddr = s.deviceAddr;
+    this.eventIdx = s.eventIdx;
+    this.indirect = s.indirect;
+    if (!s.ready) return true;
+    if (!this.activate(views)) return false;
+    this.ready = true;
+    this.restoreIndices(s.nextAvail, s.nextUsed);
     return true;
   }
 

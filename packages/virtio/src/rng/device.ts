@@ -1,7 +1,7 @@
 // virtio-rng (entropy device): virtio 1.2 §5.4. One request queue; every writable buffer the
 // guest posts is filled from the host's CSPRNG (crypto.randomFillSync) in place.
 import { randomFillSync } from 'node:crypto';
-import type { DeviceContext, VirtioDevice } from '../device';
+import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
 import { TRANSPORT_FEATURES } from '../features';
 import { DescriptorChain } from '../queue/chain';
 import { DEVICE_ID_ENTROPY } from '../status';
@@ -15,6 +15,11 @@ export interface RngDeviceOptions {
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** Random bytes put in one buffer at most (Linux asks for at most a page or so at a time). */
 const MAX_CHAIN_BYTES = 64 * 1024;
+
+/** An entropy device built from RngDevice.threadSpec() in its thread. */
+export function createRngDevice(options: RngDeviceOptions): RngDevice {
+  return new RngDevice(options);
+}
 
 export class RngDevice implements VirtioDevice {
   readonly deviceId = DEVICE_ID_ENTROPY;
@@ -31,6 +36,12 @@ export class RngDevice implements VirtioDevice {
 
   constructor(options: RngDeviceOptions = {}) {
     this.queueMaxSizes = [options.queueSize ?? 64];
+  }
+
+  /** Served from its own thread: it needs nothing beyond getrandom (in every thread's list). */
+  threadSpec(): DeviceThreadSpec {
+    const options: RngDeviceOptions = { queueSize: this.queueMaxSizes[0] };
+    return { module: '@vmm/virtio', exportName: 'createRngDevice', options, syscalls: [] };
   }
 
   readConfig(_offset: number, data: Uint8Array): void {

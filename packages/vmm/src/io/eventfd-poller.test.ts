@@ -37,7 +37,7 @@ describe('eventfd poller thread', () => {
     b.close();
   });
 
-  it('coalesces: 100 000 kicks while the main thread is busy become one message and one call', async () => {
+  it('coalesces: 100 000 kicks while the main thread is busy become one message and one call (two when the last race it)', async () => {
     const poller = new EventfdPoller(EventfdNotifier.create());
     const kick = EventfdNotifier.create();
     let calls = 0;
@@ -51,12 +51,16 @@ describe('eventfd poller thread', () => {
     Atomics.wait(new Int32Array(done), 0, 0, 60_000);
     expect(Atomics.load(new Int32Array(done), 0)).toBe(1);
     await new Promise((r) => setTimeout(r, 200));
-    expect(poller.messages).toBe(1);
-    expect(calls).toBe(1);
+    // One message was outstanding all along; a second one only when the poller drained the last
+    // kicks while the main thread was reading the flags of the first (a loaded machine's race).
+    expect(poller.messages).toBeGreaterThanOrEqual(1);
+    expect(poller.messages).toBeLessThanOrEqual(2);
+    expect(calls).toBe(poller.messages);
     // And the next kick is seen again.
+    const before = calls;
     kick.signal();
-    for (let i = 0; i < 100 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(calls).toBe(2);
+    for (let i = 0; i < 100 && calls === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(before + 1);
     await writer.terminate();
     await poller.close();
     kick.close();

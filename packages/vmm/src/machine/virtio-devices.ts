@@ -19,7 +19,8 @@ import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
 import type { NetInterfaceConfig, SerialConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
-import { WorkerBlkDevice } from '../io/worker-blk-device';
+import { ThreadedBlkDevice } from '../io/threaded-blk-device';
+import { ThreadedDevice } from '../io/threaded-device';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 
@@ -27,14 +28,12 @@ import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 export const VIRTIO_FIRST_GSI = 5;
 const LAST_GSI = 23;
 
-type ClosableDevice = VirtioDevice & { close?(): unknown };
-
-export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDevice[] {
-  const devices: ClosableDevice[] = [];
+export function createVirtioDevices(config: VmConfig, log?: LogSink): VirtioDevice[] {
+  const devices: VirtioDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
       devices.push(
-        new WorkerBlkDevice({
+        new ThreadedBlkDevice({
           path: d.path,
           readonly: d.readonly,
           serial: d.serial,
@@ -59,7 +58,7 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): ClosableDe
 }
 
 /** virtio-console on the terminal or a file (bounded by its `max`); its fd is closed with the device. */
-function createConsole(c: Exclude<SerialConfig, { mode: 'off' }>, log: LogSink | undefined): ClosableDevice {
+function createConsole(c: Exclude<SerialConfig, { mode: 'off' }>, log: LogSink | undefined): VirtioDevice {
   if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
   const fd = fs.openSync(c.path, 'w');
   const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
@@ -73,13 +72,11 @@ function createConsole(c: Exclude<SerialConfig, { mode: 'off' }>, log: LogSink |
 
 /** Start what devices serve before the guest runs (the NAT's host port forwards). */
 export async function startVirtioDevices(devices: readonly VirtioDevice[]): Promise<void> {
-  for (const d of devices) {
-    if (d instanceof NetDevice) await (d.backend as { start?: () => Promise<void> }).start?.();
-  }
+  for (const d of devices) await d.start?.();
 }
 
 /** A virtio-net interface: the userspace NAT by default, or a host tap. */
-function createNetDevice(n: NetInterfaceConfig, index: number, log: LogSink | undefined): ClosableDevice {
+function createNetDevice(n: NetInterfaceConfig, index: number, log: LogSink | undefined): VirtioDevice {
   const backend = n.tap
     ? tapBackend(n.tap)
     : natBackend({
@@ -135,16 +132,14 @@ export function deviceCounters(
   bus: VirtioMmioBus | undefined,
 ): DeviceCounters[] {
   return devices.map((d, slot) => {
-    const stats = (d as { stats?: object }).stats;
-    const backend = d instanceof NetDevice ? (d.backend as { stats?: () => object }) : undefined;
     const out: DeviceCounters = {
       slot,
       kind: deviceKind(d),
-      stats: { ...(stats as Record<string, number> | undefined) },
+      stats: { ...d.stats },
       needsReset: bus?.needsResetCount(slot) ?? 0,
     };
-    const nat = backend?.stats?.();
-    if (nat) out.nat = { ...(nat as Record<string, number>) };
+    const nat = d instanceof NetDevice ? d.backendStats() : undefined;
+    if (nat) out.nat = { ...nat };
     return out;
   });
 }
@@ -166,7 +161,7 @@ export function virtioCmdline(placement: readonly VirtioMmioAcpiDevice[]): strin
 export class VirtioMmioBus implements MmioHandler {
   private readonly transports: MmioTransport[] = [];
   private readonly notifiers: EventNotifier[] = [];
-  private readonly served: WorkerBlkDevice[] = [];
+  private readonly served: ThreadedDevice[] = [];
   /** Each transport's InterruptStatus, shared with the vCPU threads (they answer it and its ACK). */
   readonly isr: VirtioIsrSpec;
 
@@ -191,7 +186,7 @@ export class VirtioMmioBus implements MmioHandler {
         name: deviceName(device, i),
       });
       // A device with its own I/O thread polls its kicks there; the others' kicks come to this thread.
-      const lease = device instanceof WorkerBlkDevice ? vm.memory.lend?.() : undefined;
+      const lease = device instanceof ThreadedDevice ? vm.memory.lend?.() : undefined;
       const threaded = lease !== undefined;
       const kicks = t.queues.map((_, q) => {
         const kick = vm.createEventNotifier();
@@ -200,7 +195,7 @@ export class VirtioMmioBus implements MmioHandler {
         this.notifiers.push(kick);
         return kick.fd;
       });
-      if (lease && device instanceof WorkerBlkDevice) {
+      if (lease && device instanceof ThreadedDevice) {
         device.attach({ lease, isr: this.isr.cells, isrIndex: i, kickFds: kicks, irqFd: irq.fd });
         this.served.push(device);
       }

@@ -3,7 +3,7 @@
 // names what happened (triple fault, KVM internal error with the instruction bytes, ...).
 import fs from 'node:fs';
 import {
-  EventfdNotifier,
+  createHostNotifier,
   HypervisorUnavailableError,
   KvmHypervisor,
   VmmError,
@@ -148,7 +148,7 @@ export class Vmm {
   async run(): Promise<RunResult> {
     let reboots = 0;
     const serial = this.openSerial();
-    const poller = new EventfdPoller(EventfdNotifier.create(), this.config.seccomp ?? 'on');
+    const poller = new EventfdPoller(createHostNotifier(), this.config.seccomp ?? 'on');
     this.cleanups.push(() => void poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
     try {

@@ -57,29 +57,13 @@ export function vcpuThreadPolicy(ioctls: readonly number[]): { syscalls: Syscall
 }
 
 /**
- * A device's I/O thread: poll(2) on its eventfds, file I/O straight into guest memory (readv,
- * writev, pread, pwrite), flushes (fdatasync), holes (fallocate) and writeback hints
- * (sync_file_range). No open, no socket, no ioctl.
+ * A device's I/O thread: poll(2) on its eventfds (kicks, its wake-up), irqfd writes, and what
+ * its device says it needs to serve the guest (DeviceThreadSpec.syscalls: a disk's file I/O, say).
+ * No open, no socket, no ioctl unless the device names them.
  */
-export const DEVICE_THREAD: { syscalls: SyscallName[] } = {
-  syscalls: [
-    ...NODE_WORKER,
-    'poll',
-    'ppoll',
-    'readv',
-    'writev',
-    'pread64',
-    'pwrite64',
-    'preadv',
-    'pwritev',
-    'preadv2',
-    'pwritev2',
-    'fdatasync',
-    'fsync',
-    'fallocate',
-    'sync_file_range',
-  ],
-};
+export function deviceThreadPolicy(deviceSyscalls: readonly SyscallName[]): { syscalls: SyscallName[] } {
+  return { syscalls: [...new Set<SyscallName>([...NODE_WORKER, 'poll', 'ppoll', ...deviceSyscalls])] };
+}
 
 /** The kick poller: poll(2) on eventfds and reads of them. */
 export const POLLER_THREAD: { syscalls: SyscallName[] } = {

@@ -29,7 +29,7 @@ import {
   TestInterrupt,
   type DriverQueue,
 } from '../../../virtio/test/support/guest-driver';
-import { WorkerBlkDevice } from '../../src/io/worker-blk-device';
+import { ThreadedBlkDevice } from '../../src/io/threaded-blk-device';
 
 const MiB = 1024 * 1024;
 const RAM = 4 * MiB;
@@ -183,8 +183,8 @@ async function blkMain(): Promise<void> {
   dev.close();
 }
 
-/** A WorkerBlkDevice as the VM's bus drives it: attach a boot's RAM, kicks on an eventfd, irqfd out. */
-function threadBoot(dev: WorkerBlkDevice, mem: MemfdGuestMemory) {
+/** A ThreadedBlkDevice as the VM's bus drives it: attach a boot's RAM, kicks on an eventfd, irqfd out. */
+function threadBoot(dev: ThreadedBlkDevice, mem: MemfdGuestMemory) {
   const isr = new SharedArrayBuffer(4);
   const kick = EventfdNotifier.create();
   const irqfd = EventfdNotifier.create();
@@ -207,7 +207,7 @@ function threadBoot(dev: WorkerBlkDevice, mem: MemfdGuestMemory) {
 
 async function blkThread(): Promise<void> {
   const bytes = randomBytes(64 * 1024);
-  const dev = new WorkerBlkDevice({ path: image(bytes.length, bytes), pollUs: 0 });
+  const dev = new ThreadedBlkDevice({ path: image(bytes.length, bytes), pollUs: 0 });
   open.push(dev);
   const [a, b] = twoRams();
   for (const [i, mem] of [a, b].entries()) {
@@ -231,7 +231,7 @@ async function blkThread(): Promise<void> {
  */
 async function blkThreadBatch(): Promise<void> {
   const big = 256 * MiB - 4096; // the largest read a chain may carry (DEFAULT_MAX_CHAIN_BYTES with its header)
-  const dev = new WorkerBlkDevice({ path: image(256 * MiB), pollUs: 0 });
+  const dev = new ThreadedBlkDevice({ path: image(256 * MiB), pollUs: 0 });
   open.push(dev);
   const [a, b] = twoRams(big + 8 * MiB);
   const readBytes = () => dev.stats.readBytes;
@@ -325,7 +325,7 @@ async function sequence(): Promise<void> {
     {
       name: 'blk-thread',
       make: () => {
-        const d = new WorkerBlkDevice({ path: image(bytes.length, bytes), pollUs: r() % 2 ? 0 : 200 });
+        const d = new ThreadedBlkDevice({ path: image(bytes.length, bytes), pollUs: r() % 2 ? 0 : 200 });
         open.push(d);
         return d;
       },
@@ -337,7 +337,7 @@ async function sequence(): Promise<void> {
     for (let b = 0; b < 30; b++) {
       const mem = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
       const t = spec.thread
-        ? threadBoot(dev as WorkerBlkDevice, mem)
+        ? threadBoot(dev as ThreadedBlkDevice, mem)
         : { ...boot(dev, mem), kick: undefined, end: () => dev.reset() };
       const steps = 1 + (r() % 12);
       for (let s = 0; s < steps; s++) {
@@ -384,7 +384,7 @@ async function sequence(): Promise<void> {
     const mem = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
     if (spec.name.startsWith('blk')) {
       const t = spec.thread
-        ? threadBoot(dev as WorkerBlkDevice, mem)
+        ? threadBoot(dev as ThreadedBlkDevice, mem)
         : { ...boot(dev, mem), kick: undefined, end: () => dev.reset() };
       const q = t.queues[0]!;
       const req = blkRequest(t.driver, q, BL.VIRTIO_BLK_T_IN, 8, 4096);

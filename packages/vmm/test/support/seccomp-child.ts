@@ -13,7 +13,7 @@ import { EventfdNotifier, MemfdGuestMemory } from '@vmm/hypervisor';
 import { MmioTransport, TRANSPORT_FEATURES, bit, blkLayout as BL } from '@vmm/virtio';
 import { GuestAllocator, GuestDriver, TestInterrupt } from '../../../virtio/test/support/guest-driver';
 import { EventfdPoller } from '../../src/io/eventfd-poller';
-import { WorkerBlkDevice } from '../../src/io/worker-blk-device';
+import { ThreadedBlkDevice } from '../../src/io/threaded-blk-device';
 import { startModuleWorker } from '../../src/worker-url';
 
 const [what = '', mode = 'on'] = process.argv.slice(2);
@@ -34,7 +34,7 @@ async function deviceThread(): Promise<void> {
   const bytes = randomBytes(8 << 20);
   fs.writeFileSync(file, bytes);
   const mem = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
-  const dev = new WorkerBlkDevice({ path: file, serial: 'sc', pollUs: 1000, seccomp: 'on' });
+  const dev = new ThreadedBlkDevice({ path: file, serial: 'sc', pollUs: 1000, seccomp: 'on' });
   const isr = new SharedArrayBuffer(4);
   const kick = EventfdNotifier.create();
   const irqfd = EventfdNotifier.create();

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 import { installSeccomp, type SeccompMode } from '@vmm/hypervisor';
-import { DEVICE_THREAD, vcpuThreadPolicy } from '../../src/sandbox/seccomp-policies';
+import { createBlkDevice } from '@vmm/virtio';
+import { deviceThreadPolicy, vcpuThreadPolicy } from '../../src/sandbox/seccomp-policies';
 
 const { policy, attempt, mode, file } = workerData as {
   policy: 'device' | 'vcpu';
@@ -22,7 +23,12 @@ const ioctl = koffi.load('libc.so.6').func('int ioctl(int fd, unsigned long requ
 ) => number;
 const termios = new Uint8Array(64);
 fs.writeFileSync(file, 'secret');
-installSeccomp(policy === 'device' ? DEVICE_THREAD : vcpuThreadPolicy([KVM_RUN]), mode);
+fs.writeFileSync(`${file}.img`, new Uint8Array(512));
+// The device policy a disk's thread gets: the generic one plus the disk's file I/O.
+const disk = createBlkDevice({ path: `${file}.img`, readonly: true });
+const devicePolicy = deviceThreadPolicy(disk.threadSpec().syscalls);
+disk.close();
+installSeccomp(policy === 'device' ? devicePolicy : vcpuThreadPolicy([KVM_RUN]), mode);
 let result: string;
 if (attempt === 'open') result = fs.readFileSync(file, 'utf8');
 else result = String(ioctl(0, TCGETS, termios));

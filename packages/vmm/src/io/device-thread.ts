@@ -1,7 +1,8 @@
-// Entry of a virtio device's I/O thread (protocol: device-worker-protocol.ts). It blocks in poll(2)
-// on its wake-up eventfd and the queues' ioeventfds; a kick is served right here: the queue walked,
-// the file read or written synchronously straight into guest memory, the used ring updated and the
-// irqfd signalled, once per batch. While requests keep coming, it busy-polls the rings for a
+// Entry of a virtio device's own I/O thread (protocol: device-thread-protocol.ts), for any device
+// that gives a threadSpec(): the device is built here from it. The thread blocks in poll(2) on its
+// wake-up eventfd and the queues' ioeventfds; a kick is served right here: the queue walked, the
+// work done synchronously straight into guest memory (a disk's file I/O), the used ring updated
+// and the irqfd signalled, once per batch. While requests keep coming, it busy-polls the rings for a
 // while after each batch (adaptive-poll.ts) instead of sleeping at once. Nothing a guest does
 // throws out of the loop: a model error parks the device in DEVICE_NEEDS_RESET through the main
 // thread.
@@ -9,28 +10,26 @@ import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 import { attachGuestMemory, installSeccomp } from '@vmm/hypervisor';
-import { DEVICE_THREAD } from '../sandbox/seccomp-policies';
+import { deviceThreadPolicy } from '../sandbox/seccomp-policies';
 import {
-  BlkDevice,
-  INTERRUPT_USED_BUFFER,
   RegionViews,
   SplitQueue,
+  signalUsedBuffer,
   type DeviceContext,
+  type SplitQueueState,
   type VirtioDevice,
 } from '@vmm/virtio';
 import { AdaptivePollWindow } from './adaptive-poll';
 import {
-  BLK_STATS,
   CONTROL_ACK,
   CONTROL_POSTED,
-  type DeviceWorkerCommand,
-  type DeviceWorkerInit,
-  type DeviceWorkerReport,
-  type QueueConfig,
-} from './device-worker-protocol';
+  type DeviceThreadCommand,
+  type DeviceThreadInit,
+  type DeviceThreadReport,
+} from './device-thread-protocol';
 import { POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN } from './pollfd';
 
-const init = workerData as DeviceWorkerInit;
+const init = workerData as DeviceThreadInit;
 const control = new Int32Array(init.control);
 const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as (
   fds: Uint8Array,
@@ -38,22 +37,13 @@ const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64
   timeout: number,
 ) => number;
 
-// A command posted while a request is under way (only reset, detach and stop can be) interrupts it
-// between two chunks of I/O: the command waits one chunk, never a guest-sized batch.
-// Counters are published there too, so the main thread sees a long batch progress.
-const blk = new BlkDevice({
-  ...init.blk,
-  io: 'sync',
-  interrupted: () => {
-    publishStats();
-    return Atomics.load(control, CONTROL_POSTED) !== gen;
-  },
-});
-const device: VirtioDevice = blk;
+const factory = ((await import(init.device.module)) as Record<string, unknown>)[init.device.exportName];
+if (typeof factory !== 'function') throw new Error(`${init.device.module} has no ${init.device.exportName}`);
+const device = (factory as (options: unknown) => VirtioDevice)(init.device.options);
 const stats = new Float64Array(init.stats);
 /** Queues the device asked to have served again (DeviceContext.requeue): a bit each. */
 let requeued = 0;
-let writebacksSeen = 0;
+let hostWorkSeen = 0;
 const scratch = Buffer.alloc(8);
 const one = Buffer.alloc(8);
 one.writeBigUInt64LE(1n);
@@ -99,53 +89,53 @@ function drain(fd: number): void {
 }
 
 function report(error?: unknown): void {
-  const r: DeviceWorkerReport = { type: 'needs-reset', gen };
+  const r: DeviceThreadReport = { type: 'needs-reset', gen };
   if (error !== undefined) r.error = (error as Error).stack ?? String(error);
   parentPort!.postMessage(r);
 }
 
 /** The device model's view of its transport, as the transport would give it on the main thread. */
-function context(a: Attachment, features: bigint, configs: QueueConfig[]): DeviceContext {
-  const queues = configs.map((c, i) => {
+function context(a: Attachment, features: bigint, states: SplitQueueState[]): DeviceContext {
+  const queues = states.map((s, i) => {
     const q = new SplitQueue(device.queueMaxSizes[i] ?? 0);
-    if (!c.ready) return q;
-    q.size = c.size;
-    q.descAddr = c.descAddr;
-    q.driverAddr = c.driverAddr;
-    q.deviceAddr = c.deviceAddr;
-    q.eventIdx = c.eventIdx;
-    q.indirect = c.indirect;
-    q.ready = q.activate(a.views);
+    q.restore(s, a.views); // the transport checked it against the same RAM: false only if not ready
     return q;
   });
+  const raise = (): void => {
+    try {
+      fs.writeSync(a.irqFd, one);
+    } catch {
+      // EAGAIN: the counter is full, the guest has an interrupt pending anyway
+    }
+  };
   return {
     memory: a.memory,
     views: a.views,
     queues,
     features,
-    signalUsed(index: number): void {
-      const q = queues[index];
-      if (!q || !q.needsNotification()) return;
-      Atomics.or(a.isr, 0, INTERRUPT_USED_BUFFER);
-      try {
-        fs.writeSync(a.irqFd, one);
-      } catch {
-        // EAGAIN: the counter is full, the guest has an interrupt pending anyway
-      }
-    },
+    signalUsed: (index) => signalUsedBuffer(queues[index], a.isr, raise),
     needsReset: () => report(),
     requeue(index: number): void {
       requeued |= 1 << index;
+    },
+    // A command posted while a request is under way (only reset, detach and stop can be) interrupts
+    // it between two pieces of work (a disk's chunks of I/O): the command waits one piece, never a
+    // guest-sized batch. Counters are published there too, so the main thread sees a long batch progress.
+    interrupted(): boolean {
+      publishStats();
+      return Atomics.load(control, CONTROL_POSTED) !== gen;
     },
   };
 }
 
 /** Publish the device's counters for the main thread. */
 function publishStats(): void {
-  for (let i = 0; i < BLK_STATS.length; i++) stats[i] = blk.stats[BLK_STATS[i]!];
+  const s = device.stats;
+  if (!s) return;
+  for (let i = 0; i < init.statsKeys.length; i++) stats[i] = s[init.statsKeys[i]!] ?? 0;
 }
 
-function apply(c: DeviceWorkerCommand): void {
+function apply(c: DeviceThreadCommand): void {
   switch (c.type) {
     case 'attach': {
       const memory = attachGuestMemory(c.memory);
@@ -188,7 +178,7 @@ function commands(): void {
   drain(init.wakeFd);
   let m;
   while ((m = receiveMessageOnPort(init.port))) {
-    const c = m.message as DeviceWorkerCommand;
+    const c = m.message as DeviceThreadCommand;
     gen = c.gen;
     try {
       apply(c);
@@ -252,10 +242,11 @@ function pollQueues(): boolean {
   if (!c) return false;
   const qs = c.queues;
   let found = false;
-  // Right after the batch started host writeback, sleep instead: the kernel needs the CPU for it.
-  const writeback = blk.writebacksStarted !== writebacksSeen;
-  writebacksSeen = blk.writebacksStarted;
-  if (pollWindow.ns > 0 && !writeback) {
+  // Right after the batch started host work (a disk's writeback), sleep instead: the kernel needs the CPU.
+  const hostWork = device.hostWorkStarted ?? 0;
+  const justStarted = hostWork !== hostWorkSeen;
+  hostWorkSeen = hostWork;
+  if (pollWindow.ns > 0 && !justStarted) {
     for (const q of qs) if (q.live) q.startPolling();
     found = spin(qs, performance.now() + pollWindow.ns / 1e6);
   }
@@ -271,8 +262,8 @@ function pollQueues(): boolean {
   return found;
 }
 
-// The image is open and every library loaded: from here on the thread only serves the guest.
-if (init.seccomp !== 'off') installSeccomp(DEVICE_THREAD, init.seccomp);
+// The device is built and every library loaded: from here on the thread only serves the guest.
+if (init.seccomp !== 'off') installSeccomp(deviceThreadPolicy(init.device.syscalls), init.seccomp);
 for (;;) {
   // A command waits at most one batch, even while the guest keeps the thread polling.
   if (Atomics.load(control, CONTROL_POSTED) !== gen) {

@@ -31,7 +31,7 @@ import {
   sleepingInUnavailable,
   threadIds,
 } from '../../../hypervisor/src/test-support/thread-syscall';
-import { WorkerBlkDevice } from './worker-blk-device';
+import { ThreadedBlkDevice } from './threaded-blk-device';
 
 if (sleepingInUnavailable)
   console.warn(`SKIP (${sleepingInUnavailable}): the disk thread's polling and sleeping tests`);
@@ -54,7 +54,7 @@ function setup(opts: { attach?: boolean; pollUs?: number } = {}) {
   fs.writeFileSync(file, bytes);
   const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
   const before = new Set(threadIds());
-  const device = new WorkerBlkDevice({ path: file, serial: 'thread-disk', pollUs: opts.pollUs });
+  const device = new ThreadedBlkDevice({ path: file, serial: 'thread-disk', pollUs: opts.pollUs });
   // The disk's I/O thread: started by the constructor.
   const started = threadIds().filter((t) => !before.has(t));
   /** The thread sleeps in poll(2) on its wake-up and kick eventfds, with no timeout: only a kick wakes it. */
@@ -222,7 +222,7 @@ describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', ()
         await q.waitUsed(1);
       }
       for (const pollUs of [-1, 1.5, MAX_DISK_POLL_US + 1]) {
-        expect(() => new WorkerBlkDevice({ path: '/nonexistent', pollUs })).toThrow(
+        expect(() => new ThreadedBlkDevice({ path: '/nonexistent', pollUs })).toThrow(
           /poll .* µs is not a whole number/,
         );
       }

@@ -1,0 +1,261 @@
+// A virtio device served in its own I/O thread (io/device-thread.ts), for any device that gives a
+// threadSpec(): the transport (registers, feature negotiation, status) stays on the main thread,
+// and this class is the device the transport sees. The main thread keeps its own instance of the
+// model (`model`): its config space answers here, and with guest memory that cannot be lent to a
+// thread, or before `attach`, it serves the queues on the main thread instead.
+//
+// The thread holds a lease on guest RAM (GuestMemory.lend) from attach until it has let go: the
+// lease is released when the thread acknowledges a detach, or when it has exited. A thread that
+// does not answer (a disk's file on a stalled file system) is terminated and keeps the lease, so
+// guest RAM is never unmapped under it; the device is then out of service, and says so.
+import fs from 'node:fs';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { createHostNotifier, type EventNotifier, type GuestMemoryLease, type LogSink } from '@vmm/hypervisor';
+import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '@vmm/virtio';
+import type { SeccompSetting } from '../vcpu/protocol';
+import { startWorker } from '../worker-url';
+import {
+  CONTROL_ACK,
+  CONTROL_POSTED,
+  CONTROL_WORDS,
+  type DeviceThreadCommand,
+  type DeviceThreadInit,
+  type DeviceThreadReport,
+} from './device-thread-protocol';
+
+/**
+ * How long a command that takes something from the thread may wait for it. The thread answers
+ * between two pieces of work (milliseconds); only a stalled file system makes it wait this long.
+ */
+const ACK_TIMEOUT_MS = 10_000;
+
+/** A device that can live in a thread: see VirtioDevice.threadSpec. */
+export type ThreadableDevice = VirtioDevice & { threadSpec(): DeviceThreadSpec };
+
+export interface ThreadedDeviceOptions {
+  /** The device in words, for log lines ("disk /var/img/root.img"). */
+  name: string;
+  /** The most microseconds the thread busy-polls the queues after a batch before it sleeps
+   * (adaptive: an idle device never polls); 0: never. */
+  pollUs: number;
+  /** Where the device says what went wrong (rate-limited by the receiver). */
+  log?: LogSink;
+  /** The thread's seccomp filter (default 'off' for a device made on its own; a VM passes its setting). */
+  seccomp?: SeccompSetting;
+}
+
+/** What a boot hands a thread-served device: see DeviceThreadCommand 'attach'. */
+export interface ThreadAttachment {
+  /** Guest RAM lent to the thread; released once the thread let go of it. */
+  lease: GuestMemoryLease;
+  isr: SharedArrayBuffer;
+  isrIndex: number;
+  kickFds: number[];
+  irqFd: number;
+}
+
+export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> implements VirtioDevice {
+  readonly deviceId: number;
+  readonly features: bigint;
+  readonly queueMaxSizes: readonly number[];
+  readonly configSize: number;
+  /** The main thread's instance: its config space answers here; it serves the queues only when not attached. */
+  readonly model: D;
+  readonly name: string;
+  /** A report from the thread that could not be delivered (diagnostics). */
+  lastDeviceError: string | undefined;
+
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
+  private readonly statsKeys: readonly string[];
+  private readonly threadStats: Float64Array;
+  private readonly wake: EventNotifier;
+  private readonly kick = Buffer.alloc(8);
+  private readonly log: LogSink | undefined;
+  private gen = 0;
+  private ctx: DeviceContext | undefined;
+  private attached: ThreadAttachment | undefined;
+  /** Leases the thread may still be using: released when it acknowledges a detach or exits. */
+  private readonly leases: GuestMemoryLease[] = [];
+  private exited = false;
+  /** The thread stopped answering: it was terminated, and the device is out of service. */
+  private failed = false;
+  private closed = false;
+
+  constructor(model: D, options: ThreadedDeviceOptions) {
+    this.model = model;
+    this.name = options.name;
+    this.log = options.log;
+    this.deviceId = model.deviceId;
+    this.features = model.features;
+    this.queueMaxSizes = model.queueMaxSizes;
+    this.configSize = model.configSize;
+    this.statsKeys = Object.keys(model.stats ?? {});
+    this.threadStats = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, this.statsKeys.length)));
+    this.kick.writeBigUInt64LE(1n);
+    this.wake = createHostNotifier();
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const init: DeviceThreadInit = {
+      device: model.threadSpec(),
+      control: this.control.buffer as SharedArrayBuffer,
+      wakeFd: this.wake.fd,
+      port: port2,
+      pollMaxNs: options.pollUs * 1000,
+      stats: this.threadStats.buffer as SharedArrayBuffer,
+      statsKeys: this.statsKeys,
+      seccomp: options.seccomp ?? 'off',
+    };
+    try {
+      this.worker = startWorker('device-thread', { workerData: init, transferList: [port2] });
+    } catch (e) {
+      this.wake.close();
+      throw e;
+    }
+    this.worker.on('message', (r: DeviceThreadReport) => {
+      if (r.error) {
+        this.lastDeviceError = r.error;
+        this.log?.('device-error', `${this.name}: device error in its I/O thread: ${firstLine(r.error)}`);
+      }
+      if (r.gen === this.gen) this.ctx?.needsReset();
+    });
+    this.worker.on('error', (e) => {
+      this.lastDeviceError = e.stack ?? String(e);
+      this.log?.('device-thread', `${this.name}: its I/O thread failed: ${e.message}`);
+    });
+    this.worker.on('exit', () => {
+      // Whatever it held, it holds no longer.
+      this.exited = true;
+      for (const l of this.leases.splice(0)) l.release();
+    });
+    this.worker.unref();
+  }
+
+  /** The device's counters: the thread's while it serves the queues, plus the main thread's model's. */
+  get stats(): Readonly<Record<string, number>> {
+    const out: Record<string, number> = { ...this.model.stats };
+    this.statsKeys.forEach((k, i) => (out[k] = (out[k] ?? 0) + this.threadStats[i]!));
+    return out;
+  }
+
+  readConfig(offset: number, data: Uint8Array): void {
+    this.model.readConfig(offset, data);
+  }
+
+  writeConfig(offset: number, data: Uint8Array): void {
+    this.model.writeConfig(offset, data);
+  }
+
+  /** A boot's plumbing: from now on the thread serves the queues, over RAM lent to it. */
+  attach(a: ThreadAttachment): void {
+    if (this.failed || this.exited) {
+      a.lease.release();
+      return;
+    }
+    this.attached = a;
+    this.leases.push(a.lease);
+    this.command({
+      type: 'attach',
+      memory: a.lease.handle,
+      isr: a.isr,
+      isrIndex: a.isrIndex,
+      kickFds: a.kickFds,
+      irqFd: a.irqFd,
+    });
+  }
+
+  /** The boot is over: the thread lets go of its memory and file descriptors before they close. */
+  detach(): void {
+    const a = this.attached;
+    if (!a) return;
+    this.attached = undefined;
+    this.ctx = undefined;
+    if (this.command({ type: 'detach' }, true)) {
+      const i = this.leases.indexOf(a.lease);
+      if (i >= 0) this.leases.splice(i, 1);
+      a.lease.release();
+    }
+  }
+
+  activate(ctx: DeviceContext): void {
+    if (this.failed) return ctx.needsReset();
+    if (!this.attached) return this.model.activate(ctx);
+    this.ctx = ctx;
+    this.command({ type: 'activate', features: ctx.features, queues: ctx.queues.map((q) => q.state()) });
+  }
+
+  queueNotify(index: number): void {
+    const fd = this.attached?.kickFds[index];
+    if (fd === undefined) return this.model.queueNotify(index);
+    // A QueueNotify that no ioeventfd caught: hand it to the thread the way the guest would.
+    fs.writeSync(fd, this.kick);
+  }
+
+  reset(): void {
+    this.ctx = undefined;
+    this.model.reset();
+    if (this.attached) this.command({ type: 'reset' }, true);
+  }
+
+  start(): Promise<void> {
+    return this.model.start?.() ?? Promise.resolve();
+  }
+
+  /** Stop the thread, then close the model (never under work the thread may still be doing). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.attached = undefined;
+    const stopped = this.command({ type: 'stop' }, true);
+    void this.worker.terminate();
+    this.port.close();
+    this.wake.close();
+    // A thread that did not stop may still be in a read or write on the model's files: leave them open.
+    if (stopped) this.model.close?.();
+  }
+
+  /** Post a command; with `wait`, block until the thread applied it. False: it did not answer in time. */
+  private command(c: DistributiveOmit<DeviceThreadCommand, 'gen'>, wait = false): boolean {
+    if (this.failed || this.exited) return false;
+    const gen = ++this.gen;
+    this.port.postMessage({ ...c, gen });
+    Atomics.store(this.control, CONTROL_POSTED, gen);
+    this.wake.signal();
+    if (!wait || this.waitFor(gen)) return true;
+    this.fail(c.type);
+    return false;
+  }
+
+  /** Block until the thread has applied command `gen`: it is between pieces of work or in poll(2). */
+  private waitFor(gen: number): boolean {
+    const deadline = Date.now() + ACK_TIMEOUT_MS;
+    for (;;) {
+      const acked = Atomics.load(this.control, CONTROL_ACK);
+      if (acked >= gen) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.control, CONTROL_ACK, acked, Math.min(left, 100));
+      if (this.exited) return false;
+    }
+  }
+
+  /** The thread did not answer: terminate it (it keeps its lease until it has exited) and say so. */
+  private fail(what: string): void {
+    this.failed = true;
+    this.lastDeviceError = `the I/O thread did not answer '${what}' within ${ACK_TIMEOUT_MS / 1000} s`;
+    this.log?.(
+      'device-stalled',
+      `${this.name}: its I/O thread did not answer within ${ACK_TIMEOUT_MS / 1000} s ` +
+        `(is its file on a stalled file system?); the thread is stopped and the device is out of service`,
+    );
+    void this.worker.terminate();
+    this.ctx?.needsReset();
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? text;
+}
