@@ -5,6 +5,7 @@ export { KvmVm, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from './kvm/vm';
 export { KvmVcpu, attachKvmVcpu, type KvmVcpuHandle } from './kvm/vcpu';
 export { EventfdNotifier } from './kvm/event-notifier';
 export { createHostNotifier } from './host-notifier';
+export { createHostPipe, type HostPipe } from './host-pipe';
 export { MemfdGuestMemory, attachGuestMemory, type HostRange } from './memory/memfd-guest-memory';
 export { MappedGuestMemory, MAX_VIEW_BYTES } from './memory/mapped-guest-memory';
 export { ArrayGuestMemory } from './memory/array-guest-memory';

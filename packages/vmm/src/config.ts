@@ -1,8 +1,12 @@
 // What a VM is made of: the library's input, which the CLI builds from its flags.
 import type { HostForward, OutboundDeny } from '@vmm/net';
 
-/** Output to the terminal, to a file (at most `max` bytes, then dropped and marked), or nowhere. */
-export type SerialConfig = { mode: 'tty' } | { mode: 'file'; path: string; max?: number } | { mode: 'off' };
+/**
+ * Output to the terminal, to a file (at most `max` bytes, then dropped and marked), to the
+ * library (`capture`: VmmOptions.output receives it, VmmOptions.input feeds it), or nowhere.
+ */
+export type SerialConfig =
+  { mode: 'tty' } | { mode: 'file'; path: string; max?: number } | { mode: 'capture' } | { mode: 'off' };
 
 export interface VmConfig {
   kernel: string;

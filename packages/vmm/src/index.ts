@@ -8,3 +8,15 @@ export { PioBus, type PioDevice } from './devices/pio-bus';
 export { instructionBytes } from './vcpu/exit-loop';
 export type { StopReason } from './vcpu/protocol';
 export { rateLimitedLog } from './log/rate-limited';
+export { VmmError } from '@vmm/hypervisor';
+export { VmBuilder, type ConsoleOptions } from './library/builder';
+export {
+  Vm,
+  type VmState,
+  type VmExit,
+  type VmEvents,
+  type VmStartOptions,
+  type ShutdownOptions,
+} from './library/vm';
+export { ConsoleCapture, type WaitForOptions } from './library/console-capture';
+export { parseByteSize } from './size';

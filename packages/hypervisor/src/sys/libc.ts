@@ -19,6 +19,8 @@ export interface Libc {
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, len: number): number;
   eventfd(initval: number, flags: number): number;
+  /** pipe2(fds, flags): fds is an Int32Array of 2 that receives [read end, write end]. */
+  pipe2(fds: Int32Array, flags: number): number;
   read(fd: number, buf: Uint8Array, count: number): number;
   write(fd: number, buf: Uint8Array, count: number): number;
   gettid(): number;
@@ -51,6 +53,7 @@ export function libc(): Libc {
   const memfdCreate = lib.func('int memfd_create(const char *name, unsigned int flags)');
   const ftruncate = lib.func('int ftruncate(int fd, int64_t len)');
   const eventfd = lib.func('int eventfd(unsigned int initval, int flags)');
+  const pipe2 = lib.func('int pipe2(_Out_ int *fds, int flags)');
   const read = lib.func('int64_t read(int fd, void *buf, size_t count)');
   const write = lib.func('int64_t write(int fd, const void *buf, size_t count)');
   const gettid = lib.func('int gettid(void)');
@@ -81,6 +84,7 @@ export function libc(): Libc {
     memfdCreate: (n, f) => memfdCreate(n, f) as number,
     ftruncate: (fd, l) => ftruncate(fd, l) as number,
     eventfd: (i, f) => eventfd(i, f) as number,
+    pipe2: (fds, f) => pipe2(fds, f) as number,
     read: (fd, b, c) => num(read(fd, b, c)),
     write: (fd, b, c) => num(write(fd, b, c)),
     gettid: () => gettid() as number,

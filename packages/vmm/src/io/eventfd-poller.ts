@@ -15,7 +15,10 @@ export class EventfdPoller {
   /** Messages from the poller thread (one per batch of kicks seen while none was outstanding). */
   messages = 0;
 
-  /** @param seccomp the poller thread's filter (sandbox/seccomp-policies.ts), default 'off'. */
+  /**
+   * @param wake the thread's wake-up notifier, closed by close()
+   * @param seccomp the poller thread's filter (sandbox/seccomp-policies.ts), default 'off'.
+   */
   constructor(
     private readonly wake: EventNotifier,
     seccomp: SeccompSetting = 'off',
@@ -56,9 +59,12 @@ export class EventfdPoller {
     this.wake.signal();
   }
 
+  /** Stop the thread, then close the wake-up notifier (the poller owns it). */
   async close(): Promise<void> {
     this.port.postMessage({ stop: true });
     this.wake.signal();
     await this.worker.terminate();
+    this.port.close();
+    this.wake.close();
   }
 }

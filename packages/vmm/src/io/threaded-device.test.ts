@@ -61,7 +61,7 @@ describe('a device served in its own thread from its threadSpec()', () => {
       // 4096 random bytes with no more than ~40 zeros (16 expected): filled, not left as they were.
       expect(bytes.filter((x) => x === 0).length).toBeLessThan(64);
     }
-    await vi.waitFor(() => expect(device.stats).toEqual({ bytes: 3 * 4096 }));
+    await vi.waitFor(() => expect(device.stats).toEqual({ bytes: 3 * 4096 }), { timeout: 5000 });
     expect(model.stats.bytes).toBe(0); // the main thread's instance did none of it
   });
 
@@ -90,8 +90,12 @@ describe('a device served in its own thread from its threadSpec()', () => {
       kickFds: [kick.fd],
       irqFd: kick.fd,
     });
-    await vi.waitFor(() => expect(lines.join('\n')).toMatch(/rng: its I\/O thread failed: .*noSuchDevice/));
-    await vi.waitFor(() => expect(memory.outstandingLeases).toBe(0));
+    // A loaded machine takes seconds to start a worker from the TypeScript sources: wait that long.
+    await vi.waitFor(() => expect(lines.join('\n')).toMatch(/rng: its I\/O thread failed: .*noSuchDevice/), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    await vi.waitFor(() => expect(memory.outstandingLeases).toBe(0), { timeout: 5000 });
     expect(fs.existsSync(`/proc/self/fd/${kick.fd}`)).toBe(true); // the boot's fds are the boot's to close
   });
 });

@@ -28,7 +28,11 @@ import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 export const VIRTIO_FIRST_GSI = 5;
 const LAST_GSI = 23;
 
-export function createVirtioDevices(config: VmConfig, log?: LogSink): VirtioDevice[] {
+export function createVirtioDevices(
+  config: VmConfig,
+  log?: LogSink,
+  captured?: (chunk: Buffer) => void,
+): VirtioDevice[] {
   const devices: VirtioDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
@@ -46,7 +50,7 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): VirtioDevi
     }
     (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i, log)));
     const c = config.console;
-    if (c && c.mode !== 'off') devices.push(createConsole(c, log));
+    if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured));
     if (config.rng) devices.push(new RngDevice());
   } catch (e) {
     for (const d of devices) d.close?.();
@@ -58,8 +62,19 @@ export function createVirtioDevices(config: VmConfig, log?: LogSink): VirtioDevi
 }
 
 /** virtio-console on the terminal or a file (bounded by its `max`); its fd is closed with the device. */
-function createConsole(c: Exclude<SerialConfig, { mode: 'off' }>, log: LogSink | undefined): VirtioDevice {
+function createConsole(
+  c: Exclude<SerialConfig, { mode: 'off' }>,
+  log: LogSink | undefined,
+  captured: ((chunk: Buffer) => void) | undefined,
+): VirtioDevice {
   if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
+  if (c.mode === 'capture') {
+    const deliver = captured ?? (() => {});
+    return new ConsoleDevice({
+      output: { write: (chunk) => deliver(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)) },
+      log,
+    });
+  }
   const fd = fs.openSync(c.path, 'w');
   const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
   return Object.assign(dev, {

@@ -2,8 +2,10 @@
 // what the guest did: poweroff (exit 0), reset (reboot, or exit 0 with noReboot), or an error that
 // names what happened (triple fault, KVM internal error with the instruction bytes, ...).
 import fs from 'node:fs';
+import net from 'node:net';
 import {
   createHostNotifier,
+  createHostPipe,
   HypervisorUnavailableError,
   KvmHypervisor,
   VmmError,
@@ -43,6 +45,7 @@ import {
 import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 import { rateLimitedLog } from '../log/rate-limited';
+import { VmBuilder } from '../library/builder';
 
 export interface VmmOptions {
   /** Defaults to KVM. */
@@ -55,8 +58,15 @@ export interface VmmOptions {
    * once per 10 s (`vmm run` prints them to stderr).
    */
   log?: (line: string) => void;
-  /** Where COM1 input comes from when serial is 'tty' (default process.stdin). */
+  /** Where COM1 input comes from when serial is 'tty' (default process.stdin) or 'capture'. */
   input?: NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => unknown; isTTY?: boolean };
+  /**
+   * Where output in `capture` mode goes, as it comes: the serial port's, or the virtio console's.
+   * All of it has been delivered when run() settles.
+   */
+  output?: (source: 'serial' | 'console', chunk: Buffer) => void;
+  /** Called when a boot's vCPUs are about to run the guest (after each reboot too). */
+  onRunning?: () => void;
 }
 
 export interface RunResult {
@@ -79,6 +89,8 @@ export class Vmm {
   private bus: VirtioMmioBus | undefined;
   private stopping = false;
   private readonly cleanups: (() => void)[] = [];
+  /** Run and awaited after the cleanups: output still in a pipe reaches VmmOptions.output before run() settles. */
+  private readonly drains: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly config: VmConfig,
@@ -103,7 +115,7 @@ export class Vmm {
     }
     const files = readBootFiles(config);
     const log = rateLimitedLog((line) => options.log?.(line));
-    const devices = createVirtioDevices(config, log);
+    const devices = createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
     try {
       const placement = virtioPlacement(devices.length);
       let cmdline = [config.cmdline, ...virtioCmdline(placement)].filter((w) => w !== '').join(' ');
@@ -144,12 +156,17 @@ export class Vmm {
     }
   }
 
+  /** A VmConfig built step by step, started as a library handle: `await Vmm.builder().kernel(k).start()`. */
+  static builder(): VmBuilder {
+    return new VmBuilder();
+  }
+
   /** Boot and wait until the guest powers off, resets (with noReboot), fails, or stop() is called. */
   async run(): Promise<RunResult> {
     let reboots = 0;
     const serial = this.openSerial();
     const poller = new EventfdPoller(createHostNotifier(), this.config.seccomp ?? 'on');
-    this.cleanups.push(() => void poller.close());
+    this.drains.push(() => poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
     try {
       for (;;) {
@@ -166,6 +183,7 @@ export class Vmm {
       }
     } finally {
       for (const c of this.cleanups.splice(0)) c();
+      await Promise.all(this.drains.splice(0).map((d) => d()));
     }
   }
 
@@ -233,6 +251,8 @@ export class Vmm {
       }
       this.threads = threads;
       if (this.stopping) for (const t of threads) t.stop();
+      const running = this.options.onRunning;
+      if (running) void Promise.all(threads.map((t) => t.ready)).then(running);
       const first = await Promise.race(threads.map((t) => t.stopped));
       for (const t of threads) t.stop();
       await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
@@ -262,9 +282,37 @@ export class Vmm {
       const fd = outFd;
       this.cleanups.push(() => fs.closeSync(fd));
     }
-    const input = serial.mode === 'tty' ? (this.options.input ?? process.stdin) : undefined;
+    if (serial.mode === 'capture') outFd = this.capture((chunk) => this.options.output?.('serial', chunk));
+    const input =
+      serial.mode === 'tty'
+        ? (this.options.input ?? process.stdin)
+        : serial.mode === 'capture'
+          ? this.options.input
+          : undefined;
     const limit = serial.mode === 'file' ? serial.max : undefined;
     return new SerialPlumbing(state, outFd, limit, input, this.cleanups);
+  }
+
+  /**
+   * A pipe whose write end the vCPU threads' UART writes (returned) and whose read end the main
+   * thread reads into `deliver`. At the end of the run the write end closes and the reader drains
+   * what is left, so the last lines (a panic, "reboot: Power down") are delivered too.
+   */
+  private capture(deliver: (chunk: Buffer) => void): number {
+    const { readFd, writeFd } = createHostPipe();
+    const reader = new net.Socket({ fd: readFd, readable: true, writable: false });
+    reader.on('data', deliver);
+    const done = new Promise<void>((resolve) => {
+      reader.on('close', () => resolve());
+      reader.on('error', () => resolve());
+    });
+    this.cleanups.push(() => fs.closeSync(writeFd));
+    // Bounded: a writer we do not know of (a forked child holding the fd) cannot hold run() open.
+    this.drains.push(async () => {
+      await Promise.race([done, delay(2000)]);
+      reader.destroy();
+    });
+    return writeFd;
   }
 }
 

@@ -12,6 +12,9 @@ import {
 
 export class VcpuThread {
   readonly stopped: Promise<StopReason>;
+  /** Resolves when the thread has attached its vCPU and is about to run it (never, if it stopped first). */
+  readonly ready: Promise<void>;
+  private onReady: () => void = () => {};
   private readonly worker: Worker;
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
 
@@ -21,9 +24,11 @@ export class VcpuThread {
     notice?: (kind: string, line: string) => void,
   ) {
     this.worker = startWorker('vcpu-worker', { workerData: { ...init, control: this.control } });
+    this.ready = new Promise((resolve) => (this.onReady = resolve));
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'notice') notice?.(m.kind, m.line);
+        if (m.type === 'ready') this.onReady();
         if (m.type === 'stopped') {
           const { type: _type, ...reason } = m;
           resolve(reason as StopReason);

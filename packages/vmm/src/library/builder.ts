@@ -1,0 +1,137 @@
+// Vmm.builder(): sugar over VmConfig for the library, in Cloud Hypervisor's vocabulary. Each
+// call checks what it is given at once (a bad size is an error where it was written, not at
+// start()); build() gives the VmConfig, start() boots it.
+import { VmmError } from '@vmm/hypervisor';
+import {
+  MAX_VCPUS,
+  defaultConfig,
+  type DiskConfig,
+  type NetInterfaceConfig,
+  type SerialConfig,
+  type VmConfig,
+} from '../config';
+import { parseByteSize } from '../size';
+import { Vm, type VmStartOptions } from './vm';
+
+export interface ConsoleOptions {
+  /** Deliver the output to the library (vm.console, 'console-line' events); default true. */
+  capture?: boolean;
+  /** Which console: the serial port COM1 (ttyS0, default) or virtio-console (hvc0). */
+  device?: 'serial' | 'virtio';
+}
+
+export class VmBuilder {
+  private kernelPath: string | undefined;
+  private initrdPath: string | undefined;
+  private commandLine: string = defaultConfig.cmdline;
+  private bootCpus: number = defaultConfig.cpus.boot;
+  private memorySize: number = defaultConfig.memory.size;
+  private serialConfig: SerialConfig = { mode: 'off' };
+  private consoleConfig: SerialConfig | undefined;
+  private readonly disks: DiskConfig[] = [];
+  private readonly nets: NetInterfaceConfig[] = [];
+  private withRng = false;
+  private rebootOnReset = true;
+  private seccompSetting: VmConfig['seccomp'] = 'on';
+  private quirks: VmConfig['hostQuirks'] = defaultConfig.hostQuirks;
+
+  kernel(path: string): this {
+    this.kernelPath = path;
+    return this;
+  }
+
+  initrd(path: string): this {
+    this.initrdPath = path;
+    return this;
+  }
+
+  cmdline(text: string): this {
+    this.commandLine = text;
+    return this;
+  }
+
+  cpus(boot: number): this {
+    if (!Number.isInteger(boot) || boot < 1 || boot > MAX_VCPUS)
+      throw new VmmError('ECPUS', `cpus(${boot}): give a whole number from 1 to ${MAX_VCPUS}`);
+    this.bootCpus = boot;
+    return this;
+  }
+
+  /** Guest RAM: bytes, or a size such as '512M' or '2G'. */
+  memory(size: number | string): this {
+    const n = typeof size === 'number' ? size : parseByteSize(size);
+    if (n === undefined || !Number.isSafeInteger(n) || n <= 0)
+      throw new VmmError(
+        'EMEMORY',
+        `memory(${JSON.stringify(size)}): give bytes or a size such as 512M or 2G`,
+      );
+    this.memorySize = n;
+    return this;
+  }
+
+  disk(disk: DiskConfig): this {
+    this.disks.push({ ...disk });
+    return this;
+  }
+
+  net(net: NetInterfaceConfig = {}): this {
+    this.nets.push({ ...net });
+    return this;
+  }
+
+  rng(on = true): this {
+    this.withRng = on;
+    return this;
+  }
+
+  /** Where the guest's console goes; capture (the default here) hands it to vm.console. */
+  console(options: ConsoleOptions = {}): this {
+    const mode: SerialConfig = options.capture === false ? { mode: 'off' } : { mode: 'capture' };
+    if (options.device === 'virtio') this.consoleConfig = mode;
+    else this.serialConfig = mode;
+    return this;
+  }
+
+  /** A guest reset ends the VM instead of rebooting it. */
+  noReboot(on = true): this {
+    this.rebootOnReset = !on;
+    return this;
+  }
+
+  seccomp(setting: NonNullable<VmConfig['seccomp']>): this {
+    this.seccompSetting = setting;
+    return this;
+  }
+
+  hostQuirks(setting: VmConfig['hostQuirks']): this {
+    this.quirks = setting;
+    return this;
+  }
+
+  /** The VmConfig this describes (Vmm.create and Vm.start take it). */
+  build(): VmConfig {
+    if (!this.kernelPath)
+      throw new VmmError('ENOKERNEL', 'no kernel: call kernel(path) before build() or start()');
+    const config: VmConfig = {
+      kernel: this.kernelPath,
+      cmdline: this.commandLine,
+      cpus: { boot: this.bootCpus },
+      memory: { size: this.memorySize },
+      serial: this.serialConfig,
+      noReboot: !this.rebootOnReset,
+      hostQuirks: this.quirks,
+      seccomp: this.seccompSetting,
+    };
+    if (this.initrdPath) config.initrd = this.initrdPath;
+    if (this.disks.length > 0) config.disks = this.disks.map((d) => ({ ...d }));
+    if (this.nets.length > 0) config.nets = this.nets.map((n) => ({ ...n }));
+    if (this.consoleConfig) config.console = this.consoleConfig;
+    if (this.withRng) config.rng = true;
+    return config;
+  }
+
+  /** Boot the VM; resolves once its vCPUs run (see Vm.start). */
+  start(options: VmStartOptions = {}): Promise<Vm> {
+    return Vm.start(this.build(), options);
+  }
+}

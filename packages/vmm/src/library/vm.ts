@@ -1,0 +1,164 @@
+// A running VM as the library hands it out (Vmm.builder().start(), Vm.start(config)): its state,
+// typed events, the console, its counters, and an end that releases everything (stop(),
+// shutdown(), dispose(), `await using`). Vmm stays the machine; this is the handle around its run.
+import { EventEmitter } from 'node:events';
+import { VmmError } from '@vmm/hypervisor';
+import type { VmConfig } from '../config';
+import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
+import { ConsoleCapture } from './console-capture';
+
+export type VmState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** How a VM ended. */
+export interface VmExit {
+  /** poweroff, reset (with noReboot), stopped (stop(), shutdown() forced, dispose()), or error. */
+  outcome: RunResult['outcome'] | 'error';
+  /** What `vmm run` would exit with. */
+  exitCode: number;
+  reboots: number;
+  /** outcome 'error': what happened (a triple fault, a KVM internal error, ...). */
+  error?: Error;
+}
+
+export interface VmEvents {
+  state: [VmState];
+  exit: [VmExit];
+  /** A line of the captured console (without its newline). */
+  'console-line': [string];
+  /** A one-line notice from the monitor (see VmmOptions.log). */
+  log: [string];
+}
+
+export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'> {
+  /** Give up on the start after this long (default 60 s): the VM is stopped and start() rejects. */
+  timeoutMs?: number;
+}
+
+export interface ShutdownOptions {
+  /** How long the guest has to power off once asked, before it is stopped (default 10 s). */
+  graceMs?: number;
+}
+
+export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
+  /** The captured console (the serial port, or the virtio console when that is captured). */
+  readonly console: ConsoleCapture;
+  /** Settles when the VM has ended and released its threads, fds and files. */
+  readonly exited: Promise<VmExit>;
+  private current: VmState = 'starting';
+  private vmm: Vmm | undefined;
+  private ending: Promise<VmExit> | undefined;
+
+  private constructor() {
+    super();
+    this.console = new ConsoleCapture((line) => this.emit('console-line', line));
+    let settle: (e: VmExit) => void = () => {};
+    this.exited = new Promise((resolve) => (settle = resolve));
+    this.settle = settle;
+  }
+
+  private readonly settle: (e: VmExit) => void;
+
+  /** Boot `config`; resolves once the guest's vCPUs run. */
+  static async start(config: VmConfig, options: VmStartOptions = {}): Promise<Vm> {
+    const vm = new Vm();
+    await vm.boot(config, options);
+    return vm;
+  }
+
+  get state(): VmState {
+    return this.current;
+  }
+
+  /** Each device's counters (requests, bytes, drops, refusals). */
+  counters(): VmmCounters {
+    return this.vmm?.counters() ?? { devices: [] };
+  }
+
+  /** Stop the VM now (its vCPUs leave KVM_RUN; nothing of the guest's is flushed). */
+  async stop(): Promise<VmExit> {
+    if (this.current !== 'stopped') this.setState('stopping');
+    await this.vmm?.stop();
+    return this.exited;
+  }
+
+  /**
+   * Ask the guest to power off and wait `graceMs` for it; then stop it. `ask` is how the guest is
+   * asked (the agent's poweroff when it runs, the ACPI power button once the machine has one);
+   * without one the VM is stopped at once.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
+    if (this.current === 'stopped') return this.exited;
+    const ask = this.askPoweroff;
+    if (!ask) return this.stop();
+    this.setState('stopping');
+    const grace = options.graceMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), grace)));
+    void ask().catch(() => {}); // a guest that cannot be asked is stopped after the grace period
+    const first = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    if (first === 'timeout') return this.stop();
+    return first;
+  }
+
+  /** How shutdown() asks the guest to power off, when there is a way (set by the agent's owner). */
+  protected askPoweroff: (() => Promise<unknown>) | undefined;
+
+  /** Stop the VM if it runs and wait until everything it held is released. */
+  async dispose(): Promise<void> {
+    await this.stop();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  private setState(s: VmState): void {
+    if (this.current === s || this.current === 'stopped') return;
+    this.current = s;
+    this.emit('state', s);
+  }
+
+  private async boot(config: VmConfig, options: VmStartOptions): Promise<void> {
+    let running: () => void = () => {};
+    const started = new Promise<void>((r) => (running = r));
+    const vmm = await Vmm.create(config, {
+      ...options,
+      input: this.console.input,
+      output: (_source, chunk) => this.console.push(chunk),
+      log: (line) => this.emit('log', line),
+      onRunning: () => {
+        if (this.current === 'starting') this.setState('running');
+        running();
+      },
+    });
+    this.vmm = vmm;
+    this.ending = vmm.run().then(
+      (r): VmExit => ({ outcome: r.outcome, exitCode: r.exitCode, reboots: r.reboots }),
+      (e: unknown): VmExit => ({ outcome: 'error', exitCode: 1, reboots: 0, error: e as Error }),
+    );
+    void this.ending.then((exit) => {
+      this.setState('stopped');
+      this.console.end(
+        exit.error ??
+          new VmmError('EVMEXITED', `the VM ended (${exit.outcome}) before the console showed that`),
+      );
+      this.emit('exit', exit);
+      this.settle(exit);
+    });
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      started.then(() => 'running' as const),
+      this.ending.then((e) => e),
+      new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'running') return;
+    if (outcome === 'timeout') {
+      await this.stop();
+      throw new VmmError('ESTARTTIMEOUT', `the VM did not start within ${timeoutMs} ms: see vmm doctor`);
+    }
+    throw outcome.error ?? new VmmError('EVMEXITED', `the VM ended (${outcome.outcome}) as it started`);
+  }
+}
