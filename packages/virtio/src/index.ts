@@ -28,3 +28,13 @@ export { NetDevice } from './net/device';
 export type { NetDeviceOptions, NetDeviceStats } from './net/device';
 export { natBackend, tapBackend } from './net/backend';
 export type { NetBackend, NetBackendFactory } from './net/backend';
+export * as vsockLayout from './vsock/layout';
+export { VsockDevice } from './vsock/device';
+export type {
+  VsockConnectionHandler,
+  VsockDeviceOptions,
+  VsockDeviceStats,
+  VsockListener,
+} from './vsock/device';
+export { VsockStream } from './vsock/stream';
+export { VsockError } from './vsock/errors';

@@ -10,6 +10,7 @@ export const STATUS_FAILED = 128;
 export const DEVICE_ID_BLOCK = 2;
 export const DEVICE_ID_CONSOLE = 3;
 export const DEVICE_ID_ENTROPY = 4;
+export const DEVICE_ID_SOCKET = 19;
 
 /** InterruptStatus bits: virtio 1.2 §4.2.2. */
 export const INTERRUPT_USED_BUFFER = 1;
