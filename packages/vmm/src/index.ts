@@ -20,3 +20,4 @@ export {
 } from './library/vm';
 export { ConsoleCapture, type WaitForOptions } from './library/console-capture';
 export { parseByteSize } from './size';
+export * from './agent/index';
