@@ -11,6 +11,7 @@ PKGS=(
   e2fsprogs                   # mkfs.ext4 -d, debugfs
   strace                      # the flush-durability test sees fdatasync happen
   iproute2 slirp4netns passt iperf3  # NAT tests and benchmark peers
+  socat curl                  # clients of the vsock socket and of the SOCKS5 proxy in tests
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -313,4 +313,6 @@ export interface ProbeResult {
 export interface Hypervisor {
   readonly name: string;
   createVm(layout: MemoryLayout): VirtualMachine;
+  /** Let go of the host handle (/dev/kvm); VMs already created keep working. */
+  close?(): void;
 }

@@ -28,12 +28,30 @@ export interface VmConfig {
   console?: SerialConfig;
   /** virtio-rng from the host's CSPRNG. */
   rng?: boolean;
+  /** virtio-vsock: the guest's CID, Firecracker's Unix socket, the guest agent. */
+  vsock?: VsockConfig;
   /**
    * A seccomp allow-list on every vCPU and device thread (sandbox/seccomp-policies.ts): 'on'
    * (default) kills the monitor on a call outside it, 'log' lets the call through and has the
    * kernel log it, 'off' installs none. Cloud Hypervisor's --seccomp true|log|false.
    */
   seccomp?: 'on' | 'log' | 'off';
+}
+
+export interface VsockConfig {
+  /** The guest's context ID: 3 to 2^32-2 (0-2 are reserved). */
+  cid: number;
+  /**
+   * Firecracker's hybrid vsock on a Unix socket at this path (mode 0600): a host program connects
+   * and writes "CONNECT <port>\n" to reach the guest's port; the guest's connections to host port
+   * P go to a listener on "PATH_P".
+   */
+  socket?: string;
+  /**
+   * Add the guest agent to the initramfs and start it before the original init (default false
+   * here, true from the builder; needs an initrd): vm.exec, copyIn, copyOut, socks5, forward.
+   */
+  agent?: boolean;
 }
 
 export interface DiskConfig {

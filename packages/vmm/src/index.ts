@@ -21,3 +21,5 @@ export {
 export { ConsoleCapture, type WaitForOptions } from './library/console-capture';
 export { parseByteSize } from './size';
 export * from './agent/index';
+export { startSocks5, type Socks5Options, type Socks5Server, type GuestConnect } from './library/socks5';
+export { startForward, type Forward, type ForwardOptions } from './library/forward';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir, contentKey, testVmsRoot } from '../cache';
-import { writeCpio, type CpioEntry } from './cpio';
+import { writeCpio, type CpioEntry } from '../../../packages/vmm/src/boot/cpio';
 import { APPLETS, BUSYBOX, INIT_SCRIPT, UDHCPC_SCRIPT } from './files';
 
 export class InitramfsBuildError extends Error {
@@ -89,7 +89,10 @@ export async function buildInitramfs(): Promise<string> {
       `initramfs: ${BUSYBOX} is missing; install Debian's busybox-static (apt-get install busybox-static)`,
     );
   }
-  const sources = ['build.ts', 'files.ts', 'cpio.ts'].map((f) => path.join(import.meta.dirname, f));
+  const sources = [
+    ...['build.ts', 'files.ts'].map((f) => path.join(import.meta.dirname, f)),
+    path.join(import.meta.dirname, '../../../packages/vmm/src/boot/cpio.ts'),
+  ];
   const key = contentKey([BUSYBOX, PROBE_SOURCE, ...sources], PROBE_CFLAGS);
   const dir = cacheDir('initramfs', key);
   const out = path.join(dir, 'initramfs.cpio');

@@ -63,6 +63,7 @@ export const APPLETS = [
   'udhcpc',
   'wget',
   'nc',
+  'httpd',
   'ping',
   'nslookup',
   'mke2fs',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../args/errors';
-import { parseRunFlags } from './run-flags';
+import { parseForward, parseRunExtras, parseRunFlags } from './run-flags';
+import type { VmConfig } from '@vmm/vmm';
 
 const base = ['--kernel', '/k'];
 
@@ -52,6 +53,41 @@ describe('vmm run flags', () => {
     expect(parseRunFlags(base)).toMatchObject({ seccomp: 'on' });
     expect(parseRunFlags([...base, '--seccomp', 'false'])).toMatchObject({ seccomp: 'off' });
     expect(parseRunFlags([...base, '--seccomp=log'])).toMatchObject({ seccomp: 'log' });
+  });
+
+  it('--vsock cid=N[,socket=PATH][,agent=on], as Cloud Hypervisor writes it', () => {
+    const c = parseRunFlags(['--kernel', 'k', '--vsock', 'cid=3,socket=/tmp/v.sock']) as VmConfig;
+    expect(c.vsock).toEqual({ cid: 3, socket: '/tmp/v.sock', agent: false });
+    expect((parseRunFlags(['--kernel', 'k', '--vsock', 'cid=7,agent=on']) as VmConfig).vsock).toEqual({
+      cid: 7,
+      agent: true,
+    });
+    expect(() => parseRunFlags(['--kernel', 'k', '--vsock', 'cid=2'])).toThrow(/cid=2 is not a guest CID/);
+    expect(() => parseRunFlags(['--kernel', 'k', '--vsock', 'socket=/x'])).toThrow(/cid=N is required/);
+    expect(() => parseRunFlags(['--kernel', 'k', '--vsock', 'cid=3,agent=yes'])).toThrow(/agent=yes/);
+  });
+
+  it('--socks5 HOST:PORT and --forward tcp:HOST:PORT-vsock:PORT need the agent', () => {
+    const argv = ['--kernel', 'k', '--vsock', 'cid=3,agent=on', '--socks5', '127.0.0.1:1080'];
+    const withForwards = [
+      ...argv,
+      '--forward',
+      'tcp:127.0.0.1:8080-vsock:80',
+      '--forward',
+      'tcp:[::1]:9-vsock:9',
+    ];
+    expect(parseRunExtras(withForwards, parseRunFlags(withForwards) as VmConfig)).toEqual({
+      socks5: '127.0.0.1:1080',
+      forwards: [
+        { listen: '127.0.0.1:8080', guestPort: 80 },
+        { listen: '[::1]:9', guestPort: 9 },
+      ],
+    });
+    const noAgent = ['--kernel', 'k', '--vsock', 'cid=3', '--socks5', '127.0.0.1:1080'];
+    expect(() => parseRunExtras(noAgent, parseRunFlags(noAgent) as VmConfig)).toThrow(/agent=on/);
+    expect(() => parseForward('tcp:127.0.0.1:8080-8080')).toThrow(/is not tcp:HOST:PORT-vsock:GUESTPORT/);
+    const badSocks = [...argv.slice(0, 4), '--socks5', '1080'];
+    expect(() => parseRunExtras(badSocks, parseRunFlags(badSocks) as VmConfig)).toThrow(/not HOST:PORT/);
   });
 
   it('has defaults: 1 vCPU, 512M, serial on the terminal', () => {

@@ -8,6 +8,7 @@ import {
   type NetInterfaceConfig,
   type SerialConfig,
   type VmConfig,
+  type VsockConfig,
 } from '@vmm/vmm';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
@@ -43,6 +44,22 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     help: 'virtio-console hvc0 (default off); a file holds at most max bytes',
   },
   rng: { value: false, help: 'virtio-rng fed from the host CSPRNG' },
+  vsock: {
+    value: true,
+    arg: 'cid=N[,socket=PATH][,agent=on]',
+    help: "virtio-vsock with guest CID N (3 and up); socket=PATH serves Firecracker's hybrid vsock there (CONNECT <port>; the guest's connections to host port P go to PATH_P); agent=on adds the guest agent to the initramfs",
+  },
+  socks5: {
+    value: true,
+    arg: 'HOST:PORT',
+    help: 'a SOCKS5 proxy (RFC 1928 CONNECT, no auth) on the host whose connections the guest agent opens inside the guest (needs --vsock ...,agent=on)',
+  },
+  forward: {
+    value: true,
+    repeat: true,
+    arg: 'tcp:HOST:PORT-vsock:GUESTPORT',
+    help: "a host TCP port carried to the guest's TCP port GUESTPORT on its loopback, through the agent over vsock (needs --vsock ...,agent=on); repeatable",
+  },
   'no-reboot': { value: false, help: 'end with exit code 0 when the guest resets, instead of rebooting it' },
   'host-quirks': {
     value: true,
@@ -56,6 +73,35 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   },
   help: { value: false, help: 'show this help' },
 };
+
+/** What `vmm run` serves on the host besides the VM: through the guest agent. */
+export interface RunExtras {
+  socks5?: string;
+  forwards: { listen: string; guestPort: number }[];
+}
+
+/** --socks5 and --forward: each needs the agent (--vsock ...,agent=on). */
+export function parseRunExtras(argv: readonly string[], config: VmConfig): RunExtras {
+  const { flags } = parseFlags(argv, RUN_FLAGS);
+  const socks5 = flags.get('socks5')?.[0];
+  const forwards = (flags.get('forward') ?? []).map(parseForward);
+  if ((socks5 !== undefined || forwards.length > 0) && !config.vsock?.agent) {
+    throw new UsageError('--socks5 and --forward go through the guest agent: add --vsock cid=N,agent=on');
+  }
+  if (socks5 !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(socks5))
+    throw new UsageError(`--socks5: '${socks5}' is not HOST:PORT (e.g. 127.0.0.1:1080)`);
+  return { socks5, forwards };
+}
+
+export function parseForward(text: string): { listen: string; guestPort: number } {
+  const m = /^tcp:(.+:\d{1,5})-vsock:(\d{1,5})$/.exec(text);
+  const guestPort = m ? Number(m[2]) : NaN;
+  if (!m || !(guestPort >= 1 && guestPort <= 65535))
+    throw new UsageError(
+      `--forward: '${text}' is not tcp:HOST:PORT-vsock:GUESTPORT (e.g. tcp:127.0.0.1:8080-vsock:80)`,
+    );
+  return { listen: m[1]!, guestPort };
+}
 
 export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
   const { flags, positionals } = parseFlags(argv, RUN_FLAGS);
@@ -104,6 +150,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
 
   const disks = (flags.get('disk') ?? []).map(parseDisk);
   const nets = (flags.get('net') ?? []).map(parseNet);
+  const vsockText = one('vsock');
   const consoleText = one('console');
   const virtioConsole = consoleText === undefined ? undefined : parseSerial('--console', consoleText);
   if (serial.mode === 'tty' && virtioConsole?.mode === 'tty') {
@@ -126,7 +173,25 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     console: virtioConsole,
     rng: flags.has('rng'),
     seccomp,
+    vsock: vsockText === undefined ? undefined : parseVsock(vsockText),
   };
+}
+
+export function parseVsock(text: string): VsockConfig {
+  const kv = parseKeyValues('--vsock', text, ['cid', 'socket', 'agent']);
+  const cidText = kv.get('cid');
+  if (cidText === undefined) throw new UsageError(`--vsock: cid=N is required in '${text}'`);
+  const cid = /^\d{1,10}$/.test(cidText) ? Number(cidText) : NaN;
+  if (!(cid >= 3 && cid <= 0xfffffffe))
+    throw new UsageError(`--vsock: cid=${cidText} is not a guest CID from 3 to 4294967294`);
+  const agent = kv.get('agent');
+  if (agent !== undefined && agent !== 'on' && agent !== 'off')
+    throw new UsageError(`--vsock: agent=${agent} is not on or off`);
+  const socket = kv.get('socket');
+  if (socket === '') throw new UsageError('--vsock: socket= needs a path');
+  const out: VsockConfig = { cid, agent: agent === 'on' };
+  if (socket !== undefined) out.socket = socket;
+  return out;
 }
 
 export function parseDisk(text: string): DiskConfig {

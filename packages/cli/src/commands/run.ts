@@ -1,8 +1,8 @@
 // `vmm run`: boot a VM and wait for it to end. Exit codes: 0 poweroff (or reset with --no-reboot),
 // 1 a VM or host error (one line says what and what to do), 2 a bad command line.
-import { Vmm } from '@vmm/vmm';
+import { Vmm, startForward, startSocks5 } from '@vmm/vmm';
 import { flagsHelp } from '../help';
-import { RUN_FLAGS, parseRunFlags } from './run-flags';
+import { RUN_FLAGS, parseRunExtras, parseRunFlags } from './run-flags';
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const config = parseRunFlags(argv);
@@ -10,14 +10,24 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(flagsHelp('Usage: vmm run --kernel PATH [options]', RUN_FLAGS));
     return 0;
   }
+  const extras = parseRunExtras(argv, config);
   const vmm = await Vmm.create(config, { log: (line) => process.stderr.write(`vmm: ${line}\n`) });
   const onSignal = () => void vmm.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const servers: { close(): Promise<void> }[] = [];
   try {
-    const result = await vmm.run();
+    const running = vmm.run();
+    if (extras.socks5 !== undefined || extras.forwards.length > 0) {
+      const agent = vmm.agentClient();
+      const connect = (host: string, port: number) => agent.connect(host, port);
+      if (extras.socks5 !== undefined) servers.push(await startSocks5(connect, { listen: extras.socks5 }));
+      for (const f of extras.forwards) servers.push(await startForward(connect, f));
+    }
+    const result = await running;
     return result.exitCode;
   } finally {
+    await Promise.all(servers.map((s) => s.close()));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -63,6 +63,8 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
 
   private readonly table = new ConnectionTable();
   private readonly listeners = new Map<number, VsockConnectionHandler>();
+  /** listenAny(): the guest's connections to ports without a listener of their own. */
+  private fallback: VsockConnectionHandler | undefined;
   private nextEphemeral = EPHEMERAL_FIRST;
   private readonly rx: RxSchedule;
   private readonly settleList: (VsockConnection | undefined)[] = [];
@@ -164,6 +166,7 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.fallback = undefined;
     this.ctx = undefined;
     this.failAll(() => null);
     this.rx.clear();
@@ -224,6 +227,25 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
     return {
       close: () => {
         if (this.listeners.get(port) === onConnection) this.listeners.delete(port);
+      },
+    };
+  }
+
+  /**
+   * Take the guest's connections to every host port that has no listen() of its own (a
+   * Firecracker-style socket muxer carries each to a Unix socket named after the port; the
+   * stream's hostPort says which). Only one at a time.
+   */
+  listenAny(onConnection: VsockConnectionHandler): VsockListener {
+    const bad = this.checkOpen();
+    if (bad) throw bad;
+    if (this.fallback !== undefined) {
+      throw new VsockError('EADDRINUSE', 'vsock: a listener for every port is already set: close it first');
+    }
+    this.fallback = onConnection;
+    return {
+      close: () => {
+        if (this.fallback === onConnection) this.fallback = undefined;
       },
     };
   }
@@ -369,7 +391,7 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   /** REQUEST (§5.10.6.5): a guest program connects to host port dst_port. */
   private request(h: PacketHeader, existing: VsockConnection | undefined): void {
     if (existing) return this.protocolError(existing, 'a REQUEST on ports already connected');
-    const handler = this.listeners.get(h.dstPort);
+    const handler = this.listeners.get(h.dstPort) ?? this.fallback;
     if (handler === undefined || this.table.size >= this.maxConnections) {
       this.stats.connectionsRefused++;
       if (handler !== undefined) {

@@ -77,3 +77,8 @@ function gccVersion(): string {
 function missing(why: string): never {
   throw new AgentError('AGENT_BINARY_MISSING', 'agent', `the guest agent binary is not available: ${why}`);
 }
+
+/** The agent's bytes, for an initramfs. */
+export function readAgentBinary(): Uint8Array {
+  return fs.readFileSync(agentBinaryPath());
+}

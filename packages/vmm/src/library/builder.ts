@@ -9,6 +9,7 @@ import {
   type NetInterfaceConfig,
   type SerialConfig,
   type VmConfig,
+  type VsockConfig,
 } from '../config';
 import { parseByteSize } from '../size';
 import { Vm, type VmStartOptions } from './vm';
@@ -31,6 +32,7 @@ export class VmBuilder {
   private readonly disks: DiskConfig[] = [];
   private readonly nets: NetInterfaceConfig[] = [];
   private withRng = false;
+  private vsockConfig: VsockConfig | undefined;
   private rebootOnReset = true;
   private seccompSetting: VmConfig['seccomp'] = 'on';
   private quirks: VmConfig['hostQuirks'] = defaultConfig.hostQuirks;
@@ -84,6 +86,22 @@ export class VmBuilder {
     return this;
   }
 
+  /**
+   * virtio-vsock with the guest `cid` (3 and up); the guest agent is added to the initramfs unless
+   * `agent: false`; `socket` serves Firecracker's hybrid vsock on a Unix socket too.
+   */
+  vsock(options: { cid: number; socket?: string; agent?: boolean }): this {
+    const { cid } = options;
+    if (!Number.isInteger(cid) || cid < 3 || cid > 0xfffffffe)
+      throw new VmmError(
+        'EVSOCKCID',
+        `vsock({ cid: ${cid} }): the guest's CID is a whole number from 3 to 4294967294`,
+      );
+    this.vsockConfig = { cid, agent: options.agent ?? true };
+    if (options.socket !== undefined) this.vsockConfig.socket = options.socket;
+    return this;
+  }
+
   /** Where the guest's console goes; capture (the default here) hands it to vm.console. */
   console(options: ConsoleOptions = {}): this {
     const mode: SerialConfig = options.capture === false ? { mode: 'off' } : { mode: 'capture' };
@@ -127,6 +145,7 @@ export class VmBuilder {
     if (this.nets.length > 0) config.nets = this.nets.map((n) => ({ ...n }));
     if (this.consoleConfig) config.console = this.consoleConfig;
     if (this.withRng) config.rng = true;
+    if (this.vsockConfig) config.vsock = { ...this.vsockConfig };
     return config;
   }
 

@@ -3,9 +3,15 @@
 // shutdown(), dispose(), `await using`). Vmm stays the machine; this is the handle around its run.
 import { EventEmitter } from 'node:events';
 import { VmmError } from '@vmm/hypervisor';
+import { VsockError, type VsockDevice } from '@vmm/virtio';
+import type { AgentClient } from '../agent/client';
+import type { CopyInOptions } from '../agent/copy-in';
+import type { ExecOptions, ExecResult } from '../agent/exec';
 import type { VmConfig } from '../config';
 import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
 import { ConsoleCapture } from './console-capture';
+import { startForward, type Forward, type ForwardOptions } from './forward';
+import { startSocks5, type Socks5Options, type Socks5Server } from './socks5';
 
 export type VmState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -32,6 +38,8 @@ export interface VmEvents {
 export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'> {
   /** Give up on the start after this long (default 60 s): the VM is stopped and start() rejects. */
   timeoutMs?: number;
+  /** How long exec(), copyIn() and copyOut() wait for the guest agent to listen (default 60 s). */
+  agentTimeoutMs?: number;
 }
 
 export interface ShutdownOptions {
@@ -46,6 +54,8 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   readonly exited: Promise<VmExit>;
   private current: VmState = 'starting';
   private vmm: Vmm | undefined;
+  private agentClient: AgentClient | undefined;
+  private agentTimeoutMs = 60_000;
   private ending: Promise<VmExit> | undefined;
 
   private constructor() {
@@ -72,6 +82,66 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   /** Each device's counters (requests, bytes, drops, refusals). */
   counters(): VmmCounters {
     return this.vmm?.counters() ?? { devices: [] };
+  }
+
+  /** The VM's vsock: connect to a guest port, listen on a host port (VsockError when it has none). */
+  get vsock(): Pick<VsockDevice, 'connect' | 'listen'> {
+    const v = this.vmm?.vsock;
+    if (!v)
+      throw new VsockError(
+        'EVSOCKNONE',
+        'this VM has no vsock device: add .vsock({ cid: 3 }) to its builder',
+      );
+    return v;
+  }
+
+  /** Run a command in the guest through the agent (argv, env, cwd, stdin, timeout): its code or signal and output. */
+  exec(argv: string[], options?: ExecOptions): Promise<ExecResult> {
+    return this.agent().exec(argv, options);
+  }
+
+  /** Copy a host file into the guest (streamed; any size). */
+  copyIn(hostPath: string, guestPath: string, options?: CopyInOptions): Promise<void> {
+    return this.agent().copyIn(hostPath, guestPath, options);
+  }
+
+  /** Copy a guest file to the host (streamed; any size). */
+  copyOut(guestPath: string, hostPath: string): Promise<void> {
+    return this.agent().copyOut(guestPath, hostPath);
+  }
+
+  /**
+   * A SOCKS5 proxy on the host (RFC 1928 CONNECT; no-auth or `auth` username/password) whose
+   * connections the agent opens from inside the guest: traffic leaves through the guest's network,
+   * names resolve there. Closed with the VM.
+   */
+  async socks5(options: Socks5Options = {}): Promise<Socks5Server> {
+    const agent = this.agent();
+    const proxy = await startSocks5((host, port) => agent.connect(host, port), options);
+    this.servers.add(proxy);
+    return proxy;
+  }
+
+  /** A host TCP port carried to `guestPort` inside the guest (through the agent). Closed with the VM. */
+  async forward(options: ForwardOptions): Promise<Forward> {
+    const agent = this.agent();
+    const fwd = await startForward((host, port) => agent.connect(host, port), options);
+    this.servers.add(fwd);
+    return fwd;
+  }
+
+  private readonly servers = new Set<{ close(): Promise<void> }>();
+
+  /** The agent's client: each operation opens its own vsock stream, waiting for the agent to listen. */
+  private agent(): AgentClient {
+    if (!this.vmm?.config.vsock?.agent) {
+      throw new VmmError(
+        'ENOAGENT',
+        'this VM has no guest agent: add .vsock({ cid: 3 }) (agent on) to its builder',
+      );
+    }
+    this.agentClient ??= this.vmm.agentClient(this.agentTimeoutMs);
+    return this.agentClient;
   }
 
   /** Stop the VM now (its vCPUs leave KVM_RUN; nothing of the guest's is flushed). */
@@ -104,9 +174,11 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   /** How shutdown() asks the guest to power off, when there is a way (set by the agent's owner). */
   protected askPoweroff: (() => Promise<unknown>) | undefined;
 
-  /** Stop the VM if it runs and wait until everything it held is released. */
+  /** Stop the VM if it runs and wait until everything it held is released (proxies and forwards too). */
   async dispose(): Promise<void> {
     await this.stop();
+    await Promise.all([...this.servers].map((s) => s.close()));
+    this.servers.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -120,6 +192,9 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   }
 
   private async boot(config: VmConfig, options: VmStartOptions): Promise<void> {
+    this.agentTimeoutMs = options.agentTimeoutMs ?? this.agentTimeoutMs;
+    // With the agent, shutdown() asks the guest: sync its disks, then power off.
+    if (config.vsock?.agent) this.askPoweroff = () => this.exec(['sh', '-c', 'sync; poweroff -f']);
     let running: () => void = () => {};
     const started = new Promise<void>((r) => (running = r));
     const vmm = await Vmm.create(config, {

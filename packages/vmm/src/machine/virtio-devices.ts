@@ -9,6 +9,7 @@ import {
   MmioTransport,
   NetDevice,
   RngDevice,
+  VsockDevice,
   natBackend,
   tapBackend,
   mmioRegisters,
@@ -52,6 +53,7 @@ export function createVirtioDevices(
     const c = config.console;
     if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured));
     if (config.rng) devices.push(new RngDevice());
+    if (config.vsock) devices.push(new VsockDevice({ guestCid: config.vsock.cid, log }));
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
@@ -120,7 +122,9 @@ export function parseMac(text: string | undefined, index = 0): Uint8Array {
 
 /** A device's kind by its device ID (virtio 1.2 §5). */
 export function deviceKind(device: VirtioDevice): string {
-  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng' }[device.deviceId];
+  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng', 19: 'virtio-vsock' }[
+    device.deviceId
+  ];
   return kind ?? `virtio device ${device.deviceId}`;
 }
 

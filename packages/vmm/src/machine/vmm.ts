@@ -46,6 +46,13 @@ import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 import { rateLimitedLog } from '../log/rate-limited';
 import { VmBuilder } from '../library/builder';
+import { VsockDevice } from '@vmm/virtio';
+import { cmdlineWithAgent, initrdWithAgent } from '../agent/initramfs';
+import { readAgentBinary } from '../agent/binary-path';
+import { AgentClient } from '../agent/client';
+import { openAgentStream } from '../agent/vsock-stream';
+import { VsockUnixMuxer } from '../vsock/unix-muxer';
+import { withKernelParams } from './cmdline';
 
 export interface VmmOptions {
   /** Defaults to KVM. */
@@ -100,6 +107,10 @@ export class Vmm {
     private readonly cmdline: string,
     private readonly options: VmmOptions,
     private readonly log: LogSink,
+    /** The virtio-vsock device's host side (connect, listen), when the VM has one. */
+    readonly vsock?: VsockDevice,
+    private readonly muxer?: VsockUnixMuxer,
+    private readonly ownedHypervisor?: Hypervisor,
   ) {}
 
   /**
@@ -114,11 +125,25 @@ export class Vmm {
       );
     }
     const files = readBootFiles(config);
+    let base = config.cmdline;
+    if (config.vsock?.agent) {
+      if (!files.initrd) {
+        throw new VmmError(
+          'EAGENTINITRD',
+          'the guest agent joins the initramfs, and there is none: give an initrd, or turn the agent off (agent: false)',
+        );
+      }
+      files.initrd = initrdWithAgent(files.initrd, readAgentBinary());
+      base = cmdlineWithAgent(base);
+    }
     const log = rateLimitedLog((line) => options.log?.(line));
     const devices = createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
+    let muxer: VsockUnixMuxer | undefined;
+    /** A hypervisor handle opened here (not given): closed with the VM. */
+    let owned: Hypervisor | undefined;
     try {
       const placement = virtioPlacement(devices.length);
-      let cmdline = [config.cmdline, ...virtioCmdline(placement)].filter((w) => w !== '').join(' ');
+      let cmdline = withKernelParams(base, virtioCmdline(placement));
       // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not
       // fit, a command line too long or too little memory fail here, before /dev/kvm is opened.
       const dry = new DryRunMemory(memoryLayout(config.memory.size));
@@ -140,6 +165,7 @@ export class Vmm {
           );
         }
         hypervisor = new KvmHypervisor();
+        owned = hypervisor;
       }
       if (config.hostQuirks === 'auto' && files.isLinux) {
         const quirks = hostQuirks(host.virtualization);
@@ -149,8 +175,15 @@ export class Vmm {
         }
       }
       await startVirtioDevices(devices);
-      return new Vmm(config, files, devices, hypervisor, cmdline, options, log);
+      const vsock = devices.find((d): d is VsockDevice => d instanceof VsockDevice);
+      if (vsock && config.vsock?.socket) {
+        muxer = new VsockUnixMuxer(vsock, config.vsock.socket, log);
+        await muxer.start();
+      }
+      return new Vmm(config, files, devices, hypervisor, cmdline, options, log, vsock, muxer, owned);
     } catch (e) {
+      owned?.close?.();
+      muxer?.close();
       for (const d of devices) d.close?.();
       throw e;
     }
@@ -168,6 +201,8 @@ export class Vmm {
     const poller = new EventfdPoller(createHostNotifier(), this.config.seccomp ?? 'on');
     this.drains.push(() => poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
+    if (this.muxer) this.cleanups.push(() => this.muxer?.close());
+    if (this.ownedHypervisor) this.cleanups.push(() => this.ownedHypervisor?.close?.());
     try {
       for (;;) {
         const reason = await this.boot(serial, poller);
@@ -182,10 +217,25 @@ export class Vmm {
         throw new GuestError(`E${reason.reason.toUpperCase().replace(/-/g, '')}`, describeStop(reason));
       }
     } finally {
+      this.ended = true;
       for (const c of this.cleanups.splice(0)) c();
       await Promise.all(this.drains.splice(0).map((d) => d()));
     }
   }
+
+  /**
+   * A client of the guest agent over this VM's vsock (each operation its own stream, waiting up
+   * to `timeoutMs` for the agent while the guest boots). Needs `vsock: { agent: true }`.
+   */
+  agentClient(timeoutMs = 60_000): AgentClient {
+    const vsock = this.vsock;
+    if (!vsock || !this.config.vsock?.agent) {
+      throw new VmmError('ENOAGENT', 'this VM has no guest agent: give it vsock with the agent on');
+    }
+    return new AgentClient(() => openAgentStream(vsock, timeoutMs, () => this.ended));
+  }
+
+  private ended = false;
 
   /** Each device's counters (requests, bytes, drops, refusals, DEVICE_NEEDS_RESET this boot). */
   counters(): VmmCounters {

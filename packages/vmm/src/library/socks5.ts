@@ -1,0 +1,224 @@
+// A SOCKS5 server on the host (RFC 1928, with RFC 1929 username/password) whose CONNECTs are made
+// from inside the guest by its agent: traffic leaves through the guest's network (a VPN there,
+// say), names are resolved in the guest. Only CONNECT; BIND and UDP ASSOCIATE are refused with
+// "command not supported", as many proxies do.
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { VmmError } from '@vmm/hypervisor';
+
+/** Opens a TCP connection from inside the guest (AgentClient.connect). */
+export type GuestConnect = (host: string, port: number) => Promise<Duplex>;
+
+export interface Socks5Options {
+  /** "HOST:PORT" to listen on (default 127.0.0.1:0: a free port on loopback). */
+  listen?: string;
+  /** Require RFC 1929 username/password authentication with these credentials. */
+  auth?: { username: string; password: string };
+}
+
+export interface Socks5Server {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+// RFC 1928 §3-§6 and RFC 1929 §2: the bytes of the handshake.
+const VERSION = 5;
+const METHOD_NONE = 0x00;
+const METHOD_USERPASS = 0x02;
+const METHOD_UNACCEPTABLE = 0xff;
+const AUTH_VERSION = 1;
+const CMD_CONNECT = 1;
+const ATYP_IPV4 = 1;
+const ATYP_DOMAIN = 3;
+const ATYP_IPV6 = 4;
+const REP_SUCCEEDED = 0;
+const REP_GENERAL_FAILURE = 1;
+const REP_NETWORK_UNREACHABLE = 3;
+const REP_HOST_UNREACHABLE = 4;
+const REP_CONNECTION_REFUSED = 5;
+const REP_TTL_EXPIRED = 6;
+const REP_COMMAND_NOT_SUPPORTED = 7;
+const REP_ADDRESS_NOT_SUPPORTED = 8;
+/** A client that has not finished its handshake by then is dropped. */
+const HANDSHAKE_MS = 30_000;
+
+export async function startSocks5(connect: GuestConnect, options: Socks5Options = {}): Promise<Socks5Server> {
+  const [host, portText] = splitHostPort(options.listen ?? '127.0.0.1:0');
+  const open = new Set<Duplex>();
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    open.add(client);
+    client.once('close', () => open.delete(client));
+    client.on('error', () => client.destroy());
+    void serve(client, connect, options.auth, open);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new VmmError(
+          'ESOCKSLISTEN',
+          `SOCKS5: cannot listen on ${host}:${portText} (${e.code ?? e.message}): pick a free port`,
+        ),
+      ),
+    );
+    server.listen(Number(portText), host, () => resolve());
+  });
+  const addr = server.address() as net.AddressInfo;
+  return {
+    host: addr.address,
+    port: addr.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function splitHostPort(text: string): [string, string] {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[3]) > 65535) {
+    throw new VmmError(
+      'ESOCKSLISTEN',
+      `SOCKS5 listen address '${text}' is not HOST:PORT (e.g. 127.0.0.1:1080)`,
+    );
+  }
+  return [m[1] ?? m[2]!, m[3]!];
+}
+
+/** Reads exactly what the handshake asks for, as it arrives. */
+class Reader {
+  private buf = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  constructor(private readonly s: net.Socket) {
+    s.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake?.();
+    });
+    s.on('close', () => {
+      this.ended = true;
+      this.wake?.();
+    });
+  }
+
+  async take(n: number): Promise<Buffer> {
+    while (this.buf.length < n) {
+      if (this.ended) throw new Error('the client went away');
+      await new Promise<void>((r) => (this.wake = r));
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  /** Whatever came after the handshake: stop reading here and hand it back. */
+  rest(): Buffer {
+    this.s.removeAllListeners('data');
+    this.s.pause();
+    return this.buf;
+  }
+}
+
+async function serve(
+  client: net.Socket,
+  connect: GuestConnect,
+  auth: Socks5Options['auth'],
+  open: Set<Duplex>,
+): Promise<void> {
+  const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
+  const r = new Reader(client);
+  try {
+    // §3: version, methods.
+    const [ver, nMethods] = await r.take(2);
+    if (ver !== VERSION) return void client.destroy();
+    const methods = await r.take(nMethods!);
+    const want = auth ? METHOD_USERPASS : METHOD_NONE;
+    if (!methods.includes(want)) {
+      client.end(Buffer.of(VERSION, METHOD_UNACCEPTABLE));
+      return;
+    }
+    client.write(Buffer.of(VERSION, want));
+    if (auth) {
+      // RFC 1929 §2: ver, ulen, uname, plen, passwd; status 0 is success.
+      const [aver, ulen] = await r.take(2);
+      const user = (await r.take(ulen!)).toString('utf8');
+      const [plen] = await r.take(1);
+      const pass = (await r.take(plen!)).toString('utf8');
+      const ok = aver === AUTH_VERSION && user === auth.username && pass === auth.password;
+      if (!ok) {
+        client.end(Buffer.of(AUTH_VERSION, 1));
+        return;
+      }
+      client.write(Buffer.of(AUTH_VERSION, 0));
+    }
+    // §4: ver, cmd, rsv, atyp, dst.addr, dst.port.
+    const [rver, cmd, , atyp] = await r.take(4);
+    if (rver !== VERSION) return void client.destroy();
+    let host: string;
+    if (atyp === ATYP_IPV4) host = [...(await r.take(4))].join('.');
+    else if (atyp === ATYP_DOMAIN) host = (await r.take((await r.take(1))[0]!)).toString('latin1');
+    else if (atyp === ATYP_IPV6) host = ipv6(await r.take(16));
+    else return reply(client, REP_ADDRESS_NOT_SUPPORTED);
+    const port = (await r.take(2)).readUInt16BE(0);
+    if (cmd !== CMD_CONNECT) return reply(client, REP_COMMAND_NOT_SUPPORTED);
+    let guest: Duplex;
+    try {
+      guest = await connect(host, port);
+    } catch (e) {
+      return reply(client, replyFor((e as { code?: string }).code));
+    }
+    clearTimeout(timer);
+    if (client.destroyed) return void guest.destroy();
+    open.add(guest);
+    guest.once('close', () => open.delete(guest));
+    // The bound address is the guest's and means nothing to the client: 0.0.0.0:0, as many proxies say.
+    client.write(Buffer.of(VERSION, REP_SUCCEEDED, 0, ATYP_IPV4, 0, 0, 0, 0, 0, 0));
+    const early = r.rest();
+    if (early.length > 0) guest.write(early);
+    client.pipe(guest);
+    guest.pipe(client);
+    client.resume();
+    const both = (): void => {
+      client.destroy();
+      guest.destroy();
+    };
+    guest.once('error', both);
+    client.once('error', both);
+    guest.once('close', () => client.destroy());
+    client.once('close', () => guest.destroy());
+  } catch {
+    client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function reply(client: net.Socket, rep: number): void {
+  client.end(Buffer.of(VERSION, rep, 0, ATYP_IPV4, 0, 0, 0, 0, 0, 0));
+}
+
+/** The agent's errno names (AgentError.code) as RFC 1928 §6 replies. */
+function replyFor(code: string | undefined): number {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return REP_CONNECTION_REFUSED;
+    case 'ENETUNREACH':
+      return REP_NETWORK_UNREACHABLE;
+    case 'EHOSTUNREACH':
+    case 'ENOENT': // the name did not resolve in the guest
+    case 'EAGAIN':
+      return REP_HOST_UNREACHABLE;
+    case 'ETIMEDOUT':
+      return REP_TTL_EXPIRED;
+    default:
+      return REP_GENERAL_FAILURE;
+  }
+}
+
+function ipv6(b: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return groups.join(':');
+}
