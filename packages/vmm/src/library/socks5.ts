@@ -2,9 +2,10 @@
 // from inside the guest by its agent: traffic leaves through the guest's network (a VPN there,
 // say), names are resolved in the guest. Only CONNECT; BIND and UDP ASSOCIATE are refused with
 // "command not supported", as many proxies do.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { VmmError } from '@vmm/hypervisor';
+import { joinStreams } from '../net-relay/join';
+import { listenTcp, type TcpService } from '../net-relay/tcp-listener';
 
 /** Opens a TCP connection from inside the guest (AgentClient.connect). */
 export type GuestConnect = (host: string, port: number) => Promise<Duplex>;
@@ -16,11 +17,7 @@ export interface Socks5Options {
   auth?: { username: string; password: string };
 }
 
-export interface Socks5Server {
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type Socks5Server = TcpService;
 
 // RFC 1928 §3-§6 and RFC 1929 §2: the bytes of the handshake.
 const VERSION = 5;
@@ -44,46 +41,11 @@ const REP_ADDRESS_NOT_SUPPORTED = 8;
 const HANDSHAKE_MS = 30_000;
 
 export async function startSocks5(connect: GuestConnect, options: Socks5Options = {}): Promise<Socks5Server> {
-  const [host, portText] = splitHostPort(options.listen ?? '127.0.0.1:0');
-  const open = new Set<Duplex>();
-  const server = net.createServer({ allowHalfOpen: true }, (client) => {
-    open.add(client);
-    client.once('close', () => open.delete(client));
-    client.on('error', () => client.destroy());
-    void serve(client, connect, options.auth, open);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        new VmmError(
-          'ESOCKSLISTEN',
-          `SOCKS5: cannot listen on ${host}:${portText} (${e.code ?? e.message}): pick a free port`,
-        ),
-      ),
-    );
-    server.listen(Number(portText), host, () => resolve());
-  });
-  const addr = server.address() as net.AddressInfo;
-  return {
-    host: addr.address,
-    port: addr.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function splitHostPort(text: string): [string, string] {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  if (!m || Number(m[3]) > 65535) {
-    throw new VmmError(
-      'ESOCKSLISTEN',
-      `SOCKS5 listen address '${text}' is not HOST:PORT (e.g. 127.0.0.1:1080)`,
-    );
-  }
-  return [m[1] ?? m[2]!, m[3]!];
+  return listenTcp(
+    'SOCKS5',
+    options.listen ?? '127.0.0.1:0',
+    (client, track) => void serve(client, connect, options.auth, track),
+  );
 }
 
 /** Reads exactly what the handshake asks for, as it arrives. */
@@ -125,7 +87,7 @@ async function serve(
   client: net.Socket,
   connect: GuestConnect,
   auth: Socks5Options['auth'],
-  open: Set<Duplex>,
+  track: (s: Duplex) => void,
 ): Promise<void> {
   const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
   const r = new Reader(client);
@@ -171,23 +133,12 @@ async function serve(
     }
     clearTimeout(timer);
     if (client.destroyed) return void guest.destroy();
-    open.add(guest);
-    guest.once('close', () => open.delete(guest));
+    track(guest);
     // The bound address is the guest's and means nothing to the client: 0.0.0.0:0, as many proxies say.
     client.write(Buffer.of(VERSION, REP_SUCCEEDED, 0, ATYP_IPV4, 0, 0, 0, 0, 0, 0));
     const early = r.rest();
     if (early.length > 0) guest.write(early);
-    client.pipe(guest);
-    guest.pipe(client);
-    client.resume();
-    const both = (): void => {
-      client.destroy();
-      guest.destroy();
-    };
-    guest.once('error', both);
-    client.once('error', both);
-    guest.once('close', () => client.destroy());
-    client.once('close', () => guest.destroy());
+    joinStreams(client, guest);
   } catch {
     client.destroy();
   } finally {

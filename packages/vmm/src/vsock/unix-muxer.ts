@@ -10,6 +10,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { VsockStream } from '@vmm/virtio';
 import { VmmError, type LogSink } from '@vmm/hypervisor';
+import { joinStreams } from '../net-relay/join';
 
 /** The vsock device's host side, as the muxer uses it (VsockDevice). */
 export interface VsockHost {
@@ -115,20 +116,9 @@ export class VsockUnixMuxer {
     target.once('error', () => guest.destroy());
   }
 
-  /** Bytes both ways with backpressure; an end is passed on (half-close), a reset resets both. */
   private join(a: net.Socket, b: Duplex): void {
     this.track(a);
-    a.pipe(b);
-    b.pipe(a);
-    a.resume();
-    const both = (): void => {
-      a.destroy();
-      b.destroy();
-    };
-    a.once('error', both);
-    b.once('error', both);
-    a.once('close', () => b.destroy());
-    b.once('close', () => a.destroy());
+    joinStreams(a, b);
   }
 
   private track(s: Duplex): void {
