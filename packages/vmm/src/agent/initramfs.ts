@@ -4,6 +4,7 @@
 // starts as PID 1, forks its server off and execs the original init (the user's rdinit=, or /init)
 // with the arguments the kernel gave, so that init still runs as PID 1.
 import { VmmError } from '@vmm/hypervisor';
+import { splitCmdline } from '../boot/cmdline';
 import { writeCpio } from '../boot/cpio';
 
 /** Where the agent is in the guest: out of the way of what an initramfs usually holds. */
@@ -32,10 +33,8 @@ export function initrdWithAgent(initrd: Uint8Array, agent: Uint8Array): Uint8Arr
  * the user's own arguments for init after a second `--`.
  */
 export function cmdlineWithAgent(cmdline: string): string {
-  const words = cmdline.split(/\s+/).filter((w) => w !== '');
-  const dashes = words.indexOf('--');
-  const kernelWords = dashes < 0 ? words : words.slice(0, dashes);
-  const initWords = dashes < 0 ? [] : words.slice(dashes + 1);
+  const { kernel: kernelWords, rest: fromDashes } = splitCmdline(cmdline);
+  const initWords = fromDashes.slice(1);
   const given = kernelWords.filter((w) => w.startsWith('rdinit='));
   if (given.length > 1)
     throw new VmmError('ERDINIT', `the command line names rdinit= ${given.length} times: keep one`);

@@ -52,7 +52,7 @@ import { readAgentBinary } from '../agent/binary-path';
 import { AgentClient } from '../agent/client';
 import { openAgentStream } from '../agent/vsock-stream';
 import { VsockUnixMuxer } from '../vsock/unix-muxer';
-import { withKernelParams } from './cmdline';
+import { withKernelParams } from '../boot/cmdline';
 
 export interface VmmOptions {
   /** Defaults to KVM. */

@@ -3,6 +3,7 @@
 // KVM (kvm_pvm) and are recorded in the project's testing notes.
 import fs from 'node:fs';
 import type { VirtualizationKind } from '@vmm/hypervisor';
+import { splitCmdline, withKernelParams } from '../../boot/cmdline';
 
 export interface HostQuirk {
   /** One kernel command-line option, e.g. "noxsave". */
@@ -81,13 +82,9 @@ function argKey(arg: string): string {
  * "--" (what follows it belongs to init).
  */
 export function applyHostQuirks(cmdline: string, quirks: readonly HostQuirk[]): string {
-  const words = cmdline.split(/\s+/).filter(Boolean);
-  const split = words.indexOf('--');
-  const kernelWords = split < 0 ? words : words.slice(0, split);
-  const initWords = split < 0 ? [] : words.slice(split);
-  const present = new Set(kernelWords.map(argKey));
+  const present = new Set(splitCmdline(cmdline).kernel.map(argKey));
   const added = quirks.filter((q) => !present.has(argKey(q.option))).map((q) => q.option);
-  return [...kernelWords, ...added, ...initWords].join(' ');
+  return withKernelParams(cmdline, added);
 }
 
 /** One line for `vmm run`: "software-emulated KVM: adding noxsave ... to the kernel command line". */
