@@ -23,3 +23,4 @@ export { parseByteSize } from './size';
 export * from './agent/index';
 export { startSocks5, type Socks5Options, type Socks5Server, type GuestConnect } from './library/socks5';
 export { startForward, type Forward, type ForwardOptions } from './library/forward';
+export { splitHostPort } from './net-relay/tcp-listener';

@@ -4,6 +4,7 @@ import {
   MAX_DISK_POLL_US,
   MAX_VCPUS,
   defaultConfig,
+  splitHostPort,
   type DiskConfig,
   type NetInterfaceConfig,
   type SerialConfig,
@@ -88,15 +89,15 @@ export function parseRunExtras(argv: readonly string[], config: VmConfig): RunEx
   if ((socks5 !== undefined || forwards.length > 0) && !config.vsock?.agent) {
     throw new UsageError('--socks5 and --forward go through the guest agent: add --vsock cid=N,agent=on');
   }
-  if (socks5 !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(socks5))
+  if (socks5 !== undefined && !splitHostPort(socks5))
     throw new UsageError(`--socks5: '${socks5}' is not HOST:PORT (e.g. 127.0.0.1:1080)`);
   return { socks5, forwards };
 }
 
 export function parseForward(text: string): { listen: string; guestPort: number } {
-  const m = /^tcp:(.+:\d{1,5})-vsock:(\d{1,5})$/.exec(text);
+  const m = /^tcp:(.+)-vsock:(\d{1,5})$/.exec(text);
   const guestPort = m ? Number(m[2]) : NaN;
-  if (!m || !(guestPort >= 1 && guestPort <= 65535))
+  if (!m || !splitHostPort(m[1]!) || !(guestPort >= 1 && guestPort <= 65535))
     throw new UsageError(
       `--forward: '${text}' is not tcp:HOST:PORT-vsock:GUESTPORT (e.g. tcp:127.0.0.1:8080-vsock:80)`,
     );
