@@ -56,7 +56,6 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   private vmm: Vmm | undefined;
   private agentClient: AgentClient | undefined;
   private agentTimeoutMs = 60_000;
-  private ending: Promise<VmExit> | undefined;
 
   private constructor() {
     super();
@@ -134,14 +133,14 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
 
   /** The agent's client: each operation opens its own vsock stream, waiting for the agent to listen. */
   private agent(): AgentClient {
-    if (!this.vmm?.config.vsock?.agent) {
-      throw new VmmError(
-        'ENOAGENT',
-        'this VM has no guest agent: add .vsock({ cid: 3 }) (agent on) to its builder',
-      );
-    }
-    this.agentClient ??= this.vmm.agentClient(this.agentTimeoutMs);
+    this.agentClient ??= this.machine().agentClient(this.agentTimeoutMs);
     return this.agentClient;
+  }
+
+  /** The machine: set by start() before the handle is handed out. */
+  private machine(): Vmm {
+    if (!this.vmm) throw new VmmError('EVMNOTSTARTED', 'the VM has not been started');
+    return this.vmm;
   }
 
   /** Stop the VM now (its vCPUs leave KVM_RUN; nothing of the guest's is flushed). */
@@ -152,14 +151,15 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   }
 
   /**
-   * Ask the guest to power off and wait `graceMs` for it; then stop it. `ask` is how the guest is
-   * asked (the agent's poweroff when it runs, the ACPI power button once the machine has one);
-   * without one the VM is stopped at once.
+   * Ask the guest to power off and wait `graceMs` for it; then stop it. The guest is asked through
+   * the agent when it has one (the ACPI power button once the machine has one); without a way to
+   * ask, the VM is stopped at once.
    */
   async shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
     if (this.current === 'stopped') return this.exited;
-    const ask = this.askPoweroff;
-    if (!ask) return this.stop();
+    // With the agent, the guest is asked: sync its disks, then power off.
+    if (!this.vmm?.config.vsock?.agent) return this.stop();
+    const ask = () => this.exec(['sh', '-c', 'sync; poweroff -f']);
     this.setState('stopping');
     const grace = options.graceMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
@@ -170,9 +170,6 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     if (first === 'timeout') return this.stop();
     return first;
   }
-
-  /** How shutdown() asks the guest to power off, when there is a way (set by the agent's owner). */
-  protected askPoweroff: (() => Promise<unknown>) | undefined;
 
   /** Stop the VM if it runs and wait until everything it held is released (proxies and forwards too). */
   async dispose(): Promise<void> {
@@ -193,8 +190,6 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
 
   private async boot(config: VmConfig, options: VmStartOptions): Promise<void> {
     this.agentTimeoutMs = options.agentTimeoutMs ?? this.agentTimeoutMs;
-    // With the agent, shutdown() asks the guest: sync its disks, then power off.
-    if (config.vsock?.agent) this.askPoweroff = () => this.exec(['sh', '-c', 'sync; poweroff -f']);
     let running: () => void = () => {};
     const started = new Promise<void>((r) => (running = r));
     const vmm = await Vmm.create(config, {
@@ -208,11 +203,11 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
       },
     });
     this.vmm = vmm;
-    this.ending = vmm.run().then(
+    const ending = vmm.run().then(
       (r): VmExit => ({ outcome: r.outcome, exitCode: r.exitCode, reboots: r.reboots }),
       (e: unknown): VmExit => ({ outcome: 'error', exitCode: 1, reboots: 0, error: e as Error }),
     );
-    void this.ending.then((exit) => {
+    void ending.then((exit) => {
       this.setState('stopped');
       this.console.end(
         exit.error ??
@@ -225,7 +220,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       started.then(() => 'running' as const),
-      this.ending.then((e) => e),
+      ending,
       new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs))),
     ]);
     clearTimeout(timer);

@@ -230,7 +230,10 @@ export class Vmm {
   agentClient(timeoutMs = 60_000): AgentClient {
     const vsock = this.vsock;
     if (!vsock || !this.config.vsock?.agent) {
-      throw new VmmError('ENOAGENT', 'this VM has no guest agent: give it vsock with the agent on');
+      throw new VmmError(
+        'ENOAGENT',
+        'this VM has no guest agent: give it vsock with the agent on (.vsock({ cid: 3 }) in the builder, --vsock cid=3,agent=on)',
+      );
     }
     return new AgentClient(() => openAgentStream(vsock, timeoutMs, () => this.ended));
   }

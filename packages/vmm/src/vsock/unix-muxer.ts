@@ -74,9 +74,8 @@ export class VsockUnixMuxer {
     let line = '';
     const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
     const onData = (chunk: Buffer): void => {
-      const text = chunk.toString('latin1');
-      const nl = text.indexOf('\n');
-      line += nl < 0 ? text : text.slice(0, nl);
+      const nl = chunk.indexOf(0x0a);
+      line += chunk.toString('latin1', 0, nl < 0 ? chunk.length : nl);
       if (nl < 0) {
         if (line.length > MAX_LINE) client.destroy();
         return;
@@ -84,7 +83,7 @@ export class VsockUnixMuxer {
       client.off('data', onData);
       client.pause();
       clearTimeout(timer);
-      const rest = chunk.subarray(Buffer.byteLength(text.slice(0, nl + 1), 'latin1'));
+      const rest = chunk.subarray(nl + 1);
       const m = /^CONNECT (\d{1,10})$/.exec(line.trim());
       const port = m ? Number(m[1]) : NaN;
       if (!(port >= 0 && port <= 0xffffffff)) {
@@ -100,7 +99,7 @@ export class VsockUnixMuxer {
           if (client.destroyed) return guest.destroy();
           client.write(`OK ${guest.hostPort}\n`);
           if (rest.length > 0) guest.write(rest);
-          this.join(client, guest);
+          joinStreams(client, guest);
         },
         () => client.destroy(),
       );
@@ -112,13 +111,9 @@ export class VsockUnixMuxer {
   private toHostListener(guest: Duplex, hostPort: number): void {
     this.track(guest);
     const target = net.connect({ path: `${this.path}_${hostPort}`, allowHalfOpen: true });
-    target.once('connect', () => this.join(target, guest));
+    this.track(target);
+    target.once('connect', () => joinStreams(target, guest));
     target.once('error', () => guest.destroy());
-  }
-
-  private join(a: net.Socket, b: Duplex): void {
-    this.track(a);
-    joinStreams(a, b);
   }
 
   private track(s: Duplex): void {
