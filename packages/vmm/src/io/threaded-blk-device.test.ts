@@ -8,10 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventfdNotifier, MemfdGuestMemory } from '@vmm/hypervisor';
+import { MemfdGuestMemory } from '@vmm/hypervisor';
 import {
   INTERRUPT_USED_BUFFER,
-  MmioTransport,
   STATUS_DEVICE_NEEDS_RESET,
   TRANSPORT_FEATURES,
   bit,
@@ -19,12 +18,7 @@ import {
   mmioRegisters as R,
 } from '@vmm/virtio';
 import { MAX_DISK_POLL_US } from '../config';
-import {
-  GuestAllocator,
-  GuestDriver,
-  TestInterrupt,
-  type DriverQueue,
-} from '../../../virtio/test/support/guest-driver';
+import { GuestAllocator, GuestDriver, type DriverQueue } from '../../../virtio/test/support/guest-driver';
 import {
   inEndlessPoll,
   sleepingIn,
@@ -32,6 +26,7 @@ import {
   threadIds,
 } from '../../../hypervisor/src/test-support/thread-syscall';
 import { ThreadedBlkDevice } from './threaded-blk-device';
+import { threadPlumbing } from './test-support/thread-plumbing';
 
 if (sleepingInUnavailable)
   console.warn(`SKIP (${sleepingInUnavailable}): the disk thread's polling and sleeping tests`);
@@ -59,31 +54,9 @@ function setup(opts: { attach?: boolean; pollUs?: number } = {}) {
   const started = threadIds().filter((t) => !before.has(t));
   /** The thread sleeps in poll(2) on its wake-up and kick eventfds, with no timeout: only a kick wakes it. */
   const asleep = () => started.some((t) => inEndlessPoll(sleepingIn(t), 2));
-  const cells = new SharedArrayBuffer(4);
-  const irq = new TestInterrupt();
-  const transport = new MmioTransport({
-    device,
-    memory,
-    interrupt: irq,
-    interruptStatus: new Int32Array(cells),
-  });
-  const kick = EventfdNotifier.create();
-  const irqfd = EventfdNotifier.create();
-  // What KVM does with an irqfd, for the test driver: a signal raises its interrupt line.
-  const bridge = setInterval(() => {
-    if (irqfd.drain() > 0n) irq.raise();
-  }, 1);
-  cleanups.push(() => {
-    clearInterval(bridge);
-    device.detach();
-    device.close();
-    kick.close();
-    irqfd.close();
-    memory.close();
-  });
-  if (opts.attach !== false) {
-    device.attach({ lease: memory.lend(), isr: cells, isrIndex: 0, kickFds: [kick.fd], irqFd: irqfd.fd });
-  }
+  const { cells, irq, transport, kick, attach, close } = threadPlumbing(device, memory);
+  cleanups.push(close);
+  if (opts.attach !== false) attach();
   const driver = new GuestDriver(transport, memory, new GuestAllocator(0x1000, RAM), irq);
   expect(driver.init(TRANSPORT_FEATURES | bit(L.VIRTIO_BLK_F_FLUSH), 2)).not.toBe(0n);
   const q = driver.setupQueue(0);

@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemfdGuestMemory, createHostNotifier } from '@vmm/hypervisor';
-import { MmioTransport, RngDevice, TRANSPORT_FEATURES, type DeviceThreadSpec } from '@vmm/virtio';
-import { GuestAllocator, GuestDriver, TestInterrupt } from '../../../virtio/test/support/guest-driver';
+import { RngDevice, TRANSPORT_FEATURES, type DeviceThreadSpec } from '@vmm/virtio';
+import { GuestAllocator, GuestDriver } from '../../../virtio/test/support/guest-driver';
 import { ThreadedDevice } from './threaded-device';
+import { threadPlumbing } from './test-support/thread-plumbing';
 
 const RAM = 1024 * 1024;
 const cleanups: (() => void)[] = [];
@@ -17,28 +18,9 @@ afterEach(() => {
 
 function boot(device: ThreadedDevice) {
   const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
-  const cells = new SharedArrayBuffer(4);
-  const irq = new TestInterrupt();
-  const transport = new MmioTransport({
-    device,
-    memory,
-    interrupt: irq,
-    interruptStatus: new Int32Array(cells),
-  });
-  const kick = createHostNotifier();
-  const irqfd = createHostNotifier();
-  const bridge = setInterval(() => {
-    if (irqfd.drain() > 0n) irq.raise();
-  }, 1);
-  cleanups.push(() => {
-    clearInterval(bridge);
-    device.detach();
-    device.close();
-    kick.close();
-    irqfd.close();
-    memory.close();
-  });
-  device.attach({ lease: memory.lend(), isr: cells, isrIndex: 0, kickFds: [kick.fd], irqFd: irqfd.fd });
+  const { irq, transport, kick, attach, close } = threadPlumbing(device, memory);
+  cleanups.push(close);
+  attach();
   const driver = new GuestDriver(transport, memory, new GuestAllocator(0x1000, RAM), irq);
   driver.init(TRANSPORT_FEATURES);
   const q = driver.setupQueue(0, 16);
