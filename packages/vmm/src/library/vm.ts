@@ -13,7 +13,11 @@ import { ConsoleCapture } from './console-capture';
 import { startForward, type Forward, type ForwardOptions } from './forward';
 import { startSocks5, type Socks5Options, type Socks5Server } from './socks5';
 
-export type VmState = 'starting' | 'running' | 'stopping' | 'stopped';
+/**
+ * starting → running ⇄ paused → stopping → stopped. `paused`: every vCPU is parked outside KVM_RUN
+ * and the device threads take no requests (pause(), resume(); a restored VM starts paused).
+ */
+export type VmState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /** How a VM ended. */
 export interface VmExit {
@@ -141,6 +145,29 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   private machine(): Vmm {
     if (!this.vmm) throw new VmmError('EVMNOTSTARTED', 'the VM has not been started');
     return this.vmm;
+  }
+
+  /**
+   * Park every vCPU outside KVM_RUN and stop the device threads taking requests; resolves when all
+   * are parked (state 'paused'). VmmError EVMSTATE unless the VM is running.
+   */
+  async pause(): Promise<void> {
+    throw new VmmError('ENOTIMPL', 'pause is not implemented yet');
+  }
+
+  /** Let a paused VM run again (state 'running'). VmmError EVMSTATE unless the VM is paused. */
+  async resume(): Promise<void> {
+    throw new VmmError('ENOTIMPL', 'resume is not implemented yet');
+  }
+
+  /** Reset the machine: the guest boots again from the kernel (a running or paused VM). */
+  async reboot(): Promise<void> {
+    throw new VmmError('ENOTIMPL', 'reboot is not implemented yet');
+  }
+
+  /** Press the ACPI power button (the guest decides what to do; Linux powers off). */
+  async powerButton(): Promise<void> {
+    throw new VmmError('ENOTIMPL', 'the power button is not implemented yet');
   }
 
   /** Stop the VM now (its vCPUs leave KVM_RUN; nothing of the guest's is flushed). */
