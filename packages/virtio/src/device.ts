@@ -78,6 +78,13 @@ export interface VirtioDevice {
   /** Let go of what the device holds (files, sockets); call once no transport uses it. */
   close?(): void;
   /**
+   * The VM pauses: take no more requests and put nothing into the guest's rings until resume()
+   * (the piece of work under way finishes first). Absent: the device does nothing on its own
+   * while the guest's vCPUs are parked.
+   */
+  pause?(): void;
+  resume?(): void;
+  /**
    * The device can be served from its own I/O thread, built there from this spec; absent: it is
    * served where its transport runs (the main thread).
    */

@@ -12,7 +12,13 @@ import { COM1_PORT, Uart16550 } from './devices/uart/uart16550';
 import { runExitLoop } from './vcpu/exit-loop';
 import { MailboxClient } from './vcpu/mmio-mailbox';
 import { VirtioIsrWindow } from './vcpu/virtio-isr-window';
-import { CONTROL_STOP, type StopReason, type VcpuWorkerInit, type WorkerMessage } from './vcpu/protocol';
+import {
+  CONTROL_PAUSE,
+  CONTROL_STOP,
+  type StopReason,
+  type VcpuWorkerInit,
+  type WorkerMessage,
+} from './vcpu/protocol';
 
 const init = workerData as VcpuWorkerInit;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
@@ -44,7 +50,11 @@ async function main(): Promise<void> {
       { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
     ),
   );
-  pio.add(ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT, new AcpiPmDevice((e) => (event = { reason: e })));
+  pio.add(
+    ACPI_PM_PORT_BASE,
+    ACPI_PM_PORT_COUNT,
+    new AcpiPmDevice((e) => (event = { reason: e }), new Int32Array(init.gedEvents, 0, 1)),
+  );
   pio.add(POST_PORT, 1, postPort);
 
   const mmio = init.mmioMailbox ? new MailboxClient(init.mmioMailbox) : null;
@@ -52,11 +62,30 @@ async function main(): Promise<void> {
   // Everything this thread opens or loads is in place: from here on it only runs the guest.
   if (init.seccomp !== 'off') installSeccomp(vcpuThreadPolicy(init.vcpu.threadIoctls ?? []), init.seccomp);
   post({ type: 'ready' });
+  const stopRequested = () => Atomics.load(control, CONTROL_STOP) !== 0;
+  // Parked outside KVM_RUN: the vCPU's state is still and can be read (a snapshot) until resumed.
+  // The word holds the pause request's generation: each request is answered once, even one that
+  // comes while the thread is still parked for the one before.
+  const park = (): void => {
+    let reported = 0;
+    for (;;) {
+      const gen = Atomics.load(control, CONTROL_PAUSE);
+      if (gen === 0 || stopRequested()) break;
+      if (gen !== reported) post({ type: 'paused', gen: (reported = gen) });
+      Atomics.wait(control, CONTROL_PAUSE, gen);
+    }
+    if (reported !== 0) post({ type: 'resumed' });
+  };
+  park(); // a VM that starts paused parks before its first run
   const stop = runExitLoop(
     vcpu,
     { pio, mmio, mmioFast: fast },
     {
-      pending: () => event ?? (Atomics.load(control, CONTROL_STOP) !== 0 ? { reason: 'stopped' } : undefined),
+      pending: () => {
+        if (event) return event;
+        park();
+        return stopRequested() ? { reason: 'stopped' } : undefined;
+      },
       deviceError: (e) =>
         post({
           type: 'notice',

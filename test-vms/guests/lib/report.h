@@ -30,6 +30,8 @@
  *   TRIPLE-FAULT-NOW                        (triple-fault: the next instruction shuts the VM down)
  *   EXITS-BEGIN n=N / EXITS-END             (exits: around N writes to I/O port 0x80)
  *   BOOT-COUNT n                            (blk-reboot: byte 0 of the disk's sector 0 at this boot)
+ *   LIFECYCLE-READY / COUNT n / POWER-BUTTON (lifecycle: before counting; every 100 ms; on the
+ *                                            ACPI power button, before it powers off)
  */
 #ifndef GUEST_REPORT_H
 #define GUEST_REPORT_H

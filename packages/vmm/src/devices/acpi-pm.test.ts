@@ -13,9 +13,11 @@ import { PioBus } from './pio-bus';
 function rig() {
   const events: AcpiPmEvent[] = [];
   const bus = new PioBus();
-  bus.add(AcpiPmDevice.portBase, AcpiPmDevice.portCount, new AcpiPmDevice((e) => events.push(e)));
+  const ged = new Int32Array(new SharedArrayBuffer(4));
+  bus.add(AcpiPmDevice.portBase, AcpiPmDevice.portCount, new AcpiPmDevice((e) => events.push(e), ged));
   return {
     events,
+    ged,
     outb: (port: number, v: number) => bus.write(port, Uint8Array.of(v)),
     out: (port: number, bytes: number[]) => bus.write(port, Uint8Array.from(bytes)),
     inb: (port: number) => {
@@ -88,5 +90,23 @@ describe('ACPI PM device', () => {
     expect(r.events).toEqual(['reset']);
     r.out(0x600, [0x34, 0x00, 0x00, 0x00]);
     expect(r.events).toEqual(['reset', 'poweroff']);
+  });
+
+  it('the GED event register (0x603) returns the events raised since the last read, then 0', () => {
+    const r = rig();
+    expect(r.inb(0x603)).toBe(0);
+    Atomics.or(r.ged, 0, 1); // the main thread presses the power button
+    expect(r.inb(0x603)).toBe(1);
+    expect(r.inb(0x603)).toBe(0);
+    Atomics.or(r.ged, 0, 1);
+    const wide = new Uint8Array(4);
+    expect(r.events).toEqual([]);
+    r.out(0x600, [0, 0, 0, 0]); // writes to it are ignored
+    expect(r.ged[0]).toBe(1);
+    const bus = new PioBus();
+    bus.add(AcpiPmDevice.portBase, AcpiPmDevice.portCount, new AcpiPmDevice(() => {}, r.ged));
+    bus.read(0x600, wide); // a dword read from 0x600 covers the register in its top byte
+    expect([...wide]).toEqual([0, 0, 0, 1]);
+    expect(r.ged[0]).toBe(0);
   });
 });

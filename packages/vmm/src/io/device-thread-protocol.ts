@@ -41,6 +41,9 @@ export type DeviceThreadCommand = { gen: number } & (
   | { type: 'activate'; features: bigint; queues: SplitQueueState[] }
   | { type: 'reset' }
   | { type: 'detach' }
+  /** The VM pauses: serve nothing (the piece of work under way ends first) until 'resume'. */
+  | { type: 'pause' }
+  | { type: 'resume' }
   | { type: 'stop' }
 );
 

@@ -60,6 +60,8 @@ let gen = 0;
 const pollWindow = new AdaptivePollWindow(init.pollMaxNs);
 let attached: Attachment | undefined;
 let ctx: DeviceContext | undefined;
+/** Paused (the VM is): the queues' ioeventfds are not watched and nothing is served until resume. */
+let paused = false;
 let fds: number[] = [init.wakeFd];
 let table = pollTable(fds);
 let view = new DataView(table.buffer);
@@ -72,6 +74,11 @@ function pollTable(list: number[]): Uint8Array {
     dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
   });
   return t;
+}
+
+/** Watch the wake-up eventfd, and the queues' kicks unless paused. */
+function watch(): void {
+  setFds(attached && !paused ? [init.wakeFd, ...attached.kickFds] : [init.wakeFd]);
 }
 
 function setFds(list: number[]): void {
@@ -118,7 +125,7 @@ function context(a: Attachment, features: bigint, states: SplitQueueState[]): De
     requeue(index: number): void {
       requeued |= 1 << index;
     },
-    // A command posted while a request is under way (only reset, detach and stop can be) interrupts
+    // A command posted while a request is under way (only reset, detach, pause and stop can be) interrupts
     // it between two pieces of work (a disk's chunks of I/O): the command waits one piece, never a
     // guest-sized batch. Counters are published there too, so the main thread sees a long batch progress.
     interrupted(): boolean {
@@ -146,7 +153,7 @@ function apply(c: DeviceThreadCommand): void {
         kickFds: c.kickFds,
         irqFd: c.irqFd,
       };
-      setFds([init.wakeFd, ...c.kickFds]);
+      watch();
       return;
     }
     case 'activate':
@@ -164,7 +171,22 @@ function apply(c: DeviceThreadCommand): void {
       ctx = undefined;
       requeued = 0;
       attached = undefined;
-      setFds([init.wakeFd]);
+      paused = false; // the next boot's devices run from the start
+      watch();
+      return;
+    case 'pause':
+      // The request under way (if any) stopped between two pieces and asked to be requeued; what
+      // the guest queues meanwhile waits in the ring (its kicks in the eventfds) until resume.
+      paused = true;
+      for (const q of ctx?.queues ?? []) if (q.live) q.stopPolling();
+      watch();
+      return;
+    case 'resume':
+      paused = false;
+      ctx?.queues.forEach((q, i) => {
+        if (q.live) requeued |= 1 << i; // look at every ring once: a kick may have come meanwhile
+      });
+      watch();
       return;
     case 'stop':
       device.reset();
@@ -267,6 +289,11 @@ if (init.seccomp !== 'off') installSeccomp(deviceThreadPolicy(init.device.syscal
 for (;;) {
   // A command waits at most one batch, even while the guest keeps the thread polling.
   if (Atomics.load(control, CONTROL_POSTED) !== gen) {
+    commands();
+    continue;
+  }
+  if (paused) {
+    poll(table, fds.length, -1); // only the wake-up eventfd: a command
     commands();
     continue;
   }

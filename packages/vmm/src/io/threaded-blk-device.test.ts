@@ -123,6 +123,19 @@ describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', ()
     expect(Buffer.from(memory.slice(r.data, 11)!).toString()).toBe('thread-disk');
   });
 
+  it('paused, the thread serves nothing, a kick included; resumed, it serves what came meanwhile', async () => {
+    const { bytes, memory, device, driver, q, kick } = setup();
+    device.pause(); // returns once the thread has stopped serving
+    const r = request(driver, q, L.VIRTIO_BLK_T_IN, 0, 512);
+    kick.signal();
+    q.kick();
+    await new Promise((res) => setTimeout(res, 200));
+    expect(q.usedIdx()).toBe(0);
+    device.resume();
+    await q.waitUsed(1);
+    expect(Buffer.from(memory.slice(r.data, 512)!)).toEqual(bytes.subarray(0, 512));
+  });
+
   it('a broken ring in the thread sets DEVICE_NEEDS_RESET on the main thread transport', async () => {
     const { driver, q, kick } = setup();
     q.publish(1000); // a head index past the queue size

@@ -202,6 +202,15 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     return this.model.start?.() ?? Promise.resolve();
   }
 
+  /** The VM pauses: returns once the thread has stopped serving (the piece of work under way done). */
+  pause(): void {
+    if (this.attached) this.command({ type: 'pause' }, true);
+  }
+
+  resume(): void {
+    if (this.attached) this.command({ type: 'resume' });
+  }
+
   /** Stop the thread, then close the model (never under work the thread may still be doing). */
   close(): void {
     if (this.closed) return;

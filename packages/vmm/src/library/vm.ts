@@ -152,22 +152,42 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
    * are parked (state 'paused'). VmmError EVMSTATE unless the VM is running.
    */
   async pause(): Promise<void> {
-    throw new VmmError('ENOTIMPL', 'pause is not implemented yet');
+    this.expectState('pause', 'running');
+    if (!(await this.machine().pause())) {
+      throw new VmmError('EVMSTATE', 'cannot pause the VM: it ended while it was being paused');
+    }
+    this.setState('paused');
   }
 
   /** Let a paused VM run again (state 'running'). VmmError EVMSTATE unless the VM is paused. */
   async resume(): Promise<void> {
-    throw new VmmError('ENOTIMPL', 'resume is not implemented yet');
+    this.expectState('resume', 'paused');
+    this.machine().resume();
+    this.setState('running');
   }
 
   /** Reset the machine: the guest boots again from the kernel (a running or paused VM). */
   async reboot(): Promise<void> {
-    throw new VmmError('ENOTIMPL', 'reboot is not implemented yet');
+    this.expectState('reboot', 'running', 'paused');
+    this.machine().reboot();
+    this.setState('running');
   }
 
-  /** Press the ACPI power button (the guest decides what to do; Linux powers off). */
+  /** Press the ACPI power button (the guest decides what to do; Linux's button driver powers off). */
   async powerButton(): Promise<void> {
-    throw new VmmError('ENOTIMPL', 'the power button is not implemented yet');
+    this.expectState('press the power button of', 'running');
+    if (!this.machine().powerButton()) {
+      throw new VmmError('EVMSTATE', 'cannot press the power button: the VM is between two boots');
+    }
+  }
+
+  private expectState(what: string, ...allowed: VmState[]): void {
+    if (!allowed.includes(this.current)) {
+      throw new VmmError(
+        'EVMSTATE',
+        `cannot ${what} the VM: it is ${this.current} (it must be ${allowed.join(' or ')})`,
+      );
+    }
   }
 
   /** Stop the VM now (its vCPUs leave KVM_RUN; nothing of the guest's is flushed). */
@@ -179,19 +199,21 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
 
   /**
    * Ask the guest to power off and wait `graceMs` for it; then stop it. The guest is asked through
-   * the agent when it has one (the ACPI power button once the machine has one); without a way to
-   * ask, the VM is stopped at once.
+   * the agent when it has one (it syncs the disks and powers off, whatever the guest's init), else
+   * with the ACPI power button (a guest with a handler for it powers off: Linux with acpid or
+   * systemd-logind). A paused VM cannot answer: it is stopped at once.
    */
   async shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
     if (this.current === 'stopped') return this.exited;
-    // With the agent, the guest is asked: sync its disks, then power off.
-    if (!this.vmm?.config.vsock?.agent) return this.stop();
-    const ask = () => this.exec(['sh', '-c', 'sync; poweroff -f']);
+    if (this.current === 'paused' || this.current === 'starting') return this.stop();
+    const viaAgent = this.vmm?.config.vsock?.agent === true;
     this.setState('stopping');
     const grace = options.graceMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), grace)));
-    void ask().catch(() => {}); // a guest that cannot be asked is stopped after the grace period
+    // A guest that cannot be asked is stopped after the grace period.
+    if (viaAgent) void this.exec(['sh', '-c', 'sync; poweroff -f']).catch(() => {});
+    else this.vmm?.powerButton();
     const first = await Promise.race([this.exited, timeout]);
     clearTimeout(timer);
     if (first === 'timeout') return this.stop();

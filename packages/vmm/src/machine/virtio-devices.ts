@@ -18,6 +18,7 @@ import {
 import fs from 'node:fs';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
+import { GED_GSI } from '../arch/x86_64/acpi/registers';
 import type { NetInterfaceConfig, SerialConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
 import { ThreadedBlkDevice } from '../io/threaded-blk-device';
@@ -25,9 +26,9 @@ import { ThreadedDevice } from '../io/threaded-device';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 
-/** IOAPIC inputs for virtio devices: 5.. (4 is COM1; 0-2 the PIT and cascade). */
+/** IOAPIC inputs for virtio devices: 5 up to the one below the GED's (4 is COM1; 0-2 the PIT and cascade). */
 export const VIRTIO_FIRST_GSI = 5;
-const LAST_GSI = 23;
+const LAST_GSI = GED_GSI - 1;
 
 export function createVirtioDevices(
   config: VmConfig,

@@ -17,6 +17,7 @@ import {
   type VirtualMachine,
 } from '@vmm/hypervisor';
 import { buildAcpiTables } from '../arch/x86_64/acpi/index';
+import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
 import {
   applyHostQuirks,
   bootMsrs,
@@ -90,8 +91,19 @@ export interface VmmCounters {
   devices: DeviceCounters[];
 }
 
+/** The current boot's Generic Event Device: its pending events (shared with the vCPU threads) and its interrupt. */
+interface GedPlumbing {
+  events: Int32Array;
+  irq: EventNotifier;
+}
+
 export class Vmm {
   private threads: VcpuThread[] = [];
+  private ged: GedPlumbing | undefined;
+  /** pause() parked the vCPUs and devices; a reboot keeps the machine paused until resume(). */
+  private paused = false;
+  /** reboot() asked for the current boot to end and a new one to start. */
+  private rebootRequested = false;
   private vm: VirtualMachine | undefined;
   private bus: VirtioMmioBus | undefined;
   private stopping = false;
@@ -206,6 +218,12 @@ export class Vmm {
     try {
       for (;;) {
         const reason = await this.boot(serial, poller);
+        if (reason.reason === 'stopped' && this.rebootRequested && !this.stopping) {
+          this.rebootRequested = false;
+          reboots++;
+          this.options.log?.(`reboot requested: rebooting (${reboots})`);
+          continue;
+        }
         if (reason.reason === 'reset' && !this.config.noReboot && !this.stopping) {
           reboots++;
           this.options.log?.(`guest reset: rebooting (${reboots})`);
@@ -251,6 +269,44 @@ export class Vmm {
     for (const t of this.threads) t.stop();
   }
 
+  /**
+   * Park every vCPU outside KVM_RUN, then stop the devices' I/O threads taking requests. Resolves
+   * when all are still; false when the guest ended first (nothing is left to pause).
+   */
+  async pause(): Promise<boolean> {
+    this.paused = true;
+    const results = await Promise.all(this.threads.map((t) => t.pause()));
+    if (this.threads.length === 0 || results.includes('stopped')) {
+      this.paused = false;
+      return false;
+    }
+    for (const d of this.devices) d.pause?.();
+    return true;
+  }
+
+  /** Devices first, then the vCPUs: a vCPU that runs finds its devices serving. */
+  resume(): void {
+    this.paused = false;
+    for (const d of this.devices) d.resume?.();
+    for (const t of this.threads) t.resume();
+  }
+
+  /** End this boot and start the machine again from the kernel, as a guest reset does. */
+  reboot(): void {
+    this.rebootRequested = true;
+    this.paused = false; // the new boot runs
+    for (const t of this.threads) t.stop();
+  }
+
+  /** Press the ACPI power button: the GED's event bit, then its interrupt (the guest's _EVT reads the bit). */
+  powerButton(): boolean {
+    const ged = this.ged;
+    if (!ged) return false;
+    Atomics.or(ged.events, 0, GED_EVENT_POWER_BUTTON);
+    ged.irq.signal();
+    return true;
+  }
+
   /** One boot of the machine, until the first vCPU stops; the others are then stopped too. */
   private async boot(serial: SerialPlumbing, poller: EventfdPoller): Promise<StopReason> {
     const { config } = this;
@@ -263,6 +319,10 @@ export class Vmm {
       const irq = vm.createEventNotifier();
       vm.registerIrqFd(irq, COM1_IRQ);
       serial.attach(irq);
+      const gedEvents = new SharedArrayBuffer(4);
+      const gedIrq = vm.createEventNotifier();
+      vm.registerIrqFd(gedIrq, GED_GSI);
+      this.ged = { events: new Int32Array(gedEvents), irq: gedIrq };
       const placement = virtioPlacement(this.devices.length);
       const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
       bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller, this.log) : undefined;
@@ -296,6 +356,8 @@ export class Vmm {
               mmioMailbox: bus ? newMailbox(bus, servers) : null,
               virtioIsr: bus?.isr ?? null,
               seccomp: config.seccomp ?? 'on',
+              gedEvents,
+              startPaused: this.paused,
             },
             vcpu,
             this.log,
@@ -318,6 +380,8 @@ export class Vmm {
       return first;
     } finally {
       this.threads = [];
+      this.ged?.irq.close();
+      this.ged = undefined;
       // Device I/O threads let go of this boot's memory before it is unmapped.
       bus?.close();
       vm.close();

@@ -23,11 +23,21 @@ export interface VcpuWorkerInit {
   virtioIsr: VirtioIsrSpec | null;
   /** The thread's seccomp filter before its run loop: 'on' (kill on a call outside it), 'log', 'off'. */
   seccomp: SeccompSetting;
+  /** The GED's pending events (one Int32 word, shared by every vCPU thread and the main thread). */
+  gedEvents: SharedArrayBuffer;
+  /** Park before the first KVM_RUN (a VM that starts paused; VcpuThread sets the pause word). */
+  startPaused?: boolean;
 }
 
 export type SeccompSetting = 'on' | 'log' | 'off';
 
+/** Non-zero: leave the run loop (report 'stopped'). */
 export const CONTROL_STOP = 0;
+/**
+ * Non-zero (the pause request's generation): park outside KVM_RUN and report 'paused' with it,
+ * until the word is 0 again or STOP is set; the main thread notifies on this word to wake it.
+ */
+export const CONTROL_PAUSE = 1;
 export const CONTROL_WORDS = 2;
 
 export type StopReason =
@@ -43,6 +53,9 @@ export type StopReason =
 
 export type WorkerMessage =
   | { type: 'ready' }
+  /** Parked outside KVM_RUN after a pause request (and 'resumed' when it runs again). */
+  | { type: 'paused'; gen: number }
+  | { type: 'resumed' }
   | ({ type: 'stopped' } & StopReason)
   /** Something the user should see (the serial output stopped); rate-limited by the receiver. */
   | { type: 'notice'; kind: string; line: string };

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Vcpu } from '@vmm/hypervisor';
 import { startWorker } from '../worker-url';
 import {
+  CONTROL_PAUSE,
   CONTROL_STOP,
   CONTROL_WORDS,
   type StopReason,
@@ -17,18 +18,28 @@ export class VcpuThread {
   private onReady: () => void = () => {};
   private readonly worker: Worker;
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+  private readonly words = new Int32Array(this.control);
+  private pauseGen = 0;
+  private parkedGen = 0;
+  private parkWaiters: (() => void)[] = [];
 
   constructor(
     init: Omit<VcpuWorkerInit, 'control'>,
     private readonly vcpu: Pick<Vcpu, 'kick'>,
     notice?: (kind: string, line: string) => void,
   ) {
+    // A VM that starts paused: the thread parks before its first KVM_RUN (pause generation 1).
+    if (init.startPaused) Atomics.store(this.words, CONTROL_PAUSE, (this.pauseGen = 1));
     this.worker = startWorker('vcpu-worker', { workerData: { ...init, control: this.control } });
     this.ready = new Promise((resolve) => (this.onReady = resolve));
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'notice') notice?.(m.kind, m.line);
         if (m.type === 'ready') this.onReady();
+        if (m.type === 'paused') {
+          this.parkedGen = m.gen;
+          if (m.gen === this.pauseGen) for (const w of this.parkWaiters.splice(0)) w();
+        }
         if (m.type === 'stopped') {
           const { type: _type, ...reason } = m;
           resolve(reason as StopReason);
@@ -41,8 +52,31 @@ export class VcpuThread {
 
   /** Ask the vCPU to leave its loop; it reports 'stopped' (or what stopped it first). */
   stop(): void {
-    Atomics.store(new Int32Array(this.control), CONTROL_STOP, 1);
+    Atomics.store(this.words, CONTROL_STOP, 1);
+    Atomics.notify(this.words, CONTROL_PAUSE);
     this.vcpu.kick();
+  }
+
+  /**
+   * Park the vCPU outside KVM_RUN; resolves 'paused' once it is parked, or 'stopped' when it
+   * stopped first (the guest powered off as it was asked to pause, say).
+   */
+  pause(): Promise<'paused' | 'stopped'> {
+    const gen = ++this.pauseGen;
+    Atomics.store(this.words, CONTROL_PAUSE, gen);
+    this.vcpu.kick();
+    const parked =
+      this.parkedGen === gen
+        ? Promise.resolve('paused' as const)
+        : new Promise<'paused'>((resolve) => this.parkWaiters.push(() => resolve('paused')));
+    return Promise.race([parked, this.stopped.then(() => 'stopped' as const)]);
+  }
+
+  /** Let a parked (or parking) vCPU run on. */
+  resume(): void {
+    for (const w of this.parkWaiters.splice(0)) w(); // a pause overtaken by this resume
+    Atomics.store(this.words, CONTROL_PAUSE, 0);
+    Atomics.notify(this.words, CONTROL_PAUSE);
   }
 
   async terminate(): Promise<void> {

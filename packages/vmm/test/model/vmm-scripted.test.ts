@@ -31,7 +31,7 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     expect(fs.readFileSync((c.serial as { path: string }).path, 'latin1')).toBe('hello from vCPU 0\n');
     const vm = hv.vms[0]!;
     expect(vm.irqchip).toBe(true);
-    expect(vm.irqfds).toEqual([expect.objectContaining({ gsi: 4 })]);
+    expect(vm.irqfds).toEqual([expect.objectContaining({ gsi: 4 }), expect.objectContaining({ gsi: 23 })]); // COM1, the GED
     expect(vm.vcpus).toHaveLength(2);
     const [v0, v1] = vm.vcpus;
     // PVH entry: 32-bit protected mode, EBX = hvm_start_info, which holds our command line.
@@ -126,7 +126,7 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
       { address: 0xd000_0250, value: 1 },
       { address: 0xd000_0450, value: 0 },
     ]);
-    expect(vm.irqfds.map((i) => i.gsi).sort()).toEqual([4, 5, 6, 7]);
+    expect(vm.irqfds.map((i) => i.gsi).sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 23]);
     const low = Buffer.from(vm.snapshot[0]!.bytes);
     expect(
       low.includes(

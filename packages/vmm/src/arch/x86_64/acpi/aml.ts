@@ -26,6 +26,14 @@ const ROOT_CHAR = 0x5c;
 const PARENT_PREFIX_CHAR = 0x5e;
 const RETURN_OP = 0xa4;
 const NULL_NAME = 0x00;
+const OP_REGION_OP = 0x80; // after EXT_OP_PREFIX
+const FIELD_OP = 0x81; // after EXT_OP_PREFIX
+const LOCAL0_OP = 0x60;
+const ARG0_OP = 0x68;
+const STORE_OP = 0x70;
+const AND_OP = 0x7b;
+const NOTIFY_OP = 0x86;
+const IF_OP = 0xa0;
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
@@ -96,17 +104,23 @@ export function nameString(path: string): Uint8Array {
  */
 export function pkgLength(contentLength: number): Uint8Array {
   checkUint(contentLength, 0x0fff_ffff - 4, 'AML package length');
-  if (contentLength + 1 <= 0x3f) return Uint8Array.of(contentLength + 1);
+  if (contentLength + 1 <= 0x3f) return encodedLength(contentLength + 1);
   for (let follow = 1; follow <= 3; follow++) {
     const total = contentLength + 1 + follow;
-    if (total < 2 ** (4 + 8 * follow)) {
-      const out = new Uint8Array(1 + follow);
-      out[0] = (follow << 6) | (total & 0x0f);
-      for (let k = 0; k < follow; k++) out[1 + k] = Math.floor(total / 2 ** (4 + 8 * k)) & 0xff;
-      return out;
-    }
+    if (total < 2 ** (4 + 8 * follow)) return encodedLength(total);
   }
   throw new AcpiTableError(`AML package of ${contentLength} bytes is too long`); // unreachable after checkUint
+}
+
+/** The PkgLength encoding of `value` itself (a NamedField's bit count is written this way). */
+function encodedLength(value: number): Uint8Array {
+  if (value <= 0x3f) return Uint8Array.of(value);
+  let follow = 1;
+  while (value >= 2 ** (4 + 8 * follow)) follow++;
+  const out = new Uint8Array(1 + follow);
+  out[0] = (follow << 6) | (value & 0x0f);
+  for (let k = 0; k < follow; k++) out[1 + k] = Math.floor(value / 2 ** (4 + 8 * k)) & 0xff;
+  return out;
 }
 
 function withPkgLength(op: readonly number[], body: readonly Uint8Array[]): Uint8Array {
@@ -202,6 +216,72 @@ export function pkg(...elements: Uint8Array[]): Uint8Array {
 /** DefBuffer (§20.2.5.4): Buffer(size) { bytes }. */
 export function buffer(bytes: Uint8Array): Uint8Array {
   return withPkgLength([BUFFER_OP], [integer(bytes.length), bytes]);
+}
+
+/** LocalObj (§20.2.6.2): Local0..Local7. */
+export function local(n: number): Uint8Array {
+  checkUint(n, 7, 'AML local variable');
+  return Uint8Array.of(LOCAL0_OP + n);
+}
+
+/** ArgObj (§20.2.6.1): Arg0..Arg6. */
+export function arg(n: number): Uint8Array {
+  checkUint(n, 6, 'AML method argument');
+  return Uint8Array.of(ARG0_OP + n);
+}
+
+/** A name used as a term (a field unit, a device, a method call without arguments). */
+export function ref(path: string): Uint8Array {
+  return nameString(path);
+}
+
+/** DefStore (§20.2.5.4): Store(value, target). */
+export function store(value: Uint8Array, target: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(STORE_OP), value, target]);
+}
+
+/** DefAnd (§20.2.5.4): And(a, b), the result not stored (Target is NullName). */
+export function and(a: Uint8Array, b: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(AND_OP), a, b, Uint8Array.of(NULL_NAME)]);
+}
+
+/** DefIfElse without Else (§20.2.5.3): If(predicate) { terms }. */
+export function ifThen(predicate: Uint8Array, ...terms: Uint8Array[]): Uint8Array {
+  return withPkgLength([IF_OP], [predicate, ...terms]);
+}
+
+/** DefNotify (§20.2.5.3): Notify(object, value). */
+export function notify(path: string, value: number): Uint8Array {
+  checkUint(value, 0xff, 'Notify value');
+  return concat([Uint8Array.of(NOTIFY_OP), nameString(path), integer(value)]);
+}
+
+/** Region spaces of an OperationRegion (§19.6.100). */
+export type RegionSpace = 'SystemMemory' | 'SystemIO';
+const REGION_SPACE: Record<RegionSpace, number> = { SystemMemory: 0x00, SystemIO: 0x01 };
+
+/** DefOpRegion (§20.2.5.2): OperationRegion(name, space, offset, length). */
+export function opRegion(path: string, space: RegionSpace, offset: number, length: number): Uint8Array {
+  return concat([
+    Uint8Array.of(EXT_OP_PREFIX, OP_REGION_OP),
+    nameString(path),
+    Uint8Array.of(REGION_SPACE[space]),
+    integer(offset),
+    integer(length),
+  ]);
+}
+
+/**
+ * DefField (§20.2.5.2, FieldFlags §19.6.48): Field(region, ByteAcc, NoLock, Preserve) { name, bits; ... },
+ * the fields laid out one after another from offset 0.
+ */
+export function fieldByteAcc(region: string, ...fields: readonly [name: string, bits: number][]): Uint8Array {
+  const BYTE_ACC = 1;
+  const list = fields.map(([n, bits]) => {
+    checkUint(bits, 0x0fff_ffff, 'AML field width');
+    return concat([nameSeg(n), encodedLength(bits)]);
+  });
+  return withPkgLength([EXT_OP_PREFIX, FIELD_OP], [nameString(region), Uint8Array.of(BYTE_ACC), ...list]);
 }
 
 // ---- Resource descriptors (ACPI 6.5 §6.4) ----

@@ -1,11 +1,19 @@
 // The Differentiated System Description Table (ACPI 6.5 §5.2.11.1): the AML namespace of the
-// machine. Under \_SB_: COM1, the CMOS RTC when the machine has one, and one device per
-// virtio-mmio transport; at the root: \_S5_, the sleep type the guest writes to power off.
+// machine. Under \_SB_: COM1, the CMOS RTC when the machine has one, one device per virtio-mmio
+// transport, the power button and the Generic Event Device that presses it; at the root: \_S5_,
+// the sleep type the guest writes to power off.
 // The shape follows QEMU's microvm (hw/i386/acpi-microvm.c) and Firecracker's DSDT.
 import { COM1_IRQ, COM1_PORT } from '../../../devices/uart/uart16550';
 import { VIRTIO_MMIO_SLOT_SIZE } from '../layout';
 import {
+  and,
   device,
+  fieldByteAcc,
+  ifThen,
+  method,
+  notify,
+  opRegion,
+  ref,
   eisaId,
   extendedInterrupt,
   integer,
@@ -20,7 +28,7 @@ import {
 } from './aml';
 import { AcpiTableError } from './errors';
 import { IOAPIC_GSI_BASE, IOAPIC_PINS } from './madt';
-import { S5_SLP_TYP } from './registers';
+import { GED_EVENT_PORT, GED_EVENT_POWER_BUTTON, GED_GSI, S5_SLP_TYP } from './registers';
 import { sdtWithBody } from './sdt';
 
 /** DSDT revision 2: integers are 64-bit (ACPI 6.5 §5.2.11.1). */
@@ -85,6 +93,32 @@ function cmosRtc(): Uint8Array {
   );
 }
 
+/**
+ * The power button as a control-method device (PNP0C0C, ACPI 6.5 §4.8.2.2.1.2: a hardware-reduced
+ * platform has no fixed power button) and the Generic Event Device (ACPI0013, §5.6.9) whose
+ * interrupt runs _EVT: it reads the event register and sends the button Notify(0x80) ("pressed",
+ * §5.6.6), which Linux's button driver turns into KEY_POWER. Cloud Hypervisor does the same.
+ */
+function powerButton(): Uint8Array[] {
+  return [
+    device('PWRB', name('_HID', eisaId('PNP0C0C')), name('_UID', integer(0))),
+    device(
+      'GED0',
+      name('_HID', string('ACPI0013')),
+      name('_UID', integer(0)),
+      name('_CRS', resourceTemplate(extendedInterrupt({ trigger: 'edge', polarity: 'high' }, GED_GSI))),
+      opRegion('GDST', 'SystemIO', GED_EVENT_PORT, 1),
+      fieldByteAcc('GDST', ['GDAT', 8]),
+      method(
+        '_EVT',
+        1,
+        true,
+        ifThen(and(ref('GDAT'), integer(GED_EVENT_POWER_BUTTON)), notify('\\_SB_.PWRB', 0x80)),
+      ),
+    ),
+  ];
+}
+
 function virtioMmio(index: number, dev: VirtioMmioAcpiDevice): Uint8Array {
   const size = dev.size ?? VIRTIO_MMIO_SLOT_SIZE;
   if (
@@ -131,6 +165,7 @@ export function dsdtAml(options: DsdtOptions): Uint8Array {
   if (options.serial ?? true) sb.push(com1());
   if (options.cmosRtc) sb.push(cmosRtc());
   options.devices.forEach((dev, i) => sb.push(virtioMmio(i, dev)));
+  sb.push(...powerButton());
   // \_S5_ (ACPI 6.5 §7.4.2, \_Sx System States): SLP_TYPa, SLP_TYPb, two reserved. On a hardware-reduced
   // platform only SLP_TYPa is used: the guest writes it to the Sleep Control register.
   const s5 = name('\\_S5_', pkg(integer(S5_SLP_TYP), integer(0), integer(0), integer(0)));

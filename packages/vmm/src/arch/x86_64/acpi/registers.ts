@@ -16,9 +16,22 @@ export const SLEEP_CONTROL_PORT = 0x600;
 export const SLEEP_STATUS_PORT = 0x601;
 /** Reset register: writing RESET_VALUE resets the machine. */
 export const RESET_PORT = 0x602;
+/**
+ * The Generic Event Device's event register (ours; the GED itself is ACPI 6.5 §5.6.9): reading
+ * it returns the events raised since the last read and clears them. The DSDT's GED _EVT method
+ * reads it when the GED's interrupt fires and notifies the device each set bit stands for.
+ */
+export const GED_EVENT_PORT = 0x603;
+/** GED event bit: the power button was pressed (the _EVT method notifies \_SB_.PWRB with 0x80). */
+export const GED_EVENT_POWER_BUTTON = 0x01;
+/**
+ * The GED's interrupt: the IOAPIC's last input, edge, active high (the virtio-mmio slots take
+ * the inputs from 5 up to the one below it). The C test guests use the same number (guests/lib/ged.h).
+ */
+export const GED_GSI = 23;
 /** The first port and the number of ports the PM device claims on the port bus. */
 export const ACPI_PM_PORT_BASE = SLEEP_CONTROL_PORT;
-export const ACPI_PM_PORT_COUNT = 3;
+export const ACPI_PM_PORT_COUNT = 4;
 
 /**
  * The value the guest writes to RESET_PORT to reset (FADT RESET_VALUE). Any byte would do; 1 is

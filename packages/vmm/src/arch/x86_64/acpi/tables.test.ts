@@ -260,6 +260,24 @@ describe.skipIf(!IASL_AVAILABLE)('ACPI tables against iasl', () => {
     );
   });
 
+  it('the DSDT has the power button (PNP0C0C) and a GED (ACPI0013) on GSI 23 whose _EVT reads port 0x603 and notifies it', () => {
+    const { dsl } = disassemble(dir, 'DSDT-ged', table(tables, 'DSDT').bytes);
+    const flat = dsl
+      .replace(/\/\/[^\n]*/g, '')
+      .replace(/\/\*.*?\*\//g, '')
+      .replace(/\s+/g, ' ');
+    expect(flat).toMatch(/Device \(PWRB\) \{ Name \(_HID, EisaId \("PNP0C0C"\) ?\) Name \(_UID, Zero\) \}/);
+    expect(flat).toMatch(/Device \(GED0\) \{ Name \(_HID, "ACPI0013" ?\)/);
+    expect(flat).toMatch(
+      /Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, \) \{ 0x00000017, \}/,
+    );
+    expect(flat).toContain('OperationRegion (GDST, SystemIO, 0x0603, One)');
+    expect(flat).toMatch(/Field \(GDST, ByteAcc, NoLock, Preserve\) \{ GDAT, 8 \}/);
+    expect(flat).toMatch(
+      /Method \(_EVT, 1, Serialized\) \{ If \(\(GDAT & One\)\) \{ Notify \(\\_SB\.PWRB, 0x80\)/,
+    );
+  });
+
   it('the MADT as iasl reads it: 3 enabled local APICs, the IOAPIC at 0xFEC00000, IRQ0 -> GSI 2, LINT1 NMI', () => {
     const { dsl } = disassemble(
       dir,
@@ -280,7 +298,7 @@ describe.skipIf(!IASL_AVAILABLE)('ACPI tables against iasl', () => {
     const r = acpiexec(
       dir,
       ['FACP', 'APIC', 'DSDT'].map((sig) => ({ name: sig, bytes: table(tables, sig).bytes })),
-      'evaluate \\_S5; evaluate \\_SB.COM1._HID; evaluate \\_SB.VR01._CRS',
+      'evaluate \\_S5; evaluate \\_SB.COM1._HID; evaluate \\_SB.VR01._CRS; evaluate \\_SB.GED0._EVT 23',
     );
     expect(r.status, r.output).toBe(0);
     expect(r.output).toMatch(/ACPI: FACP .* \(v06 VMMTS {2}VMMTFACP/);
