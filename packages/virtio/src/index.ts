@@ -35,6 +35,8 @@ export type {
   VsockDeviceOptions,
   VsockDeviceStats,
   VsockListener,
+  VsockRequest,
+  VsockRequestHandler,
 } from './vsock/device';
 export { VsockStream } from './vsock/stream';
 export { VsockError } from './vsock/errors';

@@ -20,10 +20,14 @@ import * as L from './layout';
 import type { PacketHeader } from './packet';
 import { VsockStream } from './stream';
 
-/** Connection states: host sent REQUEST and waits; both ends talk; gone (not in the table). */
+/**
+ * Connection states: host sent REQUEST and waits; both ends talk; gone (not in the table); the
+ * guest sent REQUEST and the host has not answered yet (listenAny: the host decides later).
+ */
 export const CONNECTING = 0;
 export const ESTABLISHED = 1;
 export const CLOSED = 2;
+export const ACCEPTING = 3;
 
 /** Control packets owed to the guest, one bit each: at most one of each is ever pending. */
 const OWE_REQUEST = 1;
@@ -88,6 +92,10 @@ export class VsockConnection {
   /** The fwd_cnt header() put in the packet being sent. */
   private headerFwd = 0;
 
+  /** connect() resolved this turn: a destroy waits in heldDestroy until the caller has the stream. */
+  private handingOver = false;
+  private heldDestroy: Error | null | undefined;
+
   // Host-visible effects, run by settle().
   private readonly inbound: Buffer[] = [];
   private inboundBytes = 0;
@@ -98,6 +106,10 @@ export class VsockConnection {
   /** Destroy the stream at settle: with this error, or none (null). */
   private destroyWith: Error | null | undefined;
   private announce: ((stream: VsockStream) => void) | undefined;
+  /** ACCEPTING: ask the host (at settle) whether it takes the connection. */
+  private ask: (() => void) | undefined;
+  /** Nobody holds the stream yet (ACCEPTING): a reset destroys it quietly. */
+  private hidden = false;
   private connectResolve: ((stream: VsockStream) => void) | undefined;
   private connectReject: ((error: Error) => void) | undefined;
   private connectError: Error | undefined;
@@ -124,6 +136,37 @@ export class VsockConnection {
     this.owe(OWE_RESPONSE);
     this.announce = handler;
     this.owner.settleLater(this);
+  }
+
+  /**
+   * The guest's REQUEST waits for the host's answer: `ask` runs at settle, then answered() owes
+   * the RESPONSE, or the owner refuses with RST; after `timeoutMs` without an answer, `onTimeout`.
+   */
+  offer(
+    peerBufAlloc: number,
+    peerFwdCnt: number,
+    ask: () => void,
+    timeoutMs: number,
+    onTimeout: () => void,
+  ): void {
+    this.peerCredit(peerBufAlloc, peerFwdCnt);
+    this.ask = ask;
+    this.hidden = true;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.state === ACCEPTING) onTimeout();
+    }, timeoutMs);
+    this.owner.settleLater(this);
+  }
+
+  /** The host takes an offered connection: a RESPONSE is owed; undefined when it is gone meanwhile. */
+  answered(): VsockStream | undefined {
+    if (this.state !== ACCEPTING) return undefined;
+    this.clearTimer();
+    this.state = ESTABLISHED;
+    this.hidden = false;
+    this.owe(OWE_RESPONSE);
+    return this.stream;
   }
 
   /** connect(): a REQUEST is owed; the promise settles on RESPONSE, RST, timeout or reset. */
@@ -349,8 +392,9 @@ export class VsockConnection {
    * destroyed quietly instead (nobody could handle its 'error').
    */
   private destroy(error: Error | null): void {
-    if (this.announce !== undefined) {
-      this.announce = undefined;
+    if (this.announce !== undefined || this.hidden) {
+      this.announce = this.ask = undefined;
+      this.hidden = false;
       this.destroyWith = null;
     } else this.destroyWith = error;
     this.owner.settleLater(this);
@@ -454,11 +498,26 @@ export class VsockConnection {
         return;
       }
       resolve?.(s);
+      // The caller of connect() gets the stream when its await resumes, after this turn's
+      // callbacks: an 'error' emitted before then would have no listener and end the process (a
+      // guest that answers RESPONSE and RST at once). Hold a destroy until the turn is over.
+      this.handingOver = true;
+      setImmediate(() => {
+        this.handingOver = false;
+        const held = this.heldDestroy;
+        this.heldDestroy = undefined;
+        if (held !== undefined && !s.destroyed) s.destroy(held ?? undefined);
+      });
     }
     if (this.announce !== undefined) {
       const handler = this.announce;
       this.announce = undefined;
       this.guard(() => handler(s));
+    }
+    if (this.ask !== undefined) {
+      const ask = this.ask;
+      this.ask = undefined;
+      if (this.state === ACCEPTING) ask();
     }
     if (this.inbound.length > 0) {
       this.inboundBytes = 0;
@@ -486,7 +545,8 @@ export class VsockConnection {
     if (this.destroyWith !== undefined) {
       const e = this.destroyWith;
       this.destroyWith = undefined;
-      if (!s.destroyed) s.destroy(e ?? undefined);
+      if (this.handingOver) this.heldDestroy = e;
+      else if (!s.destroyed) s.destroy(e ?? undefined);
     }
     this.maybeCreditUpdate();
   }

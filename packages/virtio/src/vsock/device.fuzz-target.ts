@@ -5,8 +5,9 @@
 // Input byte 0: bit 0 VIRTIO_F_INDIRECT_DESC, bit 1 VIRTIO_F_RING_EVENT_IDX, bit 2 the rx queue
 // is kicked first, bit 3 the host connect()s to the guest port in byte 2 first (the tx ring's
 // chains are published after its REQUEST), bit 4 a small (4 KiB) buf_alloc, bit 5 the host ends
-// every stream it accepts at once, bit 6 a device reset after the kicks. Byte 1: bits 0-2 and 3-5
-// log2 of the rx and tx queue sizes.
+// every stream it accepts at once, bit 6 a device reset after the kicks, bit 7 every other port is
+// taken through listenAny and answered after the kicks (even ports accepted, odd refused).
+// Byte 1: bits 0-2 and 3-5 log2 of the rx and tx queue sizes.
 // Contract: nothing throws, no device error reaches the transport, no host stream holds more
 // than buf_alloc, and every rx buffer the device returns holds nothing or a whole packet (44-byte
 // header and at most 64 KiB).
@@ -17,13 +18,14 @@ import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, bi
 import * as R from '../mmio/registers';
 import { MmioTransport } from '../mmio/transport';
 import * as Q from '../queue/layout';
-import { VsockDevice } from './device';
+import { VsockDevice, type VsockRequest } from './device';
 import * as L from './layout';
 import { PacketHeader } from './packet';
 
 const CID = 3;
 const mem = new ArrayGuestMemory(RAM);
 const streams: Duplex[] = [];
+const requests: VsockRequest[] = [];
 let device: VsockDevice | undefined;
 let transport: MmioTransport | undefined;
 let bufAlloc = 0;
@@ -38,6 +40,13 @@ function accept(s: Duplex): void {
 
 /** The host echoes what it can read now, synchronously (a stream's own flowing mode waits a tick). */
 function echo(): void {
+  for (const r of requests.splice(0)) {
+    if (r.hostPort & 1) r.refuse();
+    else {
+      const s = r.accept();
+      if (s) accept(s);
+    }
+  }
   for (const s of streams) {
     if (s.destroyed) continue;
     for (let c: unknown = s.read(); c !== null; c = s.read()) if (s.writable) s.write(c as Buffer);
@@ -59,6 +68,7 @@ function fresh(flags: number): { device: VsockDevice; transport: MmioTransport }
   });
   d.listen(1, accept);
   d.listen(1024, accept);
+  if (flags & 128) d.listenAny((r) => requests.push(r));
   const t = new MmioTransport({
     device: d,
     memory: mem,
@@ -97,7 +107,8 @@ export function fuzz(data: Uint8Array): void {
   if (flags & 8) mem.writeU16(txIdx, 0);
   if (!bringUp(t, features, [rx, tx])) throw new Error('contract: features refused');
   if (flags & 8) {
-    d.connect(data[2]!).catch(ignore);
+    // The stream it resolves with is kept like an accepted one (its errors handled, echoed to).
+    d.connect(data[2]!).then(accept, ignore);
     t.mmioWrite(R.MMIO_QUEUE_NOTIFY, new Uint8Array([L.RX_QUEUE, 0, 0, 0]));
     mem.writeU16(txIdx, published);
   }
@@ -121,6 +132,7 @@ export function fuzz(data: Uint8Array): void {
 export const maxLength = 3 + 2 * 4096;
 
 export function close(): void {
+  requests.length = 0;
   for (const s of streams.splice(0)) s.destroy();
   device?.close();
   transport?.shutdown();
@@ -197,6 +209,8 @@ export function seeds(): Uint8Array[] {
       img.chain(L.TX_QUEUE, i, [{ addr: img.buffer(p.length, p), len: p.length, write: false }]),
     );
     out.push(img.input([16 | 64, 2 | (3 << 3), 0]));
+    // The same strays with listenAny: port 9999's REQUEST waits for an answer (refused: odd).
+    out.push(img.input([16 | 128, 2 | (3 << 3), 0]));
   }
   return out;
 }

@@ -181,6 +181,18 @@ describe('virtio-vsock under a hostile guest (§5.10.6)', () => {
     expect(device.connectionCount).toBe(0);
   });
 
+  it("a guest that answers the host's connect with RESPONSE and RST at once does not end the process", async () => {
+    const { device, guest } = boot();
+    guest.listen(90, (s) => s.reset()); // RESPONSE, then RST, before the host's await resumes
+    const stream = await device.connect(90);
+    const ended = await new Promise<string>((resolve) => {
+      stream.once('error', (e) => resolve(`error ${(e as { code?: string }).code}`));
+      stream.once('close', () => resolve('close'));
+    });
+    expect(ended).toBe('error ECONNRESET');
+    await stillServes(device, guest, 91);
+  });
+
   it('takes any u32 port: guest port 2^32-1 to host port 0', async () => {
     const { device, guest } = boot();
     const streams: VsockStream[] = [];

@@ -16,7 +16,14 @@ import type { DeviceContext, VirtioDevice } from '../device';
 import { TRANSPORT_FEATURES, bit } from '../features';
 import { DescriptorChain } from '../queue/chain';
 import { DEVICE_ID_SOCKET } from '../status';
-import { CLOSED, CONNECTING, ESTABLISHED, VsockConnection, type ConnectionOwner } from './connection';
+import {
+  ACCEPTING,
+  CLOSED,
+  CONNECTING,
+  ESTABLISHED,
+  VsockConnection,
+  type ConnectionOwner,
+} from './connection';
 import { VsockError } from './errors';
 import * as L from './layout';
 import { checkOptions, type VsockDeviceOptions } from './options';
@@ -35,6 +42,25 @@ export interface VsockListener {
 }
 
 export type VsockConnectionHandler = (stream: VsockStream, info: { guestPort: number }) => void;
+
+/**
+ * A guest's connection to a host port, waiting for the host's answer (listenAny): the guest
+ * sees nothing until accept() (RESPONSE) or refuse() (RST). Unanswered after the device's
+ * connectTimeoutMs, it is refused.
+ */
+export interface VsockRequest {
+  readonly guestPort: number;
+  readonly hostPort: number;
+  /**
+   * Take it: the guest gets its RESPONSE. Undefined when it is gone meanwhile (the guest gave up
+   * with RST, the device was reset) or was answered already.
+   */
+  accept(): VsockStream | undefined;
+  /** Refuse it: the guest gets RST. Nothing happens once accepted or gone. */
+  refuse(): void;
+}
+
+export type VsockRequestHandler = (request: VsockRequest) => void;
 
 /** Host ports for connect() are taken from here up (as Firecracker does), clear of usual listeners. */
 const EPHEMERAL_FIRST = 0x4000_0000;
@@ -64,7 +90,7 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   private readonly table = new ConnectionTable();
   private readonly listeners = new Map<number, VsockConnectionHandler>();
   /** listenAny(): the guest's connections to ports without a listener of their own. */
-  private fallback: VsockConnectionHandler | undefined;
+  private fallback: VsockRequestHandler | undefined;
   private nextEphemeral = EPHEMERAL_FIRST;
   private readonly rx: RxSchedule;
   private readonly settleList: (VsockConnection | undefined)[] = [];
@@ -232,20 +258,21 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   }
 
   /**
-   * Take the guest's connections to every host port that has no listen() of its own (a
-   * Firecracker-style socket muxer carries each to a Unix socket named after the port; the
-   * stream's hostPort says which). Only one at a time.
+   * Be asked about the guest's connections to every host port that has no listen() of its own,
+   * and answer each when ready: a Firecracker-style socket muxer first connects to the Unix
+   * socket named after the port, then accepts (or refuses) the guest's connection, so a guest
+   * whose host side is missing sees RST, never a RESPONSE then RST. Only one at a time.
    */
-  listenAny(onConnection: VsockConnectionHandler): VsockListener {
+  listenAny(onRequest: VsockRequestHandler): VsockListener {
     const bad = this.checkOpen();
     if (bad) throw bad;
     if (this.fallback !== undefined) {
       throw new VsockError('EADDRINUSE', 'vsock: a listener for every port is already set: close it first');
     }
-    this.fallback = onConnection;
+    this.fallback = onRequest;
     return {
       close: () => {
-        if (this.fallback === onConnection) this.fallback = undefined;
+        if (this.fallback === onRequest) this.fallback = undefined;
       },
     };
   }
@@ -365,6 +392,8 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
     }
     // Every packet tells us the guest's buffer and what its reader consumed (§5.10.6.3).
     c.peerCredit(h.bufAlloc, h.fwdCnt);
+    // Its REQUEST is not answered yet: nothing but RST (handled above) may come.
+    if (c.state === ACCEPTING) return this.protocolError(c, `op ${op} before its REQUEST was answered`);
     if (c.state === CONNECTING) {
       if (op === L.VIRTIO_VSOCK_OP_RESPONSE) {
         c.established(h.bufAlloc, h.fwdCnt);
@@ -391,10 +420,11 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   /** REQUEST (§5.10.6.5): a guest program connects to host port dst_port. */
   private request(h: PacketHeader, existing: VsockConnection | undefined): void {
     if (existing) return this.protocolError(existing, 'a REQUEST on ports already connected');
-    const handler = this.listeners.get(h.dstPort) ?? this.fallback;
-    if (handler === undefined || this.table.size >= this.maxConnections) {
+    const handler = this.listeners.get(h.dstPort);
+    const ask = handler === undefined ? this.fallback : undefined;
+    if ((handler === undefined && ask === undefined) || this.table.size >= this.maxConnections) {
       this.stats.connectionsRefused++;
-      if (handler !== undefined) {
+      if (handler !== undefined || ask !== undefined) {
         this.log?.(
           'vsock-limit',
           `virtio-vsock: refused a guest connection to host port ${h.dstPort}: ` +
@@ -404,9 +434,57 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
       this.rx.queueReset(h.srcPort, h.dstPort, L.VIRTIO_VSOCK_TYPE_STREAM);
       return;
     }
+    if (handler === undefined) {
+      if (ask !== undefined) this.offer(h, ask);
+      return;
+    }
     const c = this.newConnection(h.srcPort, h.dstPort, ESTABLISHED);
     this.stats.connectionsOpened++;
     c.accept(h.bufAlloc, h.fwdCnt, (stream) => handler(stream, { guestPort: stream.guestPort }));
+  }
+
+  /** A REQUEST for listenAny(): the connection waits (ACCEPTING) until the host answers. */
+  private offer(h: PacketHeader, ask: VsockRequestHandler): void {
+    const guestPort = h.srcPort;
+    const hostPort = h.dstPort;
+    const c = this.newConnection(guestPort, hostPort, ACCEPTING);
+    const request: VsockRequest = {
+      guestPort,
+      hostPort,
+      accept: () => {
+        const stream = c.answered();
+        if (stream) this.stats.connectionsOpened++;
+        return stream;
+      },
+      refuse: () => this.refuse(c),
+    };
+    const timeoutMs = this.connectTimeoutMs;
+    c.offer(
+      h.bufAlloc,
+      h.fwdCnt,
+      () => {
+        try {
+          ask(request);
+        } catch {
+          this.refuse(c); // host code that throws refuses, and the device goes on
+        }
+      },
+      timeoutMs,
+      () => {
+        this.log?.(
+          'vsock-unanswered',
+          `virtio-vsock: refused a guest connection to host port ${hostPort}: the host did not answer within ${timeoutMs} ms`,
+        );
+        this.refuse(c);
+      },
+    );
+  }
+
+  /** An offered connection the host will not take: RST to the guest. */
+  private refuse(c: VsockConnection): void {
+    if (c.state !== ACCEPTING) return;
+    this.stats.connectionsRefused++;
+    this.abort(c);
   }
 
   /** RW: `n` payload bytes after the header, for an established connection. */

@@ -1,9 +1,10 @@
 // The SOCKS5 server against curl as its client, the real agent (on a Unix socket here, on vsock in
-// a VM) making the connections: a page fetched by name (resolved by the agent), username and
-// password, refusals mapped to RFC 1928 replies.
+// a VM) making the connections: a page fetched by name (resolved by the agent), by IPv4 and by
+// IPv6 address (ATYP 1 and 4), username and password, refusals mapped to RFC 1928 replies, and a
+// request cut short answered with a failure reply while the proxy goes on.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../agent/test-support/agent-process';
@@ -13,15 +14,22 @@ const run = promisify(execFile);
 let agent: RunningAgent;
 let web: http.Server;
 let webPort = 0;
+/** The same page on the host's IPv6 loopback only. */
+let web6: http.Server;
+let web6Port = 0;
 
 beforeAll(async () => {
   agent = await startAgent();
   web = http.createServer((req, res) => res.end(`hello from ${req.url}`));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
   webPort = (web.address() as net.AddressInfo).port;
+  web6 = http.createServer((req, res) => res.end(`hello over IPv6 from ${req.url}`));
+  await new Promise<void>((r) => web6.listen(0, '::1', () => r()));
+  web6Port = (web6.address() as net.AddressInfo).port;
 });
 afterAll(async () => {
   await new Promise<void>((r) => web.close(() => r()));
+  await new Promise<void>((r) => web6.close(() => r()));
   await agent?.stop();
 });
 
@@ -49,6 +57,46 @@ describe('SOCKS5 (RFC 1928) over the guest agent, with curl as the client', () =
     // And by IPv4 address (curl resolves it itself: ATYP 1).
     const v4 = await curl(['--socks5', `127.0.0.1:${proxy.port}`, `http://127.0.0.1:${webPort}/v4`]);
     expect(v4).toEqual({ code: 0, out: 'hello from /v4' });
+    await proxy.close();
+  });
+
+  it('IPv6: curl sends the address of [::1] (ATYP 4) and the agent connects to it', async () => {
+    const asked: string[] = [];
+    const proxy = await startSocks5((host, port) => {
+      asked.push(`${host} ${port}`);
+      return connect(host, port);
+    });
+    // socks5:// (not socks5h): curl resolves the name itself and sends the 16-byte address.
+    const r = await curl(['-g', '-x', `socks5://127.0.0.1:${proxy.port}`, `http://[::1]:${web6Port}/v6`]);
+    expect(r).toEqual({ code: 0, out: 'hello over IPv6 from /v6' });
+    expect(asked).toEqual([`::1 ${web6Port}`]);
+    await proxy.close();
+  });
+
+  it('a request cut short (ATYP 4 with 4 of its 16 address bytes, then end of stream) gets a failure reply; the proxy goes on', async () => {
+    const proxy = await startSocks5(connect);
+    const answer = await rawExchange(
+      proxy.port,
+      Buffer.of(5, 1, 0), // §3: version 5, one method: no authentication
+      Buffer.of(5, 1, 0, 4, 0, 0, 0, 0), // §4: CONNECT, ATYP 4, then only 4 address bytes
+    );
+    // §3's method choice, then §6's reply: version 5, REP 1 "general SOCKS server failure".
+    expect([...answer.subarray(0, 2)]).toEqual([5, 0]);
+    expect([...answer.subarray(2, 4)]).toEqual([5, 1]);
+    expect(answer.length).toBe(12);
+    // A whole ATYP 4 request still works, by hand: ::1, the IPv6 server's port.
+    const addr = Buffer.alloc(16);
+    addr[15] = 1;
+    const port = Buffer.alloc(2);
+    port.writeUInt16BE(web6Port);
+    const ok = await rawExchange(
+      proxy.port,
+      Buffer.of(5, 1, 0),
+      Buffer.concat([Buffer.of(5, 1, 0, 4), addr, port]),
+      'GET /raw HTTP/1.0\r\n\r\n',
+    );
+    expect([...ok.subarray(0, 4)]).toEqual([5, 0, 5, 0]);
+    expect(ok.subarray(12).toString()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*hello over IPv6 from \/raw$/);
     await proxy.close();
   });
 
@@ -82,6 +130,30 @@ describe('SOCKS5 (RFC 1928) over the guest agent, with curl as the client', () =
     await expect(startSocks5(connect, { listen: 'nope' })).rejects.toThrow(/is not HOST:PORT/);
   });
 });
+
+/**
+ * Speak SOCKS5 by hand: write `greeting`, then `request` once the method choice is in, then
+ * `after` once the reply is in (or end the stream after the request when there is none); collect
+ * everything the proxy sends until it closes.
+ */
+function rawExchange(port: number, greeting: Buffer, request: Buffer, after?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d));
+    c.once('error', reject);
+    c.once('close', () => resolve(Buffer.concat(got)));
+    c.setTimeout(20_000, () => c.destroy(new Error('the proxy did not answer within 20 s')));
+    c.once('connect', () => {
+      c.write(greeting);
+      c.once('data', () => {
+        c.write(request);
+        if (after === undefined) c.end();
+        else c.once('data', () => c.end(after));
+      });
+    });
+  });
+}
 
 describe('a host port forwarded to a port where the agent runs', () => {
   it('carries HTTP through to the server, and a closed port closes the client', async () => {

@@ -1,8 +1,9 @@
 // A SOCKS5 server on the host (RFC 1928, with RFC 1929 username/password) whose CONNECTs are made
 // from inside the guest by its agent: traffic leaves through the guest's network (a VPN there,
 // say), names are resolved in the guest. Only CONNECT; BIND and UDP ASSOCIATE are refused with
-// "command not supported", as many proxies do.
-import type net from 'node:net';
+// "command not supported", as many proxies do. A request cut short (the client ended its side
+// before the whole address and port came) is answered "general failure", and the proxy goes on.
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { joinStreams } from '../net-relay/join';
 import { listenTcp, type TcpService } from '../net-relay/tcp-listener';
@@ -53,16 +54,19 @@ class Reader {
   private buf = Buffer.alloc(0);
   private wake: (() => void) | undefined;
   private ended = false;
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.wake?.();
+  };
 
   constructor(private readonly s: net.Socket) {
     s.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.wake?.();
     });
-    s.on('close', () => {
-      this.ended = true;
-      this.wake?.();
-    });
+    // The client's end of stream (the listener is half-open: 'close' would not come) or a close.
+    s.on('end', this.onEnd);
+    s.on('close', this.onEnd);
   }
 
   async take(n: number): Promise<Buffer> {
@@ -78,6 +82,7 @@ class Reader {
   /** Whatever came after the handshake: stop reading here and hand it back. */
   rest(): Buffer {
     this.s.removeAllListeners('data');
+    this.s.off('end', this.onEnd);
     this.s.pause();
     return this.buf;
   }
@@ -91,6 +96,8 @@ async function serve(
 ): Promise<void> {
   const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
   const r = new Reader(client);
+  /** A method was agreed: from here a broken request gets a reply (§6) rather than a bare close. */
+  let negotiated = false;
   try {
     // §3: version, methods.
     const [ver, nMethods] = await r.take(2);
@@ -115,6 +122,7 @@ async function serve(
       }
       client.write(Buffer.of(AUTH_VERSION, 0));
     }
+    negotiated = true;
     // §4: ver, cmd, rsv, atyp, dst.addr, dst.port.
     const [rver, cmd, , atyp] = await r.take(4);
     if (rver !== VERSION) return void client.destroy();
@@ -140,7 +148,9 @@ async function serve(
     if (early.length > 0) guest.write(early);
     joinStreams(client, guest);
   } catch {
-    client.destroy();
+    // The client went away mid-request (a short address, say): tell it, if it still listens.
+    if (negotiated && client.writable) reply(client, REP_GENERAL_FAILURE);
+    else client.destroy();
   } finally {
     clearTimeout(timer);
   }
@@ -168,8 +178,9 @@ function replyFor(code: string | undefined): number {
   }
 }
 
+/** The 16 bytes of an IPv6 address in its usual text (RFC 5952: "::1", "fe80::1"). */
 function ipv6(b: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return groups.join(':');
+  return new net.SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
 }

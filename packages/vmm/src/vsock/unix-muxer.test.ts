@@ -1,7 +1,8 @@
 // Firecracker's hybrid vsock socket over the real device model, driven by the TypeScript guest of
 // @vmm/virtio's tests (a Linux-like virtio_transport over real rings): a host program's CONNECT
-// reaches a guest listener; a guest connection to host port P reaches the Unix listener PATH_P;
-// refusals close or reset; the socket file is 0600 and a live one is not taken over.
+// reaches a guest listener; a guest connection to host port P reaches the Unix listener PATH_P,
+// connected before the guest is answered, so a missing one is a plain RST; refusals close or
+// reset; the socket file is 0600 and a live one is not taken over.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,6 +31,17 @@ function setup() {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return { dir, device, guest, muxer };
+}
+
+/**
+ * How a guest connect() ended, as text: 'established', or its error. (Never the socket itself in
+ * a failed expectation: printing it would print the guest's whole memory.)
+ */
+function outcome(connecting: Promise<unknown>): Promise<string> {
+  return connecting.then(
+    () => 'established',
+    (e: Error) => e.message,
+  );
 }
 
 /** Connect to `socket`, write `hello`, and collect everything read until the socket closes. */
@@ -74,11 +86,14 @@ describe("Firecracker's hybrid vsock on a Unix socket", () => {
     expect(garbage.read()).toBe('');
   });
 
-  it('a guest connecting to host port P reaches the listener on PATH_P; without one it is reset', async () => {
-    const { guest, muxer } = setup();
+  it('a guest connecting to host port P reaches the listener on PATH_P, which is connected before the guest is answered', async () => {
+    const { guest, muxer, device } = setup();
     await muxer.start();
     const got: string[] = [];
+    let hostSideFirst = false;
     const server = net.createServer((conn) => {
+      // The Unix listener has its connection while the guest still waits for its RESPONSE.
+      hostSideFirst = [...guest.sockets.values()].some((s) => s.state === 'connecting');
       conn.on('data', (d: Buffer) => {
         got.push(d.toString());
         conn.write('pong');
@@ -88,12 +103,40 @@ describe("Firecracker's hybrid vsock on a Unix socket", () => {
     // Not awaited: close() waits for open connections, which the muxer's own close ends.
     cleanups.push(() => void server.close());
     const s = await guest.connect(7000);
+    expect(hostSideFirst).toBe(true);
     await s.write(Buffer.from('ping'));
     await until(() => got.join('') === 'ping', 5000, 'the host listener reading');
     await until(() => Buffer.from(s.received()).toString() === 'pong', 5000, 'the answer in the guest');
-    // Port 7001 has no listener: the guest's connection is reset.
-    const t = await guest.connect(7001).catch(() => undefined);
-    if (t) await until(() => t.state === 'closed', 5000, 'the reset');
+    expect(device.stats.connectionsOpened).toBe(1);
+  });
+
+  it('with nothing at PATH_P, or a socket file nobody listens on, the guest gets RST and never a RESPONSE', async () => {
+    const { dir, guest, muxer, device } = setup();
+    await muxer.start();
+    // Port 7001: no file. A refused connection fails the guest's connect(): it saw RST while
+    // connecting (after a RESPONSE it would be established, then reset).
+    const packetsBefore = guest.stats.packetsIn;
+    expect(await outcome(guest.connect(7001))).toMatch(/closed \(reset\)/);
+    expect(guest.stats.packetsIn - packetsBefore).toBe(1);
+    expect(guest.stats.resetsReceived).toBe(1);
+    // Port 7002: a socket file whose server is gone (ECONNREFUSED).
+    const stale = `${muxer.path}_7002`;
+    const gone = net.createServer();
+    await new Promise<void>((r) => gone.listen(stale, () => r()));
+    fs.linkSync(stale, path.join(dir, 'keep'));
+    await new Promise<void>((r) => gone.close(() => r()));
+    fs.renameSync(path.join(dir, 'keep'), stale);
+    expect(await outcome(guest.connect(7002))).toMatch(/closed \(reset\)/);
+    expect(guest.stats.resetsReceived).toBe(2);
+    expect(guest.stats.packetsIn - packetsBefore).toBe(2);
+    expect(device.stats).toMatchObject({ connectionsOpened: 0, connectionsRefused: 2 });
+    expect(device.connectionCount).toBe(0);
+    // A listener that appears later is reached: nothing about a port is remembered.
+    const late = net.createServer((conn) => conn.end('late'));
+    await new Promise<void>((r) => late.listen(`${muxer.path}_7001`, () => r()));
+    cleanups.push(() => void late.close());
+    const s = await guest.connect(7001);
+    await until(() => Buffer.from(s.received()).toString() === 'late', 5000, 'the late listener');
   });
 
   it('a live socket at the path is not taken over; a stale one is replaced', async () => {

@@ -4,18 +4,20 @@
 //   listener on <port> is connected, the program reads "OK <host port>\n", then bytes flow both
 //   ways; a refused or failed connection closes the socket with nothing written;
 // - a guest connecting to host CID 2, port P is connected to a listener on the Unix socket
-//   "PATH_P"; with none there, the guest's connection is refused.
+//   "PATH_P": that socket is connected first and only then the guest's connection accepted, so
+//   with none there (or one that refuses) the guest's connect() fails with RST and never sees a
+//   RESPONSE (Firecracker's muxer does the same).
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { VsockStream } from '@vmm/virtio';
+import type { VsockRequest, VsockStream } from '@vmm/virtio';
 import { VmmError, type LogSink } from '@vmm/hypervisor';
 import { joinStreams } from '../net-relay/join';
 
 /** The vsock device's host side, as the muxer uses it (VsockDevice). */
 export interface VsockHost {
   connect(port: number): Promise<VsockStream>;
-  listenAny(onConnection: (stream: VsockStream) => void): { close(): void };
+  listenAny(onRequest: (request: VsockRequest) => void): { close(): void };
 }
 
 /** The handshake line's longest form: "CONNECT 4294967295\n". */
@@ -51,7 +53,7 @@ export class VsockUnixMuxer {
       this.server.listen(this.path, () => resolve());
     });
     fs.chmodSync(this.path, 0o600);
-    this.guestSide = this.host.listenAny((stream) => this.toHostListener(stream, stream.hostPort));
+    this.guestSide = this.host.listenAny((request) => this.toHostListener(request));
   }
 
   close(): void {
@@ -107,13 +109,24 @@ export class VsockUnixMuxer {
     client.on('data', onData);
   }
 
-  /** The guest connected to host port P: carry it to the listener on PATH_P, or refuse it. */
-  private toHostListener(guest: Duplex, hostPort: number): void {
-    this.track(guest);
-    const target = net.connect({ path: `${this.path}_${hostPort}`, allowHalfOpen: true });
+  /**
+   * The guest asks for host port P: connect to the listener on PATH_P, then accept the guest's
+   * connection and join the two; no listener there (or an error before it answers): refuse.
+   */
+  private toHostListener(request: VsockRequest): void {
+    if (this.closed) return request.refuse();
+    const target = net.connect({ path: `${this.path}_${request.hostPort}`, allowHalfOpen: true });
     this.track(target);
-    target.once('connect', () => joinStreams(target, guest));
-    target.once('error', () => guest.destroy());
+    target.once('connect', () => {
+      const guest = request.accept();
+      if (!guest) return void target.destroy(); // the guest gave up meanwhile
+      this.track(guest);
+      joinStreams(target, guest);
+    });
+    target.on('error', () => target.destroy());
+    // Closed before it connected (refused, missing, the muxer closing): the guest gets RST.
+    // Once accepted, refuse() does nothing.
+    target.once('close', () => request.refuse());
   }
 
   private track(s: Duplex): void {

@@ -3,8 +3,13 @@
 // console input reaches the guest's shell and its answer comes back as console-line events; the
 // guest agent, added to the initramfs by the library, runs commands over virtio-vsock (exit codes,
 // a timeout kill) and copies 4 MiB each way; socat reaches the agent through Firecracker's Unix
-// socket; shutdown() has the agent power the guest off; no fd of this process is left open.
+// socket; curl through vm.socks5() reaches a name only the guest resolves, and the NAT gateway
+// 10.0.2.2 (the host's loopback as the guest's NIC sees it, reachable only from inside the
+// guest); a forward reaches a server in the guest; shutdown() has the agent power the guest off;
+// no fd of this process is left open.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type net from 'node:net';
 import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -55,12 +60,18 @@ async function library(): Promise<typeof VmmLibrary> {
 
 describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
   it(
-    'start, waitFor VMM-READY, console input, the agent over vsock (exec, timeout, 4 MiB copies), socat through the Unix socket, SOCKS5 and a forward through the guest, shutdown, nothing left open',
+    'start, waitFor VMM-READY, console input, the agent over vsock (exec, timeout, 4 MiB copies), socat through the Unix socket, SOCKS5 (a guest-only name, the NAT gateway) and a forward through the guest, shutdown, nothing left open',
     async () => {
       const assets = await linuxGuestAssets();
       const { Vmm } = await library();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-lib-linux-'));
       const socket = path.join(dir, 'v.sock');
+      // A page on the host's loopback: the guest reaches it at the NAT gateway 10.0.2.2
+      // (hostLoopback), the host's own curl only through the guest.
+      const hostPage = `host-page-${randomBytes(8).toString('hex')}\n`;
+      const hostWeb = http.createServer((_req, res) => res.end(hostPage));
+      await new Promise<void>((r) => hostWeb.listen(0, '127.0.0.1', () => r()));
+      const hostWebPort = (hostWeb.address() as net.AddressInfo).port;
       const before = fds();
       const states: VmState[] = [];
       const exits: VmExit[] = [];
@@ -72,6 +83,7 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
         .cpus(2)
         .memory('256M')
         .console({ capture: true })
+        .net({ hostLoopback: true })
         .vsock({ cid: 3, socket })
         .start({ timeoutMs: BOOT_MS, agentTimeoutMs: BOOT_MS });
       vm.on('state', (s) => states.push(s));
@@ -150,6 +162,29 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
         )
       ).stdout;
       expect(viaSocks).toBe('served-in-guest\n');
+      // The guest's NIC up by hand (as udhcpc would set it), then curl through the proxy to the
+      // NAT gateway: the agent's connection leaves through the guest's eth0 and the NAT.
+      const eth0 = await vm.exec([
+        'sh',
+        '-c',
+        'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2',
+      ]);
+      expect({ code: eth0.code, err: eth0.stderr.toString() }).toEqual({ code: 0, err: '' });
+      const viaGateway = (
+        await run(
+          'curl',
+          [
+            '-sS',
+            '--max-time',
+            '60',
+            '--socks5-hostname',
+            `127.0.0.1:${proxy.port}`,
+            `http://10.0.2.2:${hostWebPort}/`,
+          ],
+          { encoding: 'utf8' },
+        )
+      ).stdout;
+      expect(viaGateway).toBe(hostPage);
       const fwd = await vm.forward({ guestPort: 8080 });
       const viaForward = (
         await run('curl', ['-sS', '--max-time', '60', `http://127.0.0.1:${fwd.port}/index.html`], {
@@ -168,6 +203,7 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
       for (let i = 0; i < 50 && fds() !== before; i++) await new Promise((r) => setTimeout(r, 100));
       expect(fds()).toBe(before);
       expect(fs.existsSync(socket)).toBe(false); // the socket went with the VM
+      await new Promise<void>((r) => hostWeb.close(() => r()));
       fs.rmSync(dir, { recursive: true });
     },
     BOOT_MS + 120_000,
