@@ -3,11 +3,28 @@ export * from './errors';
 export { KvmHypervisor } from './kvm/hypervisor';
 export { KvmVm, KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR } from './kvm/vm';
 export { KvmVcpu, attachKvmVcpu, type KvmVcpuHandle } from './kvm/vcpu';
+export { VcpuStateError, type KvmVcpuStateSupport } from './kvm/vcpu-state';
+export { MachineStateError } from './kvm/vm-state';
+export {
+  decodeHypervisorState,
+  encodeHypervisorState,
+  StateDecodeError,
+  StateEncodeError,
+  STATE_FORMAT_VERSION,
+  type HypervisorState,
+  type StateDecodeErrorCode,
+} from './kvm/state-codec';
 export { EventfdNotifier } from './kvm/event-notifier';
 export { createHostNotifier } from './host-notifier';
 export { createHostPipe, type HostPipe } from './host-pipe';
 export { MemfdGuestMemory, attachGuestMemory, type HostRange } from './memory/memfd-guest-memory';
 export { MappedGuestMemory, MAX_VIEW_BYTES } from './memory/mapped-guest-memory';
+export {
+  MemoryFileError,
+  verifyMemoryFile,
+  writeMemoryFile,
+  type MemoryFileSummary,
+} from './memory/memory-file';
 export { ArrayGuestMemory } from './memory/array-guest-memory';
 export { MemoryLayoutError, PAGE_SIZE } from './memory/layout';
 export { probe, queryKvmDevice, type KvmQuery, type ProbeOptions, type ProbeRoots } from './probe';

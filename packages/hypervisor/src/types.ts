@@ -49,6 +49,11 @@ export interface GuestMemory {
    * Undefined where the memory cannot be seen from another thread (plain ArrayBuffers).
    */
   lend?(): GuestMemoryLease;
+  /**
+   * The runs of RAM that may hold data (ever written, or read from a backing file); the rest is
+   * zero. A snapshot writes only these. Undefined: every range may.
+   */
+  touchedRanges?(): TouchedRange[];
 }
 
 /** What a worker needs to see the same guest RAM: plain, structured-cloneable data. */
@@ -206,6 +211,67 @@ export interface X86Fpu {
   xmm: Uint8Array;
 }
 
+/**
+ * Everything KVM holds of one x86_64 vCPU, saved by `Vcpu.saveState()` while the vCPU is out of
+ * `run()`, for `restoreState()` on a vCPU of the same id in a new VM (this process or another).
+ * Plain, structured-cloneable data: it crosses threads with postMessage as it is, and goes into a
+ * file through the one versioned encoding (kvm/state-codec.ts). Each byte array is a kernel struct
+ * exactly as its KVM_GET_* ioctl filled it (arch/x86/include/uapi/asm/kvm.h), so nothing KVM
+ * reports is lost; the struct modules in kvm/structs/ read them.
+ */
+export interface VcpuSnapshot {
+  backend: 'kvm';
+  arch: 'x86_64';
+  /** The vCPU id (KVM_CREATE_VCPU), which is also its initial APIC ID. */
+  id: number;
+  /** KVM_GET_CPUID2: what the guest's CPUID shows (empty if the monitor never set it). */
+  cpuid: CpuidEntry[];
+  /** kvm_mp_state.mp_state (KVM_MP_STATE_*). */
+  mpState: number;
+  /** struct kvm_regs. */
+  regs: Uint8Array;
+  /** struct kvm_sregs, with its pending-interrupt bitmap. */
+  sregs: Uint8Array;
+  /**
+   * x87, SSE, AVX and the rest: struct kvm_xsave (KVM_GET_XSAVE2 or KVM_GET_XSAVE, 4096 bytes or
+   * more), or struct kvm_fpu where the host has no KVM_CAP_XSAVE (that loses MXCSR, which
+   * KVM_GET_FPU does not report).
+   */
+  fpu: { format: 'kvm_xsave' | 'kvm_fpu'; bytes: Uint8Array };
+  /** struct kvm_xcrs (XCR0), or null where the host has no KVM_CAP_XCRS. */
+  xcrs: Uint8Array | null;
+  /** struct kvm_debugregs. */
+  debugRegs: Uint8Array;
+  /** struct kvm_lapic_state, or null when the VM has no in-kernel irqchip. */
+  lapic: Uint8Array | null;
+  /** KVM_GET_MSRS of every MSR in KVM_GET_MSR_INDEX_LIST and the MTRRs that KVM could read. */
+  msrs: MsrEntry[];
+  /** struct kvm_vcpu_events: pending and injected exception, interrupt, NMI, SMI. */
+  events: Uint8Array;
+  /** KVM_GET_TSC_KHZ, or null where the host cannot say (KVM_CAP_GET_TSC_KHZ). */
+  tscKhz: number | null;
+}
+
+/**
+ * Everything KVM holds of a VM outside its vCPUs and RAM: the in-kernel interrupt controllers, the
+ * PIT and the kvmclock. Saved by `VirtualMachine.saveState()` with every vCPU out of `run()`;
+ * plain, structured-cloneable data like VcpuSnapshot. Guest RAM is not in it: the caller saves
+ * `memory` itself.
+ */
+export interface MachineSnapshot {
+  backend: 'kvm';
+  arch: 'x86_64';
+  /** struct kvm_irqchip for each chip, or null when the VM has no in-kernel irqchip. */
+  irqchip: { picMaster: Uint8Array; picSlave: Uint8Array; ioapic: Uint8Array } | null;
+  /** struct kvm_pit_state2, or null without the in-kernel PIT. */
+  pit: Uint8Array | null;
+  /**
+   * struct kvm_clock_data. `realtime` is always filled (by KVM, or from the host's clock when KVM
+   * did not), so a restore advances the guest's kvmclock by the wall time since the save.
+   */
+  clock: Uint8Array;
+}
+
 /** A virtual CPU. `run()` blocks its thread until the next exit. */
 export interface Vcpu {
   readonly id: number;
@@ -237,6 +303,18 @@ export interface Vcpu {
   setMpState(state: 'runnable' | 'uninitialized' | 'init-received' | 'halted'): void;
   /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */
   kick(): void;
+  /**
+   * Everything the backend holds of this vCPU, for `restoreState()` elsewhere. Call it in the
+   * thread that runs the vCPU, while it is out of `run()`, with every other vCPU of the VM out of
+   * `run()` too. Undefined where the backend cannot save a vCPU.
+   */
+  saveState?(): VcpuSnapshot;
+  /**
+   * Make this vCPU what `saveState()` saw: a new vCPU of the same id, in a VM set up as the saved
+   * one was (irqchip created first), guest RAM already restored, before its first `run()`. Throws
+   * naming the part this host's backend refuses.
+   */
+  restoreState?(state: VcpuSnapshot): void;
   /**
    * How a worker thread attaches this vCPU: `(await import(module))[exportName](handle)` returns a
    * Vcpu over the same vCPU (for KVM: `{ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' }`).
@@ -284,12 +362,37 @@ export interface VirtualMachine {
   createEventNotifier(): EventNotifier;
   /** x86: the CPUID leaves the backend can virtualise. */
   supportedCpuid(): CpuidEntry[];
+  /**
+   * The VM's own state (irqchip, PIT, clock), with every vCPU out of `run()`. Undefined where the
+   * backend cannot save a VM.
+   */
+  saveState?(): MachineSnapshot;
+  /**
+   * Make this new VM what `saveState()` saw: created with the same memory layout, irqchip created
+   * if the saved one had it, vCPUs created. Restore it before the vCPUs' states, as Firecracker
+   * does; the clock is set last and catches up with the wall time since the save.
+   */
+  restoreState?(state: MachineSnapshot): void;
   close(): void;
 }
 
 /** A memory layout request: the guest-physical ranges to back with RAM. */
 export interface MemoryLayout {
   ranges: readonly { gpa: number; size: number }[];
+  /**
+   * Map RAM copy-on-write from this file (a snapshot's memory, laid out as the ranges one after
+   * another) instead of fresh zeroed memory: pages are read from it on first touch, writes stay
+   * private, the file is never written. Its size must be the ranges' total.
+   */
+  backingFile?: string;
+}
+
+/** A run of guest RAM that may hold data; RAM outside every such run reads as zero. */
+export interface TouchedRange {
+  gpa: number;
+  size: number;
+  /** Byte offset of gpa in the ranges laid out one after another (the snapshot file's layout). */
+  offset: number;
 }
 
 export type VirtualizationKind = 'hardware' | 'software-emulated' | 'none';

@@ -1,4 +1,5 @@
-// The /dev/kvm file descriptor: API version, capabilities, vCPU mmap size, supported CPUID.
+// The /dev/kvm file descriptor: API version, capabilities, vCPU mmap size, supported CPUID, the
+// MSRs KVM saves and restores.
 import { HypervisorUnavailableError } from '../errors';
 import { callError, check } from '../sys/call';
 import { describeErrno, E2BIG, EACCES, ENOENT, EPERM } from '../sys/errno';
@@ -8,11 +9,13 @@ import {
   KVM_API_VERSION,
   KVM_CHECK_EXTENSION,
   KVM_GET_API_VERSION,
+  KVM_GET_MSR_INDEX_LIST,
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_MMAP_SIZE,
   REQUIRED_CAPABILITIES,
 } from './constants';
 import { allocCpuid2, readCpuid2 } from './structs/cpuid2';
+import { allocMsrList, msrListCount, readMsrList } from './structs/msr-list';
 
 // <fcntl.h> (x86_64).
 const O_RDWR = 2;
@@ -88,6 +91,22 @@ export class KvmSystem {
       const errno = lastErrno();
       if (errno !== E2BIG || capacity >= CPUID_MAX) throw callError('KVM_GET_SUPPORTED_CPUID', errno);
     }
+  }
+
+  /**
+   * KVM_GET_MSR_INDEX_LIST: the MSRs KVM saves and restores for a vCPU (arch/x86/kvm/x86.c
+   * msrs_to_save and emulated_msrs), asked with an empty list first for the count.
+   */
+  msrIndexList(): number[] {
+    let capacity = 0;
+    for (let tries = 0; tries < 4; tries++) {
+      const buf = allocMsrList(capacity);
+      if (libc().ioctlPtr(this.fd, KVM_GET_MSR_INDEX_LIST, buf) >= 0) return readMsrList(buf);
+      const errno = lastErrno();
+      if (errno !== E2BIG) throw callError('KVM_GET_MSR_INDEX_LIST', errno);
+      capacity = msrListCount(buf);
+    }
+    throw callError('KVM_GET_MSR_INDEX_LIST', E2BIG, 'the list kept growing');
   }
 
   close(): void {

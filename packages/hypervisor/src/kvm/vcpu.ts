@@ -1,13 +1,14 @@
 // KvmVcpu: one vCPU fd and its kvm_run mapping. run() fills preallocated exits (exits.ts).
 // kick(): kvm_run.immediate_exit for a run about to start, plus the kick signal (sys/signals.ts)
 // for one already blocked in KVM_RUN in another thread. attachKvmVcpu() rebuilds a KvmVcpu over the
-// same fd in a worker thread, with its own mapping of the kvm_run page.
+// same fd in a worker thread, with its own mapping of the kvm_run page. saveState()/restoreState():
+// vcpu-state.ts.
 import { VmmError } from '../errors';
 import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
 import { hostView, lastErrno, libc, MAP_FAILED } from '../sys/libc';
 import { blockKickSignal, KickReceiver, runSignalMask, sendKick } from '../sys/signals';
-import type { CpuidEntry, MsrEntry, Vcpu, VmExit, X86Fpu, X86Regs, X86Sregs } from '../types';
+import type { CpuidEntry, MsrEntry, Vcpu, VcpuSnapshot, VmExit, X86Fpu, X86Regs, X86Sregs } from '../types';
 import {
   KVM_CREATE_VCPU,
   KVM_GET_FPU,
@@ -46,6 +47,13 @@ import { readRegs, REGS_SIZE, writeRegs } from './structs/regs';
 import { RUN_IMMEDIATE_EXIT } from './structs/run';
 import { encodeSignalMask } from './structs/signal-mask';
 import { readSregs, SREGS_SIZE, writeSregs } from './structs/sregs';
+import {
+  restoreVcpuState,
+  saveVcpuState,
+  VCPU_STATE_IOCTLS,
+  VcpuStateError,
+  type KvmVcpuStateSupport,
+} from './vcpu-state';
 
 // <sys/mman.h> (x86_64).
 const PROT_READ = 1;
@@ -62,6 +70,8 @@ export interface KvmVcpuHandle {
   fd: number;
   runSize: number;
   shared: SharedArrayBuffer;
+  /** What saving and restoring the vCPU's state needs to know of the host (found by the VM). */
+  state: KvmVcpuStateSupport;
 }
 
 const MP_STATES = {
@@ -113,11 +123,11 @@ export class KvmVcpu implements Vcpu {
   readonly id: number;
 
   /** Creates vCPU `id` on a VM fd (KVM_CREATE_VCPU). */
-  static create(vmFd: number, id: number, runSize: number): KvmVcpu {
+  static create(vmFd: number, id: number, runSize: number, state: KvmVcpuStateSupport): KvmVcpu {
     const fd = check('KVM_CREATE_VCPU', libc().ioctlInt(vmFd, KVM_CREATE_VCPU, id), `vCPU ${id}`);
     const shared = new SharedArrayBuffer(SHARED_WORDS * 4);
     try {
-      return new KvmVcpu({ id, fd, runSize, shared }, true);
+      return new KvmVcpu({ id, fd, runSize, shared, state }, true);
     } catch (e) {
       libc().close(fd);
       throw e;
@@ -243,13 +253,51 @@ export class KvmVcpu implements Vcpu {
     this.ioctl('KVM_SET_MP_STATE', KVM_SET_MP_STATE, this.mpState.bytes);
   }
 
+  saveState(): VcpuSnapshot {
+    this.assertOpen();
+    if (this.preparedTid !== 0) this.completePendingExit();
+    return saveVcpuState(this.handle.fd, this.id, this.handle.state);
+  }
+
+  /**
+   * An io or mmio exit is complete only once KVM_RUN is entered again (an `out` leaves RIP on
+   * itself, an `in` has its value still to write): KVM_RUN with immediate_exit finishes it and
+   * returns at once without running guest code (Documentation/virt/kvm/api.rst, kvm_run
+   * immediate_exit; QEMU and Cloud Hypervisor do the same before saving). A kick already waiting
+   * stays for the next run().
+   */
+  private completePendingExit(): void {
+    const kicked = this.runView.getUint8(RUN_IMMEDIATE_EXIT);
+    this.runView.setUint8(RUN_IMMEDIATE_EXIT, 1);
+    const r = libc().ioctlInt(this.handle.fd, KVM_RUN, 0);
+    const errno = r < 0 ? lastErrno() : 0;
+    this.runView.setUint8(RUN_IMMEDIATE_EXIT, kicked);
+    if (r < 0 && errno !== EINTR && errno !== EAGAIN) throw callError('KVM_RUN', errno, `vCPU ${this.id}`);
+    if (r >= 0) {
+      // Finishing it made another exit: a string io (rep ins/outs) longer than one exit carries.
+      throw new VcpuStateError(
+        'EVCPUBUSY',
+        `vCPU ${this.id} is in the middle of a string I/O instruction: handle its exit, run it on ` +
+          `to the next one and save again`,
+      );
+    }
+  }
+
+  restoreState(state: VcpuSnapshot): void {
+    this.assertOpen();
+    restoreVcpuState(this.handle.fd, this.id, this.handle.state, state);
+  }
+
   attachSpec(): { module: string; exportName: string; handle: KvmVcpuHandle; threadIoctls: number[] } {
     return {
       module: '@vmm/hypervisor',
       exportName: 'attachKvmVcpu',
       handle: { ...this.handle },
-      // What run() and cpuState() call in the vCPU's thread: the first run() sets the signal mask.
-      threadIoctls: [KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_GET_REGS, KVM_GET_SREGS],
+      // What run() and cpuState() call in the vCPU's thread (the first run() sets the signal mask),
+      // and saveState()/restoreState(), which run there while the vCPU is parked.
+      threadIoctls: [
+        ...new Set([KVM_RUN, KVM_SET_SIGNAL_MASK, KVM_GET_REGS, KVM_GET_SREGS, ...VCPU_STATE_IOCTLS]),
+      ],
     };
   }
 

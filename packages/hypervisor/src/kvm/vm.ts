@@ -1,11 +1,27 @@
 // KvmVm: a VM fd, its guest RAM (one memfd, one memory slot per layout range), the in-kernel
-// irqchip and PIT, interrupt lines, ioeventfds and irqfds.
+// irqchip and PIT, interrupt lines, ioeventfds and irqfds. saveState()/restoreState(): vm-state.ts;
+// what its vCPUs need to save theirs is found here once (vcpuStateSupport).
 import { VmmError } from '../errors';
 import { MemfdGuestMemory } from '../memory/memfd-guest-memory';
 import { check } from '../sys/call';
 import { libc } from '../sys/libc';
-import type { CpuidEntry, EventNotifier, MemoryLayout, Vcpu, VirtualMachine } from '../types';
+import type {
+  CpuidEntry,
+  EventNotifier,
+  MachineSnapshot,
+  MemoryLayout,
+  Vcpu,
+  VirtualMachine,
+} from '../types';
 import {
+  KVM_CAP_ADJUST_CLOCK,
+  KVM_CAP_GET_TSC_KHZ,
+  KVM_CAP_KVMCLOCK_CTRL,
+  KVM_CAP_TSC_CONTROL,
+  KVM_CAP_XCRS,
+  KVM_CAP_XSAVE,
+  KVM_CAP_XSAVE2,
+  KVM_CHECK_EXTENSION,
   KVM_CREATE_IRQCHIP,
   KVM_CREATE_PIT2,
   KVM_CREATE_VM,
@@ -28,6 +44,9 @@ import { encodePitConfig } from './structs/pit-config';
 import { USERSPACE_MEMORY_REGION_SIZE, writeUserspaceMemoryRegion } from './structs/userspace-memory-region';
 import type { KvmSystem } from './system';
 import { KvmVcpu } from './vcpu';
+import { MTRR_MSRS, type KvmVcpuStateSupport } from './vcpu-state';
+import { restoreMachineState, saveMachineState, type KvmMachineStateSupport } from './vm-state';
+import { XSAVE_SIZE } from './structs/xsave';
 
 /**
  * Intel VMX needs three pages for the real-mode TSS and one for the identity-map page table, in
@@ -46,6 +65,9 @@ export class KvmVm implements VirtualMachine {
   private readonly notifiers: EventNotifier[] = [];
   private readonly irqLevel = new Uint8Array(IRQ_LEVEL_SIZE);
   private readonly irqLevelView = new DataView(this.irqLevel.buffer);
+  private irqchip = false;
+  /** Asked of KVM when the VM is made: /dev/kvm may be closed before vCPUs are created. */
+  private stateSupport!: Omit<KvmVcpuStateSupport, 'lapic'>;
   private closed = false;
 
   private constructor(
@@ -91,11 +113,12 @@ export class KvmVm implements VirtualMachine {
     new DataView(identity.buffer).setBigUint64(0, BigInt(KVM_IDENTITY_MAP_ADDR), true);
     check('KVM_SET_IDENTITY_MAP_ADDR', c.ioctlPtr(this.fd, KVM_SET_IDENTITY_MAP_ADDR, identity));
     check('KVM_SET_TSS_ADDR', c.ioctlInt(this.fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR));
+    this.stateSupport = this.askStateSupport();
   }
 
   createVcpu(id: number): Vcpu {
     this.assertOpen();
-    const vcpu = KvmVcpu.create(this.fd, id, this.runSize);
+    const vcpu = KvmVcpu.create(this.fd, id, this.runSize, this.vcpuStateSupport());
     this.vcpus.push(vcpu);
     return vcpu;
   }
@@ -107,6 +130,49 @@ export class KvmVm implements VirtualMachine {
       'KVM_CREATE_PIT2',
       libc().ioctlPtr(this.fd, KVM_CREATE_PIT2, encodePitConfig(KVM_PIT_SPEAKER_DUMMY)),
     );
+    this.irqchip = true;
+  }
+
+  saveState(): MachineSnapshot {
+    this.assertOpen();
+    return saveMachineState(this.fd, this.machineStateSupport());
+  }
+
+  restoreState(state: MachineSnapshot): void {
+    this.assertOpen();
+    restoreMachineState(this.fd, this.machineStateSupport(), state);
+  }
+
+  private machineStateSupport(): KvmMachineStateSupport {
+    return { irqchip: this.irqchip, clockFlags: this.checkExtension(KVM_CAP_ADJUST_CLOCK) };
+  }
+
+  /** What this VM's vCPUs need to save and restore their state. */
+  private vcpuStateSupport(): KvmVcpuStateSupport {
+    return { ...this.stateSupport, msrs: [...this.stateSupport.msrs], lapic: this.irqchip };
+  }
+
+  private askStateSupport(): Omit<KvmVcpuStateSupport, 'lapic'> {
+    const sys = this.system;
+    // KVM_CAP_XSAVE2 is asked of the VM: the size can depend on what the process enabled
+    // (arch_prctl(ARCH_REQ_XCOMP_GUEST_PERM)); 0 where the kernel predates it (5.17).
+    const xsave2Size = this.checkExtension(KVM_CAP_XSAVE2);
+    const xsave = sys.checkExtension(KVM_CAP_XSAVE) > 0;
+    return {
+      msrs: [...new Set([...sys.msrIndexList(), ...MTRR_MSRS])],
+      xsaveSize: xsave2Size >= XSAVE_SIZE ? xsave2Size : xsave ? XSAVE_SIZE : 0,
+      xsave2: xsave2Size >= XSAVE_SIZE,
+      xcrs: sys.checkExtension(KVM_CAP_XCRS) > 0,
+      getTscKhz: sys.checkExtension(KVM_CAP_GET_TSC_KHZ) > 0,
+      setTscKhz: sys.checkExtension(KVM_CAP_TSC_CONTROL) > 0,
+      kvmclockCtrl: sys.checkExtension(KVM_CAP_KVMCLOCK_CTRL) > 0,
+    };
+  }
+
+  /** KVM_CHECK_EXTENSION on the VM fd: 0 when absent. */
+  private checkExtension(cap: number): number {
+    const r = libc().ioctlInt(this.fd, KVM_CHECK_EXTENSION, cap);
+    return r < 0 ? 0 : r;
   }
 
   setIrqLine(gsi: number, level: boolean): void {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GuestMemoryError } from '../errors';
 import { nextMessage, startTsWorker } from '../test-support/ts-worker';
@@ -160,5 +163,54 @@ describe('MemfdGuestMemory', () => {
     }
     expect(mem.outstandingLeases).toBe(0);
     expect(mem.isUnmapped).toBe(true);
+  });
+});
+
+describe('MemfdGuestMemory for snapshots', () => {
+  const layout = {
+    ranges: [
+      { gpa: 0, size: 4 * MiB },
+      { gpa: 4 * GiB, size: 2 * MiB },
+    ],
+  };
+
+  it('touchedRanges lists only the pages written (SEEK_DATA), in guest and file offsets', () => {
+    const mem = MemfdGuestMemory.create(layout);
+    try {
+      expect(mem.touchedRanges()).toEqual([]);
+      mem.writeU8(MiB + 5, 1);
+      mem.writeU32(4 * GiB + 8192, 7);
+      const t = mem.touchedRanges();
+      expect(t.some((r) => r.gpa <= MiB && r.gpa + r.size > MiB + 5)).toBe(true);
+      const high = t.find((r) => r.gpa >= 4 * GiB)!;
+      expect(high.offset - 4 * MiB).toBe(high.gpa - 4 * GiB); // the second range follows the first in the file
+      expect(high.gpa).toBeLessThanOrEqual(4 * GiB + 8192);
+      expect(t.reduce((n, r) => n + r.size, 0)).toBeLessThan(MiB); // not the whole 6 MiB
+    } finally {
+      mem.close();
+    }
+  });
+
+  it('maps a memory file copy-on-write: the data reads back, writes stay private, a wrong size is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-memfile-'));
+    const file = path.join(dir, 'memory');
+    const bytes = Buffer.alloc(6 * MiB);
+    bytes.writeUInt32LE(0xcafe, MiB);
+    bytes.writeUInt32LE(0xbeef, 4 * MiB + 16); // gpa 4 GiB + 16
+    fs.writeFileSync(file, bytes);
+    const mem = MemfdGuestMemory.create({ ...layout, backingFile: file });
+    try {
+      expect(mem.readU32(MiB)).toBe(0xcafe);
+      expect(mem.readU32(4 * GiB + 16)).toBe(0xbeef);
+      mem.writeU32(MiB, 1);
+      expect(mem.readU32(MiB)).toBe(1);
+      expect(fs.readFileSync(file).readUInt32LE(MiB)).toBe(0xcafe);
+      expect(mem.touchedRanges().reduce((n, r) => n + r.size, 0)).toBe(6 * MiB);
+      fs.truncateSync(file, 5 * MiB);
+      expect(() => MemfdGuestMemory.create({ ...layout, backingFile: file })).toThrow(/truncated/);
+    } finally {
+      mem.close();
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });

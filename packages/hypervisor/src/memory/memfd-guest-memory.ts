@@ -1,5 +1,6 @@
 // Guest RAM on one memfd, mapped once MAP_SHARED: every range of the layout is a slice of that
-// mapping. `lend()` hands a worker thread what it needs to rebuild the same views
+// mapping. Or, restoring a snapshot, on the snapshot's memory file mapped MAP_PRIVATE: pages come
+// from the file on first touch (copy-on-write), the guest's writes stay in this process. `lend()` hands a worker thread what it needs to rebuild the same views
 // (attachGuestMemory): the mapping belongs to the process, so the worker views the same address.
 // The mapping is counted: it is unmapped only once the owner closed it and every lease was
 // released, so guest RAM never disappears under a thread that may still touch it.
@@ -7,7 +8,7 @@ import { VmmError } from '../errors';
 import { check } from '../sys/call';
 import { lastErrno, libc, MAP_FAILED } from '../sys/libc';
 import { callError } from '../sys/call';
-import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout } from '../types';
+import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout, TouchedRange } from '../types';
 import { checkLayout, type CheckedRange } from './layout';
 import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
 
@@ -15,8 +16,16 @@ import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const MAP_SHARED = 1;
+const MAP_PRIVATE = 2;
 const MAP_NORESERVE = 0x4000;
 const MFD_CLOEXEC = 1;
+// <fcntl.h>, <unistd.h> (x86_64).
+const O_RDONLY = 0;
+const O_CLOEXEC = 0o2000000;
+const SEEK_END = 2;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+const ENXIO = 6;
 
 /** One range of guest RAM with the host address KVM_SET_USER_MEMORY_REGION needs. */
 export interface HostRange {
@@ -37,15 +46,23 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     ranges: CheckedRange[],
     private readonly mappedSize: number,
     private readonly maxViewBytesUsed: number,
+    /** Mapped MAP_PRIVATE from a snapshot's memory file (fd is that file, never written). */
+    private readonly fromFile = false,
   ) {
     super(hostAddress, ranges, maxViewBytesUsed);
   }
 
-  /** Creates the memfd, sizes it, maps it. Pages are allocated on first touch. */
+  /**
+   * Creates the memfd, sizes it, maps it. Pages are allocated on first touch. With
+   * `layout.backingFile`, maps that file copy-on-write instead.
+   */
   static create(layout: MemoryLayout, options: { maxViewBytes?: number } = {}): MemfdGuestMemory {
     const ranges = checkLayout(layout);
     const total = ranges.reduce((n, r) => n + r.size, 0);
     const c = libc();
+    if (layout.backingFile !== undefined) {
+      return MemfdGuestMemory.mapFile(layout.backingFile, ranges, total, options.maxViewBytes);
+    }
     const fd = check('memfd_create', c.memfdCreate('vmm-guest-ram', MFD_CLOEXEC));
     try {
       check('ftruncate', c.ftruncate(fd, total), `sizing guest RAM to ${total} bytes`);
@@ -57,6 +74,65 @@ export class MemfdGuestMemory extends MappedGuestMemory {
       c.close(fd);
       throw e;
     }
+  }
+
+  private static mapFile(
+    path: string,
+    ranges: CheckedRange[],
+    total: number,
+    maxViewBytes = MAX_VIEW_BYTES,
+  ): MemfdGuestMemory {
+    const c = libc();
+    const fd = c.open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw callError('open', lastErrno(), `the memory file ${path}`);
+    try {
+      const size = c.lseek(fd, 0, SEEK_END);
+      if (size !== total) {
+        throw new VmmError(
+          'EMEMFILE',
+          `the memory file ${path} holds ${size} bytes, but the layout needs ${total}: it is truncated or from another VM`,
+        );
+      }
+      const addr = c.mmap(null, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+      if (addr === MAP_FAILED || addr === 0n) throw callError('mmap', lastErrno(), `mapping ${path}`);
+      return new MemfdGuestMemory(fd, addr, ranges, total, maxViewBytes, true);
+    } catch (e) {
+      c.close(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * The runs that may hold data: the memfd's data extents (SEEK_DATA/SEEK_HOLE: pages ever
+   * written), split at range boundaries. Mapped from a file, every range: a page the guest wrote
+   * where the file has a hole is private to this process and no file extent shows it.
+   */
+  touchedRanges(): TouchedRange[] {
+    if (this.fromFile) return this.ranges.map((r) => ({ gpa: r.gpa, size: r.size, offset: r.hostOffset }));
+    const c = libc();
+    const extents: { start: number; end: number }[] = [];
+    let at = 0;
+    while (at < this.mappedSize) {
+      const data = c.lseek(this.fd, at, SEEK_DATA);
+      if (data < 0) {
+        if (lastErrno() === ENXIO) break;
+        throw callError('lseek', lastErrno(), 'SEEK_DATA on guest RAM');
+      }
+      let hole = c.lseek(this.fd, data, SEEK_HOLE);
+      if (hole < 0) hole = this.mappedSize;
+      extents.push({ start: data, end: Math.min(hole, this.mappedSize) });
+      at = hole;
+    }
+    const out: TouchedRange[] = [];
+    for (const r of this.ranges) {
+      const rEnd = r.hostOffset + r.size;
+      for (const e of extents) {
+        const start = Math.max(e.start, r.hostOffset);
+        const end = Math.min(e.end, rEnd);
+        if (start < end) out.push({ gpa: r.gpa + (start - r.hostOffset), size: end - start, offset: start });
+      }
+    }
+    return out;
   }
 
   /** The layout's ranges with their host addresses: one KVM memory slot each. */

@@ -27,6 +27,7 @@ export const EAGAIN = 11;
 export const EACCES = 13;
 export const ENOENT = 2;
 export const E2BIG = 7;
+export const EINVAL = 22;
 export const ENOTTY = 25;
 export const EPERM = 1;
 export const ESRCH = 3;

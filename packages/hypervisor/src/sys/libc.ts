@@ -18,6 +18,8 @@ export interface Libc {
   munmap(addr: bigint, len: number): number;
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, len: number): number;
+  /** lseek(fd, offset, whence): the new offset, or -1 with errno (ENXIO: no data/hole past offset). */
+  lseek(fd: number, offset: number, whence: number): number;
   eventfd(initval: number, flags: number): number;
   /** pipe2(fds, flags): fds is an Int32Array of 2 that receives [read end, write end]. */
   pipe2(fds: Int32Array, flags: number): number;
@@ -52,6 +54,7 @@ export function libc(): Libc {
   const munmap = lib.func('int munmap(void *addr, size_t len)');
   const memfdCreate = lib.func('int memfd_create(const char *name, unsigned int flags)');
   const ftruncate = lib.func('int ftruncate(int fd, int64_t len)');
+  const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)');
   const eventfd = lib.func('int eventfd(unsigned int initval, int flags)');
   const pipe2 = lib.func('int pipe2(_Out_ int *fds, int flags)');
   const read = lib.func('int64_t read(int fd, void *buf, size_t count)');
@@ -83,6 +86,7 @@ export function libc(): Libc {
     munmap: (a, l) => munmap(a, l) as number,
     memfdCreate: (n, f) => memfdCreate(n, f) as number,
     ftruncate: (fd, l) => ftruncate(fd, l) as number,
+    lseek: (fd, o, w) => Number(lseek(fd, o, w)),
     eventfd: (i, f) => eventfd(i, f) as number,
     pipe2: (fds, f) => pipe2(fds, f) as number,
     read: (fd, b, c) => num(read(fd, b, c)),

@@ -112,28 +112,32 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
   it('FPU: KVM_GET_FPU shows the FCW the guest loaded; the FCW of setFpuDefaults reaches the guest', () => {
     kvm = new KvmHypervisor();
     vm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] });
+    // FXSAVE/FXRSTOR rather than fldcw, fnstcw and stmxcsr: software-emulated KVM (kvm_pvm) does not
+    // emulate those three (shared/testing.md), and the FXSAVE area holds FCW (+0) and MXCSR (+24).
     // prettier-ignore
     vm.memory.write(CODE, new Uint8Array([
-      0x0f, 0xae, 0x1e, 0x08, 0x20, // stmxcsr [0x2008]
-      0xd9, 0x2e, 0x00, 0x20,       // fldcw [0x2000]
+      0x0f, 0xae, 0x06, 0x00, 0x24, // fxsave [0x2400]: the state a new vCPU starts with
+      0x0f, 0xae, 0x0e, 0x00, 0x20, // fxrstor [0x2000]: FCW 0x027f
       0xf4,                         // hlt
-      0xd9, 0x3e, 0x0c, 0x20,       // fnstcw [0x200c]
+      0x0f, 0xae, 0x06, 0x00, 0x22, // fxsave [0x2200]
       0xf4,                         // hlt
     ]));
     vm.memory.writeU16(0x2000, 0x027f); // 53-bit precision
+    vm.memory.writeU32(0x2000 + 24, 0x1f80); // a valid MXCSR in the area fxrstor loads
     const vcpu = vm.createVcpu(0);
+    vcpu.setCpuid(vm.supportedCpuid()); // FXSR
     realMode(vcpu);
-    vcpu.setSregs({ ...vcpu.getSregs(), cr4: 0x200n }); // OSFXSR: stmxcsr allowed
+    vcpu.setSregs({ ...vcpu.getSregs(), cr4: 0x200n }); // OSFXSR
     expect(vcpu.run()).toEqual({ kind: 'hlt' });
     expect(vcpu.getFpu()).toMatchObject({ fcw: 0x027f });
     // MXCSR, which neither KVM_SET_FPU nor KVM_GET_FPU carries: a new vCPU has what Linux expects.
-    expect(vm.memory.readU32(0x2008)).toBe(0x1f80);
+    expect(vm.memory.readU32(0x2400 + 24)).toBe(0x1f80);
     vcpu.setFpuDefaults();
     const fpu = vcpu.getFpu();
     expect(fpu).toMatchObject({ fcw: 0x37f, fsw: 0, ftwx: 0 });
     expect([fpu.fpr.length, fpu.xmm.length]).toEqual([128, 256]);
     expect(vcpu.run()).toEqual({ kind: 'hlt' });
-    expect(vm.memory.readU16(0x200c)).toBe(0x37f); // the guest sees it
+    expect(vm.memory.readU16(0x2200)).toBe(0x37f); // the guest sees it
   });
 
   it('LAPIC (KVM_GET_LAPIC): LINT0 ExtINT and LINT1 NMI after setLapicDefaults, not before', () => {

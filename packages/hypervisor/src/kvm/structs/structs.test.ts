@@ -1,6 +1,7 @@
 // Round trips through the struct modules (offsets are checked against gcc in ../abi.test.ts).
 import { describe, expect, it } from 'vitest';
 import type { X86Regs, X86Segment, X86Sregs } from '../../types';
+import { CLOCK_DATA_SIZE, encodeClockData, readClockData } from './clock-data';
 import { encodeCpuid2, readCpuid2 } from './cpuid2';
 import { FPU_SIZE, readFpu, writeFpuDefaults } from './fpu';
 import {
@@ -13,9 +14,13 @@ import {
   lvtDeliveryMode,
   setLvtDeliveryMode,
 } from './lapic-state';
+import { allocIrqchip, ioapicRedirection, IRQCHIP_SIZE, irqchipId, picImr } from './irqchip';
+import { allocMsrList, msrListCount, readMsrList } from './msr-list';
 import { encodeMsrs, readMsrs } from './msrs';
+import { pitCountLoadTimeOffset } from './pit-state2';
 import { readRegs, REGS_SIZE, writeRegs } from './regs';
 import { readSregs, SREGS_SIZE, writeSregs } from './sregs';
+import { readXcr, XCRS_SIZE } from './xcrs';
 
 const seg = (n: number): X86Segment => ({
   base: BigInt(n) << 32n,
@@ -149,5 +154,36 @@ describe('KVM struct codecs', () => {
     expect(lapicRegister(l, APIC_SPIV)).toBe(0x1ff);
     expect(lvtDeliveryMode(l, APIC_LVT_LINT1)).toBe(0x400);
     expect(lvtDeliveryMode(l, APIC_LVT_LINT0)).toBe(0);
+  });
+
+  it('the saved-state structs: kvm_clock_data, kvm_irqchip, kvm_msr_list, kvm_xcrs, kvm_pit_state2', () => {
+    const clock = { clock: 123_456_789n, flags: 6, realtime: 1_767_000_000_000_000_000n, hostTsc: 2n ** 63n };
+    const c = encodeClockData(clock);
+    expect([c.length, readClockData(c)]).toEqual([CLOCK_DATA_SIZE, clock]);
+    expect(new DataView(c.buffer).getUint32(12, true)).toBe(0); // pad0
+
+    const chip = allocIrqchip(2);
+    expect([chip.length, irqchipId(chip)]).toEqual([IRQCHIP_SIZE, 2]);
+    new DataView(chip.buffer).setBigUint64(8 + 24 + 5 * 8, 0x1_8055n, true); // chip.ioapic.redirtbl[5]
+    expect(ioapicRedirection(chip, 5)).toBe(0x1_8055n);
+    const pic = allocIrqchip(0);
+    pic[8 + 2] = 0xfb; // chip.pic.imr
+    expect(picImr(pic)).toBe(0xfb);
+
+    const list = allocMsrList(3);
+    const lv = new DataView(list.buffer);
+    [0x10, 0x174, 0xc0000080].forEach((m, i) => lv.setUint32(4 + i * 4, m, true));
+    expect(readMsrList(list)).toEqual([0x10, 0x174, 0xc0000080]);
+    lv.setUint32(0, 99, true); // after E2BIG: the count KVM needs, more than fits
+    expect([msrListCount(list), readMsrList(list).length]).toEqual([99, 3]);
+
+    const xcrs = new DataView(new ArrayBuffer(XCRS_SIZE));
+    xcrs.setUint32(0, 2, true); // nr_xcrs
+    xcrs.setUint32(8 + 16, 1, true); // xcrs[1].xcr = 1
+    xcrs.setBigUint64(8 + 16 + 8, 0x7n, true);
+    xcrs.setBigUint64(8 + 8, 0x3n, true); // xcrs[0]: XCR0 = 3
+    expect([readXcr(xcrs, 0), readXcr(xcrs, 1), readXcr(xcrs, 2)]).toEqual([3n, 7n, undefined]);
+
+    expect([0, 1, 2].map(pitCountLoadTimeOffset)).toEqual([16, 40, 64]);
   });
 });
