@@ -1,4 +1,4 @@
-// `pnpm bench <boot|blk|net|vsock>`: run a benchmark side by side with its peer, print the table, and append
+// `pnpm bench <boot|blk|net|vsock|snapshot>`: run a benchmark side by side with its peer, print the table, and append
 // it to docs/benchmarks.md with the command, the date and the host's virtualization kind.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<string>> = {
   blk: async () => (await import('./blk')).default(),
   net: async () => (await import('./net')).default(),
   vsock: async () => (await import('./vsock')).default(),
+  snapshot: async () => (await import('./snapshot')).default(),
 };
 
 function virtualizationKind(): string {

@@ -6,6 +6,8 @@ Usage:
   vmm run --kernel PATH [options]   boot a VM (see vmm run --help)
   vmm doctor [--tiers]              check this host: KVM, permissions, virtualization kind
   vmm nat --netns PATH|PID [...]    serve a network namespace through the userspace NAT (see vmm nat --help)
+  vmm run --api-socket path=PATH    serve Cloud Hypervisor's REST API; the VM comes from vm.create
+  vmm remote --api-socket PATH CMD  drive it, as ch-remote (see vmm remote --help)
   vmm --version | --help
 `;
 

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { UsageError } from './args/errors';
 import { doctorCommand } from './commands/doctor';
+import { remoteCommand } from './commands/remote';
 import { runCommand } from './commands/run';
 import { TOP_HELP } from './help';
 import { natCommand } from './nat/index';
@@ -17,6 +18,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await doctorCommand(rest);
       case 'nat':
         return await natCommand([...rest]);
+      case 'remote':
+        return await remoteCommand(rest);
       case undefined:
       case '--help':
       case '-h':
@@ -27,7 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${version()}\n`);
         return 0;
       default:
-        throw new UsageError(`unknown command '${command}' (commands: run, doctor, nat; see vmm --help)`);
+        throw new UsageError(
+          `unknown command '${command}' (commands: run, doctor, nat, remote; see vmm --help)`,
+        );
     }
   } catch (e) {
     const err = e as Error & { code?: string };

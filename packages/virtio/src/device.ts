@@ -1,7 +1,7 @@
 // What a virtio device model gives the transport, and what the transport gives it back.
 import type { GuestMemory, SyscallName } from '@vmm/hypervisor';
 import type { RegionViews } from './memory/region-views';
-import type { SplitQueue } from './queue/split';
+import type { SplitQueue, SplitQueueState } from './queue/split';
 
 /**
  * Where a device's interrupt goes (the vmm wires `raise` to an irqfd: an edge per event).
@@ -84,6 +84,11 @@ export interface VirtioDevice {
    */
   pause?(): void;
   resume?(): void;
+  /**
+   * The queues' states when the device serves them somewhere else (its own thread), read while
+   * paused for a snapshot; absent or undefined: the transport's own queues are current.
+   */
+  queueStates?(): SplitQueueState[] | undefined;
   /**
    * The device can be served from its own I/O thread, built there from this spec; absent: it is
    * served where its transport runs (the main thread).

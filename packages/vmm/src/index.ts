@@ -9,6 +9,9 @@ export { instructionBytes } from './vcpu/exit-loop';
 export type { StopReason } from './vcpu/protocol';
 export { rateLimitedLog } from './log/rate-limited';
 export { VmmError } from '@vmm/hypervisor';
+export { SnapshotError } from './snapshot/errors';
+export { type SnapshotSummary } from './snapshot/store';
+export { SNAPSHOT_VERSION } from './snapshot/manifest';
 export { VmBuilder, type ConsoleOptions } from './library/builder';
 export {
   Vm,
@@ -16,6 +19,7 @@ export {
   type VmExit,
   type VmEvents,
   type VmStartOptions,
+  type VmRestoreOptions,
   type ShutdownOptions,
 } from './library/vm';
 export { ConsoleCapture, type WaitForOptions } from './library/console-capture';
@@ -24,3 +28,4 @@ export * from './agent/index';
 export { startSocks5, type Socks5Options, type Socks5Server, type GuestConnect } from './library/socks5';
 export { startForward, type Forward, type ForwardOptions } from './library/forward';
 export { splitHostPort } from './net-relay/tcp-listener';
+export * from './api/index';

@@ -43,6 +43,7 @@ const VIRTIO_GUESTS: readonly GuestSpec[] = [
   'blk-bench',
   'blk-flush-wait',
   'blk-reboot',
+  'blk-writer',
   'virtio-rng',
   'virtio-console',
   'virtio-flood',

@@ -4,11 +4,14 @@ import {
   MAX_DISK_POLL_US,
   MAX_VCPUS,
   defaultConfig,
+  restoreFromCh,
   splitHostPort,
   type DiskConfig,
   type NetInterfaceConfig,
+  type RestoreRequest,
   type SerialConfig,
   type VmConfig,
+  type VmSettings,
   type VsockConfig,
 } from '@vmm/vmm';
 import { parseFlags, type FlagSpec } from '../args/argv';
@@ -72,8 +75,57 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     arg: 'true|false|log',
     help: 'a seccomp allow-list on every vCPU and device thread: true kills the monitor on a call outside it (default), log lets it through and has the kernel log it, false installs none',
   },
+  'api-socket': {
+    value: true,
+    arg: 'path=PATH',
+    help: "serve Cloud Hypervisor's REST API on this Unix socket (mode 0600; see vmm remote); without --kernel, wait for vm.create and vm.boot",
+  },
+  restore: {
+    value: true,
+    arg: 'source_url=file:///DIR[,resume=on|off]',
+    help: 'bring back the VM a snapshot in DIR holds (vm.snapshot), paused as it was saved; resume=on (the default without --api-socket) runs it',
+  },
   help: { value: false, help: 'show this help' },
 };
+
+/** What every VM of the process gets, also one made through the API: --no-reboot, --host-quirks, --seccomp. */
+export function parseVmSettings(flags: ReadonlyMap<string, string[]>): VmSettings {
+  const quirks = flags.get('host-quirks')?.[0] ?? 'auto';
+  if (quirks !== 'auto' && quirks !== 'off' && quirks !== 'on') {
+    throw new UsageError(`--host-quirks: '${quirks}' is not auto or off`);
+  }
+  const seccompText = flags.get('seccomp')?.[0] ?? 'true';
+  const seccomp = ({ true: 'on', false: 'off', log: 'log' } as const)[
+    seccompText as 'true' | 'false' | 'log'
+  ];
+  if (!seccomp) throw new UsageError(`--seccomp: '${seccompText}' is not true, false or log`);
+  return { noReboot: flags.has('no-reboot'), hostQuirks: quirks === 'off' ? 'off' : 'auto', seccomp };
+}
+
+/** --api-socket path=PATH -> PATH. */
+export function parseApiSocket(text: string): string {
+  const path = parseKeyValues('--api-socket', text, ['path']).get('path');
+  if (path === undefined) throw new UsageError(`--api-socket: path=PATH is required in '${text}'`);
+  return path;
+}
+
+/** --restore source_url=file:///DIR[,resume=on|off] -> the directory, and whether to resume (default `resumeByDefault`). */
+export function parseRestore(text: string, resumeByDefault: boolean): RestoreRequest {
+  const kv = parseKeyValues('--restore', text, ['source_url', 'resume']);
+  const url = kv.get('source_url');
+  if (url === undefined) throw new UsageError(`--restore: source_url=file:///DIR is required in '${text}'`);
+  const resume = kv.get('resume');
+  if (resume !== undefined && resume !== 'on' && resume !== 'off')
+    throw new UsageError(`--restore: resume=${resume} is not on or off`);
+  try {
+    return restoreFromCh({
+      source_url: url,
+      resume: resume === undefined ? resumeByDefault : resume === 'on',
+    });
+  } catch (e) {
+    throw new UsageError(`--restore: ${(e as Error).message}`);
+  }
+}
 
 /** What `vmm run` serves on the host besides the VM: through the guest agent. */
 export interface RunExtras {
@@ -111,7 +163,10 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
   const one = (name: string) => flags.get(name)?.[0];
 
   const kernel = one('kernel');
-  if (kernel === undefined) throw new UsageError('--kernel PATH is required');
+  if (kernel === undefined)
+    throw new UsageError(
+      '--kernel PATH is required (or --api-socket path=PATH to take the VM from vm.create)',
+    );
   if (kernel === '') throw new UsageError('--kernel needs a path');
 
   let boot: number = defaultConfig.cpus.boot;
@@ -138,16 +193,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
   const serialText = one('serial');
   if (serialText !== undefined) serial = parseSerial('--serial', serialText);
 
-  const quirks = one('host-quirks') ?? 'auto';
-  if (quirks !== 'auto' && quirks !== 'off' && quirks !== 'on') {
-    throw new UsageError(`--host-quirks: '${quirks}' is not auto or off`);
-  }
-
-  const seccompText = one('seccomp') ?? 'true';
-  const seccomp = ({ true: 'on', false: 'off', log: 'log' } as const)[
-    seccompText as 'true' | 'false' | 'log'
-  ];
-  if (!seccomp) throw new UsageError(`--seccomp: '${seccompText}' is not true, false or log`);
+  const settings = parseVmSettings(flags);
 
   const disks = (flags.get('disk') ?? []).map(parseDisk);
   const nets = (flags.get('net') ?? []).map(parseNet);
@@ -167,13 +213,13 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     cpus: { boot },
     memory: { size },
     serial,
-    noReboot: flags.has('no-reboot'),
-    hostQuirks: quirks === 'off' ? 'off' : 'auto',
+    noReboot: settings.noReboot,
+    hostQuirks: settings.hostQuirks,
     disks,
     nets,
     console: virtioConsole,
     rng: flags.has('rng'),
-    seccomp,
+    seccomp: settings.seccomp,
     vsock: vsockText === undefined ? undefined : parseVsock(vsockText),
   };
 }

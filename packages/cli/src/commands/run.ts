@@ -1,13 +1,21 @@
 // `vmm run`: boot a VM and wait for it to end. Exit codes: 0 poweroff (or reset with --no-reboot),
 // 1 a VM or host error (one line says what and what to do), 2 a bad command line.
 import { Vmm, startForward, startSocks5 } from '@vmm/vmm';
+import { parseFlags } from '../args/argv';
 import { flagsHelp } from '../help';
+import { runApiCommand } from './run-api';
 import { RUN_FLAGS, parseRunExtras, parseRunFlags } from './run-flags';
 
+const USAGE = `Usage: vmm run --kernel PATH [options]
+       vmm run --api-socket path=PATH [--kernel PATH [options]]   (see vmm remote --help)
+       vmm run --restore source_url=file:///DIR [--api-socket path=PATH]`;
+
 export async function runCommand(argv: readonly string[]): Promise<number> {
+  const { flags } = parseFlags(argv, RUN_FLAGS);
+  if ((flags.has('api-socket') || flags.has('restore')) && !flags.has('help')) return runApiCommand(argv);
   const config = parseRunFlags(argv);
   if (config === 'help') {
-    process.stdout.write(flagsHelp('Usage: vmm run --kernel PATH [options]', RUN_FLAGS));
+    process.stdout.write(flagsHelp(USAGE, RUN_FLAGS));
     return 0;
   }
   const extras = parseRunExtras(argv, config);

@@ -255,4 +255,40 @@ describe('virtio-mmio transport (virtio 1.2 §4.2.2)', () => {
     // Still answers afterwards.
     expect(driver.read32(R.MMIO_MAGIC_VALUE)).toBe(0x74726976);
   });
+
+  it('saveState/restoreState: a new transport over the same RAM takes the queue over where it was', () => {
+    const { mem, transport, driver, irq } = makeGuest(new RngDevice());
+    driver.init(TRANSPORT_FEATURES, DEVICE_ID_ENTROPY);
+    const q = driver.setupQueue(0);
+    driver.driverOk();
+    q.add([{ addr: driver.buffer(16, 0), len: 16, write: true }]);
+    q.kick();
+    expect(q.usedIdx()).toBe(1);
+    const s = JSON.parse(JSON.stringify(transport.saveState())) as ReturnType<MmioTransport['saveState']>;
+
+    const fresh = () => new MmioTransport({ device: new RngDevice(), memory: mem, interrupt: irq });
+    const t2 = fresh();
+    expect(t2.restoreState(s)).toBe(true);
+    expect(t2.deviceStatus).toBe(transport.deviceStatus);
+    expect(t2.features).toBe(transport.features);
+    q.add([{ addr: driver.buffer(16, 0), len: 16, write: true }]);
+    t2.notify(0);
+    expect(q.usedIdx()).toBe(2); // served from the saved position: not the first entry again
+
+    const q0 = s.queues[0]!;
+    for (const bad of [
+      { ...s, queues: [] },
+      { ...s, addressRegs: [[1, 2, 3]] },
+      { ...s, driverFeatures: 'x' },
+      { ...s, status: 0x1ff },
+      { ...s, queues: [{ ...q0, size: 1 << 20 }] },
+      { ...s, queues: [{ ...q0, nextAvail: 70000 }] },
+      { ...s, queues: [{ ...q0, descAddr: 2 ** 40 }] }, // a ring outside guest RAM
+      null,
+    ]) {
+      const t = fresh();
+      expect(t.restoreState(bad as typeof s)).toBe(false);
+      expect(t.deviceStatus).toBe(0);
+    }
+  });
 });

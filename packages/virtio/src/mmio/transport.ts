@@ -5,7 +5,7 @@ import type { GuestMemory, LogSink } from '@vmm/hypervisor';
 import type { DeviceContext, InterruptSink, VirtioDevice } from '../device';
 import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_VERSION_1, hasFeature } from '../features';
 import { RegionViews } from '../memory/region-views';
-import { SplitQueue } from '../queue/split';
+import { SplitQueue, type SplitQueueState } from '../queue/split';
 import {
   INTERRUPT_CONFIG_CHANGE,
   STATUS_DEVICE_NEEDS_RESET,
@@ -34,6 +34,26 @@ export interface MmioTransportOptions {
   name?: string;
   /** DeviceContext.interrupted: the owner of the thread this transport runs on wants it back. */
   interrupted?: () => boolean;
+}
+
+/**
+ * The register file and the queues as the driver left them, for a snapshot: plain data (JSON).
+ * A restore checks every field (a snapshot is a file anyone could have edited).
+ */
+export interface MmioTransportState {
+  status: number;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  /** The features the driver wrote, 64 bits as a decimal string. */
+  driverFeatures: string;
+  queueSel: number;
+  interruptStatus: number;
+  configGeneration: number;
+  /** DRIVER_OK was seen and the device activated. */
+  activated: boolean;
+  queues: SplitQueueState[];
+  /** Per queue, the six 32-bit halves of its ring addresses as written. */
+  addressRegs: number[][];
 }
 
 export class MmioTransport implements DeviceContext {
@@ -141,6 +161,60 @@ export class MmioTransport implements DeviceContext {
   }
 
   // --- the vmm's side ----------------------------------------------------------------------------
+
+  /**
+   * What a snapshot keeps of this transport. Call it with the guest's vCPUs and the device paused
+   * (VirtioDevice.pause): the queues' positions come from the device when it serves them itself.
+   */
+  saveState(): MmioTransportState {
+    const queues = this.device.queueStates?.() ?? this.queues.map((q) => q.state());
+    return {
+      status: this.status,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      driverFeatures: this.driverFeatures.toString(),
+      queueSel: this.queueSel,
+      interruptStatus: Atomics.load(this.isr, 0),
+      configGeneration: this.configGeneration,
+      activated: this.activated,
+      queues,
+      addressRegs: this.addressRegs.map((r) => [...r]),
+    };
+  }
+
+  /**
+   * Make this new transport (the same kind of device, over the restored guest RAM) what
+   * saveState() saw, and activate the device if it was. False, with the transport reset, when the
+   * state does not fit: another queue count, a size over the maximum, a ring outside RAM, a
+   * malformed field.
+   */
+  restoreState(s: MmioTransportState): boolean {
+    this.reset();
+    if (!validState(s, this.queues)) return false;
+    for (let i = 0; i < this.queues.length; i++) {
+      if (!this.queues[i]!.restore(s.queues[i]!, this.views)) {
+        this.reset();
+        return false;
+      }
+      this.addressRegs[i]!.set(s.addressRegs[i]!);
+    }
+    this.status = s.status;
+    this.deviceFeaturesSel = s.deviceFeaturesSel;
+    this.driverFeaturesSel = s.driverFeaturesSel;
+    this.driverFeatures = BigInt(s.driverFeatures);
+    this.queueSel = s.queueSel;
+    this.configGeneration = s.configGeneration;
+    Atomics.store(this.isr, 0, s.interruptStatus);
+    if (s.activated) {
+      this.activated = true;
+      try {
+        this.device.activate(this);
+      } catch (e) {
+        this.deviceFailed(e);
+      }
+    }
+    return true;
+  }
 
   /**
    * The boot is over: reset the device as a driver's status 0 would, so it lets go of this RAM's
@@ -380,6 +454,37 @@ export class MmioTransport implements DeviceContext {
     Atomics.store(this.isr, 0, 0);
     this.activated = false;
   }
+}
+
+const isU32 = (v: unknown): v is number =>
+  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+
+/** Every field of a saved transport state has its type and range, and its queues fit these. */
+function validState(s: MmioTransportState, queues: readonly SplitQueue[]): boolean {
+  if (typeof s !== 'object' || s === null) return false;
+  const words = [
+    s.status,
+    s.deviceFeaturesSel,
+    s.driverFeaturesSel,
+    s.queueSel,
+    s.interruptStatus,
+    s.configGeneration,
+  ];
+  if (!words.every(isU32) || s.status > 0xff || typeof s.activated !== 'boolean') return false;
+  if (typeof s.driverFeatures !== 'string' || !/^\d{1,20}$/.test(s.driverFeatures)) return false;
+  if (BigInt(s.driverFeatures) > 0xffff_ffff_ffff_ffffn) return false;
+  if (!Array.isArray(s.queues) || s.queues.length !== queues.length) return false;
+  if (!Array.isArray(s.addressRegs) || s.addressRegs.length !== queues.length) return false;
+  return s.queues.every((q, i) => {
+    const regs = s.addressRegs[i];
+    if (!Array.isArray(regs) || regs.length !== 6 || !regs.every(isU32)) return false;
+    if (typeof q !== 'object' || q === null || typeof q.ready !== 'boolean') return false;
+    if (typeof q.eventIdx !== 'boolean' || typeof q.indirect !== 'boolean') return false;
+    const addrs = [q.descAddr, q.driverAddr, q.deviceAddr];
+    if (!addrs.every((a) => Number.isSafeInteger(a) && a >= -1)) return false;
+    if (!isU32(q.size) || q.size > queues[i]!.maxSize) return false;
+    return [q.nextAvail, q.nextUsed].every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff);
+  });
 }
 
 /** The first line of an error, for a log line. */

@@ -44,6 +44,8 @@ export type DeviceThreadCommand = { gen: number } & (
   /** The VM pauses: serve nothing (the piece of work under way ends first) until 'resume'. */
   | { type: 'pause' }
   | { type: 'resume' }
+  /** Paused: post { queues: SplitQueueState[] | null } on the command port (null: not activated). */
+  | { type: 'save' }
   | { type: 'stop' }
 );
 

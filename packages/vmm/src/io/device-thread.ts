@@ -175,11 +175,19 @@ function apply(c: DeviceThreadCommand): void {
       watch();
       return;
     case 'pause':
-      // The request under way (if any) stopped between two pieces and asked to be requeued; what
-      // the guest queues meanwhile waits in the ring (its kicks in the eventfds) until resume.
+      // Finish what the guest queued before its vCPUs parked (the request under way, and the rest
+      // of the ring: this command is applied, so interrupted() no longer stops the work), then take
+      // nothing until resume: the queues' positions are final, and a snapshot can save them.
+      while (serveRequeued() || pollQueues()) {
+        // each round serves at most a batch; the ring is finite and the guest cannot add to it
+      }
       paused = true;
       for (const q of ctx?.queues ?? []) if (q.live) q.stopPolling();
       watch();
+      return;
+    case 'save':
+      // The reply goes back on the command port; the main thread reads it once this is acknowledged.
+      init.port.postMessage({ queues: ctx ? ctx.queues.map((q) => q.state()) : null });
       return;
     case 'resume':
       paused = false;

@@ -9,9 +9,9 @@
 // does not answer (a disk's file on a stalled file system) is terminated and keeps the lease, so
 // guest RAM is never unmapped under it; the device is then out of service, and says so.
 import fs from 'node:fs';
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { createHostNotifier, type EventNotifier, type GuestMemoryLease, type LogSink } from '@vmm/hypervisor';
-import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '@vmm/virtio';
+import type { DeviceContext, DeviceThreadSpec, SplitQueueState, VirtioDevice } from '@vmm/virtio';
 import type { SeccompSetting } from '../vcpu/protocol';
 import { startWorker } from '../worker-url';
 import {
@@ -209,6 +209,17 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
 
   resume(): void {
     if (this.attached) this.command({ type: 'resume' });
+  }
+
+  /** The queues as the thread left them (paused first): a snapshot saves these, not the transport's. */
+  queueStates(): SplitQueueState[] | undefined {
+    if (!this.attached || !this.ctx) return undefined;
+    if (!this.command({ type: 'save' }, true)) {
+      throw new Error(`${this.name}: its I/O thread did not answer: its queues cannot be saved`);
+    }
+    const reply = receiveMessageOnPort(this.port)?.message as
+      { queues: SplitQueueState[] | null } | undefined;
+    return reply?.queues ?? undefined;
   }
 
   /** Stop the thread, then close the model (never under work the thread may still be doing). */

@@ -7,7 +7,7 @@ import { VsockError, type VsockDevice } from '@vmm/virtio';
 import type { AgentClient } from '../agent/client';
 import type { CopyInOptions } from '../agent/copy-in';
 import type { ExecOptions, ExecResult } from '../agent/exec';
-import type { VmConfig } from '../config';
+import type { SerialConfig, VmConfig } from '../config';
 import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
 import { ConsoleCapture } from './console-capture';
 import { startForward, type Forward, type ForwardOptions } from './forward';
@@ -46,6 +46,11 @@ export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'>
   agentTimeoutMs?: number;
 }
 
+export interface VmRestoreOptions extends VmStartOptions {
+  /** Where COM1 goes: default captured (vm.console); 'as-saved' keeps the snapshot's configuration. */
+  serial?: SerialConfig | 'as-saved';
+}
+
 export interface ShutdownOptions {
   /** How long the guest has to power off once asked, before it is stopped (default 10 s). */
   graceMs?: number;
@@ -74,8 +79,35 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   /** Boot `config`; resolves once the guest's vCPUs run. */
   static async start(config: VmConfig, options: VmStartOptions = {}): Promise<Vm> {
     const vm = new Vm();
-    await vm.boot(config, options);
+    await vm.boot((o) => Vmm.create(config, o), options);
     return vm;
+  }
+
+  /**
+   * Bring back the VM a snapshot in `dir` holds (vm.snapshot(), or the API's vm.snapshot), in this
+   * process or another: checked whole first (a corrupt, truncated or mismatched snapshot rejects
+   * with a SnapshotError and nothing starts), guest RAM mapped copy-on-write from the snapshot.
+   * It comes back paused, as it was saved: resume() runs it. The console is captured here.
+   */
+  static async restore(dir: string, options: VmRestoreOptions = {}): Promise<Vm> {
+    const vm = new Vm();
+    const serial = options.serial ?? { mode: 'capture' };
+    await vm.boot((o) => Vmm.restore(dir, serial === 'as-saved' ? o : { ...o, serial }), options);
+    return vm;
+  }
+
+  /** The VM's configuration (for a restored VM, the snapshot's); undefined before it started. */
+  get config(): VmConfig | undefined {
+    return this.vmm?.config;
+  }
+
+  /**
+   * Write the paused VM to `dir` (created; refused if it already holds a snapshot): guest RAM, the
+   * state of every vCPU and of the machine, with checksums. The VM stays paused.
+   */
+  async snapshot(dir: string): Promise<void> {
+    this.expectState('snapshot', 'paused');
+    await this.machine().snapshot(dir);
   }
 
   get state(): VmState {
@@ -237,17 +269,18 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     this.emit('state', s);
   }
 
-  private async boot(config: VmConfig, options: VmStartOptions): Promise<void> {
+  private async boot(create: (options: VmmOptions) => Promise<Vmm>, options: VmStartOptions): Promise<void> {
     this.agentTimeoutMs = options.agentTimeoutMs ?? this.agentTimeoutMs;
     let running: () => void = () => {};
     const started = new Promise<void>((r) => (running = r));
-    const vmm = await Vmm.create(config, {
+    const vmm = await create({
       ...options,
       input: this.console.input,
       output: (_source, chunk) => this.console.push(chunk),
       log: (line) => this.emit('log', line),
       onRunning: () => {
-        if (this.current === 'starting') this.setState('running');
+        // A restored VM's vCPUs are parked from the start: it comes back paused.
+        if (this.current === 'starting') this.setState(vmm.isPaused ? 'paused' : 'running');
         running();
       },
     });

@@ -13,6 +13,7 @@ import {
   natBackend,
   tapBackend,
   mmioRegisters,
+  type MmioTransportState,
   type VirtioDevice,
 } from '@vmm/virtio';
 import fs from 'node:fs';
@@ -221,6 +222,29 @@ export class VirtioMmioBus implements MmioHandler {
       }
       this.notifiers.push(irq);
       this.transports.push(t);
+    });
+  }
+
+  /** Each transport's state, in slot order (the VM and its devices paused). */
+  saveStates(): MmioTransportState[] {
+    return this.transports.map((t) => t.saveState());
+  }
+
+  /**
+   * Give each transport its saved state (slot order; the devices must be the same kinds). Throws,
+   * naming the slot, when a state does not fit.
+   */
+  restoreStates(states: readonly { deviceId: number; transport: MmioTransportState }[]): void {
+    if (states.length !== this.transports.length) {
+      throw new RangeError(
+        `the snapshot has ${states.length} virtio devices, the VM ${this.transports.length}`,
+      );
+    }
+    this.transports.forEach((t, i) => {
+      const s = states[i]!;
+      if (s.deviceId !== t.device.deviceId || !t.restoreState(s.transport)) {
+        throw new RangeError(`the saved state of virtio device ${i} (${t.name}) does not fit it`);
+      }
     });
   }
 

@@ -14,8 +14,11 @@ import {
   type Hypervisor,
   type LogSink,
   type ProbeResult,
+  type Vcpu,
   type VirtualMachine,
 } from '@vmm/hypervisor';
+import { SnapshotError } from '../snapshot/errors';
+import { loadSnapshot, saveSnapshot, type LoadedSnapshot, type SnapshotSummary } from '../snapshot/store';
 import { buildAcpiTables } from '../arch/x86_64/acpi/index';
 import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
 import {
@@ -29,6 +32,7 @@ import {
 } from '../arch/x86_64/index';
 import type { VmConfig } from '../config';
 import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
+import type { SerialConfig } from '../config';
 import type { StopReason } from '../vcpu/protocol';
 import { VcpuThread } from '../vcpu/thread';
 import { EventfdPoller } from '../io/eventfd-poller';
@@ -47,7 +51,7 @@ import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 import { rateLimitedLog } from '../log/rate-limited';
 import { VmBuilder } from '../library/builder';
-import { VsockDevice } from '@vmm/virtio';
+import { NetDevice, VsockDevice } from '@vmm/virtio';
 import { cmdlineWithAgent, initrdWithAgent } from '../agent/initramfs';
 import { readAgentBinary } from '../agent/binary-path';
 import { AgentClient } from '../agent/client';
@@ -100,6 +104,12 @@ interface GedPlumbing {
 export class Vmm {
   private threads: VcpuThread[] = [];
   private ged: GedPlumbing | undefined;
+  /** This boot's vCPUs (their state is read here, on the main thread, while they are parked). */
+  private vcpus: Vcpu[] = [];
+  /** COM1's shared state (read into a snapshot). */
+  private uartState: SharedArrayBuffer | undefined;
+  /** A snapshot the next boot restores (set by Vmm.restore). */
+  private restoring: LoadedSnapshot | undefined;
   /** pause() parked the vCPUs and devices; a reboot keeps the machine paused until resume(). */
   private paused = false;
   /** reboot() asked for the current boot to end and a new one to start. */
@@ -210,6 +220,7 @@ export class Vmm {
   async run(): Promise<RunResult> {
     let reboots = 0;
     const serial = this.openSerial();
+    this.uartState = serial.state;
     const poller = new EventfdPoller(createHostNotifier(), this.config.seccomp ?? 'on');
     this.drains.push(() => poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
@@ -307,11 +318,64 @@ export class Vmm {
     return true;
   }
 
+  /**
+   * Write the paused VM to `dir`: guest RAM (only pages that are not all zero), the KVM state of the
+   * VM and every vCPU, the monitor's devices, and a manifest with each file's checksum, last.
+   */
+  async snapshot(dir: string): Promise<SnapshotSummary> {
+    const vm = this.vm;
+    if (!this.paused || !vm || this.vcpus.length === 0 || !this.uartState || !this.ged) {
+      throw new VmmError('EVMSTATE', 'only a paused VM can be snapshotted: pause it first');
+    }
+    const unsupported = this.devices.filter((d) => d instanceof NetDevice || d instanceof VsockDevice);
+    if (unsupported.length > 0) {
+      throw new SnapshotError(
+        'ESNAPSHOTUNSUPPORTED',
+        'this VM has a network interface or vsock, whose host-side connections this version cannot carry ' +
+          'into a snapshot: snapshot a VM with disks, console and rng only',
+      );
+    }
+    if (!vm.saveState || this.vcpus.some((v) => !v.saveState)) {
+      throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot save a VM');
+    }
+    const kvm = { machine: vm.saveState(), vcpus: this.vcpus.map((v) => v.saveState!()) };
+    const transports = this.bus?.saveStates() ?? [];
+    const devices = {
+      uart: Buffer.from(new Uint8Array(this.uartState)).toString('base64'),
+      gedEvents: Atomics.load(this.ged.events, 0),
+      virtio: transports.map((transport, i) => ({ deviceId: this.devices[i]!.deviceId, transport })),
+    };
+    return saveSnapshot(dir, { config: this.config, kvm, devices, memory: vm.memory });
+  }
+
+  /**
+   * A VM from a snapshot, checked whole before anything starts: run() brings it back paused, as it
+   * was (resume() to run it). `serial` replaces where the saved configuration's COM1 went (a new
+   * process has its own terminal or files).
+   */
+  static async restore(dir: string, options: VmmOptions & { serial?: SerialConfig } = {}): Promise<Vmm> {
+    const snap = loadSnapshot(dir, createUartState().byteLength);
+    const saved = snap.manifest.config;
+    const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };
+    const vmm = await Vmm.create(config, options);
+    vmm.restoring = snap;
+    vmm.paused = true;
+    return vmm;
+  }
+
+  /** Whether the VM is paused (its vCPUs parked, or about to be: a restored VM starts so). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** One boot of the machine, until the first vCPU stops; the others are then stopped too. */
   private async boot(serial: SerialPlumbing, poller: EventfdPoller): Promise<StopReason> {
     const { config } = this;
     const layout = memoryLayout(config.memory.size);
-    const vm = this.hypervisor.createVm({ ranges: layout.ranges });
+    // The first boot of a restored VM: RAM mapped copy-on-write from the snapshot, state set from it.
+    const restoring = this.restoring;
+    this.restoring = undefined;
+    const vm = this.hypervisor.createVm({ ranges: layout.ranges, backingFile: restoring?.memoryFile });
     this.vm = vm;
     let bus: VirtioMmioBus | undefined;
     try {
@@ -324,33 +388,17 @@ export class Vmm {
       vm.registerIrqFd(gedIrq, GED_GSI);
       this.ged = { events: new Int32Array(gedEvents), irq: gedIrq };
       const placement = virtioPlacement(this.devices.length);
-      const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
       bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller, this.log) : undefined;
       this.bus = bus;
       const servers: MailboxServer[] = [];
-      const plan = loadKernel(vm.memory, this.files.kernel, {
-        initrd: this.files.initrd,
-        cmdline: this.cmdline,
-        rsdpAddress,
-        ramSize: config.memory.size,
-      });
-      const supported = vm.supportedCpuid();
+      const vcpus = restoring ? this.restoreMachine(vm, restoring, serial) : this.loadMachine(vm, placement);
+      this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
-      for (let id = 0; id < config.cpus.boot; id++) {
-        const vcpu = vm.createVcpu(id);
-        vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot));
-        vcpu.setMsrs(bootMsrs());
-        vcpu.setFpuDefaults();
-        vcpu.setLapicDefaults();
-        if (id === 0) {
-          vcpu.setSregs(plan.sregs);
-          vcpu.setRegs(plan.regs);
-        }
-        // Secondary vCPUs stay in the state KVM gives them: waiting for INIT/SIPI from vCPU 0.
+      for (const vcpu of vcpus) {
         threads.push(
           new VcpuThread(
             {
-              id,
+              id: vcpu.id,
               vcpu: vcpu.attachSpec(),
               uart: { state: serial.state, outFd: serial.outFd, outLimit: serial.outLimit, irqFd: irq.fd },
               mmioMailbox: bus ? newMailbox(bus, servers) : null,
@@ -380,6 +428,7 @@ export class Vmm {
       return first;
     } finally {
       this.threads = [];
+      this.vcpus = [];
       this.ged?.irq.close();
       this.ged = undefined;
       // Device I/O threads let go of this boot's memory before it is unmapped.
@@ -387,6 +436,62 @@ export class Vmm {
       vm.close();
       this.vm = undefined;
     }
+  }
+
+  /** A fresh boot: ACPI tables and the kernel into RAM, vCPU 0 at its entry, the others waiting for SIPI. */
+  private loadMachine(vm: VirtualMachine, placement: ReturnType<typeof virtioPlacement>): Vcpu[] {
+    const { config } = this;
+    const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
+    const plan = loadKernel(vm.memory, this.files.kernel, {
+      initrd: this.files.initrd,
+      cmdline: this.cmdline,
+      rsdpAddress,
+      ramSize: config.memory.size,
+    });
+    const supported = vm.supportedCpuid();
+    const vcpus: Vcpu[] = [];
+    for (let id = 0; id < config.cpus.boot; id++) {
+      const vcpu = vm.createVcpu(id);
+      vcpus.push(vcpu);
+      vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot));
+      vcpu.setMsrs(bootMsrs());
+      vcpu.setFpuDefaults();
+      vcpu.setLapicDefaults();
+      if (id === 0) {
+        vcpu.setSregs(plan.sregs);
+        vcpu.setRegs(plan.regs);
+      }
+      // Secondary vCPUs stay in the state KVM gives them: waiting for INIT/SIPI from vCPU 0.
+    }
+    return vcpus;
+  }
+
+  /** A restored boot: RAM is the snapshot's; the VM, its vCPUs and the monitor's devices take its state. */
+  private restoreMachine(vm: VirtualMachine, snap: LoadedSnapshot, serial: SerialPlumbing): Vcpu[] {
+    if (!vm.restoreState) {
+      throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot restore a VM');
+    }
+    const vcpus = snap.kvm.vcpus.map((s) => vm.createVcpu(s.id));
+    vm.restoreState(snap.kvm.machine);
+    snap.kvm.vcpus.forEach((s, i) => {
+      const vcpu = vcpus[i]!;
+      if (!vcpu.restoreState)
+        throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot restore a vCPU');
+      vcpu.restoreState(s);
+    });
+    new Uint8Array(serial.state).set(Buffer.from(snap.devices.uart, 'base64'));
+    try {
+      if (this.bus || snap.devices.virtio.length > 0) {
+        if (!this.bus) throw new RangeError('the snapshot has virtio devices and this VM none');
+        this.bus.restoreStates(snap.devices.virtio);
+      }
+    } catch (e) {
+      throw new SnapshotError('ESNAPSHOTMISMATCH', `cannot restore the devices: ${(e as Error).message}`);
+    }
+    // It comes back paused: the devices too, until resume().
+    for (const d of this.devices) d.pause?.();
+    Atomics.store(this.ged!.events, 0, snap.devices.gedEvents);
+    return vcpus;
   }
 
   private openSerial(): SerialPlumbing {

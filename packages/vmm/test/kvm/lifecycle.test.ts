@@ -2,9 +2,12 @@
 // guest (it prints "COUNT n" every 100 ms): pause stops the count and resume goes on from it,
 // reboot starts the guest over, the ACPI power button runs the guest's handler and it powers off;
 // a call in the wrong state is refused and changes nothing. One VM, one run.
-import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
-import { Vmm, VmmError, type Vm, type VmState } from '../../src/index';
+import { Vm, Vmm, VmmError, type VmState } from '../../src/index';
 import { kvmUsable } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 2: VM lifecycle (pause, resume, reboot, power button) on /dev/kvm');
@@ -70,6 +73,135 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       expect(states).toEqual([...pauses, 'stopped']);
     } finally {
       await vm.dispose();
+    }
+  }, 240_000);
+
+  describe('snapshot and restore', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-snapshot-'));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const snap = path.join(dir, 'snap');
+    let last = 0;
+
+    it('a paused VM is written to a directory; a running one is refused', async () => {
+      const vm = await Vmm.builder().kernel(guest).cpus(2).memory('256M').console({ capture: true }).start();
+      try {
+        await vm.console.waitFor(/^COUNT 5\n/m, { timeoutMs: 60_000 });
+        await expect(vm.snapshot(snap)).rejects.toMatchObject({ code: 'EVMSTATE' });
+        await vm.pause();
+        await sleep(300);
+        last = counts(vm).at(-1)!;
+        await vm.snapshot(snap);
+        await expect(vm.snapshot(snap)).rejects.toMatchObject({ code: 'ESNAPSHOTEXISTS' });
+        expect(fs.readdirSync(snap).sort()).toEqual(['devices.json', 'kvm.state', 'manifest.json', 'memory']);
+        // Only what the guest touched is stored: a few MiB of 256.
+        expect(fs.statSync(path.join(snap, 'memory')).blocks * 512).toBeLessThan(16 * 2 ** 20);
+      } finally {
+        await vm.dispose();
+      }
+    }, 120_000);
+
+    it('restored twice, each VM comes back paused and counts on from where the first stopped', async () => {
+      const a = await Vm.restore(snap);
+      const b = await Vm.restore(snap);
+      try {
+        expect(a.state).toBe('paused');
+        await sleep(500);
+        expect(counts(a)).toEqual([]);
+        await a.resume();
+        await b.resume();
+        await a.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
+        await b.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
+        expect(counts(a).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
+        expect(counts(b).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
+        // Independent: one powers off, the other counts on.
+        await a.powerButton();
+        expect((await a.exited).outcome).toBe('poweroff');
+        const n = counts(b).at(-1)!;
+        await b.console.waitFor(new RegExp(`^COUNT ${n + 2}\\n`, 'm'), { timeoutMs: 30_000 });
+        expect(b.state).toBe('running');
+      } finally {
+        await a.dispose();
+        await b.dispose();
+      }
+    }, 120_000);
+
+    it('a corrupt, truncated, missing or other-version snapshot is refused and nothing starts', async () => {
+      const copy = (name: string) => {
+        const d = path.join(dir, name);
+        fs.cpSync(snap, d, { recursive: true });
+        return d;
+      };
+      const flipped = copy('flipped');
+      const state = fs.readFileSync(path.join(flipped, 'kvm.state'));
+      state[state.length - 9]! ^= 0x40;
+      fs.writeFileSync(path.join(flipped, 'kvm.state'), state);
+      await expect(Vm.restore(flipped)).rejects.toMatchObject({ code: 'ESNAPSHOTCORRUPT' });
+
+      const truncated = copy('truncated');
+      fs.truncateSync(path.join(truncated, 'memory'), 128 * 2 ** 20);
+      await expect(Vm.restore(truncated)).rejects.toThrow(/truncated/);
+
+      const page = copy('page');
+      const fd = fs.openSync(path.join(page, 'memory'), 'r+');
+      fs.writeSync(fd, Buffer.of(0x90), 0, 1, 200 * 2 ** 20); // a byte where the guest had nothing
+      fs.closeSync(fd);
+      await expect(Vm.restore(page)).rejects.toMatchObject({ code: 'ESNAPSHOTCORRUPT' });
+
+      await expect(Vm.restore(path.join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'ESNAPSHOTMISSING' });
+
+      const version = copy('version');
+      const m = JSON.parse(fs.readFileSync(path.join(version, 'manifest.json'), 'utf8'));
+      fs.writeFileSync(path.join(version, 'manifest.json'), JSON.stringify({ ...m, version: 99 }));
+      await expect(Vm.restore(version)).rejects.toMatchObject({ code: 'ESNAPSHOTVERSION' });
+    }, 60_000);
+  });
+
+  it('a guest in the middle of disk writes is snapshotted, restored in a new VM, and finishes with a consistent disk', async () => {
+    const writer = (await buildGuests())['blk-writer']!;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-snapshot-blk-'));
+    const disk = path.join(dir, 'disk.img');
+    fs.writeFileSync(disk, Buffer.alloc(1 << 20));
+    const snap = path.join(dir, 'snap');
+    try {
+      const vm = await Vmm.builder()
+        .kernel(writer)
+        .memory('128M')
+        .disk({ path: disk, readonly: false })
+        .console({ capture: true })
+        .start();
+      let last = -1;
+      try {
+        await vm.console.waitFor(/^BLK-WRITE 5\n/m, { timeoutMs: 60_000 });
+        await vm.pause();
+        await vm.snapshot(snap);
+        await sleep(200);
+        const writes = [...vm.console.output.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
+        last = writes.at(-1)!;
+        expect(last).toBeLessThan(40); // paused in the middle of the writes, not after
+      } finally {
+        await vm.dispose();
+      }
+      const back = await Vm.restore(snap);
+      try {
+        await back.resume();
+        await back.console.waitFor(/^BLK-VERIFY (ok|bad \d+)\n/m, { timeoutMs: 120_000 });
+        const writes = [...back.console.output.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
+        expect(writes[0]).toBe(last + 1); // it went on from where it stopped
+        expect(writes.at(-1)).toBe(47);
+        expect(back.console.output).toMatch(/^BLK-VERIFY ok$/m);
+        expect((await back.exited).outcome).toBe('poweroff');
+      } finally {
+        await back.dispose();
+      }
+      // And the host sees every chunk where the guest put it.
+      const bytes = fs.readFileSync(disk);
+      for (let i = 0; i < 48; i++) {
+        const chunk = bytes.subarray((64 + i * 8) * 512, (64 + i * 8) * 512 + 4096);
+        expect(chunk.readUInt16LE(0), `chunk ${i}`).toBe(i);
+        expect(chunk[100]).toBe((i * 13 + 100) & 0xff);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
 });

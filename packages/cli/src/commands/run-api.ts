@@ -1,0 +1,108 @@
+// `vmm run --api-socket path=PATH`: Cloud Hypervisor's REST API for the VM this process runs.
+// With --kernel the VM is created and booted from the flags first; with --restore it is restored
+// from a snapshot (paused, as Cloud Hypervisor, unless resume=on; without --api-socket it is
+// resumed, as nothing could resume it later); without either, the process waits for vm.create
+// and vm.boot (or vm.restore). It ends on vmm.shutdown (exit 0), on SIGINT/SIGTERM (0), or when the
+// guest ends the VM by itself (its exit code, as `vmm run`; Cloud Hypervisor also exits then). A VM
+// ended through the API (vm.shutdown, vm.delete) leaves the process serving.
+import { ApiController, ApiServer, Vm, type VmConfig } from '@vmm/vmm';
+import { parseFlags } from '../args/argv';
+import { UsageError } from '../args/errors';
+import { RUN_FLAGS, parseApiSocket, parseRestore, parseRunFlags, parseVmSettings } from './run-flags';
+
+/** Flags that describe the process rather than a VM: taken without --kernel too. */
+const PROCESS_FLAGS = ['api-socket', 'seccomp', 'host-quirks', 'no-reboot', 'restore'];
+
+export async function runApiCommand(argv: readonly string[]): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, RUN_FLAGS);
+  const socketFlag = flags.get('api-socket')?.[0];
+  const socket = socketFlag === undefined ? undefined : parseApiSocket(socketFlag);
+  const restoreFlag = flags.get('restore')?.[0];
+  const restore = restoreFlag === undefined ? undefined : parseRestore(restoreFlag, socket === undefined);
+  if (restore && flags.has('kernel'))
+    throw new UsageError('--restore brings back a VM that has its own kernel and config: leave out --kernel');
+  const settings = parseVmSettings(flags);
+  if (flags.has('socks5') || flags.has('forward'))
+    throw new UsageError(
+      '--socks5 and --forward are not served with --api-socket (its VM can be deleted and created again): leave one out',
+    );
+  let config: VmConfig | undefined;
+  if (flags.has('kernel')) {
+    config = parseRunFlags(argv) as VmConfig;
+  } else {
+    const vmFlag = [...flags.keys()].find((f) => !PROCESS_FLAGS.includes(f));
+    if (vmFlag)
+      throw new UsageError(
+        `--${vmFlag} describes a VM: give --kernel too, or leave it out and send the VM's config with vm.create`,
+      );
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
+  }
+
+  const controller = new ApiController({ start: startVm, restore: restoreVm });
+  const server =
+    socket === undefined
+      ? undefined
+      : await ApiServer.listen({
+          path: socket,
+          controller,
+          settings,
+          log: (line) => process.stderr.write(`vmm: ${line}\n`),
+        });
+  let onSignal = () => {};
+  try {
+    const ended = new Promise<number>((resolve) => {
+      controller.on('vm-exit', (exit, { requested }) => {
+        if (requested) return;
+        if (exit.error) process.stderr.write(`vmm: ${exit.error.message}\n`);
+        resolve(exit.exitCode);
+      });
+      void server?.closed.then(() => resolve(0));
+      // Without a socket nothing can end the VM but its guest or a signal: a requested end is the end.
+      if (!server) controller.on('vm-exit', (exit) => resolve(exit.exitCode));
+      onSignal = () => void controller.shutdownVmm().finally(() => resolve(0));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    if (config) {
+      await controller.create(config);
+      await controller.boot();
+    }
+    if (restore) await controller.restore(restore);
+    return await ended;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await controller.shutdownVmm().catch(() => {});
+    await server?.close();
+  }
+}
+
+/** Boot a VM as the API's: its notices on stderr, and this terminal's input on its serial port when that is the terminal. */
+async function startVm(config: VmConfig): Promise<Vm> {
+  const vm = await Vm.start(config);
+  vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
+  if (config.serial.mode === 'tty') typeInto(vm);
+  return vm;
+}
+
+/** Restore a snapshot as the API's VM: COM1 on this terminal (and its input), notices on stderr. */
+async function restoreVm(dir: string): Promise<{ vm: Vm; config: VmConfig }> {
+  const vm = await Vm.restore(dir, { serial: { mode: 'tty' } });
+  vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
+  typeInto(vm);
+  return { vm, config: vm.config! };
+}
+
+/** stdin (raw, when it is a terminal) to the VM's COM1 until the VM ends. */
+function typeInto(vm: Vm): void {
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  const onData = (chunk: Buffer) => vm.console.write(chunk);
+  stdin.on('data', onData);
+  void vm.exited.then(() => {
+    stdin.off('data', onData);
+    stdin.pause();
+    if (raw) stdin.setRawMode(false);
+  });
+}

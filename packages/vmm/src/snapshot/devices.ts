@@ -1,0 +1,45 @@
+// The devices in a snapshot (devices.json): COM1's shared register state, the GED's pending
+// events, and each virtio-mmio transport with its queues (the device kind, to check it against the
+// restored VM's). What a device keeps on the host (a disk's file) is not copied: the restored VM
+// opens the same paths. Devices whose host side cannot be carried over (the NAT's connections,
+// vsock streams) are refused at snapshot time (ESNAPSHOTUNSUPPORTED) rather than saved broken.
+import type { MmioTransportState } from '@vmm/virtio';
+import { SnapshotError } from './errors';
+
+export interface DevicesState {
+  /** COM1's shared state (devices/uart/uart16550.ts createUartState), base64. */
+  uart: string;
+  /** The GED's events raised and not yet read by the guest. */
+  gedEvents: number;
+  /** The virtio-mmio transports in slot order (the restored VM's transport checks each state). */
+  virtio: { deviceId: number; transport: MmioTransportState }[];
+}
+
+export function encodeDevicesState(s: DevicesState): Buffer {
+  return Buffer.from(JSON.stringify(s));
+}
+
+/** Check what the file holds against the state it must restore into (the UART state's size). */
+export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesState {
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SnapshotError('ESNAPSHOTCORRUPT', 'the devices state of the snapshot is not JSON');
+  }
+  const o = v as Partial<DevicesState> | null;
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    typeof o.uart !== 'string' ||
+    Buffer.from(o.uart, 'base64').length !== uartBytes ||
+    !Number.isInteger(o.gedEvents) ||
+    (o.gedEvents as number) < 0 ||
+    (o.gedEvents as number) > 0xff ||
+    !Array.isArray(o.virtio) ||
+    !o.virtio.every((v) => typeof v === 'object' && v !== null && Number.isInteger(v.deviceId))
+  ) {
+    throw new SnapshotError('ESNAPSHOTCORRUPT', 'the devices state of the snapshot is malformed');
+  }
+  return { uart: o.uart, gedEvents: o.gedEvents as number, virtio: o.virtio as DevicesState['virtio'] };
+}

@@ -1,0 +1,10 @@
+import { VmmError } from '@vmm/hypervisor';
+
+/**
+ * A snapshot that cannot be taken or restored. Codes: ESNAPSHOTMISSING (no snapshot there),
+ * ESNAPSHOTCORRUPT (a file changed, truncated or malformed), ESNAPSHOTVERSION (another format
+ * version), ESNAPSHOTMISMATCH (another arch or backend, or parts that disagree),
+ * ESNAPSHOTUNSUPPORTED (the VM has something this version cannot snapshot), ESNAPSHOTEXISTS (the
+ * destination already holds a snapshot).
+ */
+export class SnapshotError extends VmmError {}

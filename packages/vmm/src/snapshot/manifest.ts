@@ -1,0 +1,94 @@
+// A snapshot directory's manifest (manifest.json): what the snapshot is (format, version, arch),
+// the VM's configuration, and each file with its size and SHA-256. It is written last, so a
+// snapshot cut short has none and is refused; on the way back in every field is checked before
+// anything is used (a snapshot is a file anyone could have edited).
+import type { VmConfig } from '../config';
+import { SnapshotError } from './errors';
+
+export const SNAPSHOT_FORMAT = 'vmm-snapshot';
+/** Bump on any change to the files or their meaning; a restore refuses every other version. */
+export const SNAPSHOT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+/** Guest RAM (memory-file.ts in @vmm/hypervisor: the ranges in order, zero pages as holes). */
+export const MEMORY_FILE = 'memory';
+/** The KVM state of the VM and its vCPUs (@vmm/hypervisor's state codec). */
+export const KVM_STATE_FILE = 'kvm.state';
+/** The monitor's own devices (devices.ts). */
+export const DEVICES_FILE = 'devices.json';
+
+export interface SnapshotFileEntry {
+  size: number;
+  sha256: string;
+}
+
+export interface SnapshotManifest {
+  format: typeof SNAPSHOT_FORMAT;
+  version: number;
+  arch: 'x86_64';
+  backend: 'kvm';
+  /** ISO 8601. */
+  createdAt: string;
+  /** The VM's configuration as it ran (a restore takes it, with the output redirected as asked). */
+  config: VmConfig;
+  files: {
+    [MEMORY_FILE]: SnapshotFileEntry & { dataBytes: number };
+    [KVM_STATE_FILE]: SnapshotFileEntry;
+    [DEVICES_FILE]: SnapshotFileEntry;
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSize = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isSha = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+
+/** Parse and check a manifest's text; SnapshotError names the first thing wrong. */
+export function parseManifest(text: string, where: string): SnapshotManifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    throw new SnapshotError('ESNAPSHOTCORRUPT', `${where} is not JSON: the snapshot is damaged`);
+  }
+  const bad = (what: string): never => {
+    throw new SnapshotError('ESNAPSHOTCORRUPT', `${where}: ${what}: the snapshot is damaged or not ours`);
+  };
+  if (!isObject(m) || m.format !== SNAPSHOT_FORMAT) return bad(`format is not "${SNAPSHOT_FORMAT}"`);
+  if (m.version !== SNAPSHOT_VERSION) {
+    throw new SnapshotError(
+      'ESNAPSHOTVERSION',
+      `${where} is snapshot format version ${String(m.version)}; this vmm restores version ${SNAPSHOT_VERSION} only`,
+    );
+  }
+  if (m.arch !== 'x86_64' || m.backend !== 'kvm') {
+    throw new SnapshotError(
+      'ESNAPSHOTMISMATCH',
+      `${where} is a ${String(m.arch)}/${String(m.backend)} snapshot; this host restores x86_64/kvm ones`,
+    );
+  }
+  if (typeof m.createdAt !== 'string') bad('createdAt is missing');
+  const c = m.config;
+  if (
+    !isObject(c) ||
+    typeof c.kernel !== 'string' ||
+    typeof c.cmdline !== 'string' ||
+    !isObject(c.cpus) ||
+    !isSize(c.cpus.boot) ||
+    (c.cpus.boot as number) < 1 ||
+    !isObject(c.memory) ||
+    !isSize(c.memory.size) ||
+    !isObject(c.serial)
+  ) {
+    bad('config is missing or malformed');
+  }
+  const files = m.files;
+  if (!isObject(files)) return bad('files is missing');
+  for (const name of [MEMORY_FILE, KVM_STATE_FILE, DEVICES_FILE]) {
+    const f = files[name];
+    if (!isObject(f) || !isSize(f.size) || !isSha(f.sha256))
+      bad(`the entry of ${name} is missing or malformed`);
+  }
+  if (!isSize((files[MEMORY_FILE] as Record<string, unknown>).dataBytes))
+    bad('the memory entry has no dataBytes');
+  return m as unknown as SnapshotManifest;
+}

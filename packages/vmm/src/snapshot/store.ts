@@ -1,0 +1,143 @@
+// A snapshot directory on disk: written file by file with the manifest last (renamed into place,
+// so a reader never sees half of one), read back with every file checked against the manifest
+// before any of it is used.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  decodeHypervisorState,
+  encodeHypervisorState,
+  verifyMemoryFile,
+  VmmError,
+  writeMemoryFile,
+  type GuestMemory,
+  type HypervisorState,
+} from '@vmm/hypervisor';
+import type { VmConfig } from '../config';
+import { decodeDevicesState, encodeDevicesState, type DevicesState } from './devices';
+import { SnapshotError } from './errors';
+import {
+  DEVICES_FILE,
+  KVM_STATE_FILE,
+  MANIFEST_FILE,
+  MEMORY_FILE,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  parseManifest,
+  type SnapshotFileEntry,
+  type SnapshotManifest,
+} from './manifest';
+
+export interface SnapshotContents {
+  config: VmConfig;
+  kvm: HypervisorState;
+  devices: DevicesState;
+  memory: GuestMemory;
+}
+
+export interface SnapshotSummary {
+  dir: string;
+  /** Bytes of guest RAM written (pages not all zero). */
+  memoryDataBytes: number;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Write a snapshot into `dir` (created if missing; refused if it already holds one). The VM must
+ * not run meanwhile.
+ */
+export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  if (fs.existsSync(manifestPath)) {
+    throw new SnapshotError(
+      'ESNAPSHOTEXISTS',
+      `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
+    );
+  }
+  const small = (name: string, bytes: Uint8Array): SnapshotFileEntry => {
+    fs.writeFileSync(path.join(dir, name), bytes, { mode: 0o600 });
+    return { size: bytes.length, sha256: sha256(bytes) };
+  };
+  const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
+  const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
+  const memory = writeMemoryFile(s.memory, path.join(dir, MEMORY_FILE));
+  const manifest: SnapshotManifest = {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    arch: 'x86_64',
+    backend: 'kvm',
+    createdAt: new Date().toISOString(),
+    config: s.config,
+    files: {
+      [MEMORY_FILE]: { size: memory.size, sha256: memory.sha256, dataBytes: memory.dataBytes },
+      [KVM_STATE_FILE]: kvm,
+      [DEVICES_FILE]: devices,
+    },
+  };
+  const tmp = `${manifestPath}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, manifestPath);
+  return { dir, memoryDataBytes: memory.dataBytes };
+}
+
+export interface LoadedSnapshot {
+  manifest: SnapshotManifest;
+  kvm: HypervisorState;
+  devices: DevicesState;
+  /** The memory file, checked: map it copy-on-write (MemoryLayout.backingFile). */
+  memoryFile: string;
+}
+
+/**
+ * Read and check a snapshot: the manifest, each file's size and checksum, the KVM state's own
+ * checks, and that the parts agree (one saved vCPU per configured vCPU, RAM of the configured
+ * size). SnapshotError (or the codec's StateDecodeError) says what is wrong; nothing is started.
+ */
+export function loadSnapshot(dir: string, uartBytes: number): LoadedSnapshot {
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(manifestPath, 'utf8');
+  } catch {
+    throw new SnapshotError(
+      'ESNAPSHOTMISSING',
+      `${dir} holds no snapshot (no ${MANIFEST_FILE}): give the directory a snapshot was written to`,
+    );
+  }
+  const manifest = parseManifest(text, manifestPath);
+  const small = (name: typeof KVM_STATE_FILE | typeof DEVICES_FILE): Buffer => {
+    const entry = manifest.files[name];
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(path.join(dir, name));
+    } catch {
+      throw new SnapshotError('ESNAPSHOTCORRUPT', `the snapshot in ${dir} lacks its ${name}`);
+    }
+    if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) {
+      throw new SnapshotError(
+        'ESNAPSHOTCORRUPT',
+        `the snapshot's ${name} in ${dir} does not match its manifest (size or checksum): it was changed or damaged`,
+      );
+    }
+    return bytes;
+  };
+  const kvm = decodeHypervisorState(small(KVM_STATE_FILE));
+  const devices = decodeDevicesState(small(DEVICES_FILE), uartBytes);
+  const memoryFile = path.join(dir, MEMORY_FILE);
+  try {
+    verifyMemoryFile(memoryFile, manifest.files[MEMORY_FILE]);
+  } catch (e) {
+    if (e instanceof VmmError) throw new SnapshotError('ESNAPSHOTCORRUPT', e.message);
+    throw e;
+  }
+  const { config } = manifest;
+  if (kvm.vcpus.length !== config.cpus.boot) {
+    throw new SnapshotError(
+      'ESNAPSHOTMISMATCH',
+      `the snapshot in ${dir} saved ${kvm.vcpus.length} vCPUs but its configuration has ${config.cpus.boot}`,
+    );
+  }
+  return { manifest, kvm, devices, memoryFile };
+}

@@ -1,0 +1,150 @@
+// Tier 2: the REST API with a real VM on /dev/kvm. `vmm run --api-socket path=...` starts with no
+// kernel; `vmm remote` creates and boots the echo test guest (test-vms/guests/echo.c), which waits
+// on COM1, so it runs until told otherwise: vm.info says Running, the serial port is the server's
+// terminal both ways, pause holds the echo back and resume lets it out, vm.shutdown ends the VM (the
+// process goes on serving), vmm.shutdown ends the process. One boot.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGuests } from '../../../../test-vms/src/guests/build';
+import { ConsoleProcess, repoRoot, runToEnd, vmmCommand } from '../support/console-process';
+import { kvmUsable } from '../support/kvm-available';
+
+const canRun = kvmUsable('tier 2: the REST API with a test guest on /dev/kvm');
+const run = promisify(execFile);
+
+describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by vmm remote', () => {
+  let g: Record<string, string>;
+  let dir = '';
+  let server: ConsoleProcess | undefined;
+  beforeAll(async () => {
+    g = await buildGuests();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-api-kvm-'));
+  }, 300_000);
+  afterAll(() => {
+    server?.kill();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const remote = async (socket: string, ...args: string[]) => {
+    try {
+      const r = await run(
+        vmmCommand[0]!,
+        [...vmmCommand.slice(1), 'remote', '--api-socket', socket, ...args],
+        {
+          cwd: repoRoot,
+          timeout: 120_000,
+        },
+      );
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (e) {
+      const x = e as { code?: number; stdout?: string; stderr?: string };
+      return { code: x.code ?? -1, out: x.stdout ?? '', err: x.stderr ?? '' };
+    }
+  };
+
+  it('creates, boots, reports, shuts down the VM, then the VMM', async () => {
+    const socket = path.join(dir, 'api.sock');
+    server = new ConsoleProcess([...vmmCommand, 'run', '--api-socket', `path=${socket}`]);
+    const t0 = Date.now();
+    while (!fs.existsSync(socket)) {
+      if (Date.now() - t0 > 60_000) throw new Error(`no API socket after 60 s: ${server.err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
+
+    const config = {
+      payload: { kernel: g.echo, cmdline: 'api-test' },
+      cpus: { boot_vcpus: 1, max_vcpus: 1 },
+      memory: { size: 128 * 2 ** 20 },
+      serial: { mode: 'Tty' },
+    };
+    const create = await remote(socket, 'create', JSON.stringify(config));
+    expect(create.code, create.err + server.err).toBe(0);
+    expect(JSON.parse((await remote(socket, 'info')).out).state).toBe('Created');
+
+    const boot = await remote(socket, 'boot');
+    expect(boot.code, boot.err + server.err).toBe(0);
+    await server.waitFor(/ECHO-READY/, 60_000);
+    const info = JSON.parse((await remote(socket, 'info')).out);
+    expect(info).toMatchObject({ state: 'Running', memory_actual_size: 128 * 2 ** 20, config });
+    expect(JSON.parse((await remote(socket, 'counters')).out)).toEqual({}); // the echo guest has no virtio devices
+
+    // The serial port is the server's terminal, input too.
+    server.send('typed through the API server\n');
+    await server.waitFor(/typed through the API server/, 30_000);
+
+    // Paused, the guest echoes nothing; resumed, it echoes what was typed meanwhile.
+    expect((await remote(socket, 'pause')).code).toBe(0);
+    expect(JSON.parse((await remote(socket, 'info')).out).state).toBe('Paused');
+    expect((await remote(socket, 'pause')).err).toMatch(/HTTP 409 EVMSTATE/);
+    server.send('typed while paused\n');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.out).not.toContain('typed while paused');
+    expect((await remote(socket, 'resume')).code).toBe(0);
+    expect(JSON.parse((await remote(socket, 'info')).out).state).toBe('Running');
+    await server.waitFor(/typed while paused/, 30_000);
+
+    const shutdown = await remote(socket, 'shutdown');
+    expect(shutdown.code, shutdown.err + server.err).toBe(0);
+    expect(JSON.parse((await remote(socket, 'info')).out).state).toBe('Shutdown');
+    expect(server.child.exitCode).toBe(null); // vm.shutdown leaves the VMM serving
+    expect((await remote(socket, 'ping')).code).toBe(0);
+
+    const bye = await remote(socket, 'shutdown-vmm');
+    expect(bye.code, bye.err).toBe(0);
+    expect((await server.exited).code).toBe(0);
+    expect(fs.existsSync(socket)).toBe(false);
+    expect(server.err).toBe('');
+  }, 300_000);
+
+  it('snapshot over the API, kill -9, `vmm run --restore` in a new process: the count goes on from where it stopped', async () => {
+    const socket = path.join(dir, 'snap.sock');
+    const snap = path.join(dir, 'snap');
+    const counts = (out: string) => [...out.matchAll(/COUNT (\d+)\n/g)].map((m) => Number(m[1]));
+    const a = new ConsoleProcess([
+      ...vmmCommand,
+      'run',
+      '--kernel',
+      g.lifecycle!,
+      '--memory',
+      'size=128M',
+      '--api-socket',
+      `path=${socket}`,
+    ]);
+    try {
+      await a.waitFor(/COUNT 3\n/, 60_000);
+      expect((await remote(socket, 'pause')).code).toBe(0);
+      const s = await remote(socket, 'snapshot', `file://${snap}`);
+      expect(s.code, s.err + a.err).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      a.child.kill('SIGKILL');
+    }
+    await a.exited;
+    const last = counts(a.out).at(-1)!;
+
+    const b = new ConsoleProcess([...vmmCommand, 'run', '--restore', `source_url=file://${snap}`]);
+    try {
+      await b.waitFor(new RegExp(`COUNT ${last + 2}\\n`), 60_000);
+      expect(counts(b.out).slice(0, 2)).toEqual([last + 1, last + 2]);
+    } finally {
+      b.child.kill('SIGTERM');
+    }
+    expect((await b.exited).code).toBe(0);
+
+    // A damaged snapshot: one line naming what is wrong, exit 1, no VM.
+    const bad = path.join(dir, 'bad');
+    fs.cpSync(snap, bad, { recursive: true });
+    const state = fs.readFileSync(path.join(bad, 'kvm.state'));
+    state[100]! ^= 1;
+    fs.writeFileSync(path.join(bad, 'kvm.state'), state);
+    const r = await runToEnd([...vmmCommand, 'run', '--restore', `source_url=file://${bad}`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/kvm\.state .*does not match its manifest/);
+    expect(r.out).not.toMatch(/COUNT/);
+  }, 300_000);
+});
