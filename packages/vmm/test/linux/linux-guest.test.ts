@@ -1,6 +1,12 @@
 // Tier 4: the minimal Linux kernel from test-vms under `vmm run` on /dev/kvm. Boots are slow on
-// software-emulated KVM (~40 s), so each boot carries many checks, one script per boot.
+// software-emulated KVM (~40 s), so each boot carries many checks, one script per boot: the
+// machine, its reboot path, and a snapshot of the shell restored in a new process.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleProcess, repoRoot, vmmCommand } from '../support/console-process';
 import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
 
@@ -16,31 +22,60 @@ describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
   const boot = (...args: string[]) => bootLinuxGuest(assets, ...args);
 
   it(
-    '2 vCPUs, 256M: VMM-READY, nproc, meminfo, ACPI accepted; reboot -f boots a fresh VM; poweroff -f exits 0',
+    '2 vCPUs, 256M: VMM-READY, nproc, meminfo, ACPI accepted; reboot -f boots a fresh VM; a snapshot of the shell restored in a new process answers; poweroff -f exits 0',
     async () => {
-      const p = boot('--cpus', 'boot=2');
-      await p.waitFor(/VMM-READY/, BOOT_MS);
-      const from = p.out.length;
-      // The console echoes what we type; the patterns below match only the commands' output.
-      p.send(
-        'echo NPROC=$(nproc); head -n1 /proc/meminfo; dmesg | grep -ciE "acpi (error|warning)" | sed s/^/ACPIERR=/\n',
-      );
-      await p.waitFor(/ACPIERR=\d+/, 120_000);
-      const out = p.out.slice(from);
-      expect(out).toMatch(/NPROC=2/);
-      const mem = /MemTotal:\s+(\d+) kB/.exec(out);
-      expect(Number(mem?.[1])).toBeGreaterThan(200 * 1024);
-      expect(Number(mem?.[1])).toBeLessThanOrEqual(256 * 1024);
-      expect(out).toMatch(/ACPIERR=0/);
-      // reboot=a (the test kernel's command line): the ACPI reset register; the monitor starts a
-      // fresh VM from the same configuration. (--no-reboot is proven by the blk-reboot test guest.)
-      p.send('reboot -f\n');
-      await p.waitFor(/VMM-READY/, BOOT_MS);
-      expect(p.err).toMatch(/rebooting/);
-      p.send('echo NPROC=$(nproc)\n');
-      await p.waitFor(/NPROC=2/, 120_000);
-      p.send('poweroff -f\n');
-      expect((await p.exited).code).toBe(0);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-linux-snap-'));
+      const socket = path.join(dir, 'api.sock');
+      const remote = (...args: string[]) =>
+        execFileSync(vmmCommand[0]!, [...vmmCommand.slice(1), 'remote', '--api-socket', socket, ...args], {
+          cwd: repoRoot,
+          encoding: 'utf8',
+        });
+      const p = boot('--cpus', 'boot=2', '--api-socket', `path=${socket}`);
+      let restored: ConsoleProcess | undefined;
+      try {
+        await p.waitFor(/VMM-READY/, BOOT_MS);
+        const from = p.out.length;
+        // The console echoes what we type; the patterns below match only the commands' output.
+        p.send(
+          'echo NPROC=$(nproc); head -n1 /proc/meminfo; dmesg | grep -ciE "acpi (error|warning)" | sed s/^/ACPIERR=/\n',
+        );
+        await p.waitFor(/ACPIERR=\d+/, 120_000);
+        const out = p.out.slice(from);
+        expect(out).toMatch(/NPROC=2/);
+        const mem = /MemTotal:\s+(\d+) kB/.exec(out);
+        expect(Number(mem?.[1])).toBeGreaterThan(200 * 1024);
+        expect(Number(mem?.[1])).toBeLessThanOrEqual(256 * 1024);
+        expect(out).toMatch(/ACPIERR=0/);
+        // reboot=a (the test kernel's command line): the ACPI reset register; the monitor starts a
+        // fresh VM from the same configuration. (--no-reboot is proven by the blk-reboot test guest.)
+        p.send('reboot -f\n');
+        await p.waitFor(/VMM-READY/, BOOT_MS);
+        expect(p.err).toMatch(/rebooting/);
+        p.send('echo NPROC=$(nproc); export MARK=before-snapshot\n');
+        await p.waitFor(/NPROC=2/, 120_000);
+
+        // Snapshot the shell, end this process hard, restore in a new one: the shell answers, with
+        // its variables, on 2 vCPUs.
+        remote('pause');
+        remote('snapshot', `file://${path.join(dir, 'snap')}`);
+        p.kill();
+        await p.exited;
+        restored = new ConsoleProcess([
+          ...vmmCommand,
+          'run',
+          '--restore',
+          `source_url=file://${path.join(dir, 'snap')}`,
+        ]);
+        restored.send('echo RESTORED=$((6*7))-$MARK-$(nproc)\n');
+        await restored.waitFor(/RESTORED=42-before-snapshot-2/, 120_000);
+        restored.send('poweroff -f\n');
+        expect((await restored.exited).code).toBe(0);
+      } finally {
+        p.kill();
+        restored?.kill();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
     BOOT_MS * 3,
   );
