@@ -90,6 +90,12 @@ export interface VirtioDevice {
    */
   queueStates?(): SplitQueueState[] | undefined;
   /**
+   * The device is being brought back from a snapshot, before its transport is restored: what it
+   * had on the host side (connections) is gone, and the guest is told where the device has a way
+   * to (vsock's TRANSPORT_RESET event).
+   */
+  restored?(): void;
+  /**
    * The device can be served from its own I/O thread, built there from this spec; absent: it is
    * served where its transport runs (the main thread).
    */

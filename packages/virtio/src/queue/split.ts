@@ -274,6 +274,27 @@ export class SplitQueue {
   }
 
   /**
+   * Ask for a notification when the driver adds its next buffer, past what it has already made
+   * available (with VIRTIO_F_RING_EVENT_IDX, avail_event = its current avail idx: §2.7.10), when the
+   * kick itself is the signal a device waits for (vsock's event queue refill after a reset).
+   */
+  notifyOnNextAvail(): void {
+    const uv = this.usedView;
+    const av = this.availView;
+    if (!uv || !av || this.broken) return;
+    if (this.eventIdx) {
+      uv.setUint16(
+        this.usedOff + availEventOffset(this.size),
+        av.getUint16(this.availOff + AVAIL_IDX, true),
+        true,
+      );
+    } else if (this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, 0, true);
+    this.kicksOff = false;
+    this.polled = false;
+    fence();
+  }
+
+  /**
    * A poller watches the available ring from now on: the driver is asked not to notify
    * (VIRTQ_USED_F_NO_NOTIFY, or with VIRTIO_F_RING_EVENT_IDX an avail_event one behind what we
    * have taken, which no new index crosses: §2.7.10), and enableNotification() at the end of a

@@ -265,6 +265,22 @@ describe('virtio-vsock device (virtio 1.2 §5.10)', () => {
     expect(device.stats.connectionsRefused).toBe(1);
   });
 
+  it('restored from a snapshot: a host connect waits until the guest has handled TRANSPORT_RESET, then goes through', async () => {
+    const device = new VsockDevice({ guestCid: CID });
+    device.restored(); // as Vmm does before the transport's state is restored
+    const guest = new VsockGuest(device);
+    live.push({ guest, device });
+    const eventsAtAccept: number[] = [];
+    guest.listen(40, () => eventsAtAccept.push(guest.events.length));
+    guest.start(); // activation: the event goes out; the guest handles it in its own time
+    const stream = await device.connect(40); // issued at once: held until the guest's refill kick
+    expect(guest.events).toEqual([L.VIRTIO_VSOCK_EVENT_TRANSPORT_RESET]);
+    expect(eventsAtAccept).toEqual([1]); // the guest had handled the reset when it accepted
+    stream.write('after restore');
+    stream.end();
+    expect(device.stats.transportResets).toBe(1);
+  });
+
   it('device reset destroys every stream with ECONNRESET and rejects pending connects; the next driver gets TRANSPORT_RESET', async () => {
     const { device, guest } = boot();
     const streams: VsockStream[] = [];

@@ -110,6 +110,14 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   // Event queue: buffers stay with the device, unused, until an event is owed.
   private eventChain: DescriptorChain | undefined;
   private owesTransportReset = false;
+  /**
+   * Restored from a snapshot: host connect()s wait here until the guest has handled the
+   * TRANSPORT_RESET, or a connection made meanwhile would be reset with the old ones. Linux handles
+   * the event (resetting its connected sockets) and then gives the buffer back and kicks the event
+   * queue: that kick is the sign.
+   */
+  private heldConnects: { go(): void; fail(e: Error): void }[] | undefined;
+  private resetDelivered = false;
   private readonly eventBytes = new Uint8Array(L.EVENT_SIZE);
 
   constructor(options: VsockDeviceOptions) {
@@ -157,7 +165,10 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
 
   queueNotify(index: number): void {
     if (index === L.TX_QUEUE) this.transmit();
-    else if (index === L.EVENT_QUEUE) this.sendEvent();
+    else if (index === L.EVENT_QUEUE) {
+      if (this.resetDelivered) this.releaseConnects();
+      this.sendEvent();
+    }
     this.service();
   }
 
@@ -185,12 +196,33 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
   }
 
   /**
+   * Restored from a snapshot: the guest's connections had their host ends in another process (or
+   * another VM), so they are gone; the guest gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET at activation
+   * (§5.10.6.6: it resets every connection and keeps its listeners), as Firecracker does.
+   */
+  restored(): void {
+    this.owesTransportReset = true;
+    this.heldConnects = [];
+  }
+
+  /** The guest handled the TRANSPORT_RESET of a restore: the connects held meanwhile go ahead. */
+  private releaseConnects(): void {
+    const held = this.heldConnects;
+    this.heldConnects = undefined;
+    this.resetDelivered = false;
+    for (const h of held ?? []) h.go();
+  }
+
+  /**
    * Destroy every connection (its stream without an error: the host chose this), stop every
    * listener; the device serves nothing more.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    const held = this.heldConnects ?? [];
+    this.heldConnects = undefined;
+    for (const h of held) h.fail(new VsockError('EVSOCKCLOSED', 'vsock: the device was closed'));
     this.listeners.clear();
     this.fallback = undefined;
     this.ctx = undefined;
@@ -231,8 +263,34 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
           ),
         );
       }
-      const c = this.newConnection(port, hostPort, CONNECTING);
-      c.connect(resolve, reject, this.connectTimeoutMs);
+      const go = () => {
+        const c = this.newConnection(port, hostPort, CONNECTING);
+        c.connect(resolve, reject, this.connectTimeoutMs);
+      };
+      if (!this.heldConnects) return go();
+      // Bounded like any connect: a guest that never acknowledges the reset times it out.
+      const held = {
+        go: () => {
+          clearTimeout(timer);
+          go();
+        },
+        fail: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.heldConnects?.indexOf(held) ?? -1;
+        if (i < 0) return;
+        this.heldConnects!.splice(i, 1);
+        reject(
+          new VsockError(
+            'ETIMEDOUT',
+            `vsock: the restored guest did not take its transport reset within ${this.connectTimeoutMs} ms`,
+          ),
+        );
+      }, this.connectTimeoutMs);
+      this.heldConnects.push(held);
     });
   }
 
@@ -568,6 +626,10 @@ export class VsockDevice implements VirtioDevice, ConnectionOwner {
       ctx.signalUsed(L.EVENT_QUEUE);
       this.owesTransportReset = false;
       this.stats.transportResets++;
+      if (this.heldConnects) {
+        this.resetDelivered = true;
+        q.notifyOnNextAvail(); // the guest's refill must kick: it is the acknowledgement
+      }
       return;
     }
     ctx.signalUsed(L.EVENT_QUEUE);

@@ -51,7 +51,7 @@ import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 import { rateLimitedLog } from '../log/rate-limited';
 import { VmBuilder } from '../library/builder';
-import { NetDevice, VsockDevice } from '@vmm/virtio';
+import { VsockDevice } from '@vmm/virtio';
 import { cmdlineWithAgent, initrdWithAgent } from '../agent/initramfs';
 import { readAgentBinary } from '../agent/binary-path';
 import { AgentClient } from '../agent/client';
@@ -327,14 +327,6 @@ export class Vmm {
     if (!this.paused || !vm || this.vcpus.length === 0 || !this.uartState || !this.ged) {
       throw new VmmError('EVMSTATE', 'only a paused VM can be snapshotted: pause it first');
     }
-    const unsupported = this.devices.filter((d) => d instanceof NetDevice || d instanceof VsockDevice);
-    if (unsupported.length > 0) {
-      throw new SnapshotError(
-        'ESNAPSHOTUNSUPPORTED',
-        'this VM has a network interface or vsock, whose host-side connections this version cannot carry ' +
-          'into a snapshot: snapshot a VM with disks, console and rng only',
-      );
-    }
     if (!vm.saveState || this.vcpus.some((v) => !v.saveState)) {
       throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot save a VM');
     }
@@ -483,6 +475,8 @@ export class Vmm {
     try {
       if (this.bus || snap.devices.virtio.length > 0) {
         if (!this.bus) throw new RangeError('the snapshot has virtio devices and this VM none');
+        // Host-side connections (vsock streams, the NAT's flows) stayed with the old process.
+        for (const d of this.devices) d.restored?.();
         this.bus.restoreStates(snap.devices.virtio);
       }
     } catch (e) {

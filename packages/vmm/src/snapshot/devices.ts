@@ -1,8 +1,9 @@
 // The devices in a snapshot (devices.json): COM1's shared register state, the GED's pending
 // events, and each virtio-mmio transport with its queues (the device kind, to check it against the
-// restored VM's). What a device keeps on the host (a disk's file) is not copied: the restored VM
-// opens the same paths. Devices whose host side cannot be carried over (the NAT's connections,
-// vsock streams) are refused at snapshot time (ESNAPSHOTUNSUPPORTED) rather than saved broken.
+// restored VM's). What a device keeps on the host is not copied: the restored VM opens the same
+// disk images, starts a fresh NAT (the guest's TCP connections through it are reset when they
+// next send; its address, routes and DNS go on working) and resets the guest's vsock connections
+// with VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (its listeners stay: the agent answers again).
 import type { MmioTransportState } from '@vmm/virtio';
 import { SnapshotError } from './errors';
 
