@@ -77,7 +77,21 @@ void virtio_irq_wait(const volatile uint16_t *idx, uint16_t last) {
 }
 
 void virtio_irq_report(void) {
-  __asm__ volatile("sti; nop; cli" ::: "memory"); /* take an interrupt still pending */
+  /* Take an interrupt still pending. On software-emulated KVM an injection trails the used ring by
+   * about a millisecond, so a one-instruction `sti; nop; cli` window misses it: with none taken yet,
+   * sleep for it, bounded by the watchdog timer. */
+  if (device_irqs == 0) {
+    watchdog_fired = 0;
+    lapic_timer_start(REPORT_WAIT_MS * LAPIC_TIMER_COUNTS_PER_MS);
+    for (;;) {
+      __asm__ volatile("cli" ::: "memory");
+      if (device_irqs != 0 || watchdog_fired) break;
+      __asm__ volatile("sti; hlt" ::: "memory");
+    }
+    lapic_timer_start(0);
+  } else {
+    __asm__ volatile("sti; nop; cli" ::: "memory");
+  }
   print_str("IRQS n=");
   print_dec(device_irqs);
   print_str("\n");

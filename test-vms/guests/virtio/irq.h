@@ -19,6 +19,8 @@
 #define SPURIOUS_VECTOR 0xff
 /* How long one wait may take before the guest gives up (generous: a loaded host under TCG). */
 #define VIRTQ_WATCHDOG_MS 5000
+/* How long virtio_irq_report waits for an interrupt still on its way when none was taken. */
+#define REPORT_WAIT_MS 200
 
 /* IDT, LAPIC on; acpi is kept for the MADT (I/O APICs) and for powering off on a timeout. */
 void virtio_irq_init(const struct acpi_info *acpi);
@@ -27,7 +29,8 @@ int virtio_irq_route(uint32_t gsi);
 /* Sleeps until *idx != last (the used ring's idx); on a watchdog expiry prints VIRTQ-TIMEOUT and
  * an ERROR line and powers off. Returns with interrupts disabled. */
 void virtio_irq_wait(const volatile uint16_t *idx, uint16_t last);
-/* Prints `IRQS n=<count>` (after taking any interrupt still pending). */
+/* Prints `IRQS n=<count>` (after taking any interrupt still pending; with none taken yet, it
+ * waits up to REPORT_WAIT_MS for one). */
 void virtio_irq_report(void);
 
 #endif

@@ -51,6 +51,8 @@ describe.skipIf(!canRun)('hostile test guests under vmm run', () => {
         cwd: repoRoot,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
+      // Listened for from the start: script(1) may be gone before the test gets to wait for it.
+      const exited = new Promise((r) => p.once('exit', r));
       let text = '';
       p.stdout.on('data', (d: Buffer) => (text += d.toString('latin1')));
       const until = async (re: RegExp, ms: number) => {
@@ -72,7 +74,7 @@ describe.skipIf(!canRun)('hostile test guests under vmm run', () => {
         console.log(`${sig} under a flooding guest: vmm run ended in ${ms} ms`);
         expect(/VMM-EXIT=(\d+)/.exec(text)![1]).toBe('0');
         expect(ms).toBeLessThan(SIGNAL_MS);
-        await new Promise((r) => p.once('exit', r));
+        await exited;
         expect(fs.readFileSync(path.join(dir, 'after'), 'utf8')).toBe(
           fs.readFileSync(path.join(dir, 'before'), 'utf8'),
         );
