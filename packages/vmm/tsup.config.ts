@@ -1,10 +1,53 @@
+import path from 'node:path';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/vcpu-worker.ts', 'src/io/poller-worker.ts', 'src/io/device-thread.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+/**
+ * In the pooled worker's bundle, `@vmm/virtio` is only the register layout a vCPU thread reads
+ * (vcpu/virtio-isr-window.ts): importing the package would load it, @vmm/net and their Node
+ * modules into every vCPU thread. Anything else taken from it there fails the build, loudly.
+ */
+const virtioRegistersOnly: Plugin = {
+  name: 'virtio-registers-only',
+  setup(build) {
+    build.onResolve({ filter: /^@vmm\/virtio$/ }, () => ({ path: '@vmm/virtio', namespace: 'vcpu-thread' }));
+    build.onLoad({ filter: /.*/, namespace: 'vcpu-thread' }, () => ({
+      contents: "export * as mmioRegisters from './mmio/registers';",
+      resolveDir: path.resolve(import.meta.dirname, '../virtio/src'),
+      loader: 'ts',
+    }));
+  },
+};
+
+export default defineConfig([
+  {
+    // warm: the worker pool alone (@vmm/vmm/warm); it shares the pool's chunk with index, so
+    // both see one pool.
+    entry: ['src/index.ts', 'src/warm.ts'],
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: ['!io/**'],
+    target: 'node20',
+  },
+  {
+    // The pooled worker's entry (worker-url.ts), one file: a vCPU or kick-poller thread loads it,
+    // @vmm/hypervisor and koffi, nothing else.
+    entry: { 'pool-worker': 'src/io/pool-worker.ts' },
+    outDir: 'dist/io',
+    format: ['esm'],
+    noExternal: ['@vmm/virtio'],
+    esbuildPlugins: [virtioRegistersOnly],
+    sourcemap: true,
+    clean: ['!device-thread.*'],
+    target: 'node20',
+  },
+  {
+    // A device's I/O thread: it imports @vmm/virtio itself (its device's module).
+    entry: { 'device-thread': 'src/io/device-thread.ts' },
+    outDir: 'dist/io',
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+  },
+]);

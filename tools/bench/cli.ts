@@ -1,4 +1,4 @@
-// `pnpm bench <boot|blk|net|vsock|snapshot>`: run a benchmark side by side with its peer, print the table, and append
+// `pnpm bench <boot|blk|net|vsock|snapshot|rss>`: run a benchmark side by side with its peer, print the table, and append
 // it to docs/benchmarks.md with the command, the date and the host's virtualization kind.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<string>> = {
   net: async () => (await import('./net')).default(),
   vsock: async () => (await import('./vsock')).default(),
   snapshot: async () => (await import('./snapshot')).default(),
+  rss: async () => (await import('./rss')).default(),
 };
 
 function virtualizationKind(): string {

@@ -8,6 +8,13 @@ export { PioBus, type PioDevice } from './devices/pio-bus';
 export { instructionBytes } from './vcpu/exit-loop';
 export type { StopReason } from './vcpu/protocol';
 export { rateLimitedLog } from './log/rate-limited';
+export {
+  releaseWarmThreads,
+  warmThreadStats,
+  warmThreads,
+  type WarmThreadOptions,
+  type WarmThreadStats,
+} from './io/worker-pool';
 export { VmmError } from '@vmm/hypervisor';
 export { SnapshotError } from './snapshot/errors';
 export { type SnapshotSummary } from './snapshot/store';

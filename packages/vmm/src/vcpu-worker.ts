@@ -1,8 +1,9 @@
-// Entry of a vCPU worker thread: attach the vCPU, build this thread's view of the devices that
-// answer port I/O in the vCPU thread (the UART over shared state, the ACPI registers, port 0x80),
-// run the exit loop, report why it stopped.
+// A vCPU thread's work: attach the vCPU, build this thread's view of the devices that answer
+// port I/O in the vCPU thread (the UART over shared state, the ACPI registers, port 0x80), run the
+// exit loop, report why it stopped. It runs in a pooled worker (io/pool-worker.ts), which loads
+// this module ahead and calls runVcpuThread() with the init VcpuThread posts (vcpu/thread.ts).
 import fs from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { installSeccomp, type Vcpu } from '@vmm/hypervisor';
 import { vcpuThreadPolicy } from './sandbox/seccomp-policies';
 import { AcpiPmDevice } from './devices/acpi-pm';
@@ -20,10 +21,16 @@ import {
   type WorkerMessage,
 } from './vcpu/protocol';
 
-const init = workerData as VcpuWorkerInit;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
-async function main(): Promise<void> {
+/** Run the vCPU `init` names until it stops; what stopped it is posted ('stopped'). */
+export function runVcpuThread(init: VcpuWorkerInit): void {
+  main(init).catch((e: unknown) =>
+    post({ type: 'stopped', reason: 'error', detail: (e as Error).stack ?? String(e) }),
+  );
+}
+
+async function main(init: VcpuWorkerInit): Promise<void> {
   const mod = (await import(init.vcpu.module)) as Record<string, (handle: unknown) => Vcpu>;
   const attach = mod[init.vcpu.exportName];
   if (typeof attach !== 'function') throw new Error(`${init.vcpu.module} has no ${init.vcpu.exportName}`);
@@ -97,7 +104,3 @@ async function main(): Promise<void> {
   post({ type: 'stopped', ...stop });
   vcpu.close();
 }
-
-main().catch((e: unknown) =>
-  post({ type: 'stopped', reason: 'error', detail: (e as Error).stack ?? String(e) }),
-);

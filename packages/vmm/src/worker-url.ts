@@ -1,15 +1,11 @@
 // Starting a worker thread on one of our modules: the built JavaScript next to this module
-// (dist/vcpu-worker.js), or, when running from the TypeScript sources (tests), the .ts file
+// (dist/io/pool-worker.js), or, when running from the TypeScript sources (tests), the .ts file
 // loaded through tsx's loader, registered inside the worker (execArgv --import does not reach
 // workers on Node 20).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export function startWorker(
-  name: 'vcpu-worker' | 'poller-worker' | 'device-thread',
-  options: WorkerOptions,
-): Worker {
-  const file = name === 'vcpu-worker' ? name : `io/${name}`;
-  return startModuleWorker(new URL(`./${file}${fromSource() ? '.ts' : '.js'}`, import.meta.url), options);
+export function startWorker(name: 'pool-worker' | 'device-thread', options: WorkerOptions): Worker {
+  return startModuleWorker(new URL(`./io/${name}${fromSource() ? '.ts' : '.js'}`, import.meta.url), options);
 }
 
 /** Start a worker on any module URL (a .ts one through tsx). */

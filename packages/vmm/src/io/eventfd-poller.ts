@@ -1,15 +1,19 @@
 // Main-thread side of the poller: watch eventfds and call back when one fires. The poller thread
-// sets a flag per fired eventfd and posts one message while none is outstanding (poller-worker.ts):
-// bounded memory whatever the kick rate.
+// (a pooled worker: io/worker-pool.ts) sets a flag per fired eventfd and posts one message while
+// none is outstanding (poller-worker.ts): bounded memory whatever the kick rate.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { EventNotifier } from '@vmm/hypervisor';
 import type { SeccompSetting } from '../vcpu/protocol';
-import { startWorker } from '../worker-url';
+import { startPooledThread } from './worker-pool';
 import { FIRED_OUTSTANDING, FIRED_WORDS, MAX_WATCHES, firedFlag } from './poller-protocol';
+
+/** How long close() waits for the thread to exit by itself before it is terminated. */
+const CLOSE_WAIT_MS = 2000;
 
 export class EventfdPoller {
   private readonly worker: Worker;
   private readonly port: MessagePort;
+  private readonly exited: Promise<void>;
   private readonly flags = new Int32Array(new SharedArrayBuffer(4 * FIRED_WORDS));
   private readonly watches: { notifier: EventNotifier; onFire: () => void }[] = [];
   /** Messages from the poller thread (one per batch of kicks seen while none was outstanding). */
@@ -25,12 +29,16 @@ export class EventfdPoller {
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = startWorker('poller-worker', {
-      workerData: { wakeFd: wake.fd, port: port2, fired: this.flags.buffer, seccomp },
-      transferList: [port2],
-    });
+    // Unref'd (as pooled workers start): the poller never keeps the process alive.
+    this.worker = startPooledThread(
+      {
+        role: 'poller',
+        init: { wakeFd: wake.fd, port: port2, fired: this.flags.buffer as SharedArrayBuffer, seccomp },
+      },
+      [port2],
+    );
     this.worker.on('message', () => this.onMessage());
-    this.worker.unref();
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
   }
 
   private onMessage(): void {
@@ -59,10 +67,19 @@ export class EventfdPoller {
     this.wake.signal();
   }
 
-  /** Stop the thread, then close the wake-up notifier (the poller owns it). */
+  /**
+   * Stop the thread, then close the wake-up notifier (the poller owns it). The thread is asked to
+   * exit and given time to: one still loading its modules would leave the files it was reading
+   * open in this process if it were terminated in the middle.
+   */
   async close(): Promise<void> {
     this.port.postMessage({ stop: true });
     this.wake.signal();
+    // Awaited: the thread holds the process until it is gone (it is unref'd while it serves).
+    this.worker.ref();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.exited, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     await this.worker.terminate();
     this.port.close();
     this.wake.close();

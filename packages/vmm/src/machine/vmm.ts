@@ -36,6 +36,7 @@ import type { SerialConfig } from '../config';
 import type { StopReason } from '../vcpu/protocol';
 import { VcpuThread } from '../vcpu/thread';
 import { EventfdPoller } from '../io/eventfd-poller';
+import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
 import { readBootFiles, type BootFiles } from './boot-files';
 import {
@@ -146,6 +147,8 @@ export class Vmm {
         'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
       );
     }
+    // The threads the first boot takes (a vCPU each, the kick poller) start loading now.
+    warmThreads(config.cpus.boot + 1);
     const files = readBootFiles(config);
     let base = config.cmdline;
     if (config.vsock?.agent) {

@@ -1,7 +1,8 @@
-// The main thread's side of one vCPU: start its worker, learn why it stopped, ask it to stop.
+// The main thread's side of one vCPU: hand it to a pooled worker (io/worker-pool.ts), learn why
+// it stopped, ask it to stop.
 import type { Worker } from 'node:worker_threads';
 import type { Vcpu } from '@vmm/hypervisor';
-import { startWorker } from '../worker-url';
+import { startPooledThread } from '../io/worker-pool';
 import {
   CONTROL_PAUSE,
   CONTROL_STOP,
@@ -30,7 +31,9 @@ export class VcpuThread {
   ) {
     // A VM that starts paused: the thread parks before its first KVM_RUN (pause generation 1).
     if (init.startPaused) Atomics.store(this.words, CONTROL_PAUSE, (this.pauseGen = 1));
-    this.worker = startWorker('vcpu-worker', { workerData: { ...init, control: this.control } });
+    this.worker = startPooledThread({ role: 'vcpu', init: { ...init, control: this.control } });
+    // A running vCPU keeps the process alive (pooled workers start unref'd).
+    this.worker.ref();
     this.ready = new Promise((resolve) => (this.onReady = resolve));
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {

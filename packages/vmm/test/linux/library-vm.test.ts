@@ -63,7 +63,8 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
     'start, waitFor VMM-READY, console input, the agent over vsock (exec, timeout, 4 MiB copies), socat through the Unix socket, SOCKS5 (a guest-only name, the NAT gateway) and a forward through the guest, shutdown, nothing left open',
     async () => {
       const assets = await linuxGuestAssets();
-      const { Vmm } = await library();
+      const lib = await library();
+      const { Vm, Vmm } = lib;
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-lib-linux-'));
       const socket = path.join(dir, 'v.sock');
       // A page on the host's loopback: the guest reaches it at the NAT gateway 10.0.2.2
@@ -147,20 +148,7 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
       ]);
       expect(served.code).toBe(0);
       const proxy = await vm.socks5();
-      const viaSocks = (
-        await run(
-          'curl',
-          [
-            '-sS',
-            '--max-time',
-            '60',
-            '--socks5-hostname',
-            `127.0.0.1:${proxy.port}`,
-            'http://guest-web:8080/index.html',
-          ],
-          { encoding: 'utf8' },
-        )
-      ).stdout;
+      const viaSocks = await curlThrough(proxy.port, 'http://guest-web:8080/index.html', 60);
       expect(viaSocks).toBe('served-in-guest\n');
       // The guest's NIC up by hand (as udhcpc would set it), then curl through the proxy to the
       // NAT gateway: the agent's connection leaves through the guest's eth0 and the NAT.
@@ -170,20 +158,7 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
         'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2',
       ]);
       expect({ code: eth0.code, err: eth0.stderr.toString() }).toEqual({ code: 0, err: '' });
-      const viaGateway = (
-        await run(
-          'curl',
-          [
-            '-sS',
-            '--max-time',
-            '60',
-            '--socks5-hostname',
-            `127.0.0.1:${proxy.port}`,
-            `http://10.0.2.2:${hostWebPort}/`,
-          ],
-          { encoding: 'utf8' },
-        )
-      ).stdout;
+      const viaGateway = await curlThrough(proxy.port, `http://10.0.2.2:${hostWebPort}/`, 60);
       expect(viaGateway).toBe(hostPage);
       const fwd = await vm.forward({ guestPort: 8080 });
       const viaForward = (
@@ -192,6 +167,12 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
         })
       ).stdout;
       expect(viaForward).toBe('served-in-guest\n');
+      // A snapshot with its NIC and vsock, for the restore below.
+      const snap = path.join(dir, 'snap');
+      await vm.pause();
+      await vm.snapshot(snap);
+      await vm.resume();
+      expect((await vm.exec(['true'])).code).toBe(0); // it runs on after the snapshot
       // shutdown(): the agent syncs and powers the guest off.
       void vm.shutdown({ graceMs: 120_000 });
       const exit = await vm.exited;
@@ -199,16 +180,41 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
       expect(exits).toEqual([exit]);
       expect(states.at(-1)).toBe('stopped');
       await vm.dispose();
-      // Worker threads' own loops close as they exit: give them a moment, then count.
+      // Worker threads' own loops close as they exit: give them a moment, then count. The pool's
+      // idle threads are the pool's, not the VM's: released first.
+      await lib.releaseWarmThreads();
       for (let i = 0; i < 50 && fds() !== before; i++) await new Promise((r) => setTimeout(r, 100));
       expect(fds()).toBe(before);
       expect(fs.existsSync(socket)).toBe(false); // the socket went with the VM
+
+      // Restored (in this process, the first VM gone): its vsock connections were reset by
+      // TRANSPORT_RESET and the agent's listener stayed, so exec answers; the NIC reaches the host
+      // through a fresh NAT; the Unix socket is back.
+      const back = await Vm.restore(snap, { agentTimeoutMs: 120_000 });
+      try {
+        expect(back.state).toBe('paused');
+        await back.resume();
+        const again = await back.exec(['sh', '-c', 'echo back-$((6*7))'], { timeoutMs: 120_000 });
+        expect([again.code, again.stdout.toString()]).toEqual([0, 'back-42\n']);
+        expect(fs.existsSync(socket)).toBe(true);
+        const proxyBack = await back.socks5();
+        const viaRestored = await curlThrough(proxyBack.port, `http://10.0.2.2:${hostWebPort}/`, 120);
+        expect(viaRestored).toBe(hostPage);
+      } finally {
+        await back.dispose();
+      }
       await new Promise<void>((r) => hostWeb.close(() => r()));
       fs.rmSync(dir, { recursive: true });
     },
-    BOOT_MS + 120_000,
+    BOOT_MS + 360_000,
   );
 });
+
+/** curl's body for `url` fetched through the SOCKS5 proxy on `port`, names resolved by the proxy's far end. */
+async function curlThrough(port: number, url: string, maxTimeS: number): Promise<string> {
+  const args = ['-sS', '--max-time', String(maxTimeS), '--socks5-hostname', `127.0.0.1:${port}`, url];
+  return (await run('curl', args, { encoding: 'utf8' })).stdout;
+}
 
 function frame(type: number, payload: Buffer): Buffer {
   return Buffer.concat([encodeHeader(type, payload.length), payload]);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
-import { Vm, Vmm, VmmError, type VmExit, type VmState } from '../../src/index';
+import { Vm, Vmm, VmmError, releaseWarmThreads, type VmExit, type VmState } from '../../src/index';
 import { ScriptedHypervisor } from '../support/scripted-hypervisor';
 import { printLine } from '../support/scripted-vcpu';
 import { hostProbe, poweroff } from '../support/scripted-vmm';
@@ -23,8 +23,13 @@ const fds = () =>
     })
     .sort();
 
-/** The fds once nothing closes or opens any for a while (a previous test's workers wind down). */
+/**
+ * The fds once nothing closes or opens any for a while (a previous test's workers wind down).
+ * The worker pool's idle threads (each with its event loop's fds) are the pool's, not a VM's:
+ * they are released first (releaseWarmThreads), so what is left is what a VM would leak.
+ */
 async function settledFds(): Promise<string[]> {
+  await releaseWarmThreads();
   let last = fds();
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -65,6 +70,7 @@ describe('the library VM handle on a scripted vCPU backend (stands in for KVM: r
     expect(notices).toEqual([]);
     expect(lines.join('|')).toMatch(/VMM-READY 42$/);
     await vm.dispose();
+    await releaseWarmThreads();
     await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
   });
 
@@ -85,6 +91,7 @@ describe('the library VM handle on a scripted vCPU backend (stands in for KVM: r
       await expect(waiting).rejects.toThrow(/ended \(stopped\)/);
     }
     expect(exits).toHaveLength(1);
+    await releaseWarmThreads();
     await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
   });
 

@@ -1,0 +1,92 @@
+// The worker-thread pool (io/worker-pool.ts) on the scripted vCPU backend (stands in for KVM:
+// runs on hosts without it). The vCPU and kick-poller threads of a second VM in the process come
+// from the pool, loaded (read from the pool's counters, not from timings); the pool refills after
+// a take; its idle threads never keep the process alive; a disposed VM and a released pool leave
+// no fd behind. The same on /dev/kvm: test/kvm/warm-threads.test.ts.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildGuests } from '../../../../test-vms/src/guests/build';
+import { Vmm, releaseWarmThreads, warmThreadStats } from '../../src/index';
+import { ScriptedHypervisor } from '../support/scripted-hypervisor';
+import { printLine } from '../support/scripted-vcpu';
+import { hostProbe, poweroff } from '../support/scripted-vmm';
+
+const root = path.resolve(import.meta.dirname, '../../../..');
+const fds = () =>
+  fs
+    .readdirSync('/proc/self/fd')
+    .map((f) => {
+      try {
+        return `${f}:${fs.readlinkSync(`/proc/self/fd/${f}`)}`;
+      } catch {
+        return f;
+      }
+    })
+    .sort();
+
+describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: runs on hosts without it)', () => {
+  let kernel: string;
+  beforeAll(async () => {
+    kernel = (await buildGuests())['pvh-info']!;
+  }, 300_000);
+
+  /** Boot a one-vCPU VM that prints `line` and powers off; resolves once it is disposed. */
+  async function bootOnce(line: string): Promise<void> {
+    const hv = new ScriptedHypervisor([[[...printLine(line), poweroff]]]);
+    const vm = await Vmm.builder()
+      .kernel(kernel)
+      .cpus(1)
+      .memory('64M')
+      .console()
+      .start({ hypervisor: hv, probe: hostProbe });
+    await vm.console.waitFor(line, { timeoutMs: 30_000 });
+    expect((await vm.exited).outcome).toBe('poweroff');
+    await vm.dispose();
+  }
+
+  it('a second VM takes loaded threads (its vCPU and its poller); the pool refills; released, nothing is left open', async () => {
+    await releaseWarmThreads();
+    const before = fds();
+    await bootOnce('first VM');
+    // Refilled in the background to what Vmm.create asked for (1 vCPU + the poller), and loaded.
+    await vi.waitFor(() => expect(warmThreadStats().idleLoaded).toBe(2), { timeout: 30_000, interval: 50 });
+    const s0 = warmThreadStats();
+    await bootOnce('second VM');
+    const s1 = warmThreadStats();
+    expect(s1.takenLoaded - s0.takenLoaded).toBe(2);
+    expect(s1.takenLoading - s0.takenLoading).toBe(0);
+    expect(s1.takenCold - s0.takenCold).toBe(0);
+    expect(s1.failed).toBe(0);
+    await vi.waitFor(() => expect(warmThreadStats().idle).toBe(2), { timeout: 30_000, interval: 50 });
+    // The idle threads are the pool's until released; then the process is as it was.
+    await releaseWarmThreads();
+    expect(warmThreadStats().idle).toBe(0);
+    await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
+  });
+
+  it('idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'packages/vmm/test/support/warm-child.ts', kernel],
+      {
+        cwd: root,
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+      child.on('exit', (c, s) => r([c, s])),
+    );
+    clearTimeout(kill);
+    expect(signal, `killed after 60 s: the pool kept the process alive\n${out}\n${err}`).toBeNull();
+    expect(code, err).toBe(0);
+    const report = JSON.parse(out.trim()) as { exit: string; stats: { idle: number } };
+    expect(report.exit).toBe('poweroff');
+    expect(report.stats.idle).toBe(4); // there were idle threads when the module returned
+  });
+});
