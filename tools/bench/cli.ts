@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<string>> = {
   net: async () => (await import('./net')).default(),
   vsock: async () => (await import('./vsock')).default(),
   snapshot: async () => (await import('./snapshot')).default(),
+  fs: async () => (await import('./fs')).default(),
   rss: async () => (await import('./rss')).default(),
 };
 

@@ -12,6 +12,7 @@ PKGS=(
   strace                      # the flush-durability test sees fdatasync happen
   iproute2 slirp4netns passt iperf3  # NAT tests and benchmark peers
   socat curl                  # clients of the vsock socket and of the SOCKS5 proxy in tests
+  attr fuse bindfs            # xattr tools through the FUSE mount; bindfs is pnpm bench fs's peer
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -31,3 +31,6 @@ export { probe, queryKvmDevice, type KvmQuery, type ProbeOptions, type ProbeRoot
 export { installSeccomp, SeccompError } from './sys/seccomp/install';
 export { buildSeccompFilter, type SeccompMode, type SeccompPolicy } from './sys/seccomp/filter';
 export { X86_64_SYSCALLS, syscallName, type SyscallName } from './sys/seccomp/syscalls-x86_64';
+export { fsAt, fsErrno, cString, type FsAt } from './sys/fs-at';
+export * as fsConst from './sys/fs-constants';
+export * as fsLayout from './sys/fs-layout';

@@ -40,3 +40,13 @@ export type {
 } from './vsock/device';
 export { VsockStream } from './vsock/stream';
 export { VsockError } from './vsock/errors';
+export * as fuseLayout from './fs/layout';
+export { FuseServer } from './fs/server';
+export type { FsCacheMode, FuseServerOptions } from './fs/options';
+export type { IdMapRange } from './fs/idmap';
+export type { FsStats } from './fs/context';
+export { FsShareError } from './fs/errors';
+export { mountFuse, serveFuseDevice, unmountFuse } from './fs/dev-fuse';
+export type { FuseDeviceStats, FuseMountOptions } from './fs/dev-fuse';
+export { DEVICE_ID_FS, FS_THREAD_SYSCALLS, FsDevice, createFsDevice } from './fs/device';
+export type { FsDeviceOptions } from './fs/device';

@@ -1,0 +1,184 @@
+// virtio-fs (virtio 1.2 §5.11): a host directory shared with the guest, served in-process by the
+// FUSE server (server.ts). Queue 0 is the hiprio queue (FORGET, BATCH_FORGET, INTERRUPT: no reply),
+// queues 1..n the request queues (§5.11.2). Each chain is one FUSE request: the device-readable part
+// is fuse_in_header and its arguments, the device-writable part receives fuse_out_header and its
+// payload (§5.11.6.1). The configuration space carries the tag the guest mounts by (§5.11.4).
+import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
+import type { SyscallName } from '@vmm/hypervisor';
+import { TRANSPORT_FEATURES } from '../features';
+import { DescriptorChain } from '../queue/chain';
+import { EIO } from './errno';
+import { FsShareError } from './errors';
+import { OUT_HEADER } from './layout';
+import type { FuseServerOptions } from './options';
+import { FuseServer } from './server';
+
+/** Device ID of the file system device (virtio 1.2 §5.11.1). */
+export const DEVICE_ID_FS = 26;
+
+/** struct virtio_fs_config (virtio 1.2 §5.11.4), without notify_buf_size (VIRTIO_FS_F_NOTIFICATION
+ *  is not offered): the tag, UTF-8, NUL-padded, not NUL-terminated when it fills all 36 bytes. */
+export const FS_CONFIG = { size: 40, fields: { tag: 0, num_request_queues: 36 } } as const;
+export const FS_TAG_MAX = 36;
+
+/** What the device's thread asks of the kernel (its seccomp allow-list): the *at() file calls. */
+export const FS_THREAD_SYSCALLS: readonly SyscallName[] = [
+  'openat',
+  'openat2',
+  'close',
+  'statx',
+  'mkdirat',
+  'mknodat',
+  'symlinkat',
+  'readlinkat',
+  'unlinkat',
+  'renameat2',
+  'linkat',
+  'fchmodat',
+  'fchmod',
+  'fchownat',
+  'fchown',
+  'utimensat',
+  'ftruncate',
+  'pread64',
+  'pwrite64',
+  'fsync',
+  'fdatasync',
+  'fallocate',
+  'lseek',
+  'getdents64',
+  'fstatfs',
+  'getxattr',
+  'setxattr',
+  'listxattr',
+  'removexattr',
+];
+
+export interface FsDeviceOptions extends Omit<FuseServerOptions, 'log'> {
+  /** The name the guest mounts the share by (`mount -t virtiofs TAG /mnt`): 1 to 36 bytes of UTF-8. */
+  tag: string;
+  /** QueueNumMax of each queue (default 128). */
+  queueSize?: number;
+}
+
+/** A virtio-fs device built from FsDevice.threadSpec() in its thread. */
+export function createFsDevice(options: FsDeviceOptions): FsDevice {
+  return new FsDevice(options);
+}
+
+const NUM_REQUEST_QUEUES = 1;
+
+export class FsDevice implements VirtioDevice {
+  readonly deviceId = DEVICE_ID_FS;
+  readonly features = TRANSPORT_FEATURES;
+  readonly queueMaxSizes: readonly number[];
+  readonly configSize = FS_CONFIG.size;
+  readonly server: FuseServer;
+  private readonly config = new Uint8Array(FS_CONFIG.size);
+  private readonly request: Uint8Array;
+  private readonly chains: DescriptorChain[];
+  private ctx: DeviceContext | undefined;
+  private paused = false;
+  /** Chains answered with a bare EIO because their writable part could not hold the reply. */
+  private shortReplies = 0;
+
+  constructor(private readonly options: FsDeviceOptions) {
+    const tag = new TextEncoder().encode(options.tag ?? '');
+    if (tag.length === 0 || tag.length > FS_TAG_MAX || tag.includes(0))
+      throw new FsShareError('FS_TAG', `virtio-fs tag "${options.tag}" must be 1 to 36 bytes, without NUL`);
+    const size = options.queueSize ?? 128;
+    this.queueMaxSizes = Array.from({ length: 1 + NUM_REQUEST_QUEUES }, () => size);
+    this.server = new FuseServer(options);
+    this.request = new Uint8Array(Math.max(this.server.maxRequestSize, 72 * 1024));
+    this.chains = this.queueMaxSizes.map((n) => new DescriptorChain(n));
+    this.config.set(tag, FS_CONFIG.fields.tag);
+    new DataView(this.config.buffer).setUint32(FS_CONFIG.fields.num_request_queues, NUM_REQUEST_QUEUES, true);
+  }
+
+  get stats(): Readonly<Record<string, number>> {
+    const s = this.server.stats;
+    return { ...s, shortReplies: this.shortReplies, ...this.server.held };
+  }
+
+  /** Served from its own I/O thread: the same share, opened there; options are plain data. */
+  threadSpec(): DeviceThreadSpec {
+    return {
+      module: '@vmm/virtio',
+      exportName: 'createFsDevice',
+      options: this.options,
+      syscalls: FS_THREAD_SYSCALLS,
+    };
+  }
+
+  readConfig(offset: number, data: Uint8Array): void {
+    data.set(this.config.subarray(offset, offset + data.length));
+  }
+
+  /** §5.11.4: the driver never writes the configuration space. */
+  writeConfig(): void {}
+
+  activate(ctx: DeviceContext): void {
+    this.ctx = ctx;
+    for (let i = 0; i < ctx.queues.length; i++) this.queueNotify(i);
+  }
+
+  /** Serves up to a queue's worth of requests from queue `index`, then requeues the rest. */
+  queueNotify(index: number): void {
+    const ctx = this.ctx;
+    const q = ctx?.queues[index];
+    const chain = this.chains[index];
+    if (!ctx || !q || !chain || this.paused) return;
+    let budget = q.size;
+    do {
+      for (;;) {
+        if (budget-- <= 0) {
+          ctx.signalUsed(index);
+          if (q.hasAvailable()) ctx.requeue(index);
+          return;
+        }
+        const r = q.pop(chain);
+        if (r === 'broken') return ctx.needsReset();
+        if (r === 'empty') break;
+        q.pushUsed(chain.head, this.serve(chain));
+      }
+      ctx.signalUsed(index);
+    } while (q.enableNotification());
+  }
+
+  /** One request chain through the server: the reply's length in the chain's writable part. */
+  private serve(chain: DescriptorChain): number {
+    const n = chain.read(0, this.request, 0, Math.min(chain.readableBytes, this.request.length));
+    const room = chain.writableBytes;
+    const len = this.server.handle(this.request, n, room);
+    if (len === 0) return 0;
+    const reply = this.server.reply;
+    if (len <= room) return chain.write(0, reply, 0, len);
+    // A fixed-size reply the guest left no room for: a bare EIO, if even that fits.
+    this.shortReplies++;
+    if (room < OUT_HEADER.size) return 0;
+    const dv = new DataView(reply.buffer, reply.byteOffset);
+    dv.setUint32(OUT_HEADER.fields.len, OUT_HEADER.size, true);
+    dv.setInt32(OUT_HEADER.fields.error, -EIO, true);
+    return chain.write(0, reply, 0, OUT_HEADER.size);
+  }
+
+  /** Device reset: the guest's FUSE session is over (nodes and open files let go; INIT again). */
+  reset(): void {
+    this.ctx = undefined;
+    for (const c of this.chains) c.unbind();
+    this.server.reset();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.ctx) for (let i = 0; i < this.ctx.queues.length; i++) this.queueNotify(i);
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}

@@ -1,0 +1,67 @@
+// The open-file table: what OPEN, CREATE and OPENDIR hand the guest as `fh`, each a real host fd
+// (reopened from the node, never from a path), until RELEASE/RELEASEDIR. Bounded: at `max` handles
+// a new open is refused. A directory handle keeps its getdents64 buffer between READDIRs.
+
+export class FsHandle {
+  constructor(
+    readonly fh: number,
+    readonly fd: number,
+    /** Opened for writing (O_WRONLY or O_RDWR). */
+    readonly writable: boolean,
+    readonly dir: boolean,
+  ) {}
+  /** Directory stream state (dir handles): entries read from the host, not yet given to the guest. */
+  dirBuf: Uint8Array | null = null;
+  dirView: DataView | null = null;
+  dirLen = 0;
+  dirPos = 0;
+  /** The host's position cookie after the last entry given to the guest (two u32 halves of a u64). */
+  cookieLo = 0;
+  cookieHi = 0;
+}
+
+export class HandleTable {
+  private readonly byFh = new Map<number, FsHandle>();
+  private nextFh = 1;
+
+  constructor(
+    readonly max: number,
+    private readonly close: (fd: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.byFh.size;
+  }
+
+  /** A handle for `fd` (taken), or null (fd closed) when the table is full. */
+  open(fd: number, writable: boolean, dir: boolean): FsHandle | null {
+    if (this.byFh.size >= this.max) {
+      this.close(fd);
+      return null;
+    }
+    const h = new FsHandle(this.nextFh++, fd, writable, dir);
+    this.byFh.set(h.fh, h);
+    return h;
+  }
+
+  get(fh: number): FsHandle | undefined {
+    return this.byFh.get(fh);
+  }
+
+  release(fh: number): boolean {
+    const h = this.byFh.get(fh);
+    if (!h) return false;
+    this.byFh.delete(fh);
+    this.close(h.fd);
+    return true;
+  }
+
+  clear(): void {
+    for (const h of this.byFh.values()) this.close(h.fd);
+    this.byFh.clear();
+  }
+
+  fds(): number[] {
+    return [...this.byFh.values()].map((h) => h.fd);
+  }
+}

@@ -1,0 +1,104 @@
+// The inode table: every host file the guest has looked up, held by an O_PATH file descriptor (so a
+// node is the host inode itself, never a path re-resolved later), under the FUSE node id the guest
+// uses, with the kernel's lookup count (fuse.h: FORGET drops it; at zero the fd is closed). One host
+// inode has one node (found again by device and inode number), so hard links share a node id.
+// Bounded: at `max` nodes, a new one is refused.
+import { FUSE_ROOT_ID } from './layout';
+
+export class FsNode {
+  constructor(
+    readonly id: number,
+    /** O_PATH|O_NOFOLLOW fd of the host inode. */
+    readonly fd: number,
+    /** Device and inode number: the key of `byKey`. */
+    readonly key: string,
+    /** The file type bits of its mode (S_IFMT): an inode's type never changes. */
+    readonly type: number,
+  ) {}
+  /** The kernel's lookup count (nlookup). */
+  refs = 0;
+}
+
+export class NodeTable {
+  private readonly byId = new Map<number, FsNode>();
+  private readonly byKey = new Map<string, FsNode>();
+  private nextId = FUSE_ROOT_ID + 1;
+  readonly root: FsNode;
+
+  constructor(
+    rootFd: number,
+    rootKey: string,
+    rootType: number,
+    readonly max: number,
+    private readonly close: (fd: number) => void,
+  ) {
+    this.root = new FsNode(FUSE_ROOT_ID, rootFd, rootKey, rootType);
+    this.byId.set(FUSE_ROOT_ID, this.root);
+    this.byKey.set(rootKey, this.root);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: number): FsNode | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The node of the host inode `key`, if the guest holds it. */
+  find(key: string): FsNode | undefined {
+    return this.byKey.get(key);
+  }
+
+  /**
+   * The node for the host inode `key` that `fd` was just opened on, its lookup count raised by one.
+   * Takes `fd`: closed when the inode already has a node. Null (fd closed) when the table is full.
+   */
+  intern(fd: number, key: string, type: number): FsNode | null {
+    const known = this.byKey.get(key);
+    if (known) {
+      if (known.fd !== fd) this.close(fd);
+      known.refs++;
+      return known;
+    }
+    if (this.byId.size >= this.max) {
+      this.close(fd);
+      return null;
+    }
+    const node = new FsNode(this.nextId++, fd, key, type);
+    node.refs = 1;
+    this.byId.set(node.id, node);
+    this.byKey.set(key, node);
+    return node;
+  }
+
+  /** The kernel forgot `n` lookups of node `id` (FORGET). Unknown ids and the root are ignored. */
+  forget(id: number, n: number): void {
+    const node = this.byId.get(id);
+    if (!node || node === this.root) return;
+    node.refs -= n;
+    if (node.refs > 0) return;
+    this.byId.delete(id);
+    this.byKey.delete(node.key);
+    this.close(node.fd);
+  }
+
+  /** Drops one lookup taken by mistake (a reply that could not be sent). */
+  unref(node: FsNode): void {
+    this.forget(node.id, 1);
+  }
+
+  /** Every node but the root, closed (DESTROY, or the server closing). */
+  clear(): void {
+    for (const node of this.byId.values()) if (node !== this.root) this.close(node.fd);
+    this.byId.clear();
+    this.byKey.clear();
+    this.byId.set(FUSE_ROOT_ID, this.root);
+    this.byKey.set(this.root.key, this.root);
+  }
+
+  /** Every fd the table holds, the root's included (for audits). */
+  fds(): number[] {
+    return [...this.byId.values()].map((n) => n.fd);
+  }
+}

@@ -1,0 +1,109 @@
+// Tier 3: the server's options through /dev/fuse with real tools: readonly refuses every change
+// with EROFS (the mount itself is read-write, so each refusal is the server's); a server run by an
+// unprivileged host user with a uid/gid map; cache=never shows host changes at once.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { canRun, makeDirs, mount, snapshot, type Dirs } from './harness';
+
+const why = canRun();
+if (why) console.warn(`SKIP (${why}): FUSE server options through /dev/fuse`);
+
+const cleanup: Dirs[] = [];
+afterAll(() => {
+  for (const d of cleanup) fs.rmSync(d.base, { recursive: true, force: true });
+});
+
+function dirsWithFiles(): Dirs {
+  const d = makeDirs('vmm-fuse-opt-');
+  cleanup.push(d);
+  fs.writeFileSync(path.join(d.share, 'f'), 'data\n');
+  fs.mkdirSync(path.join(d.share, 'sub'));
+  fs.writeFileSync(path.join(d.share, 'sub/g'), 'more\n');
+  return d;
+}
+
+describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () => {
+  it('readonly: reads work, every change fails with EROFS, the share is untouched', async () => {
+    const d = dirsWithFiles();
+    const before = snapshot(d.share);
+    const m = await mount(d, { readonly: true });
+    try {
+      expect((await m.sh('cat f sub/g')).stdout).toBe('data\nmore\n');
+      const changes = [
+        'touch new',
+        'echo x >> f',
+        'echo x > f',
+        'mkdir dir',
+        'rm f',
+        'rmdir sub',
+        'mv f g',
+        'chmod 600 f',
+        'ln -s f s',
+        'ln f hard',
+        'truncate -s 0 f',
+        'mkfifo p',
+        'fallocate -l 4096 f',
+        'touch -d 2001-01-01 f',
+        'cp f sub/copy',
+      ];
+      if (fs.existsSync('/usr/bin/setfattr')) changes.push('setfattr -n user.x -v 1 f');
+      for (const c of changes) {
+        const r = await m.sh(c);
+        expect(r.code, c).not.toBe(0);
+        expect(r.stderr, c).toMatch(/Read-only file system/);
+      }
+    } finally {
+      const exit = await m.stop();
+      expect(exit.server.internalErrors).toBe(0);
+    }
+    expect(snapshot(d.share)).toBe(before);
+  });
+
+  it('an unprivileged server with a uid/gid map: ids shown mapped, new files owned by it, unmapped ids refused', async () => {
+    const d = dirsWithFiles();
+    const HOST = 23456; // no such user: just a number
+    for (const p of ['', 'f', 'sub', 'sub/g']) fs.chownSync(path.join(d.share, p), HOST, HOST);
+    fs.writeFileSync(path.join(d.share, 'rootfile'), 'r'); // owned by host root: unmapped
+    const map = [{ guest: 0, host: HOST, count: 1 }];
+    const m = await mount(d, { uidMap: map, gidMap: map }, { RUN_AS: `${HOST}:${HOST}` });
+    try {
+      expect(fs.readFileSync(`/proc/${m.pid}/status`, 'utf8')).toMatch(
+        new RegExp(`^Uid:\\s+${HOST}\\s`, 'm'),
+      );
+      expect((await m.sh('stat -c %u:%g f sub rootfile')).stdout).toBe('0:0\n0:0\n65534:65534\n');
+      const made = await m.sh(
+        'echo new > made && mkdir madedir && ln -s made madelink && stat -c %u:%g made',
+      );
+      expect(made.stderr).toBe('');
+      expect(made.stdout).toBe('0:0\n');
+      for (const p of ['made', 'madedir', 'madelink']) {
+        const st = fs.lstatSync(path.join(d.share, p));
+        expect([st.uid, st.gid], p).toEqual([HOST, HOST]);
+      }
+      const chown = await m.sh('chown 5 made');
+      expect(chown.stderr).toMatch(/Operation not permitted/);
+      expect((await m.sh('chown 0:0 made && echo ok')).stdout).toBe('ok\n');
+      expect((await m.sh('cat f && ln made hard && cat hard')).stdout).toBe('data\nnew\n');
+    } finally {
+      const exit = await m.stop();
+      expect(exit.server.internalErrors).toBe(0);
+    }
+  });
+
+  it('cache=never: a change made on the host is seen at once', async () => {
+    const d = dirsWithFiles();
+    const m = await mount(d, { cache: 'never' });
+    try {
+      expect((await m.sh('cat f && ls sub')).stdout).toBe('data\ng\n');
+      fs.writeFileSync(path.join(d.share, 'f'), 'changed on the host\n');
+      fs.writeFileSync(path.join(d.share, 'sub/h'), '');
+      fs.renameSync(path.join(d.share, 'sub/g'), path.join(d.share, 'sub/g2'));
+      expect((await m.sh('cat f && ls sub')).stdout).toBe('changed on the host\ng2\nh\n');
+      expect((await m.sh('stat -c %s f')).stdout).toBe('20\n');
+    } finally {
+      const exit = await m.stop();
+      expect(exit.server.internalErrors).toBe(0);
+    }
+  });
+});

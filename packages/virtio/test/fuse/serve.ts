@@ -1,0 +1,26 @@
+// Tests and `pnpm bench fs` only: the FUSE server mounted through /dev/fuse, run as its own process
+// (started in a private mount namespace by harness.ts). Mounts SHARE at MOUNTPOINT, says
+// "serving" on stdout, then blocks serving /dev/fuse until the mount goes away; prints its stats
+// as one JSON line and exits. With RUN_AS=uid:gid it drops to that user after mounting (the
+// unprivileged-server case: mount(2) needs root, serving does not).
+import { FuseServer, mountFuse, serveFuseDevice, type FuseServerOptions } from '../../src/index';
+
+const [share, mountpoint, json] = process.argv.slice(2);
+if (!share || !mountpoint) {
+  process.stderr.write('usage: serve.ts SHARE MOUNTPOINT [OPTIONS-JSON]\n');
+  process.exit(2);
+}
+const options = { ...(JSON.parse(json ?? '{}') as Partial<FuseServerOptions>), root: share };
+const server = new FuseServer(options);
+const fd = mountFuse(mountpoint, server);
+const runAs = process.env.RUN_AS;
+if (runAs) {
+  const [uid, gid] = runAs.split(':').map(Number);
+  process.setgroups?.([]);
+  process.setgid!(gid!);
+  process.setuid!(uid!);
+}
+process.stdout.write(`serving ${process.pid}\n`);
+const device = serveFuseDevice(fd, server);
+process.stdout.write(`${JSON.stringify({ device, server: server.stats, held: server.held })}\n`);
+server.close();

@@ -1,0 +1,160 @@
+// `pnpm bench fs`: the shared-directory server (@vmm/virtio's FuseServer) mounted on the host
+// through /dev/fuse, beside bindfs (a FUSE passthrough file system, Debian package) mounted on the
+// same directory in the same private mount namespace, with the same kernel as the client: a 1 GiB
+// file written and read sequentially (dd, 1 MiB blocks), and 10 000 small files created, stat'ed and
+// unlinked (one Node process, timed inside it). The runs alternate between the two; medians.
+// Root only. BENCH_RUNS sets the runs (default 3); BENCH_FS_DIR the directory (default /dev/shm
+// when it has room, so the host file system is RAM and what is measured is the FUSE path).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { canRun, mount, type Mounted } from '../../packages/virtio/test/fuse/harness';
+import { median } from './median';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const FILE_MIB = 1024;
+const FILES = 10_000;
+
+function benchDir(): string {
+  if (process.env.BENCH_FS_DIR) return process.env.BENCH_FS_DIR;
+  try {
+    const st = fs.statfsSync('/dev/shm');
+    if (st.bavail * st.bsize > 3 * 2 ** 30) return '/dev/shm';
+  } catch {
+    // no /dev/shm
+  }
+  return os.tmpdir();
+}
+
+/** One Node process doing the small-file phases on `dir`; prints their seconds as JSON. */
+const SMALL_FILES = `
+const fs = require('node:fs'), path = require('node:path');
+const [dir, n] = [process.argv[1], Number(process.argv[2])];
+fs.mkdirSync(dir);
+const names = Array.from({ length: n }, (_, i) => path.join(dir, 'f' + i));
+const t0 = performance.now();
+for (const p of names) fs.closeSync(fs.openSync(p, 'wx'));
+const t1 = performance.now();
+for (const p of names) fs.statSync(p);
+const t2 = performance.now();
+for (const p of names) fs.unlinkSync(p);
+const t3 = performance.now();
+fs.rmdirSync(dir);
+console.log(JSON.stringify({ create: (t1 - t0) / 1e3, stat: (t2 - t1) / 1e3, unlink: (t3 - t2) / 1e3 }));
+`;
+
+interface Marks {
+  writeMBs: number[];
+  readMBs: number[];
+  filesPerS: number[];
+  createPerS: number[];
+  statPerS: number[];
+  unlinkPerS: number[];
+}
+
+const marks = (): Marks => ({
+  writeMBs: [],
+  readMBs: [],
+  filesPerS: [],
+  createPerS: [],
+  statPerS: [],
+  unlinkPerS: [],
+});
+
+/** `s` as one sh word. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** dd's own count of seconds ("..., 1.2 s, ..."). */
+function ddSeconds(out: string): number {
+  const m = /copied, ([\d.]+) s/.exec(out);
+  if (!m) throw new Error(`dd said: ${out}`);
+  return Number(m[1]);
+}
+
+async function runOnce(m: Mounted, mnt: string, into: Marks): Promise<void> {
+  const file = path.join(mnt, 'bench-big.bin');
+  const w = await m.sh(`dd if=/dev/zero of=${file} bs=1M count=${FILE_MIB} 2>&1`, 600_000);
+  if (w.code !== 0) throw new Error(`write through ${mnt}: ${w.stdout}${w.stderr}`);
+  into.writeMBs.push((FILE_MIB * 2 ** 20) / 1e6 / ddSeconds(w.stdout));
+  const r = await m.sh(`dd if=${file} of=/dev/null bs=1M 2>&1`, 600_000);
+  if (r.code !== 0) throw new Error(`read through ${mnt}: ${r.stdout}${r.stderr}`);
+  into.readMBs.push((FILE_MIB * 2 ** 20) / 1e6 / ddSeconds(r.stdout));
+  await m.sh(`rm -f ${file}`);
+  const small = await m.sh(
+    `${process.execPath} -e ${shellQuote(SMALL_FILES)} ${path.join(mnt, 'bench-small')} ${FILES}`,
+    600_000,
+  );
+  if (small.code !== 0) throw new Error(`small files through ${mnt}: ${small.stderr}`);
+  const t = JSON.parse(small.stdout) as { create: number; stat: number; unlink: number };
+  into.filesPerS.push(FILES / (t.create + t.stat + t.unlink));
+  into.createPerS.push(FILES / t.create);
+  into.statPerS.push(FILES / t.stat);
+  into.unlinkPerS.push(FILES / t.unlink);
+}
+
+export default async function fsBench(): Promise<string> {
+  const why = canRun();
+  if (why) throw new Error(`cannot run here: ${why}`);
+  if (spawnSync('bindfs', ['--version']).status !== 0)
+    throw new Error('bindfs is missing: apt-get install bindfs (the peer of this benchmark)');
+  const where = benchDir();
+  const base = fs.mkdtempSync(path.join(where, 'vmm-bench-fs-'));
+  const dirs = {
+    base,
+    share: path.join(base, 'data'),
+    outside: path.join(base, 'unused'),
+    mnt: path.join(base, 'vmm'),
+  };
+  const bindMnt = path.join(base, 'bindfs');
+  for (const d of [dirs.share, dirs.outside, dirs.mnt, bindMnt]) fs.mkdirSync(d);
+  const fsType = execFileSync('stat', ['-f', '-c', '%T', base], { encoding: 'utf8' }).trim();
+  const m = await mount(dirs, { cache: 'auto' });
+  const ours = marks();
+  const peer = marks();
+  try {
+    // big_writes: libfuse 2 otherwise writes 4 KiB per request (64 MB/s here); the peer at its best.
+    const b = await m.sh(`bindfs -o big_writes ${dirs.share} ${bindMnt}`);
+    if (b.code !== 0) throw new Error(`bindfs failed: ${b.stderr}`);
+    for (let i = 0; i < RUNS; i++) {
+      process.stderr.write(`bench fs: run ${i + 1}/${RUNS}\n`);
+      await runOnce(m, dirs.mnt, ours);
+      await runOnce(m, bindMnt, peer);
+    }
+    await m.sh(`umount ${bindMnt}`);
+  } finally {
+    const exit = await m.stop();
+    if (exit.server.internalErrors)
+      process.stderr.write(`bench fs: ${exit.server.internalErrors} internal errors\n`);
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+  const row = (what: string, a: number[], b: number[], digits = 0) => {
+    const x = median(a);
+    const y = median(b);
+    return `| ${what} | ${x.toFixed(digits)} | ${y.toFixed(digits)} | ${(x / y).toFixed(2)} |`;
+  };
+  return [
+    '| through /dev/fuse | vmm FuseServer | bindfs | vmm / bindfs (target ≥ 1.0) |',
+    '|---|---|---|---|',
+    row(`sequential write, ${FILE_MIB} MiB, 1 MiB blocks (MB/s)`, ours.writeMBs, peer.writeMBs),
+    row(`sequential read, ${FILE_MIB} MiB, 1 MiB blocks (MB/s)`, ours.readMBs, peer.readMBs),
+    row(`create + stat + unlink, ${FILES} files (files/s)`, ours.filesPerS, peer.filesPerS),
+    row('— create (files/s)', ours.createPerS, peer.createPerS),
+    row('— stat (files/s)', ours.statPerS, peer.statPerS),
+    row('— unlink (files/s)', ours.unlinkPerS, peer.unlinkPerS),
+    '',
+    `Median of ${RUNS} runs of each, alternating; both mounted on one ${fsType} directory (${where}) in one ` +
+      'private mount namespace, the host kernel as the FUSE client. vmm: cache=auto (1 s entry and attribute ' +
+      `timeouts, READDIRPLUS, max_write 128 KiB), one thread. bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
+      'writes at most 128 KiB per request with it, 4 KiB without), otherwise its defaults (single-threaded, 1 s ' +
+      'timeouts, default_permissions as ours). Write and read: dd, 1 MiB blocks, its own timing; small files: one Node ' +
+      'process (openSync "wx" + closeSync, statSync, unlinkSync), timed inside it.',
+  ].join('\n');
+}
+
+function bindfsVersion(): string {
+  const out = spawnSync('bindfs', ['--version'], { encoding: 'utf8' }).stdout;
+  return /bindfs ([\d.]+)/.exec(out)?.[1] ?? '?';
+}
