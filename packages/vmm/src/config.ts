@@ -30,6 +30,8 @@ export interface VmConfig {
   rng?: boolean;
   /** virtio-vsock: the guest's CID, Firecracker's Unix socket, the guest agent. */
   vsock?: VsockConfig;
+  /** virtio-fs shares: host directories the guest mounts by tag (`mount -t virtiofs TAG /mnt`). */
+  shares?: ShareConfig[];
   /**
    * A seccomp allow-list on every vCPU and device thread (sandbox/seccomp-policies.ts): 'on'
    * (default) kills the monitor on a call outside it, 'log' lets the call through and has the
@@ -52,6 +54,20 @@ export interface VsockConfig {
    * here, true from the builder; needs an initrd): vm.exec, copyIn, copyOut, socks5, forward.
    */
   agent?: boolean;
+}
+
+export interface ShareConfig {
+  /** The name the guest mounts the share by: 1 to 36 bytes of UTF-8 (virtio 1.2 §5.11.4). */
+  tag: string;
+  /** An existing host directory; the guest sees it and nothing outside it. */
+  path: string;
+  /** Refuse every change with EROFS. */
+  readonly?: boolean;
+  /**
+   * How long the guest may trust what it was told: 'never' (every host change seen at once),
+   * 'auto' (default: names and attributes for 1 s), 'always' (for a share only the guest changes).
+   */
+  cache?: 'never' | 'auto' | 'always';
 }
 
 export interface DiskConfig {

@@ -35,6 +35,20 @@ describe('vmm run flags', () => {
     });
   });
 
+  it('takes virtio-fs shares with --fs (repeatable)', () => {
+    const c = parseRunFlags([
+      ...base,
+      '--fs',
+      'tag=share,path=/srv,cache=always',
+      '--fs',
+      'tag=ro,path=/etc,readonly=on',
+    ]);
+    expect((c as VmConfig).shares).toEqual([
+      { tag: 'share', path: '/srv', readonly: false, cache: 'always' },
+      { tag: 'ro', path: '/etc', readonly: true },
+    ]);
+  });
+
   it('bounds a serial or console log file with max=SIZE', () => {
     const c = parseRunFlags([
       ...base,
@@ -126,6 +140,11 @@ describe('vmm run flags', () => {
     ],
     [[...base, '--disk', 'path=/d,poll_us=1.5'], /poll_us=1.5 is not/],
     [[...base, '--disk', 'path=/d,poll_us=100001'], /poll_us=100001 is not/],
+    [[...base, '--fs', 'path=/d'], /tag=NAME is required/],
+    [[...base, '--fs', 'tag=s'], /path=DIR is required/],
+    [[...base, '--fs', `tag=${'x'.repeat(37)},path=/d`], /not 1 to 36 bytes/],
+    [[...base, '--fs', 'tag=s,path=/d,cache=sometimes'], /cache=sometimes is not never, auto or always/],
+    [[...base, '--fs', 'tag=s,path=/d,readonly=yes'], /readonly=yes is not on or off/],
     [[...base, '--console', 'tty'], /cannot share the terminal/],
     [[...base, '--rng=1'], /takes no value/],
     [[...base, '--net', 'speed=fast'], /unknown key 'speed'/],

@@ -10,6 +10,7 @@ import {
   type NetInterfaceConfig,
   type RestoreRequest,
   type SerialConfig,
+  type ShareConfig,
   type VmConfig,
   type VmSettings,
   type VsockConfig,
@@ -35,6 +36,12 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
     repeat: true,
     arg: 'path=FILE[,readonly=on][,serial=ID][,poll_us=N][,discard=unmap|ignore]',
     help: 'virtio-blk disk from a raw image (repeatable: /dev/vda, /dev/vdb, ...)',
+  },
+  fs: {
+    value: true,
+    repeat: true,
+    arg: 'tag=NAME,path=DIR[,readonly=on][,cache=never|auto|always]',
+    help: 'virtio-fs: share host directory DIR, mounted in the guest with `mount -t virtiofs NAME /mnt` (repeatable); cache=always only for a directory nothing but the guest changes (default auto)',
   },
   net: {
     value: true,
@@ -197,6 +204,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
 
   const disks = (flags.get('disk') ?? []).map(parseDisk);
   const nets = (flags.get('net') ?? []).map(parseNet);
+  const shares = (flags.get('fs') ?? []).map(parseShare);
   const vsockText = one('vsock');
   const consoleText = one('console');
   const virtioConsole = consoleText === undefined ? undefined : parseSerial('--console', consoleText);
@@ -217,6 +225,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     hostQuirks: settings.hostQuirks,
     disks,
     nets,
+    ...(shares.length > 0 ? { shares } : {}),
     console: virtioConsole,
     rng: flags.has('rng'),
     seccomp: settings.seccomp,
@@ -265,6 +274,25 @@ export function parseDisk(text: string): DiskConfig {
   if (discard !== undefined) disk.discard = discard;
   if (poll !== undefined) disk.pollUs = Number(poll);
   return disk;
+}
+
+export function parseShare(text: string): ShareConfig {
+  const kv = parseKeyValues('--fs', text, ['tag', 'path', 'readonly', 'cache']);
+  const tag = kv.get('tag');
+  if (tag === undefined) throw new UsageError(`--fs: tag=NAME is required in '${text}'`);
+  if (tag === '' || Buffer.byteLength(tag) > 36)
+    throw new UsageError(`--fs: tag '${tag}' is not 1 to 36 bytes (virtio-fs tag)`);
+  const path = kv.get('path');
+  if (path === undefined || path === '') throw new UsageError(`--fs: path=DIR is required in '${text}'`);
+  const ro = kv.get('readonly');
+  if (ro !== undefined && ro !== 'on' && ro !== 'off')
+    throw new UsageError(`--fs: readonly=${ro} is not on or off`);
+  const cache = kv.get('cache');
+  if (cache !== undefined && cache !== 'never' && cache !== 'auto' && cache !== 'always')
+    throw new UsageError(`--fs: cache=${cache} is not never, auto or always`);
+  const share: ShareConfig = { tag, path, readonly: ro === 'on' };
+  if (cache !== undefined) share.cache = cache;
+  return share;
 }
 
 export function parseSerial(flag: string, text: string): SerialConfig {

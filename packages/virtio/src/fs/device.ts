@@ -21,7 +21,10 @@ export const DEVICE_ID_FS = 26;
 export const FS_CONFIG = { size: 40, fields: { tag: 0, num_request_queues: 36 } } as const;
 export const FS_TAG_MAX = 36;
 
-/** What the device's thread asks of the kernel (its seccomp allow-list): the *at() file calls. */
+/**
+ * What the device's thread asks of the kernel (its seccomp allow-list): the *at() file calls, as
+ * glibc makes them (renameat2 with no flags is renameat; fstatvfs is fstatfs).
+ */
 export const FS_THREAD_SYSCALLS: readonly SyscallName[] = [
   'openat',
   'openat2',
@@ -32,6 +35,7 @@ export const FS_THREAD_SYSCALLS: readonly SyscallName[] = [
   'symlinkat',
   'readlinkat',
   'unlinkat',
+  'renameat',
   'renameat2',
   'linkat',
   'fchmodat',

@@ -59,17 +59,14 @@ export function vmConfigFromCh(
   settings: VmSettings = DEFAULT_SETTINGS,
   where = 'vm.create',
 ): VmConfig {
-  const top = JsonObject.of(body, where).only([
-    'payload',
-    'cpus',
-    'memory',
-    'disks',
-    'net',
-    'rng',
-    'serial',
-    'console',
-    'vsock',
-  ]);
+  const fields = JsonObject.of(body, where);
+  // Cloud Hypervisor's `fs` names a vhost-user-fs daemon's socket; vmm serves virtio-fs itself.
+  if (fields.has('fs'))
+    throw fields.refuse(
+      'fs',
+      "is not supported: Cloud Hypervisor's fs takes a vhost-user-fs socket, and vmm serves virtio-fs in-process; share a directory with `vmm run --fs tag=NAME,path=DIR` or the library's .share({ tag, path })",
+    );
+  const top = fields.only(['payload', 'cpus', 'memory', 'disks', 'net', 'rng', 'serial', 'console', 'vsock']);
   const builder = new VmBuilder();
 
   const payload = top.object('payload', true)!.only(['kernel', 'initramfs', 'cmdline']);

@@ -71,6 +71,12 @@ describe('REST API requests', () => {
     );
   });
 
+  it("refuses Cloud Hypervisor's fs (a vhost-user socket), pointing at --fs and .share()", () => {
+    const e = refusal(() => vmConfigFromCh({ payload: { kernel: '/k' }, fs: [{ tag: 't', socket: '/s' }] }));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/--fs tag=NAME,path=DIR.*\.share\(/);
+  });
+
   it("an own field named like Object's is refused by name, not taken from the prototype", () => {
     const e = refusal(() =>
       parseApiRequest(

@@ -8,6 +8,7 @@ import {
   type DiskConfig,
   type NetInterfaceConfig,
   type SerialConfig,
+  type ShareConfig,
   type VmConfig,
   type VsockConfig,
 } from '../config';
@@ -31,6 +32,7 @@ export class VmBuilder {
   private consoleConfig: SerialConfig | undefined;
   private readonly disks: DiskConfig[] = [];
   private readonly nets: NetInterfaceConfig[] = [];
+  private readonly shares: ShareConfig[] = [];
   private withRng = false;
   private vsockConfig: VsockConfig | undefined;
   private rebootOnReset = true;
@@ -78,6 +80,15 @@ export class VmBuilder {
 
   net(net: NetInterfaceConfig = {}): this {
     this.nets.push({ ...net });
+    return this;
+  }
+
+  /**
+   * A host directory the guest mounts with `mount -t virtiofs TAG /mnt` (virtio-fs); the tag and
+   * the directory are checked when the VM is created.
+   */
+  share(share: ShareConfig): this {
+    this.shares.push({ ...share });
     return this;
   }
 
@@ -143,6 +154,7 @@ export class VmBuilder {
     if (this.initrdPath) config.initrd = this.initrdPath;
     if (this.disks.length > 0) config.disks = this.disks.map((d) => ({ ...d }));
     if (this.nets.length > 0) config.nets = this.nets.map((n) => ({ ...n }));
+    if (this.shares.length > 0) config.shares = this.shares.map((s) => ({ ...s }));
     if (this.consoleConfig) config.console = this.consoleConfig;
     if (this.withRng) config.rng = true;
     if (this.vsockConfig) config.vsock = { ...this.vsockConfig };

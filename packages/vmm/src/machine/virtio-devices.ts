@@ -5,6 +5,7 @@ import type { EventNotifier, LogSink, VirtualMachine } from '@vmm/hypervisor';
 import { VmmError } from '@vmm/hypervisor';
 import {
   ConsoleDevice,
+  FsDevice,
   MMIO_SLOT_SIZE,
   MmioTransport,
   NetDevice,
@@ -17,10 +18,11 @@ import {
   type VirtioDevice,
 } from '@vmm/virtio';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
 import { GED_GSI } from '../arch/x86_64/acpi/registers';
-import type { NetInterfaceConfig, SerialConfig, VmConfig } from '../config';
+import type { NetInterfaceConfig, SerialConfig, ShareConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
 import { ThreadedBlkDevice } from '../io/threaded-blk-device';
 import { ThreadedDevice } from '../io/threaded-device';
@@ -36,6 +38,7 @@ export function createVirtioDevices(
   log?: LogSink,
   captured?: (chunk: Buffer) => void,
 ): VirtioDevice[] {
+  checkShares(config.shares ?? []);
   const devices: VirtioDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
@@ -56,6 +59,7 @@ export function createVirtioDevices(
     if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured));
     if (config.rng) devices.push(new RngDevice());
     if (config.vsock) devices.push(new VsockDevice({ guestCid: config.vsock.cid, log }));
+    for (const sh of config.shares ?? []) devices.push(createShareDevice(sh, config, log));
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
@@ -87,6 +91,70 @@ function createConsole(
       fs.closeSync(fd);
     },
   });
+}
+
+/** The most bytes of a virtio-fs tag (virtio 1.2 §5.11.4: char tag[36], UTF-8, NUL-padded). */
+export const SHARE_TAG_MAX = 36;
+
+/** Each share's tag, path and cache mode, checked before any device or /dev/kvm is opened. */
+export function checkShares(shares: readonly ShareConfig[]): void {
+  const tags = new Set<string>();
+  for (const sh of shares) {
+    const bytes = Buffer.byteLength(sh.tag ?? '');
+    if (typeof sh.tag !== 'string' || bytes === 0 || bytes > SHARE_TAG_MAX || sh.tag.includes('\0'))
+      throw new VmmError(
+        'ESHARETAG',
+        `share tag '${sh.tag}' is ${bytes} bytes: give a name of 1 to ${SHARE_TAG_MAX} bytes (UTF-8, no NUL) to mount it by`,
+      );
+    if (tags.has(sh.tag))
+      throw new VmmError(
+        'ESHARETAG',
+        `share tag '${sh.tag}' is given twice: give each share a tag of its own`,
+      );
+    tags.add(sh.tag);
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(sh.path);
+    } catch (e) {
+      throw new VmmError(
+        'ESHAREPATH',
+        `share '${sh.tag}': ${sh.path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}): give an existing directory`,
+      );
+    }
+    if (!st.isDirectory())
+      throw new VmmError(
+        'ESHAREPATH',
+        `share '${sh.tag}': ${sh.path} is not a directory: give a directory to share`,
+      );
+    const cache = sh.cache ?? 'auto';
+    if (cache !== 'never' && cache !== 'auto' && cache !== 'always')
+      throw new VmmError(
+        'ESHARECACHE',
+        `share '${sh.tag}': cache=${String(cache)} is not never, auto or always`,
+      );
+  }
+}
+
+/** A virtio-fs share, served in its own I/O thread under the VM's seccomp setting. */
+function createShareDevice(sh: ShareConfig, config: VmConfig, log: LogSink | undefined): VirtioDevice {
+  const model = new FsDevice({
+    tag: sh.tag,
+    root: path.resolve(sh.path),
+    readonly: sh.readonly === true,
+    cache: sh.cache ?? 'auto',
+  });
+  try {
+    // No busy-polling: a file system's requests come one at a time, each after a guest syscall.
+    return new ThreadedDevice(model, {
+      name: `share ${sh.tag}`,
+      pollUs: 0,
+      log,
+      seccomp: config.seccomp ?? 'on',
+    });
+  } catch (e) {
+    model.close();
+    throw e;
+  }
 }
 
 /** Start what devices serve before the guest runs (the NAT's host port forwards). */
@@ -124,9 +192,14 @@ export function parseMac(text: string | undefined, index = 0): Uint8Array {
 
 /** A device's kind by its device ID (virtio 1.2 §5). */
 export function deviceKind(device: VirtioDevice): string {
-  const kind = { 1: 'virtio-net', 2: 'virtio-blk', 3: 'virtio-console', 4: 'virtio-rng', 19: 'virtio-vsock' }[
-    device.deviceId
-  ];
+  const kind = {
+    1: 'virtio-net',
+    2: 'virtio-blk',
+    3: 'virtio-console',
+    4: 'virtio-rng',
+    19: 'virtio-vsock',
+    26: 'virtio-fs',
+  }[device.deviceId];
   return kind ?? `virtio device ${device.deviceId}`;
 }
 

@@ -75,6 +75,22 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     expect(r2).toEqual({ outcome: 'reset', exitCode: 0, reboots: 0 });
   });
 
+  it('a virtio-fs share with a bad tag or no directory is refused before /dev/kvm is opened', async () => {
+    const create = (shares: VmConfig['shares']) => Vmm.create(config({ shares }), { probe: hostProbe });
+    await expect(create([{ tag: 'x'.repeat(37), path: dir }])).rejects.toMatchObject({ code: 'ESHARETAG' });
+    await expect(create([{ tag: '', path: dir }])).rejects.toMatchObject({ code: 'ESHARETAG' });
+    await expect(
+      create([
+        { tag: 'a', path: dir },
+        { tag: 'a', path: dir },
+      ]),
+    ).rejects.toThrow(/given twice/);
+    await expect(create([{ tag: 'a', path: path.join(dir, 'none') }])).rejects.toMatchObject({
+      code: 'ESHAREPATH',
+    });
+    await expect(create([{ tag: 'a', path: kernel }])).rejects.toThrow(/is not a directory/);
+  });
+
   it('a triple fault is an error that says so', async () => {
     const hv = new ScriptedHypervisor([[[{ exit: 'shutdown' }]]]);
     const vmm = await Vmm.create(config(), { hypervisor: hv, probe: hostProbe });
