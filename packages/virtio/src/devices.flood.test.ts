@@ -41,9 +41,12 @@ async function flood(device: VirtioDevice, queue: number, len: number, writable:
     const u = q.usedIdx();
     maxPerTurn = Math.max(maxPerTurn, (u - lastUsed) & 0xffff);
     lastUsed = u;
-    if (!stop) setImmediate(spin);
+    if (!stop) next = setImmediate(spin);
   };
-  setImmediate(spin);
+  // The spin reads the ring in guest RAM: it must not run once the RAM is unmapped below (a
+  // pending one did, when the flooder had already exited and terminate() resolved at once:
+  // SIGSEGV in the test process).
+  let next: NodeJS.Immediate | undefined = setImmediate(spin);
   const worker = startTsWorker(new URL('../test/support/ring-flooder.ts', import.meta.url), {
     workerData: {
       memory: lease.handle,
@@ -70,6 +73,7 @@ async function flood(device: VirtioDevice, queue: number, len: number, writable:
     await new Promise((r) => setTimeout(r, 10));
   clearInterval(kicker);
   stop = true;
+  clearImmediate(next);
   const used = q.usedIdx();
   await worker.terminate();
   driver.write32(R.MMIO_STATUS, 0); // reset before the RAM goes: the device lets go of its views

@@ -42,9 +42,12 @@ describe('virtio-vsock under a tx flood from another guest CPU', () => {
       const u = q.usedIdx();
       maxPerTurn = Math.max(maxPerTurn, (u - lastUsed) & 0xffff);
       lastUsed = u;
-      if (!stop) setImmediate(spin);
+      if (!stop) next = setImmediate(spin);
     };
-    setImmediate(spin);
+    // The spin reads the ring in guest RAM: it must not run once the RAM is unmapped below (a
+    // pending one did, when the flooder had already exited and terminate() resolved at once:
+    // SIGSEGV in the test process).
+    let next: NodeJS.Immediate | undefined = setImmediate(spin);
     const start = q.usedIdx();
     const worker = startTsWorker(new URL('../../test/support/ring-flooder.ts', import.meta.url), {
       workerData: {
@@ -72,6 +75,7 @@ describe('virtio-vsock under a tx flood from another guest CPU', () => {
       expect(q.usedIdx()).toBe((start + TOTAL) & 0xffff);
     } finally {
       stop = true;
+      clearImmediate(next);
       await worker.terminate();
     }
     expect(device.stats.creditRequestsReceived).toBe(TOTAL);
