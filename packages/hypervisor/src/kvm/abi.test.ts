@@ -1,12 +1,11 @@
 // The real check of every layout and number we declare: gcc compiles a program against
 // /usr/include/linux/kvm.h that prints sizeof/offsetof/the macro values, and we compare.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as K from './constants';
 import { ALL_LAYOUTS } from './structs/index';
+import { cValues, layoutExprs, layoutValues } from '../test-support/c-abi';
 
 const hasGcc = spawnSync('gcc', ['--version']).status === 0 && fs.existsSync('/usr/include/linux/kvm.h');
 if (!hasGcc) console.warn('SKIP (no gcc or no /usr/include/linux/kvm.h): KVM ABI layout check');
@@ -18,51 +17,21 @@ const macros = Object.entries(K).filter(
 );
 
 function compileAndRun(): Map<string, number> {
-  const lines: string[] = [];
-  for (const l of ALL_LAYOUTS) {
-    lines.push(`  P("sizeof ${l.cName}", sizeof(${l.cName}));`);
-    for (const f of Object.keys(l.fields)) lines.push(`  P("${l.cName}.${f}", offsetof(${l.cName}, ${f}));`);
-  }
-  for (const [name] of macros) lines.push(`  P("${name}", (unsigned long)(${name}));`);
-  lines.push(`  P("KVM_API_VERSION", KVM_API_VERSION);`);
-  const src = [
-    '#include <stddef.h>',
-    '#include <stdio.h>',
-    '#include <linux/kvm.h>',
-    '#define P(name, v) printf("%s=%lu\\n", name, (unsigned long)(v))',
-    'int main(void) {',
-    ...lines,
-    '  return 0;',
-    '}',
-  ].join('\n');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-abi-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'abi.c'), src);
-    execFileSync('gcc', ['-o', path.join(dir, 'abi'), path.join(dir, 'abi.c')], { stdio: 'pipe' });
-    const out = execFileSync(path.join(dir, 'abi'), { encoding: 'utf8' });
-    return new Map(
-      out
-        .trim()
-        .split('\n')
-        .map((line) => {
-          const eq = line.lastIndexOf('=');
-          return [line.slice(0, eq), Number(line.slice(eq + 1))] as [string, number];
-        }),
-    );
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return cValues(
+    ['#include <linux/kvm.h>'],
+    [
+      ...layoutExprs(ALL_LAYOUTS),
+      ...macros.map(([name]) => [name, `(unsigned long)(${name})`] as const),
+      ['KVM_API_VERSION', 'KVM_API_VERSION'],
+    ],
+  );
 }
 
 describe.skipIf(!hasGcc)('KVM ABI against <linux/kvm.h> (gcc)', () => {
   const c = hasGcc ? compileAndRun() : new Map<string, number>();
 
   it('every struct size and member offset we declare matches the C layout', () => {
-    const ours = new Map<string, number>();
-    for (const l of ALL_LAYOUTS) {
-      ours.set(`sizeof ${l.cName}`, l.size);
-      for (const [f, off] of Object.entries(l.fields)) ours.set(`${l.cName}.${f}`, off);
-    }
+    const ours = layoutValues(ALL_LAYOUTS);
     const theirs = new Map([...c].filter(([k]) => ours.has(k)));
     expect(Object.fromEntries(ours)).toEqual(Object.fromEntries(theirs));
     expect(ours.size).toBeGreaterThan(100);

@@ -1,13 +1,12 @@
 // The check of every struct layout and number fs-at.ts relies on: gcc compiles a program against
 // the C library's and the kernel's headers that prints sizeof/offsetof/the macro values, and we
 // compare (as kvm/abi.test.ts does for KVM).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as C from './fs-constants';
 import { FS_LAYOUTS } from './fs-layout';
+import { cValues, layoutExprs, layoutValues } from '../test-support/c-abi';
 
 const hasGcc =
   process.platform === 'linux' &&
@@ -25,59 +24,28 @@ const macros = Object.entries(C)
   .map(([name, value]) => [name, cExpr[name] ?? name, value] as const);
 
 function compileAndRun(): Map<string, number> {
-  const lines: string[] = [];
-  for (const l of FS_LAYOUTS) {
-    lines.push(`  P("sizeof ${l.cName}", sizeof(${l.cName}));`);
-    for (const f of Object.keys(l.fields)) lines.push(`  P("${l.cName}.${f}", offsetof(${l.cName}, ${f}));`);
-  }
-  for (const [name, expr] of macros) lines.push(`  P("${name}", (long)(${expr}));`);
-  const src = [
-    '#define _GNU_SOURCE',
-    '#include <stddef.h>',
-    '#include <stdio.h>',
-    '#include <fcntl.h>',
-    '#include <dirent.h>',
-    '#include <time.h>',
-    '#include <sys/stat.h>',
-    '#include <sys/statvfs.h>',
-    '#include <sys/mount.h>',
-    '#include <sys/xattr.h>',
-    '#include <asm/unistd.h>',
-    '#include <linux/openat2.h>',
-    '#define P(name, v) printf("%s=%ld\\n", name, (long)(v))',
-    'int main(void) {',
-    ...lines,
-    '  return 0;',
-    '}',
-  ].join('\n');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fs-abi-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'abi.c'), src);
-    execFileSync('gcc', ['-o', path.join(dir, 'abi'), path.join(dir, 'abi.c')], { stdio: 'pipe' });
-    const out = execFileSync(path.join(dir, 'abi'), { encoding: 'utf8' });
-    return new Map(
-      out
-        .trim()
-        .split('\n')
-        .map((line) => {
-          const eq = line.lastIndexOf('=');
-          return [line.slice(0, eq), Number(line.slice(eq + 1))] as [string, number];
-        }),
-    );
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return cValues(
+    [
+      '#define _GNU_SOURCE',
+      '#include <fcntl.h>',
+      '#include <dirent.h>',
+      '#include <time.h>',
+      '#include <sys/stat.h>',
+      '#include <sys/statvfs.h>',
+      '#include <sys/mount.h>',
+      '#include <sys/xattr.h>',
+      '#include <asm/unistd.h>',
+      '#include <linux/openat2.h>',
+    ],
+    [...layoutExprs(FS_LAYOUTS), ...macros.map(([name, expr]) => [name, expr] as const)],
+  );
 }
 
 describe.skipIf(!hasGcc)('*at() ABI against the C headers (gcc)', () => {
   const c = hasGcc ? compileAndRun() : new Map<string, number>();
 
   it('every struct size and member offset we declare matches the C layout', () => {
-    const ours = new Map<string, number>();
-    for (const l of FS_LAYOUTS) {
-      ours.set(`sizeof ${l.cName}`, l.size);
-      for (const [f, off] of Object.entries(l.fields)) ours.set(`${l.cName}.${f}`, off);
-    }
+    const ours = layoutValues(FS_LAYOUTS);
     expect(Object.fromEntries(ours)).toEqual(Object.fromEntries([...c].filter(([k]) => ours.has(k))));
   });
 
