@@ -8,6 +8,7 @@ import { RegionViews } from '../memory/region-views';
 import { SplitQueue, type SplitQueueState } from '../queue/split';
 import {
   INTERRUPT_CONFIG_CHANGE,
+  INTERRUPT_USED_BUFFER,
   STATUS_DEVICE_NEEDS_RESET,
   STATUS_DRIVER_OK,
   STATUS_FAILED,
@@ -190,7 +191,7 @@ export class MmioTransport implements DeviceContext {
    */
   restoreState(s: MmioTransportState): boolean {
     this.reset();
-    if (!validState(s, this.queues)) return false;
+    if (!validState(s, this.queues, this.device.features)) return false;
     for (let i = 0; i < this.queues.length; i++) {
       if (!this.queues[i]!.restore(s.queues[i]!, this.views)) {
         this.reset();
@@ -416,7 +417,11 @@ export class MmioTransport implements DeviceContext {
     const old = this.status;
     // The driver may only add bits (§2.1.2); DEVICE_NEEDS_RESET is the device's to set.
     let next = old | (value & ~STATUS_DEVICE_NEEDS_RESET);
-    if (next & STATUS_FEATURES_OK && !(old & STATUS_FEATURES_OK) && !this.featuresAcceptable()) {
+    if (
+      next & STATUS_FEATURES_OK &&
+      !(old & STATUS_FEATURES_OK) &&
+      !featuresAcceptable(this.driverFeatures, this.device.features)
+    ) {
       next &= ~STATUS_FEATURES_OK;
     }
     if (next & STATUS_DRIVER_OK && !(old & STATUS_DRIVER_OK)) {
@@ -431,12 +436,6 @@ export class MmioTransport implements DeviceContext {
         this.deviceFailed(e);
       }
     }
-  }
-
-  /** §6.1 and §2.2.1: VERSION_1 accepted (no legacy) and nothing the device did not offer. */
-  private featuresAcceptable(): boolean {
-    if (this.driverFeatures & ~this.device.features) return false;
-    return hasFeature(this.driverFeatures, VIRTIO_F_VERSION_1);
   }
 
   /** Device reset (§2.4): back to the state after power-on. */
@@ -456,11 +455,23 @@ export class MmioTransport implements DeviceContext {
   }
 }
 
+/** §6.1 and §2.2.1: VERSION_1 accepted (no legacy) and nothing the device did not offer. */
+function featuresAcceptable(driver: bigint, device: bigint): boolean {
+  if (driver & ~device) return false;
+  return hasFeature(driver, VIRTIO_F_VERSION_1);
+}
+
 const isU32 = (v: unknown): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
 
-/** Every field of a saved transport state has its type and range, and its queues fit these. */
-function validState(s: MmioTransportState, queues: readonly SplitQueue[]): boolean {
+/**
+ * Every field of a saved transport state has its type and range, its queues fit these, and the
+ * whole is a state the registers can reach (so a restored device never sees what a driver could
+ * not have set up): FEATURES_OK only with acceptable features (§2.2.2), DRIVER_OK only after it
+ * and exactly when the device was activated, a queue ready only after FEATURES_OK with the ring
+ * features negotiated (§4.2.3.2), each queue's addresses those its registers make.
+ */
+function validState(s: MmioTransportState, queues: readonly SplitQueue[], deviceFeatures: bigint): boolean {
   if (typeof s !== 'object' || s === null) return false;
   const words = [
     s.status,
@@ -472,7 +483,13 @@ function validState(s: MmioTransportState, queues: readonly SplitQueue[]): boole
   ];
   if (!words.every(isU32) || s.status > 0xff || typeof s.activated !== 'boolean') return false;
   if (typeof s.driverFeatures !== 'string' || !/^\d{1,20}$/.test(s.driverFeatures)) return false;
-  if (BigInt(s.driverFeatures) > 0xffff_ffff_ffff_ffffn) return false;
+  const features = BigInt(s.driverFeatures);
+  if (features > 0xffff_ffff_ffff_ffffn) return false;
+  const featuresOk = (s.status & STATUS_FEATURES_OK) !== 0;
+  if (featuresOk && !featuresAcceptable(features, deviceFeatures)) return false;
+  const driverOk = (s.status & STATUS_DRIVER_OK) !== 0;
+  if (driverOk !== s.activated || (driverOk && !featuresOk)) return false;
+  if (s.interruptStatus & ~(INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE)) return false;
   if (!Array.isArray(s.queues) || s.queues.length !== queues.length) return false;
   if (!Array.isArray(s.addressRegs) || s.addressRegs.length !== queues.length) return false;
   return s.queues.every((q, i) => {
@@ -481,7 +498,14 @@ function validState(s: MmioTransportState, queues: readonly SplitQueue[]): boole
     if (typeof q !== 'object' || q === null || typeof q.ready !== 'boolean') return false;
     if (typeof q.eventIdx !== 'boolean' || typeof q.indirect !== 'boolean') return false;
     const addrs = [q.descAddr, q.driverAddr, q.deviceAddr];
-    if (!addrs.every((a) => Number.isSafeInteger(a) && a >= -1)) return false;
+    if (addrs.some((a, j) => a !== joinAddress(regs[2 * j]!, regs[2 * j + 1]!))) return false;
+    if (
+      q.ready &&
+      (!featuresOk ||
+        q.eventIdx !== hasFeature(features, VIRTIO_F_RING_EVENT_IDX) ||
+        q.indirect !== hasFeature(features, VIRTIO_F_INDIRECT_DESC))
+    )
+      return false;
     if (!isU32(q.size) || q.size > queues[i]!.maxSize) return false;
     return [q.nextAvail, q.nextUsed].every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff);
   });

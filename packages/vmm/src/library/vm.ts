@@ -186,7 +186,15 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   async pause(): Promise<void> {
     this.expectState('pause', 'running');
     if (!(await this.machine().pause())) {
-      throw new VmmError('EVMSTATE', 'cannot pause the VM: it ended while it was being paused');
+      // The machine refuses alike when its boot ended for good and in a reboot's gap (the old
+      // boot's vCPUs gone, the next boot's not yet there); a VM still running is in the gap unless
+      // it is ending right now, which only its exit can tell.
+      throw new VmmError(
+        'EVMSTATE',
+        this.current === 'running'
+          ? 'cannot pause the VM: it is between two boots (a reboot) or ending: pause it again once it runs'
+          : 'cannot pause the VM: it ended while it was being paused',
+      );
     }
     this.setState('paused');
   }

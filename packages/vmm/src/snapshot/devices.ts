@@ -20,6 +20,16 @@ export function encodeDevicesState(s: DevicesState): Buffer {
   return Buffer.from(JSON.stringify(s));
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A 32-bit device id (virtio 1.2 §4.2.2 DeviceID) and a transport state for restoreState to check. */
+function isVirtioEntry(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  const id = v.deviceId;
+  return Number.isInteger(id) && (id as number) >= 0 && (id as number) <= 0xffffffff && isObject(v.transport);
+}
+
 /** Check what the file holds against the state it must restore into (the UART state's size). */
 export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesState {
   let v: unknown;
@@ -38,7 +48,7 @@ export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesSta
     (o.gedEvents as number) < 0 ||
     (o.gedEvents as number) > 0xff ||
     !Array.isArray(o.virtio) ||
-    !o.virtio.every((v) => typeof v === 'object' && v !== null && Number.isInteger(v.deviceId))
+    !o.virtio.every(isVirtioEntry)
   ) {
     throw new SnapshotError('ESNAPSHOTCORRUPT', 'the devices state of the snapshot is malformed');
   }

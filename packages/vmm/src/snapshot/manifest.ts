@@ -3,6 +3,7 @@
 // snapshot cut short has none and is refused; on the way back in every field is checked before
 // anything is used (a snapshot is a file anyone could have edited).
 import type { VmConfig } from '../config';
+import { configFault } from './config-shape';
 import { SnapshotError } from './errors';
 
 export const SNAPSHOT_FORMAT = 'vmm-snapshot';
@@ -67,20 +68,8 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
     );
   }
   if (typeof m.createdAt !== 'string') bad('createdAt is missing');
-  const c = m.config;
-  if (
-    !isObject(c) ||
-    typeof c.kernel !== 'string' ||
-    typeof c.cmdline !== 'string' ||
-    !isObject(c.cpus) ||
-    !isSize(c.cpus.boot) ||
-    (c.cpus.boot as number) < 1 ||
-    !isObject(c.memory) ||
-    !isSize(c.memory.size) ||
-    !isObject(c.serial)
-  ) {
-    bad('config is missing or malformed');
-  }
+  const fault = configFault(m.config);
+  if (fault !== undefined) bad(`config.${fault} is missing or malformed`);
   const files = m.files;
   if (!isObject(files)) return bad('files is missing');
   for (const name of [MEMORY_FILE, KVM_STATE_FILE, DEVICES_FILE]) {
@@ -88,7 +77,34 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
     if (!isObject(f) || !isSize(f.size) || !isSha(f.sha256))
       bad(`the entry of ${name} is missing or malformed`);
   }
-  if (!isSize((files[MEMORY_FILE] as Record<string, unknown>).dataBytes))
-    bad('the memory entry has no dataBytes');
+  const memory = files[MEMORY_FILE] as Record<string, unknown>;
+  if (!isSize(memory.dataBytes) || memory.dataBytes > (memory.size as number))
+    bad('the memory entry has no dataBytes within its size');
+  // The memory file is the RAM's ranges one after another: exactly the configured RAM, so the
+  // restored VM maps no page past its end.
+  if (memory.size !== (m.config as VmConfig).memory.size)
+    bad(`the memory file's size is not the configured RAM's`);
   return m as unknown as SnapshotManifest;
+}
+
+/** The manifest of a snapshot of a VM running `config` whose files are `files`. */
+export function createManifest(
+  config: VmConfig,
+  files: SnapshotManifest['files'],
+  createdAt = new Date(),
+): SnapshotManifest {
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    arch: 'x86_64',
+    backend: 'kvm',
+    createdAt: createdAt.toISOString(),
+    config,
+    files,
+  };
+}
+
+/** manifest.json's text: indented, for a person who opens it. */
+export function formatManifest(m: SnapshotManifest): string {
+  return JSON.stringify(m, null, 2) + '\n';
 }

@@ -21,8 +21,8 @@ import {
   KVM_STATE_FILE,
   MANIFEST_FILE,
   MEMORY_FILE,
-  SNAPSHOT_FORMAT,
-  SNAPSHOT_VERSION,
+  createManifest,
+  formatManifest,
   parseManifest,
   type SnapshotFileEntry,
   type SnapshotManifest,
@@ -63,21 +63,13 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
   const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
   const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
   const memory = writeMemoryFile(s.memory, path.join(dir, MEMORY_FILE));
-  const manifest: SnapshotManifest = {
-    format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
-    arch: 'x86_64',
-    backend: 'kvm',
-    createdAt: new Date().toISOString(),
-    config: s.config,
-    files: {
-      [MEMORY_FILE]: { size: memory.size, sha256: memory.sha256, dataBytes: memory.dataBytes },
-      [KVM_STATE_FILE]: kvm,
-      [DEVICES_FILE]: devices,
-    },
-  };
+  const manifest = createManifest(s.config, {
+    [MEMORY_FILE]: { size: memory.size, sha256: memory.sha256, dataBytes: memory.dataBytes },
+    [KVM_STATE_FILE]: kvm,
+    [DEVICES_FILE]: devices,
+  });
   const tmp = `${manifestPath}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
+  fs.writeFileSync(tmp, formatManifest(manifest), { mode: 0o600 });
   fs.renameSync(tmp, manifestPath);
   return { dir, memoryDataBytes: memory.dataBytes };
 }
