@@ -1,5 +1,5 @@
 // koffi bindings to the C library's file calls relative to a directory fd (openat2, statx,
-// mkdirat, renameat2, ...) and the few others a file server needs (pread, getdents64, xattrs,
+// mkdirat, renameat2, ...) and the few others a file server needs (pread, preadv, getdents64, xattrs,
 // mount). Node's fs resolves every path from the root or cwd, which a confined file server must
 // never do; these take a directory fd and a name. Bound on first use, once per thread.
 //
@@ -38,6 +38,14 @@ export interface FsAt {
   ftruncate(fd: number, length: Int64): number;
   pread(fd: number, buf: Bytes, count: number, offset: Int64): number;
   pwrite(fd: number, buf: Bytes, count: number, offset: Int64): number;
+  /** preadv(fd, iov, iovcnt, offset): `iov` holds iovcnt struct iovec (fs-layout.ts IOVEC), at most
+   *  IOV_MAX; the buffers they point at must stay mapped until the call returns. */
+  preadv(fd: number, iov: Bytes, iovcnt: number, offset: Int64): number;
+  /** pwritev(fd, iov, iovcnt, offset): as preadv. */
+  pwritev(fd: number, iov: Bytes, iovcnt: number, offset: Int64): number;
+  /** Where `buf`'s first byte is in this process (an iovec's iov_base): memory that never moves
+   *  (an mmap'ed region, a large ArrayBuffer) and outlives every call given the address. */
+  addressOf(buf: Bytes): bigint;
   fsync(fd: number): number;
   fdatasync(fd: number): number;
   fallocate(fd: number, mode: number, offset: Int64, length: Int64): number;
@@ -87,6 +95,9 @@ export function fsAt(): FsAt {
     ftruncate: f('int ftruncate(int fd, int64_t length)'),
     pread: f('long pread(int fd, void *buf, size_t count, int64_t offset)'),
     pwrite: f('long pwrite(int fd, const void *buf, size_t count, int64_t offset)'),
+    preadv: f('long preadv(int fd, const void *iov, int iovcnt, int64_t offset)'),
+    pwritev: f('long pwritev(int fd, const void *iov, int iovcnt, int64_t offset)'),
+    addressOf: (buf) => koffi.address(buf) as bigint,
     fsync: f('int fsync(int fd)'),
     fdatasync: f('int fdatasync(int fd)'),
     fallocate: f('int fallocate(int fd, int mode, int64_t offset, int64_t length)'),

@@ -82,3 +82,5 @@ export const XATTR_REPLACE = 2;
 /** openat2 has no glibc wrapper before 2.38 (Debian 12 has 2.36): called through syscall(2).
  *  437 on x86_64 and aarch64 alike (new system calls share one number since 5.1). */
 export const SYS_OPENAT2 = 437;
+/** The most struct iovec one preadv/pwritev takes (<limits.h>; the kernel's UIO_MAXIOV). */
+export const IOV_MAX = 1024;

@@ -34,6 +34,8 @@ function compileAndRun(): Map<string, number> {
       '#include <sys/statvfs.h>',
       '#include <sys/mount.h>',
       '#include <sys/xattr.h>',
+      '#include <sys/uio.h>',
+      '#include <limits.h>',
       '#include <asm/unistd.h>',
       '#include <linux/openat2.h>',
     ],

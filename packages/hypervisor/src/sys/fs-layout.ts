@@ -90,4 +90,20 @@ export const TIMESPEC = {
   fields: { tv_sec: 0, tv_nsec: 8 },
 } as const satisfies CLayout;
 
-export const FS_LAYOUTS: readonly CLayout[] = [STATX, STATX_TIMESTAMP, OPEN_HOW, DIRENT64, STATVFS, TIMESPEC];
+/** struct iovec (<sys/uio.h>, LP64): void *iov_base, size_t iov_len; what preadv/pwritev take. */
+export const IOVEC = {
+  cName: 'struct iovec',
+  header: 'sys/uio.h',
+  size: 16,
+  fields: { iov_base: 0, iov_len: 8 },
+} as const satisfies CLayout;
+
+export const FS_LAYOUTS: readonly CLayout[] = [
+  STATX,
+  STATX_TIMESTAMP,
+  OPEN_HOW,
+  DIRENT64,
+  STATVFS,
+  TIMESPEC,
+  IOVEC,
+];

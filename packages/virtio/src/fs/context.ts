@@ -3,7 +3,9 @@
 // (fuse_out_header, fuse_entry_out, fuse_attr_out). The operations themselves are in ops-*.ts.
 import fs from 'node:fs';
 import { fsConst as C, fsLayout } from '@vmm/hypervisor';
+import { alignedBuffer } from './aligned';
 import { statGid, statKey, statMode, statType, writeAttr } from './attr';
+import type { DirectIo } from './direct-io';
 import { EMFILE, ENFILE, ENOENT, EPERM } from './errno';
 import { HandleTable } from './handles';
 import { EMPTY_PATH, HostFs } from './host';
@@ -72,8 +74,8 @@ export class FsContext {
     if (this.host.stat(rootFd, this.stx) !== 0) throw new Error('statx of the share root failed');
     this.nodes = new NodeTable(rootFd, statKey(this.stxView), statType(this.stxView), opts.maxNodes, close);
     this.handles = new HandleTable(opts.maxHandles, close);
-    this.out = new Uint8Array(OUT_HEADER.size + Math.max(opts.maxWrite, 64 * 1024));
-    this.dv = new DataView(this.out.buffer);
+    this.out = alignedBuffer(OUT_HEADER.size + Math.max(opts.maxWrite, 64 * 1024), OUT_HEADER.size);
+    this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
     this.payload = this.out.subarray(OUT_HEADER.size);
     this.room = this.out.length;
     this.timeout = TIMEOUT[opts.cache];
@@ -85,6 +87,10 @@ export class FsContext {
 
   /** Reply bytes the transport can take for this request (the guest's writable buffer). */
   room = 0;
+  /** The transport's own buffers for this request's READ or WRITE data, when it has them. */
+  direct: DirectIo | undefined = undefined;
+  /** The reply's payload went straight into the transport's buffers: only its header is in `out`. */
+  placed = false;
 
   /** Room for a reply payload: READ, READDIR, READLINK and xattr replies are cut to it. */
   get capacity(): number {
@@ -166,6 +172,11 @@ export class FsContext {
         return known;
       }
     }
+    return this.lookupNew(dirfd, name);
+  }
+
+  /** As lookup, for a name just made (MKDIR, MKNOD, SYMLINK): no node can hold it yet. */
+  lookupNew(dirfd: number, name: Uint8Array): FsNode | number {
     const fd = this.host.lookup(dirfd, name);
     if (fd < 0) {
       if (fd === -EMFILE)
@@ -201,18 +212,21 @@ export class FsContext {
   /**
    * Gives what was just created (fd: O_PATH or open, `mode` as asked) its requested permissions,
    * which the server's umask may have cut, and to the caller when the server is root: in a setgid
-   * directory the group stays the directory's. 0, or -errno.
+   * directory the group stays the directory's. 1 when it changed the inode (its statx is stale), 0
+   * when there was nothing to do, or -errno.
    */
   settleNew(fd: number, parentFd: number, mode: number, symlink: boolean): number {
     const fs = this.host.fs;
+    let changed = 0;
     if (!symlink && (mode & this.umask & 0o7777) !== 0) {
       if (fs.fchmodat(this.host.procFd, this.host.procNameOf(fd), mode & 0o7777, 0) !== 0)
         return this.host.err();
+      changed = 1;
     }
-    if (!this.chownNew) return 0;
+    if (!this.chownNew) return changed;
     const uid = this.uids.toHost(this.req.uid);
     let gid = this.gids.toHost(this.req.gid);
-    if (uid === this.serverUid && gid === this.serverGid) return 0;
+    if (uid === this.serverUid && gid === this.serverGid) return changed;
     if (
       gid !== this.serverGid &&
       this.host.stat(parentFd, this.stx2) === 0 &&
@@ -220,7 +234,7 @@ export class FsContext {
     )
       gid = statGid(this.stx2View);
     const flags = C.AT_EMPTY_PATH | C.AT_SYMLINK_NOFOLLOW;
-    return fs.fchownat(fd, EMPTY_PATH, uid, gid, flags) === 0 ? 0 : this.host.err();
+    return fs.fchownat(fd, EMPTY_PATH, uid, gid, flags) === 0 ? 1 : this.host.err();
   }
 
   /** A directory stream buffer, from the pool when one is free. */

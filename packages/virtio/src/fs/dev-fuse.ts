@@ -6,7 +6,8 @@
 import { cString, fsAt, fsConst as C, fsErrno } from '@vmm/hypervisor';
 import { FsShareError } from './errors';
 import { EAGAIN, ENOENT } from './errno';
-import { FUSE_MIN_READ_BUFFER } from './layout';
+import { alignedBuffer } from './aligned';
+import { FUSE_MIN_READ_BUFFER, IN_HEADER, WRITE_IN } from './layout';
 import type { FuseServer } from './server';
 
 const EINTR = 4;
@@ -80,7 +81,9 @@ export interface FuseDeviceStats {
  */
 export function serveFuseDevice(fd: number, server: FuseServer): FuseDeviceStats {
   const fs = fsAt();
-  const buf = new Uint8Array(Math.max(FUSE_MIN_READ_BUFFER, server.maxRequestSize, LARGEST_XATTR_REQUEST));
+  const size = Math.max(FUSE_MIN_READ_BUFFER, server.maxRequestSize, LARGEST_XATTR_REQUEST);
+  // A WRITE's data page-aligned, as the page-cache pages the kernel copies it from.
+  const buf = alignedBuffer(size, IN_HEADER.size + WRITE_IN.size);
   const reply = server.reply;
   const stats: FuseDeviceStats = { requests: 0, refusedReplies: 0 };
   for (;;) {

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeGuest } from '../../test/support/setup';
-import type { DriverQueue, GuestDriver } from '../../test/support/guest-driver';
+import { HIGH_RAM, LOW_RAM, makeGuest } from '../../test/support/setup';
+import type { DriverQueue, GuestDriver, Segment } from '../../test/support/guest-driver';
 import { direntsOf, entryOf, fhOf, req, type Reply } from '../../test/fuse/requests';
 import { TRANSPORT_FEATURES } from '../features';
 import * as R from '../mmio/registers';
@@ -30,7 +30,7 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function fsGuest(options: { queueSize?: number } = {}) {
+function fsGuest(options: { queueSize?: number; maxWrite?: number } = {}) {
   device = new FsDevice({ tag: 'share', root: dir, ...options });
   const g = makeGuest(device);
   expect(g.driver.init(TRANSPORT_FEATURES, DEVICE_ID_FS)).toBe(TRANSPORT_FEATURES);
@@ -154,5 +154,153 @@ describe('virtio-fs (virtio 1.2 §5.11)', () => {
     expect((await send(g.driver, q1, req.getattr(1))).errno).toBe(E.EIO);
     expect((await send(g.driver, q1, req.init())).errno).toBe(0);
     expect((await send(g.driver, q1, req.getattr(1))).errno).toBe(0);
+  });
+
+  describe('READ and WRITE data straight between guest memory and the host file', () => {
+    /** Guest RAM for `bytes` (or `len` fresh bytes): low RAM, or the high region at `high`. */
+    function at(driver: GuestDriver, bytes: Uint8Array, high?: number): Segment {
+      if (high === undefined) return { addr: driver.place(bytes, 1), len: bytes.length, write: false };
+      driver.mem.write(HIGH_RAM.gpa + high, bytes);
+      return { addr: HIGH_RAM.gpa + high, len: bytes.length, write: false };
+    }
+
+    /** Lays `segs` out as one chain, kicks, returns the used length. */
+    async function chain(q: DriverQueue, segs: Segment[], indirect = false): Promise<number> {
+      q.add(segs, { indirect });
+      q.kick();
+      const [u] = await q.waitUsed();
+      return u!.len;
+    }
+
+    /** The writable segments' bytes, in order, `used` of them. */
+    function gather(driver: GuestDriver, segs: Segment[], used: number): Uint8Array {
+      const out = new Uint8Array(used);
+      let done = 0;
+      for (const s of segs.filter((x) => x.write)) {
+        const k = Math.min(s.len, used - done);
+        out.set(driver.mem.slice(s.addr, k)!, done);
+        done += k;
+      }
+      return out;
+    }
+
+    const pattern = (n: number, seed: number) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+
+    async function openFile(g: ReturnType<typeof fsGuest>, name: string) {
+      await send(g.driver, g.requests, req.init());
+      const c = await send(g.driver, g.requests, req.create(1, name, 2 /* O_RDWR */, 0o644));
+      return { nodeid: entryOf(c).nodeid, fh: fhOf(c, true) };
+    }
+
+    it('a WRITE and a READ spanning several descriptors (both RAM regions) land right in a real host file', async () => {
+      const g = fsGuest();
+      const { driver, requests } = g;
+      const f = await openFile(g, 'spread');
+      const data = pattern(3 * 4096 + 777, 7);
+      const w = req.write(f.nodeid, f.fh, 100, data);
+      // The header split in two; the data starting inside the second buffer, crossing into high RAM.
+      const wsegs = [
+        at(driver, w.subarray(0, 30)),
+        at(driver, w.subarray(30, 500)),
+        at(driver, w.subarray(500, 4500), 0x100),
+        at(driver, w.subarray(4500)),
+      ];
+      const wout = driver.buffer(16 + L.WRITE_OUT.size);
+      wsegs.push({ addr: wout, len: 16 + L.WRITE_OUT.size, write: true });
+      expect(await chain(requests, wsegs)).toBe(16 + L.WRITE_OUT.size);
+      const wv = new DataView(driver.mem.slice(wout, 24)!.slice().buffer);
+      expect(wv.getInt32(L.OUT_HEADER.fields.error, true)).toBe(0);
+      expect(wv.getUint32(16, true)).toBe(data.length);
+      const host = fs.readFileSync(path.join(dir, 'spread'));
+      expect(host.length).toBe(100 + data.length);
+      expect(Buffer.compare(host.subarray(100), data)).toBe(0);
+      expect(device.stats.directWrites).toBe(1);
+
+      // READ back into: the header and 10 data bytes in one buffer, then high RAM, then low RAM.
+      const rsegs: Segment[] = [
+        at(driver, req.read(f.nodeid, f.fh, 100, data.length)),
+        { addr: driver.buffer(16 + 10), len: 16 + 10, write: true },
+        { addr: HIGH_RAM.gpa + 0x8000, len: 3000, write: true },
+        { addr: driver.buffer(data.length), len: data.length, write: true },
+      ];
+      const used = await chain(requests, rsegs);
+      expect(used).toBe(16 + data.length);
+      const reply = gather(driver, rsegs, used);
+      const rv = new DataView(reply.buffer);
+      expect(rv.getUint32(L.OUT_HEADER.fields.len, true)).toBe(used);
+      expect(rv.getInt32(L.OUT_HEADER.fields.error, true)).toBe(0);
+      expect(Buffer.compare(reply.subarray(16), data)).toBe(0);
+      expect(device.stats.directReads).toBe(1);
+      expect(device.stats.bytesRead).toBe(data.length);
+      // A READ past the end: short, the rest of the guest's buffer untouched.
+      const tail = { addr: driver.buffer(16 + 64, 0x55), len: 16 + 64, write: true };
+      expect(
+        await chain(requests, [at(driver, req.read(f.nodeid, f.fh, 100 + data.length - 8, 64)), tail]),
+      ).toBe(16 + 8);
+      expect([...driver.mem.slice(tail.addr + 16, 9)!]).toEqual([...data.subarray(-8), 0x55]);
+    });
+
+    it('more buffers than one preadv/pwritev takes (IOV_MAX): served through the copying path', async () => {
+      const g = fsGuest({ queueSize: 2048 });
+      const { driver, requests } = g;
+      const f = await openFile(g, 'many');
+      const pieces = 1100;
+      const data = pattern(pieces * 8, 3);
+      const w = req.write(f.nodeid, f.fh, 0, data);
+      const wsegs = [at(driver, w.subarray(0, 80))];
+      for (let i = 0; i < pieces; i++) wsegs.push(at(driver, data.subarray(i * 8, i * 8 + 8)));
+      wsegs.push({ addr: driver.buffer(24), len: 24, write: true });
+      expect(await chain(requests, wsegs, true)).toBe(24);
+      expect(Buffer.compare(fs.readFileSync(path.join(dir, 'many')), data)).toBe(0);
+      const rsegs: Segment[] = [at(driver, req.read(f.nodeid, f.fh, 0, data.length))];
+      rsegs.push({ addr: driver.buffer(16), len: 16, write: true });
+      for (let i = 0; i < pieces; i++) rsegs.push({ addr: driver.buffer(8), len: 8, write: true });
+      const used = await chain(requests, rsegs, true);
+      expect(used).toBe(16 + data.length);
+      expect(Buffer.compare(gather(driver, rsegs, used).subarray(16), data)).toBe(0);
+      expect(device.stats.directWrites).toBe(0);
+      expect(device.stats.directReads).toBe(0);
+    });
+
+    it('hostile chains get an errno or used length 0, never a throw, and the device serves on', async () => {
+      const g = fsGuest();
+      const { driver, requests } = g;
+      const f = await openFile(g, 'target');
+      const data = pattern(4096, 1);
+      const before = fs.readFileSync(path.join(dir, 'target')).length;
+      // A reply buffer running past the end of guest RAM: the chain is refused whole (used 0).
+      const r = req.read(f.nodeid, f.fh, 0, 4096);
+      expect(
+        await chain(requests, [at(driver, r), { addr: LOW_RAM.size - 100, len: 4096, write: true }]),
+      ).toBe(0);
+      // A data buffer past the end of the high region.
+      const w = req.write(f.nodeid, f.fh, 0, data);
+      const out = { addr: driver.buffer(24), len: 24, write: true };
+      expect(
+        await chain(requests, [
+          at(driver, w.subarray(0, 80)),
+          { addr: HIGH_RAM.gpa + HIGH_RAM.size - 8, len: 4096, write: false },
+          out,
+        ]),
+      ).toBe(0);
+      // More descriptors than the queue has (an indirect table of 200 on a queue of 128).
+      const many = [at(driver, w.subarray(0, 80))];
+      for (let i = 0; i < 200; i++) many.push(at(driver, data.subarray(i * 8, i * 8 + 8)));
+      expect(await chain(requests, [...many, out], true)).toBe(0);
+      // fuse_write_in.size claiming more than the chain carries; the header's len past the chain.
+      const lying = req.write(f.nodeid, f.fh, 0, data);
+      new DataView(lying.buffer).setUint32(40 + 16, 1 << 20, true);
+      expect((await send(driver, requests, lying)).errno).toBe(E.EINVAL);
+      const long = req.write(f.nodeid, f.fh, 0, data);
+      new DataView(long.buffer).setUint32(L.IN_HEADER.fields.len, long.length + 4096, true);
+      expect((await send(driver, requests, long)).errno).toBe(E.EINVAL);
+      // A READ of 4 GiB - 1: cut to the reply buffer the guest gave.
+      const cut = await send(driver, requests, req.read(f.nodeid, f.fh, 0, 0xffff_ffff), 16 + 100);
+      expect(cut.errno).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'target')).length).toBe(before);
+      expect((await send(driver, requests, req.getattr(1))).errno).toBe(0);
+      expect(device.stats.directWrites).toBe(0);
+    });
   });
 });

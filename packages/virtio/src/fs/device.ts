@@ -4,12 +4,14 @@
 // is fuse_in_header and its arguments, the device-writable part receives fuse_out_header and its
 // payload (§5.11.6.1). The configuration space carries the tag the guest mounts by (§5.11.4).
 import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
-import type { SyscallName } from '@vmm/hypervisor';
+import { fsConst as C, type SyscallName } from '@vmm/hypervisor';
 import { TRANSPORT_FEATURES } from '../features';
+import type { RegionViews } from '../memory/region-views';
 import { DescriptorChain } from '../queue/chain';
+import { ChainIo } from './chain-io';
 import { EIO } from './errno';
 import { FsShareError } from './errors';
-import { OUT_HEADER } from './layout';
+import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
 import type { FuseServerOptions } from './options';
 import { FuseServer } from './server';
 
@@ -46,6 +48,8 @@ export const FS_THREAD_SYSCALLS: readonly SyscallName[] = [
   'ftruncate',
   'pread64',
   'pwrite64',
+  'preadv',
+  'pwritev',
   'fsync',
   'fdatasync',
   'fallocate',
@@ -71,6 +75,8 @@ export function createFsDevice(options: FsDeviceOptions): FsDevice {
 }
 
 const NUM_REQUEST_QUEUES = 1;
+/** fuse_in_header and fuse_write_in: what of a WRITE is copied; its data stays in guest memory. */
+const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 
 export class FsDevice implements VirtioDevice {
   readonly deviceId = DEVICE_ID_FS;
@@ -81,6 +87,8 @@ export class FsDevice implements VirtioDevice {
   private readonly config = new Uint8Array(FS_CONFIG.size);
   private readonly request: Uint8Array;
   private readonly chains: DescriptorChain[];
+  /** READ and WRITE data straight between the host file and the chain's guest buffers. */
+  private readonly io = new ChainIo();
   private ctx: DeviceContext | undefined;
   private paused = false;
   /** Chains answered with a bare EIO because their writable part could not hold the reply. */
@@ -101,7 +109,13 @@ export class FsDevice implements VirtioDevice {
 
   get stats(): Readonly<Record<string, number>> {
     const s = this.server.stats;
-    return { ...s, shortReplies: this.shortReplies, ...this.server.held };
+    return {
+      ...s,
+      shortReplies: this.shortReplies,
+      directReads: this.io.reads,
+      directWrites: this.io.writes,
+      ...this.server.held,
+    };
   }
 
   /** Served from its own I/O thread: the same share, opened there; options are plain data. */
@@ -143,19 +157,35 @@ export class FsDevice implements VirtioDevice {
         const r = q.pop(chain);
         if (r === 'broken') return ctx.needsReset();
         if (r === 'empty') break;
-        q.pushUsed(chain.head, this.serve(chain));
+        q.pushUsed(chain.head, this.serve(chain, ctx.views));
       }
       ctx.signalUsed(index);
     } while (q.enableNotification());
   }
 
   /** One request chain through the server: the reply's length in the chain's writable part. */
-  private serve(chain: DescriptorChain): number {
-    const n = chain.read(0, this.request, 0, Math.min(chain.readableBytes, this.request.length));
+  private serve(chain: DescriptorChain, views: RegionViews): number {
+    const request = this.request;
+    const readable = Math.min(chain.readableBytes, request.length);
+    // A WRITE with data: only its header and fuse_write_in are copied (the opcode is read from our
+    // copy, which is what the server parses); pwritev takes the data from guest memory. Chains with
+    // more buffers than one pwritev takes are copied whole.
+    let n = chain.read(0, request, 0, Math.min(readable, WRITE_HEAD));
+    const direct =
+      n === WRITE_HEAD &&
+      readable > WRITE_HEAD &&
+      chain.firstWritable <= C.IOV_MAX &&
+      this.opcodeOf(request) === FUSE_WRITE;
+    if (!direct && readable > n) n += chain.read(n, request, n, readable - n);
     const room = chain.writableBytes;
-    const len = this.server.handle(this.request, n, room);
+    this.io.bind(chain, views, direct);
+    const len = this.server.handle(request, direct ? readable : n, room, this.io);
+    this.io.unbind();
     if (len === 0) return 0;
     const reply = this.server.reply;
+    // READ's data is already in the chain, after the header (the server cut it to `room`).
+    if (this.server.payloadPlaced)
+      return chain.write(0, reply, 0, OUT_HEADER.size) === OUT_HEADER.size ? len : 0;
     if (len <= room) return chain.write(0, reply, 0, len);
     // A fixed-size reply the guest left no room for: a bare EIO, if even that fits.
     this.shortReplies++;
@@ -164,6 +194,13 @@ export class FsDevice implements VirtioDevice {
     dv.setUint32(OUT_HEADER.fields.len, OUT_HEADER.size, true);
     dv.setInt32(OUT_HEADER.fields.error, -EIO, true);
     return chain.write(0, reply, 0, OUT_HEADER.size);
+  }
+
+  private opcodeOf(request: Uint8Array): number {
+    const at = IN_HEADER.fields.opcode;
+    return (
+      (request[at]! | (request[at + 1]! << 8) | (request[at + 2]! << 16) | (request[at + 3]! << 24)) >>> 0
+    );
   }
 
   /** Device reset: the guest's FUSE session is over (nodes and open files let go; INIT again). */

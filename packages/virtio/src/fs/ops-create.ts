@@ -10,7 +10,7 @@ import { EMPTY_PATH } from './host';
 import type { FsNode } from './nodes';
 import { PASSED_OPEN_FLAGS, fileOpenFlags, tooManyOpen, writeOpenOut } from './ops-file';
 import * as L from './layout';
-import { statKey, statType } from './attr';
+import { sameInode, statKey, statType } from './attr';
 
 /** The parent directory a request names, or an errno. */
 function parentDir(ctx: FsContext, id: number): FsNode | number {
@@ -28,10 +28,10 @@ function makeChecks(ctx: FsContext): FsNode | number {
 
 /** After a name was made: its node (lookup counted), mode and owner settled, fuse_entry_out. */
 function made(ctx: FsContext, parent: FsNode, name: Uint8Array, mode: number, symlink: boolean): number {
-  const node = ctx.lookup(parent.fd, name);
+  const node = ctx.lookupNew(parent.fd, name);
   if (typeof node === 'number') return ctx.error(-node);
   const r = ctx.settleNew(node.fd, parent.fd, mode, symlink);
-  if (r < 0 || ctx.host.stat(node.fd, ctx.stx) < 0) {
+  if (r < 0 || (r > 0 && ctx.host.stat(node.fd, ctx.stx) < 0)) {
     ctx.nodes.unref(node);
     return ctx.error(r < 0 ? -r : -ctx.host.err());
   }
@@ -139,7 +139,7 @@ export function create(ctx: FsContext): number {
   }
   if (createdHere) {
     const r = ctx.settleNew(node.fd, parent.fd, mode, false);
-    if (r < 0 || host.stat(node.fd, ctx.stx) < 0) {
+    if (r < 0 || (r > 0 && host.stat(node.fd, ctx.stx) < 0)) {
       ctx.nodes.unref(node);
       host.close(fd);
       return ctx.error(r < 0 ? -r : -host.err());
@@ -163,9 +163,8 @@ export function create(ctx: FsContext): number {
 function nodeFdOf(ctx: FsContext, fd: number, parentFd: number, name: Uint8Array): number {
   const host = ctx.host;
   if (host.stat(fd, ctx.stx2) < 0) return host.err();
-  const want = statKey(ctx.stx2View);
   let pfd = host.lookup(parentFd, name);
-  if (pfd >= 0 && (host.stat(pfd, ctx.stx) < 0 || statKey(ctx.stxView) !== want)) {
+  if (pfd >= 0 && (host.stat(pfd, ctx.stx) < 0 || !sameInode(ctx.stxView, ctx.stx2View))) {
     host.close(pfd);
     pfd = -1;
   }

@@ -1,8 +1,10 @@
 // FUSE operations on open files (fuse.h): OPEN, READ, WRITE, FLUSH, RELEASE, FSYNC, FALLOCATE,
 // LSEEK. READ reads from the host fd straight into the reply buffer and WRITE writes from the
-// request buffer: no copy in between.
+// request buffer, or both straight from and into the transport's buffers (direct-io.ts): no copy
+// in between.
 import { fsConst as C } from '@vmm/hypervisor';
 import type { FsContext } from './context';
+import { NOT_DIRECT } from './direct-io';
 import { EACCES, EBADF, EFBIG, EINVAL, EISDIR, EMFILE, EOPNOTSUPP, EROFS, ESTALE } from './errno';
 import type { FsHandle } from './handles';
 import * as L from './layout';
@@ -57,7 +59,7 @@ function fileHandle(ctx: FsContext, at: number): FsHandle | undefined {
   return h && !h.dir ? h : undefined;
 }
 
-/** READ: up to `size` bytes at `offset`, straight into the reply. */
+/** READ: up to `size` bytes at `offset`, straight into the reply (or the transport's buffers). */
 export function read(ctx: FsContext): number {
   const req = ctx.req;
   const r = L.READ_IN.fields;
@@ -66,13 +68,18 @@ export function read(ctx: FsContext): number {
   const offset = req.u64(req.arg + r.offset);
   if (offset < 0) return ctx.error(EINVAL);
   const size = Math.min(req.u32(req.arg + r.size), ctx.capacity);
-  const n = ctx.host.fs.pread(h.fd, ctx.payload, size, offset);
-  if (n < 0) return ctx.error(-ctx.host.err());
+  let n = ctx.direct ? ctx.direct.read(h.fd, size, offset) : NOT_DIRECT;
+  if (n !== NOT_DIRECT) ctx.placed = n >= 0;
+  else {
+    n = ctx.host.fs.pread(h.fd, ctx.payload, size, offset);
+    if (n < 0) n = ctx.host.err();
+  }
+  if (n < 0) return ctx.error(-n);
   ctx.stats.bytesRead += n;
   return ctx.ok(n);
 }
 
-/** WRITE: the request's data at `offset`, straight from the request buffer. */
+/** WRITE: the request's data at `offset`, straight from the request buffer (or the transport's). */
 export function write(ctx: FsContext): number {
   const req = ctx.req;
   if (ctx.opts.readonly) return ctx.error(EROFS);
@@ -84,8 +91,14 @@ export function write(ctx: FsContext): number {
   const data = req.arg + L.WRITE_IN.size;
   if (offset < 0 || size > req.len - data) return ctx.error(EINVAL);
   if (offset + size > ctx.opts.maxFileSize) return ctx.error(EFBIG);
-  const n = ctx.host.fs.pwrite(h.fd, req.tail(data), size, offset);
-  if (n < 0) return ctx.error(-ctx.host.err());
+  const direct = ctx.direct;
+  let n: number;
+  if (direct?.writeData) n = direct.write(h.fd, data, size, offset);
+  else {
+    n = ctx.host.fs.pwrite(h.fd, req.tail(data), size, offset);
+    if (n < 0) n = ctx.host.err();
+  }
+  if (n < 0) return ctx.error(-n);
   ctx.stats.bytesWritten += n;
   ctx.dv.setUint32(L.OUT_HEADER.size + L.WRITE_OUT.fields.size, n, true);
   ctx.dv.setUint32(L.OUT_HEADER.size + L.WRITE_OUT.fields.size + 4, 0, true);

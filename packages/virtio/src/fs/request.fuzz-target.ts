@@ -112,7 +112,11 @@ export function fuzz(data: Uint8Array): void {
     const opcode =
       take >= 8 ? new DataView(request.buffer, request.byteOffset + 4, 4).getUint32(0, true) : -1;
     checkReply(s, request, replyLen, take === len);
-    if (CHANGES.has(opcode) && replyLen >= 16 && new DataView(s.reply.buffer).getInt32(4, true) === 0)
+    if (
+      CHANGES.has(opcode) &&
+      replyLen >= 16 &&
+      new DataView(s.reply.buffer, s.reply.byteOffset).getInt32(4, true) === 0
+    )
       changed = true;
   }
   if (s.stats.internalErrors !== 0) fail('a request made the server hit a bug (internalErrors)');

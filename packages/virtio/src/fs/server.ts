@@ -6,6 +6,7 @@
 // Synchronous: every host call is made on the calling thread (serve it from its own thread).
 import { cString, fsAt, fsConst as C, fsErrno } from '@vmm/hypervisor';
 import { FsContext, type FsStats } from './context';
+import type { DirectIo } from './direct-io';
 import { EIO, ENOSYS, EPROTO } from './errno';
 import { FsShareError } from './errors';
 import * as L from './layout';
@@ -64,6 +65,11 @@ export class FuseServer {
     return this.ctx.out;
   }
 
+  /** The last reply's payload is already in the transport's buffers (DirectIo.read). */
+  get payloadPlaced(): boolean {
+    return this.ctx.placed;
+  }
+
   get stats(): FsStats {
     return this.ctx.stats;
   }
@@ -81,17 +87,27 @@ export class FuseServer {
   /**
    * Serves the request in request[0, length): writes the reply into `reply` and returns its length
    * (0: no reply). `room`: the most reply bytes the transport can deliver (a virtqueue chain's
-   * writable bytes); READ, READDIR, READLINK and xattr payloads are cut to fit it.
+   * writable bytes); READ, READDIR, READLINK and xattr payloads are cut to fit it. `direct`: the
+   * transport's own buffers for READ and WRITE data (with direct.writeData, a WRITE's data is not in
+   * `request`); when `payloadPlaced` is then true, only the reply's header is in `reply`.
    */
-  handle(request: Uint8Array, length = request.length, room = this.ctx.out.length): number {
+  handle(
+    request: Uint8Array,
+    length = request.length,
+    room = this.ctx.out.length,
+    direct?: DirectIo,
+  ): number {
     const ctx = this.ctx;
     ctx.stats.requests++;
     ctx.room = Math.max(0, Math.min(room, ctx.out.length));
+    ctx.direct = direct;
+    ctx.placed = false;
     try {
       return this.dispatch(request, length);
     } catch (e) {
       // A bug, not the guest's doing: answer EIO, say so once in a while, keep serving.
       ctx.stats.internalErrors++;
+      ctx.placed = false;
       ctx.warn(
         'internal',
         `vmm fs: internal error on opcode ${ctx.req.opcode}: ${(e as Error)?.stack ?? String(e)}`,
