@@ -2,16 +2,26 @@ import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 const pkg = (name: string) => path.resolve(import.meta.dirname, `packages/${name}/src/index.ts`);
+/** A package's subpath entry (@vmm/virtio/net → packages/virtio/src/net.ts). */
+const entry = (name: string, sub: string) =>
+  path.resolve(import.meta.dirname, `packages/${name}/src/${sub}.ts`);
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@vmm/hypervisor': pkg('hypervisor'),
-      '@vmm/net': pkg('net'),
-      '@vmm/virtio': pkg('virtio'),
-      '@vmm/vmm': pkg('vmm'),
-      '@vmm/cli': pkg('cli'),
-    },
+    // Subpath entries first: an alias matches a specifier's prefix.
+    alias: [
+      ...['net', 'vsock', 'fs'].map((sub) => ({
+        find: `@vmm/virtio/${sub}`,
+        replacement: entry('virtio', sub),
+      })),
+      { find: '@vmm/net/options', replacement: entry('net', 'options') },
+      ...['warm', 'api', 'agent'].map((sub) => ({ find: `@vmm/vmm/${sub}`, replacement: entry('vmm', sub) })),
+      { find: '@vmm/hypervisor', replacement: pkg('hypervisor') },
+      { find: '@vmm/net', replacement: pkg('net') },
+      { find: '@vmm/virtio', replacement: pkg('virtio') },
+      { find: '@vmm/vmm', replacement: pkg('vmm') },
+      { find: '@vmm/cli', replacement: pkg('cli') },
+    ],
   },
   test: {
     include: [

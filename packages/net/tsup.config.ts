@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // options: the parsers alone, for a program that checks a NIC's config without running the NAT.
+  entry: ['src/index.ts', 'src/options.ts'],
+  splitting: true,
   format: ['esm'],
   dts: true,
   sourcemap: true,

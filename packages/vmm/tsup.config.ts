@@ -23,7 +23,8 @@ export default defineConfig([
   {
     // warm: the worker pool alone (@vmm/vmm/warm); it shares the pool's chunk with index, so
     // both see one pool.
-    entry: ['src/index.ts', 'src/warm.ts'],
+    // api and agent: entries of their own, loaded only by a program that uses them (index.ts).
+    entry: ['src/index.ts', 'src/warm.ts', 'src/api.ts', 'src/agent.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,

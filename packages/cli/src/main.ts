@@ -2,24 +2,22 @@
 // command line, 1 for everything else. Nothing below the CLI calls process.exit.
 import { createRequire } from 'node:module';
 import { UsageError } from './args/errors';
-import { doctorCommand } from './commands/doctor';
-import { remoteCommand } from './commands/remote';
-import { runCommand } from './commands/run';
 import { TOP_HELP } from './help';
-import { natCommand } from './nat/index';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Each command's modules load when it runs: `vmm run` never compiles the NAT command's, nor
+      // `vmm doctor` the library's.
       case 'run':
-        return await runCommand(rest);
+        return await (await import('./commands/run')).runCommand(rest);
       case 'doctor':
-        return await doctorCommand(rest);
+        return await (await import('./commands/doctor')).doctorCommand(rest);
       case 'nat':
-        return await natCommand([...rest]);
+        return await (await import('./nat/index')).natCommand([...rest]);
       case 'remote':
-        return await remoteCommand(rest);
+        return await (await import('./commands/remote')).remoteCommand(rest);
       case undefined:
       case '--help':
       case '-h':

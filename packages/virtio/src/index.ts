@@ -1,3 +1,6 @@
+// @vmm/virtio: the transport, the split queues and the small devices (blk, console, rng). The
+// network, vsock and virtio-fs devices are entries of their own (@vmm/virtio/net, /vsock, /fs):
+// they pull the NAT, stream machinery and the FUSE server, which a VM without them never loads.
 export * from './errors';
 export * from './features';
 export * from './status';
@@ -23,30 +26,5 @@ export { ConsoleDevice } from './console/device';
 export type { ConsoleDeviceOptions, ConsoleDeviceStats, ConsoleOutput } from './console/device';
 export { RngDevice, createRngDevice } from './rng/device';
 export type { RngDeviceOptions } from './rng/device';
-export * as netLayout from './net/layout';
-export { NetDevice } from './net/device';
-export type { NetDeviceOptions, NetDeviceStats } from './net/device';
-export { natBackend, tapBackend } from './net/backend';
-export type { NetBackend, NetBackendFactory } from './net/backend';
-export * as vsockLayout from './vsock/layout';
-export { VsockDevice } from './vsock/device';
-export type {
-  VsockConnectionHandler,
-  VsockDeviceOptions,
-  VsockDeviceStats,
-  VsockListener,
-  VsockRequest,
-  VsockRequestHandler,
-} from './vsock/device';
-export { VsockStream } from './vsock/stream';
+// The vsock error class alone (a VM without vsock throws it when asked for its vsock).
 export { VsockError } from './vsock/errors';
-export * as fuseLayout from './fs/layout';
-export { FuseServer } from './fs/server';
-export type { FsCacheMode, FuseServerOptions } from './fs/options';
-export type { IdMapRange } from './fs/idmap';
-export type { FsStats } from './fs/context';
-export { FsShareError } from './fs/errors';
-export { mountFuse, serveFuseDevice, unmountFuse } from './fs/dev-fuse';
-export type { FuseDeviceStats, FuseMountOptions } from './fs/dev-fuse';
-export { DEVICE_ID_FS, FS_THREAD_SYSCALLS, FsDevice, createFsDevice } from './fs/device';
-export type { FsDeviceOptions } from './fs/device';

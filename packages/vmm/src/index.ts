@@ -1,3 +1,6 @@
+// @vmm/vmm: the library. Cloud Hypervisor's REST API (server, controller, client) is
+// @vmm/vmm/api and the guest agent's client class @vmm/vmm/agent: a program that boots a VM never
+// loads node:http, and one without the agent never loads its client.
 export * from './config';
 export { Vmm, GuestError, type VmmOptions, type RunResult, type VmmCounters } from './machine/vmm';
 export type { DeviceCounters } from './machine/virtio-devices';
@@ -17,8 +20,8 @@ export {
 } from './io/worker-pool';
 export { VmmError } from '@vmm/hypervisor';
 export { SnapshotError } from './snapshot/errors';
-export { type SnapshotSummary } from './snapshot/store';
-export { SNAPSHOT_VERSION } from './snapshot/manifest';
+export type { SnapshotSummary } from './snapshot/store';
+export { SNAPSHOT_VERSION } from './snapshot/version';
 export { VmBuilder, type ConsoleOptions } from './library/builder';
 export {
   Vm,
@@ -31,8 +34,16 @@ export {
 } from './library/vm';
 export { ConsoleCapture, type WaitForOptions } from './library/console-capture';
 export { parseByteSize } from './size';
-export * from './agent/index';
+// --restore's parser (also in @vmm/vmm/api), for a command line that restores without the API.
+export { restoreFromCh, type RestoreRequest } from './api/snapshot-config';
+// The guest agent's client is loaded with a VM that has the agent; its class, for a client of
+// your own (over a Unix socket, say), is in @vmm/vmm/agent.
+export type { AgentClient, OpenAgentStream } from './agent/client';
+export { AgentError, type AgentClientCode, type AgentOp } from './agent/errors';
+export type { ExecOptions, ExecResult } from './agent/exec';
+export type { CopyInOptions } from './agent/copy-in';
+export type { ConnectOptions } from './agent/connect';
+export { VSOCK_PORT as AGENT_VSOCK_PORT } from './agent/protocol';
 export { startSocks5, type Socks5Options, type Socks5Server, type GuestConnect } from './library/socks5';
 export { startForward, type Forward, type ForwardOptions } from './library/forward';
 export { splitHostPort } from './net-relay/tcp-listener';
-export * from './api/index';

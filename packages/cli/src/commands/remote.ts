@@ -2,7 +2,8 @@
 // of `vmm run --api-socket`. An answer with a body is printed as JSON; an error answer is one line
 // on stderr (the server's message, status and code) and exit code 1; a bad command line 2.
 import fs from 'node:fs';
-import { ApiClient, ApiRequestError, MAX_BODY_BYTES, VmmError, type Endpoint } from '@vmm/vmm';
+import { VmmError } from '@vmm/vmm';
+import { ApiClient, ApiRequestError, MAX_BODY_BYTES, type Endpoint } from '@vmm/vmm/api';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
 import { parseKeyValues } from '../args/key-values';

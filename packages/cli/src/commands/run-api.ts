@@ -5,7 +5,8 @@
 // and vm.boot (or vm.restore). It ends on vmm.shutdown (exit 0), on SIGINT/SIGTERM (0), or when the
 // guest ends the VM by itself (its exit code, as `vmm run`; Cloud Hypervisor also exits then). A VM
 // ended through the API (vm.shutdown, vm.delete) leaves the process serving.
-import { ApiController, ApiServer, Vm, type VmConfig } from '@vmm/vmm';
+import { Vm, type VmConfig } from '@vmm/vmm';
+import { ApiController, ApiServer } from '@vmm/vmm/api';
 import { parseFlags } from '../args/argv';
 import { UsageError } from '../args/errors';
 import { RUN_FLAGS, parseApiSocket, parseRestore, parseRunFlags, parseVmSettings } from './run-flags';

@@ -1,5 +1,5 @@
 // `vmm run` flags -> VmConfig. Every bad value is a one-line UsageError naming the flag.
-import { parseDnsUpstream, parseHostForward, parseOutboundDeny } from '@vmm/net';
+import { parseDnsUpstream, parseHostForward, parseOutboundDeny } from '@vmm/net/options';
 import {
   MAX_DISK_POLL_US,
   MAX_VCPUS,
@@ -12,9 +12,9 @@ import {
   type SerialConfig,
   type ShareConfig,
   type VmConfig,
-  type VmSettings,
   type VsockConfig,
 } from '@vmm/vmm';
+import type { VmSettings } from '@vmm/vmm/api';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
 import { parseKeyValues } from '../args/key-values';

@@ -3,7 +3,6 @@
 import { Vmm, startForward, startSocks5 } from '@vmm/vmm';
 import { parseFlags } from '../args/argv';
 import { flagsHelp } from '../help';
-import { runApiCommand } from './run-api';
 import { RUN_FLAGS, parseRunExtras, parseRunFlags } from './run-flags';
 
 const USAGE = `Usage: vmm run --kernel PATH [options]
@@ -12,7 +11,9 @@ const USAGE = `Usage: vmm run --kernel PATH [options]
 
 export async function runCommand(argv: readonly string[]): Promise<number> {
   const { flags } = parseFlags(argv, RUN_FLAGS);
-  if ((flags.has('api-socket') || flags.has('restore')) && !flags.has('help')) return runApiCommand(argv);
+  // The API server's modules (node:http among them) load only for a VM served over the API.
+  if ((flags.has('api-socket') || flags.has('restore')) && !flags.has('help'))
+    return (await import('./run-api')).runApiCommand(argv);
   const config = parseRunFlags(argv);
   if (config === 'help') {
     process.stdout.write(flagsHelp(USAGE, RUN_FLAGS));

@@ -3,12 +3,19 @@
 // file takes the space of what the guest touched. Its checksum is over content, not extents (a
 // copy that fills or punches holes differently still matches): SHA-256 of, for each page that is
 // not all zero in file order, its page index (u64 LE) and its 4096 bytes.
-import { createHash, type Hash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { VmmError } from '../errors';
 import { lastErrno, libc } from '../sys/libc';
 import type { GuestMemory, TouchedRange } from '../types';
 import { PAGE_SIZE } from './layout';
+
+/** node:crypto, loaded at the first snapshot: a process that never saves or restores one skips it. */
+function sha256(): Hash {
+  return (createRequire(import.meta.url)('node:crypto') as typeof Crypto).createHash('sha256');
+}
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -36,7 +43,7 @@ export function writeMemoryFile(memory: GuestMemory, path: string): MemoryFileSu
   const ranges: TouchedRange[] =
     memory.touchedRanges?.() ?? layoutOf(memory).map((r) => ({ gpa: r.gpa, size: r.size, offset: r.offset }));
   const size = memory.totalSize;
-  const hash = createHash('sha256');
+  const hash = sha256();
   const index = Buffer.alloc(8);
   let dataBytes = 0;
   const fd = fs.openSync(path, 'w', 0o600);
@@ -100,7 +107,7 @@ export function verifyMemoryFile(path: string, expected: { size: number; sha256:
   }
   const fd = fs.openSync(path, 'r');
   try {
-    const hash = createHash('sha256');
+    const hash = sha256();
     const index = Buffer.alloc(8);
     const buf = Buffer.alloc(CHUNK);
     for (const e of dataExtents(fd, st.size)) {

@@ -121,7 +121,7 @@ export class FsDevice implements VirtioDevice {
   /** Served from its own I/O thread: the same share, opened there; options are plain data. */
   threadSpec(): DeviceThreadSpec {
     return {
-      module: '@vmm/virtio',
+      module: '@vmm/virtio/fs',
       exportName: 'createFsDevice',
       options: this.options,
       syscalls: FS_THREAD_SYSCALLS,

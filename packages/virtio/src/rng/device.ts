@@ -1,6 +1,7 @@
 // virtio-rng (entropy device): virtio 1.2 §5.4. One request queue; every writable buffer the
 // guest posts is filled from the host's CSPRNG (crypto.randomFillSync) in place.
-import { randomFillSync } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
 import { TRANSPORT_FEATURES } from '../features';
 import { DescriptorChain } from '../queue/chain';
@@ -34,8 +35,12 @@ export class RngDevice implements VirtioDevice {
   /** Bytes of entropy handed to the guest. */
   readonly stats = { bytes: 0 };
 
+  /** node:crypto's, loaded with the device: a VM without an rng never loads node:crypto. */
+  private readonly randomFillSync: typeof Crypto.randomFillSync;
+
   constructor(options: RngDeviceOptions = {}) {
     this.queueMaxSizes = [options.queueSize ?? 64];
+    this.randomFillSync = (createRequire(import.meta.url)('node:crypto') as typeof Crypto).randomFillSync;
   }
 
   /** Served from its own thread: it needs nothing beyond getrandom (in every thread's list). */
@@ -79,7 +84,7 @@ export class RngDevice implements VirtioDevice {
         const n = Math.min(chain.writableBytes, MAX_CHAIN_BYTES);
         this.iov.length = 0;
         chain.writableViews(0, n, this.iov);
-        for (const v of this.iov) randomFillSync(v);
+        for (const v of this.iov) this.randomFillSync(v);
         this.iov.length = 0;
         bytes += n;
         this.stats.bytes += n;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fsAt, fsErrno } from '@vmm/hypervisor';
-import { FuseServer, mountFuse } from '../../src/index';
+import { FuseServer, mountFuse } from '../../src/fs';
 import { populateShare } from './fuzz-share';
 
 const OUT = path.resolve(import.meta.dirname, '../../fuzz/corpus/fs/request');

@@ -3,7 +3,7 @@
 // "serving" on stdout, then blocks serving /dev/fuse until the mount goes away; prints its stats
 // as one JSON line and exits. With RUN_AS=uid:gid it drops to that user after mounting (the
 // unprivileged-server case: mount(2) needs root, serving does not).
-import { FuseServer, mountFuse, serveFuseDevice, type FuseServerOptions } from '../../src/index';
+import { FuseServer, mountFuse, serveFuseDevice, type FuseServerOptions } from '../../src/fs';
 
 const [share, mountpoint, json] = process.argv.slice(2);
 if (!share || !mountpoint) {

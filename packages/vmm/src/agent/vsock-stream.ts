@@ -3,7 +3,8 @@
 // every 100 ms until `timeoutMs`; any other error is the caller's.
 import type { Duplex } from 'node:stream';
 import { VmmError } from '@vmm/hypervisor';
-import type { VsockDevice, VsockError } from '@vmm/virtio';
+import type { VsockError } from '@vmm/virtio';
+import type { VsockDevice } from '@vmm/virtio/vsock';
 import { VSOCK_PORT } from './protocol';
 
 export async function openAgentStream(

@@ -4,6 +4,21 @@ import { startModuleWorker } from '../worker-url';
 import { EventfdPoller } from './eventfd-poller';
 
 describe('eventfd poller thread', () => {
+  it('starts its thread at the first watch, not before: a VM without such devices has none', async () => {
+    const poller = new EventfdPoller(EventfdNotifier.create());
+    poller.unwatchAll();
+    expect(poller.started).toBe(false);
+    await poller.close(); // closes its wake-up notifier, with no thread to stop
+    const used = new EventfdPoller(EventfdNotifier.create());
+    const a = EventfdNotifier.create();
+    const fired = new Promise<void>((r) => used.watch(a, r));
+    expect(used.started).toBe(true);
+    a.signal();
+    await fired;
+    await used.close();
+    a.close();
+  });
+
   it('reports each signalled eventfd on the main thread, drained', { timeout: 30_000 }, async () => {
     const poller = new EventfdPoller(EventfdNotifier.create());
     const a = EventfdNotifier.create();

@@ -11,9 +11,8 @@ import { FIRED_OUTSTANDING, FIRED_WORDS, MAX_WATCHES, firedFlag } from './poller
 const CLOSE_WAIT_MS = 2000;
 
 export class EventfdPoller {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly exited: Promise<void>;
+  /** Started at the first watch(): a VM whose devices all poll their own kicks never starts it. */
+  private thread: { worker: Worker; port: MessagePort; exited: Promise<void> } | undefined;
   private readonly flags = new Int32Array(new SharedArrayBuffer(4 * FIRED_WORDS));
   private readonly watches: { notifier: EventNotifier; onFire: () => void }[] = [];
   /** Messages from the poller thread (one per batch of kicks seen while none was outstanding). */
@@ -25,20 +24,33 @@ export class EventfdPoller {
    */
   constructor(
     private readonly wake: EventNotifier,
-    seccomp: SeccompSetting = 'off',
-  ) {
+    private readonly seccomp: SeccompSetting = 'off',
+  ) {}
+
+  private start(): { worker: Worker; port: MessagePort; exited: Promise<void> } {
     const { port1, port2 } = new MessageChannel();
-    this.port = port1;
     // Unref'd (as pooled workers start): the poller never keeps the process alive.
-    this.worker = startPooledThread(
+    const worker = startPooledThread(
       {
         role: 'poller',
-        init: { wakeFd: wake.fd, port: port2, fired: this.flags.buffer as SharedArrayBuffer, seccomp },
+        init: {
+          wakeFd: this.wake.fd,
+          port: port2,
+          fired: this.flags.buffer as SharedArrayBuffer,
+          seccomp: this.seccomp,
+        },
       },
       [port2],
     );
-    this.worker.on('message', () => this.onMessage());
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    worker.on('message', () => this.onMessage());
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.thread = { worker, port: port1, exited };
+    return this.thread;
+  }
+
+  /** Whether the poller's thread was started (a device's kicks came to this thread). */
+  get started(): boolean {
+    return this.thread !== undefined;
   }
 
   private onMessage(): void {
@@ -55,7 +67,7 @@ export class EventfdPoller {
     if (this.watches.length >= MAX_WATCHES)
       throw new RangeError(`an eventfd poller watches at most ${MAX_WATCHES}`);
     this.watches.push({ notifier, onFire });
-    this.port.postMessage({ fds: this.watches.map((w) => w.notifier.fd) });
+    (this.thread ?? this.start()).port.postMessage({ fds: this.watches.map((w) => w.notifier.fd) });
     this.wake.signal();
   }
 
@@ -63,7 +75,8 @@ export class EventfdPoller {
   unwatchAll(): void {
     this.watches.length = 0;
     for (let i = 1; i < FIRED_WORDS; i++) Atomics.store(this.flags, i, 0);
-    this.port.postMessage({ fds: [] });
+    if (!this.thread) return;
+    this.thread.port.postMessage({ fds: [] });
     this.wake.signal();
   }
 
@@ -73,15 +86,18 @@ export class EventfdPoller {
    * open in this process if it were terminated in the middle.
    */
   async close(): Promise<void> {
-    this.port.postMessage({ stop: true });
-    this.wake.signal();
-    // Awaited: the thread holds the process until it is gone (it is unref'd while it serves).
-    this.worker.ref();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.exited, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
-    clearTimeout(timer);
-    await this.worker.terminate();
-    this.port.close();
+    const t = this.thread;
+    if (t) {
+      t.port.postMessage({ stop: true });
+      this.wake.signal();
+      // Awaited: the thread holds the process until it is gone (it is unref'd while it serves).
+      t.worker.ref();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([t.exited, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      await t.worker.terminate();
+      t.port.close();
+    }
     this.wake.close();
   }
 }

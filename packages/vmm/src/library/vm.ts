@@ -3,15 +3,16 @@
 // shutdown(), dispose(), `await using`). Vmm stays the machine; this is the handle around its run.
 import { EventEmitter } from 'node:events';
 import { VmmError } from '@vmm/hypervisor';
-import { VsockError, type VsockDevice } from '@vmm/virtio';
+import { VsockError } from '@vmm/virtio';
+import type { VsockDevice } from '@vmm/virtio/vsock';
 import type { AgentClient } from '../agent/client';
 import type { CopyInOptions } from '../agent/copy-in';
 import type { ExecOptions, ExecResult } from '../agent/exec';
 import type { SerialConfig, VmConfig } from '../config';
 import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
 import { ConsoleCapture } from './console-capture';
-import { startForward, type Forward, type ForwardOptions } from './forward';
-import { startSocks5, type Socks5Options, type Socks5Server } from './socks5';
+import type { Forward, ForwardOptions } from './forward';
+import type { Socks5Options, Socks5Server } from './socks5';
 
 /**
  * starting → running ⇄ paused → stopping → stopped. `paused`: every vCPU is parked outside KVM_RUN
@@ -152,6 +153,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
    */
   async socks5(options: Socks5Options = {}): Promise<Socks5Server> {
     const agent = this.agent();
+    const { startSocks5 } = await import('./socks5');
     const proxy = await startSocks5((host, port) => agent.connect(host, port), options);
     this.servers.add(proxy);
     return proxy;
@@ -160,6 +162,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   /** A host TCP port carried to `guestPort` inside the guest (through the agent). Closed with the VM. */
   async forward(options: ForwardOptions): Promise<Forward> {
     const agent = this.agent();
+    const { startForward } = await import('./forward');
     const fwd = await startForward((host, port) => agent.connect(host, port), options);
     this.servers.add(fwd);
     return fwd;

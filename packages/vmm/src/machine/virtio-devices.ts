@@ -5,18 +5,15 @@ import type { EventNotifier, LogSink, VirtualMachine } from '@vmm/hypervisor';
 import { VmmError } from '@vmm/hypervisor';
 import {
   ConsoleDevice,
-  FsDevice,
   MMIO_SLOT_SIZE,
   MmioTransport,
-  NetDevice,
   RngDevice,
-  VsockDevice,
-  natBackend,
-  tapBackend,
   mmioRegisters,
   type MmioTransportState,
   type VirtioDevice,
 } from '@vmm/virtio';
+import type * as FsEntry from '@vmm/virtio/fs';
+import type * as NetEntry from '@vmm/virtio/net';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
@@ -33,12 +30,21 @@ import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 export const VIRTIO_FIRST_GSI = 5;
 const LAST_GSI = GED_GSI - 1;
 
-export function createVirtioDevices(
+/**
+ * The VM's devices. The network, vsock and virtio-fs devices' modules (the NAT, the vsock stream
+ * machinery, the FUSE server) are imported here, and only for a VM that has them.
+ */
+export async function createVirtioDevices(
   config: VmConfig,
   log?: LogSink,
   captured?: (chunk: Buffer) => void,
-): VirtioDevice[] {
+): Promise<VirtioDevice[]> {
   checkShares(config.shares ?? []);
+  const [net, vsock, fsShare] = await Promise.all([
+    config.nets?.length ? import('@vmm/virtio/net') : undefined,
+    config.vsock ? import('@vmm/virtio/vsock') : undefined,
+    config.shares?.length ? import('@vmm/virtio/fs') : undefined,
+  ]);
   const devices: VirtioDevice[] = [];
   try {
     for (const d of config.disks ?? []) {
@@ -54,12 +60,12 @@ export function createVirtioDevices(
         }),
       );
     }
-    (config.nets ?? []).forEach((n, i) => devices.push(createNetDevice(n, i, log)));
+    if (net) config.nets!.forEach((n, i) => devices.push(createNetDevice(net, n, i, log)));
     const c = config.console;
     if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured));
     if (config.rng) devices.push(new RngDevice());
-    if (config.vsock) devices.push(new VsockDevice({ guestCid: config.vsock.cid, log }));
-    for (const sh of config.shares ?? []) devices.push(createShareDevice(sh, config, log));
+    if (vsock && config.vsock) devices.push(new vsock.VsockDevice({ guestCid: config.vsock.cid, log }));
+    if (fsShare) for (const sh of config.shares!) devices.push(createShareDevice(fsShare, sh, config, log));
   } catch (e) {
     for (const d of devices) d.close?.();
     throw e;
@@ -67,6 +73,15 @@ export function createVirtioDevices(
   const max = Math.min(VIRTIO_MMIO_MAX_SLOTS, LAST_GSI - VIRTIO_FIRST_GSI + 1);
   if (devices.length > max) throw new RangeError(`at most ${max} virtio devices fit this machine`);
   return devices;
+}
+
+/**
+ * Whether a device of this config is served on the main thread (NIC, vsock, console, rng), so
+ * that the kick poller's thread is needed; disks and shares poll their own kicks on their threads.
+ */
+export function kicksOnMainThread(config: VmConfig): boolean {
+  const hasConsole = config.console !== undefined && config.console.mode !== 'off';
+  return (config.nets?.length ?? 0) > 0 || config.vsock !== undefined || hasConsole || config.rng === true;
 }
 
 /** virtio-console on the terminal or a file (bounded by its `max`); its fd is closed with the device. */
@@ -136,8 +151,13 @@ export function checkShares(shares: readonly ShareConfig[]): void {
 }
 
 /** A virtio-fs share, served in its own I/O thread under the VM's seccomp setting. */
-function createShareDevice(sh: ShareConfig, config: VmConfig, log: LogSink | undefined): VirtioDevice {
-  const model = new FsDevice({
+function createShareDevice(
+  fsShare: typeof FsEntry,
+  sh: ShareConfig,
+  config: VmConfig,
+  log: LogSink | undefined,
+): VirtioDevice {
+  const model = new fsShare.FsDevice({
     tag: sh.tag,
     root: path.resolve(sh.path),
     readonly: sh.readonly === true,
@@ -163,10 +183,15 @@ export async function startVirtioDevices(devices: readonly VirtioDevice[]): Prom
 }
 
 /** A virtio-net interface: the userspace NAT by default, or a host tap. */
-function createNetDevice(n: NetInterfaceConfig, index: number, log: LogSink | undefined): VirtioDevice {
+function createNetDevice(
+  net: typeof NetEntry,
+  n: NetInterfaceConfig,
+  index: number,
+  log: LogSink | undefined,
+): VirtioDevice {
   const backend = n.tap
-    ? tapBackend(n.tap)
-    : natBackend({
+    ? net.tapBackend(n.tap)
+    : net.natBackend({
         hostForwards: n.hostForwards ?? [],
         hostLoopback: n.hostLoopback ?? false,
         dnsUpstream: n.dns,
@@ -174,7 +199,7 @@ function createNetDevice(n: NetInterfaceConfig, index: number, log: LogSink | un
         ...(n.deny ? { deny: n.deny } : {}),
         log,
       });
-  return new NetDevice({ mac: parseMac(n.mac, index), mtu: n.mtu, backend });
+  return new net.NetDevice({ mac: parseMac(n.mac, index), mtu: n.mtu, backend });
 }
 
 /** "52:54:00:12:34:56" -> bytes; default 52:54:00:12:34:(0x56 + index). */
@@ -232,10 +257,17 @@ export function deviceCounters(
       stats: { ...d.stats },
       needsReset: bus?.needsResetCount(slot) ?? 0,
     };
-    const nat = d instanceof NetDevice ? d.backendStats() : undefined;
+    const nat = hasBackendStats(d) ? d.backendStats() : undefined;
     if (nat) out.nat = { ...nat };
     return out;
   });
+}
+
+/** A NIC (its module is loaded only for a VM with one, so it is known by its method, not its class). */
+function hasBackendStats(
+  d: VirtioDevice,
+): d is VirtioDevice & { backendStats(): Readonly<Record<string, number>> | undefined } {
+  return typeof (d as { backendStats?: unknown }).backendStats === 'function';
 }
 
 /** Where device i lives: its window and its interrupt, for the DSDT and the command line. */

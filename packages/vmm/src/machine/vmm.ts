@@ -18,7 +18,7 @@ import {
   type VirtualMachine,
 } from '@vmm/hypervisor';
 import { SnapshotError } from '../snapshot/errors';
-import { loadSnapshot, saveSnapshot, type LoadedSnapshot, type SnapshotSummary } from '../snapshot/store';
+import type { LoadedSnapshot, SnapshotSummary } from '../snapshot/store';
 import { buildAcpiTables } from '../arch/x86_64/acpi/index';
 import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
 import {
@@ -42,6 +42,7 @@ import { readBootFiles, type BootFiles } from './boot-files';
 import {
   VirtioMmioBus,
   createVirtioDevices,
+  kicksOnMainThread,
   deviceCounters,
   type DeviceCounters,
   startVirtioDevices,
@@ -52,12 +53,14 @@ import { DryRunMemory } from './dry-run-memory';
 import { describeStop } from './stop-reasons';
 import { rateLimitedLog } from '../log/rate-limited';
 import { VmBuilder } from '../library/builder';
-import { VsockDevice } from '@vmm/virtio';
-import { cmdlineWithAgent, initrdWithAgent } from '../agent/initramfs';
-import { readAgentBinary } from '../agent/binary-path';
-import { AgentClient } from '../agent/client';
-import { openAgentStream } from '../agent/vsock-stream';
-import { VsockUnixMuxer } from '../vsock/unix-muxer';
+import type { VirtioDevice } from '@vmm/virtio';
+import type { VsockDevice } from '@vmm/virtio/vsock';
+import type { AgentClient } from '../agent/client';
+import type { VsockUnixMuxer } from '../vsock/unix-muxer';
+import type * as VsockSideModule from './vsock-side';
+
+/** What vsock-side.ts holds, once loaded. */
+type VsockSide = typeof VsockSideModule;
 import { withKernelParams } from '../boot/cmdline';
 
 export interface VmmOptions {
@@ -125,7 +128,7 @@ export class Vmm {
   private constructor(
     readonly config: VmConfig,
     private readonly files: BootFiles,
-    private readonly devices: ReturnType<typeof createVirtioDevices>,
+    private readonly devices: VirtioDevice[],
     private readonly hypervisor: Hypervisor,
     private readonly cmdline: string,
     private readonly options: VmmOptions,
@@ -134,6 +137,8 @@ export class Vmm {
     readonly vsock?: VsockDevice,
     private readonly muxer?: VsockUnixMuxer,
     private readonly ownedHypervisor?: Hypervisor,
+    /** The agent client and the muxer's code, loaded only for a VM with vsock. */
+    private readonly vsockSide?: VsockSide,
   ) {}
 
   /**
@@ -147,22 +152,24 @@ export class Vmm {
         'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
       );
     }
-    // The threads the first boot takes (a vCPU each, the kick poller) start loading now.
-    warmThreads(config.cpus.boot + 1);
+    // The threads the first boot takes (a vCPU each, the kick poller if a device's kicks come to
+    // the main thread) start loading now.
+    warmThreads(config.cpus.boot + (kicksOnMainThread(config) ? 1 : 0));
     const files = readBootFiles(config);
     let base = config.cmdline;
-    if (config.vsock?.agent) {
+    const vsockSide = config.vsock ? await import('./vsock-side') : undefined;
+    if (vsockSide && config.vsock?.agent) {
       if (!files.initrd) {
         throw new VmmError(
           'EAGENTINITRD',
           'the guest agent joins the initramfs, and there is none: give an initrd, or turn the agent off (agent: false)',
         );
       }
-      files.initrd = initrdWithAgent(files.initrd, readAgentBinary());
-      base = cmdlineWithAgent(base);
+      files.initrd = vsockSide.initrdWithAgent(files.initrd, vsockSide.readAgentBinary());
+      base = vsockSide.cmdlineWithAgent(base);
     }
     const log = rateLimitedLog((line) => options.log?.(line));
-    const devices = createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
+    const devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
     let muxer: VsockUnixMuxer | undefined;
     /** A hypervisor handle opened here (not given): closed with the VM. */
     let owned: Hypervisor | undefined;
@@ -200,12 +207,24 @@ export class Vmm {
         }
       }
       await startVirtioDevices(devices);
-      const vsock = devices.find((d): d is VsockDevice => d instanceof VsockDevice);
+      const vsock = vsockSide && devices.find((d): d is VsockDevice => d instanceof vsockSide.VsockDevice);
       if (vsock && config.vsock?.socket) {
-        muxer = new VsockUnixMuxer(vsock, config.vsock.socket, log);
+        muxer = new vsockSide.VsockUnixMuxer(vsock, config.vsock.socket, log);
         await muxer.start();
       }
-      return new Vmm(config, files, devices, hypervisor, cmdline, options, log, vsock, muxer, owned);
+      return new Vmm(
+        config,
+        files,
+        devices,
+        hypervisor,
+        cmdline,
+        options,
+        log,
+        vsock,
+        muxer,
+        owned,
+        vsockSide,
+      );
     } catch (e) {
       owned?.close?.();
       muxer?.close();
@@ -261,13 +280,14 @@ export class Vmm {
    */
   agentClient(timeoutMs = 60_000): AgentClient {
     const vsock = this.vsock;
-    if (!vsock || !this.config.vsock?.agent) {
+    const side = this.vsockSide;
+    if (!vsock || !side || !this.config.vsock?.agent) {
       throw new VmmError(
         'ENOAGENT',
         'this VM has no guest agent: give it vsock with the agent on (.vsock({ cid: 3 }) in the builder, --vsock cid=3,agent=on)',
       );
     }
-    return new AgentClient(() => openAgentStream(vsock, timeoutMs, () => this.ended));
+    return new side.AgentClient(() => side.openAgentStream(vsock, timeoutMs, () => this.ended));
   }
 
   private ended = false;
@@ -288,9 +308,12 @@ export class Vmm {
    * when all are still; false when the guest ended first (nothing is left to pause).
    */
   async pause(): Promise<boolean> {
+    // No vCPU threads: between two boots, or ended. Refused before `paused` is set, so a boot
+    // starting meanwhile never sees it and parks vCPUs that nobody will resume.
+    if (this.threads.length === 0) return false;
     this.paused = true;
     const results = await Promise.all(this.threads.map((t) => t.pause()));
-    if (this.threads.length === 0 || results.includes('stopped')) {
+    if (results.includes('stopped')) {
       this.paused = false;
       return false;
     }
@@ -349,6 +372,7 @@ export class Vmm {
       gedEvents: Atomics.load(this.ged.events, 0),
       virtio: transports.map((transport, i) => ({ deviceId: this.devices[i]!.deviceId, transport })),
     };
+    const { saveSnapshot } = await import('../snapshot/store');
     return saveSnapshot(dir, { config: this.config, kvm, devices, memory: vm.memory });
   }
 
@@ -358,6 +382,7 @@ export class Vmm {
    * process has its own terminal or files).
    */
   static async restore(dir: string, options: VmmOptions & { serial?: SerialConfig } = {}): Promise<Vmm> {
+    const { loadSnapshot } = await import('../snapshot/store');
     const snap = loadSnapshot(dir, createUartState().byteLength);
     const saved = snap.manifest.config;
     const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };

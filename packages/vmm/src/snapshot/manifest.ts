@@ -5,10 +5,10 @@
 import type { VmConfig } from '../config';
 import { configFault } from './config-shape';
 import { SnapshotError } from './errors';
+import { SNAPSHOT_VERSION } from './version';
 
 export const SNAPSHOT_FORMAT = 'vmm-snapshot';
-/** Bump on any change to the files or their meaning; a restore refuses every other version. */
-export const SNAPSHOT_VERSION = 1;
+export { SNAPSHOT_VERSION } from './version';
 export const MANIFEST_FILE = 'manifest.json';
 /** Guest RAM (memory-file.ts in @vmm/hypervisor: the ranges in order, zero pages as holes). */
 export const MEMORY_FILE = 'memory';

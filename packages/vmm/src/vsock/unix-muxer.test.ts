@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VsockDevice } from '@vmm/virtio';
+import { VsockDevice } from '@vmm/virtio/vsock';
 import { VsockGuest, until, type GuestSocket } from '../../../virtio/test/support/vsock-guest';
 import { VsockUnixMuxer } from './unix-muxer';
 

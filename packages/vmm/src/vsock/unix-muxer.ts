@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { VsockRequest, VsockStream } from '@vmm/virtio';
+import type { VsockRequest, VsockStream } from '@vmm/virtio/vsock';
 import { VmmError, type LogSink } from '@vmm/hypervisor';
 import { joinStreams } from '../net-relay/join';
 

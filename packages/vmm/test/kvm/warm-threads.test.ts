@@ -1,7 +1,7 @@
 // Tier 2: the worker-thread pool (io/worker-pool.ts) on /dev/kvm. A second VM in the process runs
-// its vCPUs and its kick poller on pooled threads that had loaded their modules (read from the
-// pool's counters, not from timings), the pool refills after each take, and a disposed VM with a
-// released pool leaves no fd open. The scripted-backend version: test/model/warm-threads.test.ts.
+// its vCPUs and its kick poller (it has an rng, whose kicks come to the main thread) on pooled
+// threads that had loaded their modules (read from the pool's counters, not from timings), the pool
+// refills after each take, and a disposed VM with a released pool leaves no fd open. The scripted-backend version: test/model/warm-threads.test.ts.
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
@@ -19,7 +19,13 @@ describe.skipIf(!canRun)('pooled vCPU and poller threads on /dev/kvm', () => {
 
   /** Boot the pvh-info guest with `cpus` vCPUs to its first line and its poweroff; dispose it. */
   async function bootToEnd(cpus: number): Promise<void> {
-    const vm = await Vmm.builder().kernel(guest).cpus(cpus).memory('128M').console({ capture: true }).start();
+    const vm = await Vmm.builder()
+      .kernel(guest)
+      .cpus(cpus)
+      .memory('128M')
+      .rng()
+      .console({ capture: true })
+      .start();
     await vm.console.waitFor(/^START_INFO /m, { timeoutMs: 60_000 });
     expect((await vm.exited).outcome).toBe('poweroff');
     await vm.dispose();

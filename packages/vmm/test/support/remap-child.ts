@@ -15,14 +15,13 @@ import {
   ConsoleDevice,
   IO_CHUNK,
   MmioTransport,
-  NetDevice,
   RngDevice,
   TRANSPORT_FEATURES,
   blkLayout as BL,
   mmioRegisters as R,
-  netLayout as NL,
   type VirtioDevice,
 } from '@vmm/virtio';
+import { NetDevice, netLayout as NL } from '@vmm/virtio/net';
 import {
   GuestAllocator,
   GuestDriver,
