@@ -288,6 +288,8 @@ export class VirtioMmioBus implements MmioHandler {
   private readonly transports: MmioTransport[] = [];
   private readonly notifiers: EventNotifier[] = [];
   private readonly served: ThreadedDevice[] = [];
+  /** Each slot's interrupt (an irqfd). */
+  private readonly irqs: EventNotifier[] = [];
   /** Each transport's InterruptStatus, shared with the vCPU threads (they answer it and its ACK). */
   readonly isr: VirtioIsrSpec;
 
@@ -326,6 +328,7 @@ export class VirtioMmioBus implements MmioHandler {
         this.served.push(device);
       }
       this.notifiers.push(irq);
+      this.irqs.push(irq);
       this.transports.push(t);
     });
   }
@@ -350,6 +353,14 @@ export class VirtioMmioBus implements MmioHandler {
       if (s.deviceId !== t.device.deviceId || !t.restoreState(s.transport)) {
         throw new RangeError(`the saved state of virtio device ${i} (${t.name}) does not fit it`);
       }
+    });
+    // An interrupt a device raised as the VM paused can still have been on its way into KVM (an
+    // irqfd injects from a kernel work item) when the LAPIC was saved: seen on AMD's KVM, the
+    // restored guest then waited for it forever. A set InterruptStatus is one the guest has not
+    // acknowledged: raise it again (at worst the guest finds nothing new behind it).
+    const isr = new Int32Array(this.isr.cells);
+    this.irqs.forEach((irq, i) => {
+      if (Atomics.load(isr, i) !== 0) irq.signal();
     });
   }
 
