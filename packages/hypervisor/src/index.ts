@@ -33,4 +33,5 @@ export { buildSeccompFilter, type SeccompMode, type SeccompPolicy } from './sys/
 export { X86_64_SYSCALLS, syscallName, type SyscallName } from './sys/seccomp/syscalls-x86_64';
 export { fsAt, fsErrno, cString, type FsAt } from './sys/fs-at';
 export * as fsConst from './sys/fs-constants';
+export { loadBuiltin } from './sys/builtin';
 export * as fsLayout from './sys/fs-layout';

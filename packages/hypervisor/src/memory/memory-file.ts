@@ -6,15 +6,15 @@
 import type * as Crypto from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { VmmError } from '../errors';
+import { loadBuiltin } from '../sys/builtin';
 import { lastErrno, libc } from '../sys/libc';
 import type { GuestMemory, TouchedRange } from '../types';
 import { PAGE_SIZE } from './layout';
 
 /** node:crypto, loaded at the first snapshot: a process that never saves or restores one skips it. */
 function sha256(): Hash {
-  return (createRequire(import.meta.url)('node:crypto') as typeof Crypto).createHash('sha256');
+  return loadBuiltin<typeof Crypto>('node:crypto').createHash('sha256');
 }
 
 const SEEK_DATA = 3;

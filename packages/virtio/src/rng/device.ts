@@ -1,7 +1,7 @@
 // virtio-rng (entropy device): virtio 1.2 §5.4. One request queue; every writable buffer the
 // guest posts is filled from the host's CSPRNG (crypto.randomFillSync) in place.
 import type * as Crypto from 'node:crypto';
-import { createRequire } from 'node:module';
+import { loadBuiltin } from '@vmm/hypervisor';
 import type { DeviceContext, DeviceThreadSpec, VirtioDevice } from '../device';
 import { TRANSPORT_FEATURES } from '../features';
 import { DescriptorChain } from '../queue/chain';
@@ -40,7 +40,7 @@ export class RngDevice implements VirtioDevice {
 
   constructor(options: RngDeviceOptions = {}) {
     this.queueMaxSizes = [options.queueSize ?? 64];
-    this.randomFillSync = (createRequire(import.meta.url)('node:crypto') as typeof Crypto).randomFillSync;
+    this.randomFillSync = loadBuiltin<typeof Crypto>('node:crypto').randomFillSync;
   }
 
   /** Served from its own thread: it needs nothing beyond getrandom (in every thread's list). */
