@@ -54,10 +54,11 @@ export async function buildTarget(options: BuildOptions): Promise<TargetBuild> {
   const plugin: esbuild.Plugin = {
     name: 'vmm-fuzz',
     setup(build) {
-      // Workspace packages from source, as vitest and tsconfig's paths resolve them.
+      // Workspace packages from source, as vitest and tsconfig's paths resolve them: @vmm/x is
+      // packages/x/src/index.ts, a subpath entry @vmm/x/y packages/x/src/y.ts.
       build.onResolve({ filter: /^@vmm\// }, (args) => {
-        const name = args.path.slice('@vmm/'.length);
-        const file = path.join(options.root, 'packages', name, 'src', 'index.ts');
+        const [name, sub] = args.path.slice('@vmm/'.length).split('/', 2);
+        const file = path.join(options.root, 'packages', name!, 'src', `${sub ?? 'index'}.ts`);
         if (!fs.existsSync(file)) return { errors: [{ text: `no workspace package ${args.path}` }] };
         return { path: file };
       });
