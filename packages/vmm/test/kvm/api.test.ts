@@ -75,7 +75,8 @@ describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by v
 
     // The serial port is the server's terminal, input too.
     server.send('typed through the API server\n');
-    await server.waitFor(/typed through the API server/, 30_000);
+    // 90 s: under TCG (the nested-KVM VM) an echo through the pty took more than 30 s once.
+    await server.waitFor(/typed through the API server/, 90_000);
 
     // Paused, the guest echoes nothing; resumed, it echoes what was typed meanwhile.
     expect((await remote(socket, 'pause')).code).toBe(0);
