@@ -37,3 +37,13 @@ export const MMIO_VERSION_MODERN = 2;
 export const MMIO_SLOT_SIZE = 0x200;
 /** Our vendor ID: "VMM\0"-ish, any value is allowed; QEMU uses "QEMU" (0x554d4551). */
 export const MMIO_VENDOR = 0x00564d4d;
+
+/** The six 32-bit halves of a queue's three ring addresses (descriptor, driver, device), in this order. */
+export const QUEUE_ADDRESS_REGS: readonly number[] = [
+  MMIO_QUEUE_DESC_LOW,
+  MMIO_QUEUE_DESC_HIGH,
+  MMIO_QUEUE_DRIVER_LOW,
+  MMIO_QUEUE_DRIVER_HIGH,
+  MMIO_QUEUE_DEVICE_LOW,
+  MMIO_QUEUE_DEVICE_HIGH,
+];

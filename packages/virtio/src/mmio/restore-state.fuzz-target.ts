@@ -185,14 +185,7 @@ export function seeds(): Uint8Array[] {
   c.driver.write32(R.MMIO_QUEUE_SEL, 1);
   c.driver.write32(R.MMIO_QUEUE_NUM, 8);
   const high = [0x0, 0x1, 0x800, 0x1, 0x1000, 0x1];
-  [
-    R.MMIO_QUEUE_DESC_LOW,
-    R.MMIO_QUEUE_DESC_HIGH,
-    R.MMIO_QUEUE_DRIVER_LOW,
-    R.MMIO_QUEUE_DRIVER_HIGH,
-    R.MMIO_QUEUE_DEVICE_LOW,
-    R.MMIO_QUEUE_DEVICE_HIGH,
-  ].forEach((reg, i) => c.driver.write32(reg, high[i]!));
+  R.QUEUE_ADDRESS_REGS.forEach((reg, i) => c.driver.write32(reg, high[i]!));
   c.driver.write32(R.MMIO_QUEUE_READY, 1);
   c.driver.driverOk();
   out.push(json(c.transport.saveState()));

@@ -387,7 +387,7 @@ export class MmioTransport implements DeviceContext {
       case R.MMIO_QUEUE_DRIVER_HIGH:
       case R.MMIO_QUEUE_DEVICE_LOW:
       case R.MMIO_QUEUE_DEVICE_HIGH:
-        regs[ADDRESS_REGS.indexOf(offset)] = v;
+        regs[R.QUEUE_ADDRESS_REGS.indexOf(offset)] = v;
         q.descAddr = joinAddress(regs[0]!, regs[1]!);
         q.driverAddr = joinAddress(regs[2]!, regs[3]!);
         q.deviceAddr = joinAddress(regs[4]!, regs[5]!);
@@ -527,16 +527,6 @@ function putU32(data: Uint8Array, v: number): void {
 function getU32(data: Uint8Array): number {
   return (data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24)) >>> 0;
 }
-
-/** The six 32-bit halves of a queue's three ring addresses, in this order. */
-const ADDRESS_REGS = [
-  R.MMIO_QUEUE_DESC_LOW,
-  R.MMIO_QUEUE_DESC_HIGH,
-  R.MMIO_QUEUE_DRIVER_LOW,
-  R.MMIO_QUEUE_DRIVER_HIGH,
-  R.MMIO_QUEUE_DEVICE_LOW,
-  R.MMIO_QUEUE_DEVICE_HIGH,
-];
 
 /** An address beyond 2^53 cannot be exact: make it -1, which every bounds check refuses. */
 function joinAddress(low: number, high: number): number {
