@@ -58,10 +58,10 @@ import type { VsockDevice } from '@vmm/virtio/vsock';
 import type { AgentClient } from '../agent/client';
 import type { VsockUnixMuxer } from '../vsock/unix-muxer';
 import type * as VsockSideModule from './vsock-side';
+import { withKernelParams } from '../boot/cmdline';
 
 /** What vsock-side.ts holds, once loaded. */
 type VsockSide = typeof VsockSideModule;
-import { withKernelParams } from '../boot/cmdline';
 
 export interface VmmOptions {
   /** Defaults to KVM. */
