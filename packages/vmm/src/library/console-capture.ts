@@ -33,6 +33,8 @@ export class ConsoleCapture {
   private partial = '';
   private readonly decoder = new TextDecoder();
   private waiters: Waiter[] = [];
+  /** When output last came (Date.now()); 0 before any. */
+  private lastOutputAt = 0;
   private endedWith: Error | undefined;
 
   constructor(private readonly onLine: (line: string) => void) {}
@@ -79,6 +81,7 @@ export class ConsoleCapture {
   push(chunk: Uint8Array): void {
     const s = this.decoder.decode(chunk, { stream: true });
     if (s === '') return;
+    this.lastOutputAt = Date.now();
     this.text += s;
     if (this.text.length > KEEP_BYTES) {
       const cut = this.text.length - KEEP_BYTES;
@@ -87,6 +90,20 @@ export class ConsoleCapture {
     }
     this.lines(s);
     if (this.waiters.length > 0) this.waiters = this.waiters.filter((w) => !this.settle(w));
+  }
+
+  /**
+   * How far the guest got, for an error after a long wait on it: its last console line and how
+   * long ago it came. Undefined before any output.
+   */
+  progress(now = Date.now()): string | undefined {
+    if (this.lastOutputAt === 0) return undefined;
+    const tail = this.text.slice(-4096).trimEnd();
+    const line = tail
+      .slice(tail.lastIndexOf('\n') + 1)
+      .replace(/\r$/, '')
+      .slice(0, 200);
+    return `the guest's console last printed ${((now - this.lastOutputAt) / 1000).toFixed(1)} s ago: ${JSON.stringify(line)}`;
   }
 
   /** The VM ended: waiters still waiting learn why. */

@@ -172,7 +172,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
 
   /** The agent's client: each operation opens its own vsock stream, waiting for the agent to listen. */
   private agent(): AgentClient {
-    this.agentClient ??= this.machine().agentClient(this.agentTimeoutMs);
+    this.agentClient ??= this.machine().agentClient(this.agentTimeoutMs, () => this.console.progress());
     return this.agentClient;
   }
 

@@ -276,9 +276,10 @@ export class Vmm {
 
   /**
    * A client of the guest agent over this VM's vsock (each operation its own stream, waiting up
-   * to `timeoutMs` for the agent while the guest boots). Needs `vsock: { agent: true }`.
+   * to `timeoutMs` for the agent while the guest boots; `progress` says how far the guest got
+   * when that runs out). Needs `vsock: { agent: true }`.
    */
-  agentClient(timeoutMs = 60_000): AgentClient {
+  agentClient(timeoutMs = 60_000, progress?: () => string | undefined): AgentClient {
     const vsock = this.vsock;
     const side = this.vsockSide;
     if (!vsock || !side || !this.config.vsock?.agent) {
@@ -287,7 +288,7 @@ export class Vmm {
         'this VM has no guest agent: give it vsock with the agent on (.vsock({ cid: 3 }) in the builder, --vsock cid=3,agent=on)',
       );
     }
-    return new side.AgentClient(() => side.openAgentStream(vsock, timeoutMs, () => this.ended));
+    return new side.AgentClient(() => side.openAgentStream(vsock, timeoutMs, () => this.ended, progress));
   }
 
   private ended = false;

@@ -64,8 +64,15 @@ describe.skipIf(!canRun)('hostile test guests under vmm run', () => {
       };
       try {
         await until(/FLOOD-START/, 60_000);
-        await new Promise((r) => setTimeout(r, 1000)); // the flood is under way
-        expect(fs.statSync(out).size).toBeGreaterThan(0);
+        // The flood is under way once the console's file grows (the first bytes may take seconds
+        // inside the nested-KVM VM), and a second more keeps the queue full when the signal comes.
+        const flowing = Date.now() + 30_000;
+        while ((fs.statSync(out, { throwIfNoEntry: false })?.size ?? 0) === 0) {
+          if (Date.now() > flowing)
+            throw new Error(`${out} still empty 30 s after FLOOD-START; output:\n${text}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 1000));
         const pid = monitorPid(marker);
         const t0 = Date.now();
         process.kill(pid, sig);

@@ -43,9 +43,24 @@ function runExample(name: string, args: string[], env: Record<string, string> = 
   });
 }
 
-/** What to show when a run went wrong: its exit code and the end of its output (guest console included). */
+/**
+ * What to show when a run went wrong, short enough that a CI log's tail keeps it whole: its exit
+ * code, its stdout, the last lines of its own stderr and of the guest's console (timestamped by
+ * the kernel, so a stall shows where). The whole stderr goes to .cache/test-logs/ as well.
+ */
 function describeRun(name: string, r: Run): string {
-  return `examples/${name} exited ${r.code} after ${r.seconds} s\n--- stdout\n${r.stdout}\n--- stderr (end)\n${r.stderr.slice(-4000)}`;
+  const log = path.join(ROOT, '.cache', 'test-logs', `${name}.stderr`);
+  fs.mkdirSync(path.dirname(log), { recursive: true });
+  fs.writeFileSync(log, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  const guest = lines.filter((l) => l.startsWith('guest: '));
+  const own = lines.filter((l) => !l.startsWith('guest: '));
+  return [
+    `examples/${name} exited ${r.code} after ${r.seconds} s (whole stderr: ${log})`,
+    `--- stdout\n${r.stdout}`,
+    `--- stderr, the example's own lines (last 12 of ${own.length})\n${own.slice(-12).join('\n')}`,
+    `--- the guest's console (last 25 of ${guest.length} lines)\n${guest.slice(-25).join('\n')}`,
+  ].join('\n');
 }
 
 /** Each example and how its output is checked (the guest's kernel and initramfs are the test-vms ones). */
@@ -115,7 +130,8 @@ describe.skipIf(!canRun)('examples/ against the test-vms Linux guest', () => {
         });
       }
       const assets = await linuxGuestAssets();
-      const cmdline = guestCmdline({ tscKhz: hostTscKhz() });
+      // Kernel timestamps on each console line: a stall shows where and for how long.
+      const cmdline = guestCmdline({ tscKhz: hostTscKhz(), extra: ['printk.time=1'] });
       // One after the other: each boot keeps a core busy.
       for (const check of Object.values(CHECKS)) await check(assets, cmdline);
     },
