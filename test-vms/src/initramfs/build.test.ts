@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildInitramfs } from './build';
+import { buildInitramfs, buildProgram } from './build';
 import { BUSYBOX, UDHCPC_SCRIPT } from './files';
 
 const hasBusybox = fs.existsSync(BUSYBOX);
@@ -17,7 +17,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-initramfs-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe.skipIf(!hasBusybox)('test initramfs', () => {
-  it('holds /init, busybox with its applets, /dev/console, the udhcpc script and the syscall probe', async () => {
+  it('holds /init, busybox with its applets, /dev/console, the udhcpc script, the syscall probe and the xattr tool', async () => {
     const file = await buildInitramfs();
     const list = execFileSync('cpio', ['-tv', '--quiet', '-F', file], { encoding: 'utf8' });
     expect(list).toMatch(/^-rwxr-xr-x .* init$/m);
@@ -26,6 +26,10 @@ describe.skipIf(!hasBusybox)('test initramfs', () => {
     expect(list).toMatch(/^lrwxrwxrwx .* bin\/cttyhack -> busybox$/m);
     expect(list).toMatch(/^-rwxr-xr-x .* etc\/udhcpc\/default\.script$/m);
     expect(list).toMatch(/^-rwxr-xr-x .* bin\/syscall-via-fault$/m);
+    expect(list).toMatch(/^-rwxr-xr-x .* bin\/xattr$/m);
+    // The very program xattr.test.ts runs on the host.
+    const archived = execFileSync('cpio', ['-i', '--quiet', '--to-stdout', '-F', file, 'bin/xattr']);
+    expect(archived.equals(fs.readFileSync(await buildProgram('xattr')))).toBe(true);
     // Rebuilding with the same inputs is a cache hit: same path, same bytes.
     expect(await buildInitramfs()).toBe(file);
   });

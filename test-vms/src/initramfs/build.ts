@@ -19,9 +19,18 @@ export class InitramfsBuildError extends Error {
 /** A fixed timestamp (2024-01-01) so the same inputs give the same archive. */
 const MTIME = 1_704_067_200;
 
-/** test-vms/kernel/probes/*.c: small static programs that check the kernel patches from userspace. */
-const PROBE_SOURCE = path.join(testVmsRoot, 'kernel', 'probes', 'syscall-via-fault.c');
-const PROBE_CFLAGS = [
+/**
+ * The static programs in /bin beside busybox, each from one C file, freestanding (no libc):
+ * test-vms/kernel/probes/*.c check the kernel patches from userspace; test-vms/initramfs/*.c are
+ * tools busybox lacks.
+ */
+export const PROGRAMS = {
+  'syscall-via-fault': path.join(testVmsRoot, 'kernel', 'probes', 'syscall-via-fault.c'),
+  xattr: path.join(testVmsRoot, 'initramfs', 'xattr.c'),
+} as const;
+export type ProgramName = keyof typeof PROGRAMS;
+
+const PROGRAM_CFLAGS = [
   '-O2',
   '-static',
   '-nostdlib',
@@ -37,25 +46,35 @@ const PROBE_CFLAGS = [
   '-Werror',
 ];
 
-async function buildProbe(out: string): Promise<Buffer> {
+/**
+ * Builds (when missing) one of PROGRAMS into the cache and returns its path there: static x86-64
+ * programs, which the tests also run on the host (the xattr tool's own test does).
+ */
+export async function buildProgram(name: ProgramName): Promise<string> {
+  const source = PROGRAMS[name];
+  const out = path.join(cacheDir('initramfs-bin', contentKey([source], PROGRAM_CFLAGS)), name);
+  if (fs.existsSync(out)) return out;
+  // A private temporary name, then rename: parallel builders never see a partial program (gcc
+  // leaves no output when it fails).
+  const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await promisify(execFile)('gcc', [...PROBE_CFLAGS, '-o', out, PROBE_SOURCE]);
+    await promisify(execFile)('gcc', [...PROGRAM_CFLAGS, '-o', tmp, source]);
   } catch (e) {
     const err = e as Error & { stderr?: string };
     throw new InitramfsBuildError(
-      `initramfs: gcc could not build ${path.basename(PROBE_SOURCE)} (install Debian's gcc): ${err.stderr ?? err.message}`,
+      `initramfs: gcc could not build ${path.basename(source)} (install Debian's gcc): ${err.stderr ?? err.message}`,
       { cause: e },
     );
   }
-  try {
-    return await fs.promises.readFile(out);
-  } finally {
-    await fs.promises.rm(out, { force: true });
-  }
+  await fs.promises.rename(tmp, out);
+  return out;
 }
 
 /** The archive's entries, parents before children. */
-export function initramfsEntries(busybox: Uint8Array, probe: Uint8Array): CpioEntry[] {
+export function initramfsEntries(
+  busybox: Uint8Array,
+  programs: Readonly<Record<ProgramName, Uint8Array>>,
+): CpioEntry[] {
   const dirs = ['bin', 'dev', 'etc', 'etc/udhcpc', 'proc', 'sys', 'tmp', 'root', 'run', 'mnt', 'usr'];
   const entries: CpioEntry[] = dirs.map((d) => ({
     type: 'dir',
@@ -66,7 +85,9 @@ export function initramfsEntries(busybox: Uint8Array, probe: Uint8Array): CpioEn
   entries.push({ type: 'char', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
   entries.push({ type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
   for (const a of APPLETS) entries.push({ type: 'symlink', path: `bin/${a}`, target: 'busybox' });
-  entries.push({ type: 'file', path: 'bin/syscall-via-fault', data: probe, mode: 0o755 });
+  for (const name of Object.keys(PROGRAMS) as ProgramName[]) {
+    entries.push({ type: 'file', path: `bin/${name}`, data: programs[name], mode: 0o755 });
+  }
   entries.push({ type: 'symlink', path: 'sbin', target: 'bin' });
   entries.push({ type: 'symlink', path: 'usr/bin', target: '../bin' });
   entries.push({ type: 'symlink', path: 'usr/sbin', target: '../bin' });
@@ -93,12 +114,16 @@ export async function buildInitramfs(): Promise<string> {
     ...['build.ts', 'files.ts'].map((f) => path.join(import.meta.dirname, f)),
     path.join(import.meta.dirname, '../../../packages/vmm/src/boot/cpio.ts'),
   ];
-  const key = contentKey([BUSYBOX, PROBE_SOURCE, ...sources], PROBE_CFLAGS);
+  const key = contentKey([BUSYBOX, ...Object.values(PROGRAMS), ...sources], PROGRAM_CFLAGS);
   const dir = cacheDir('initramfs', key);
   const out = path.join(dir, 'initramfs.cpio');
   if (fs.existsSync(out)) return out;
-  const probe = await buildProbe(path.join(dir, `syscall-via-fault.${process.pid}`));
-  const archive = writeCpio(initramfsEntries(await fs.promises.readFile(BUSYBOX), probe), { mtime: MTIME });
+  const programs = {} as Record<ProgramName, Uint8Array>;
+  for (const name of Object.keys(PROGRAMS) as ProgramName[]) {
+    programs[name] = await fs.promises.readFile(await buildProgram(name));
+  }
+  const busybox = await fs.promises.readFile(BUSYBOX);
+  const archive = writeCpio(initramfsEntries(busybox, programs), { mtime: MTIME });
   // A private temporary name, then rename: parallel builders never see a partial archive.
   const tmp = `${out}.${process.pid}.tmp`;
   await fs.promises.writeFile(tmp, archive);

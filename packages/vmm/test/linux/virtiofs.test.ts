@@ -5,11 +5,16 @@
 // files, each checked on the host; reads a file the host wrote before and one written during the
 // run; gets EROFS from the read-only share; and cannot be led out of the share: after the guest has
 // cached directory `d`, the host swaps `d` for a symlink to a directory outside the share, and
-// neither `cat /mnt/d/secret` nor `ls /mnt/d` shows what is there.
+// neither `cat /mnt/d/secret` nor `ls /mnt/d` shows what is there. Extended attributes (the
+// initramfs's xattr tool) go through a third share, in a directory whose file system keeps user.*
+// attributes: the temporary one is tmpfs on the nested-KVM host, whose Linux 6.1 keeps none there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheDir } from '../../../../test-vms/src/cache';
+import { buildProgram } from '../../../../test-vms/src/initramfs/build';
+import { hostXattr, userXattrDir } from '../../../../test-vms/src/initramfs/xattr.test-support';
 import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
 
@@ -25,9 +30,22 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
   const outside = path.join(dir, 'outside');
   const SECRET = `TOPSECRET-${process.pid}-${Date.now()}`;
   let assets: LinuxGuestAssets;
+  /** The xattr tool on the host (where getfattr is missing), and the third share's directory. */
+  let xattrTool: string;
+  let xa: string | undefined;
 
   beforeAll(async () => {
     assets = await linuxGuestAssets();
+    xattrTool = await buildProgram('xattr');
+    const base = userXattrDir(xattrTool, [os.tmpdir(), cacheDir()]);
+    if (base) {
+      xa = fs.mkdtempSync(path.join(base, 'vmm-virtiofs-xattr-'));
+      fs.writeFileSync(path.join(xa, 'a.txt'), 'attributes here\n');
+    } else {
+      console.warn(
+        'SKIP (no user.* extended attributes in the temporary or the cache directory): the virtio-fs xattr checks',
+      );
+    }
     fs.mkdirSync(path.join(share, 'd'), { recursive: true });
     fs.writeFileSync(path.join(share, 'd', 'inside.txt'), 'inside\n');
     fs.writeFileSync(path.join(share, 'hostfile.txt'), 'from-host-42\n');
@@ -36,10 +54,13 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
     fs.mkdirSync(outside);
     fs.writeFileSync(path.join(outside, 'secret'), `${SECRET}\n`);
   }, 1_800_000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (xa) fs.rmSync(xa, { recursive: true, force: true });
+  });
 
   it(
-    'mounts a share and round-trips file operations with the host, refuses writes to a read-only share, and never leaves the share when the host swaps a cached directory for a symlink',
+    'mounts a share and round-trips file operations and extended attributes with the host, refuses writes to a read-only share, and never leaves the share when the host swaps a cached directory for a symlink',
     async () => {
       const p = bootLinuxGuest(
         assets,
@@ -47,13 +68,14 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
         `tag=share,path=${share},cache=always`,
         '--fs',
         `tag=ro,path=${ro},readonly=on`,
+        ...(xa ? ['--fs', `tag=xa,path=${xa},cache=always`] : []),
       );
       await p.waitFor(/VMM-READY/, BOOT_MS);
       const from = p.out.length;
       // The console echoes what we type: the quotes keep the typed commands from matching.
       p.send(
         [
-          'mkdir -p /mnt /ro',
+          'mkdir -p /mnt /ro /xa',
           'mount -t virtiofs share /mnt && echo MOUNT""=ok',
           'mount -t virtiofs ro /ro && echo ROMOUNT""=ok',
           'echo HOST""FILE=$(cat /mnt/hostfile.txt)',
@@ -65,6 +87,15 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
           'mkdir /mnt/sub && echo data > /mnt/sub/f && echo LS""=$(ls /mnt | tr "\\n" " ")',
           'echo RO""READ=$(cat /ro/file.txt)',
           'echo x > /ro/new; echo RO""WRITE=done',
+          'xattr set /ro/file.txt user.x y; echo RO""XATTR=$?',
+          ...(xa
+            ? [
+                'mount -t virtiofs xa /xa && echo XAMOUNT""=ok',
+                'xattr set /xa/a.txt user.vmm hello-xattr && echo XSET""=ok',
+                'echo XGET""=$(xattr get /xa/a.txt user.vmm)',
+                'echo XLIST""=$(xattr list /xa/a.txt | tr "\\n" " ")',
+              ]
+            : []),
           // Cache `d` (cache=always: a day), then the host swaps it.
           'echo LS""D=$(ls /mnt/d)',
           'echo BATCH""1=done',
@@ -84,6 +115,8 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
       expect(out1).toMatch(/LS=b\.txt d hostfile\.txt link sub\s/);
       expect(out1).toMatch(/ROREAD=read-only-data/);
       expect(out1).toMatch(/can't create \/ro\/new: Read-only file system/);
+      expect(out1).toMatch(/xattr: set: EROFS/);
+      expect(out1).toMatch(/ROXATTR=1/);
       expect(out1).toMatch(/LSD=inside\.txt/);
       // Each result, on the host.
       expect(fs.existsSync(path.join(share, 'a.txt'))).toBe(false);
@@ -92,6 +125,13 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
       expect(fs.readlinkSync(path.join(share, 'link'))).toBe('b.txt');
       expect(fs.readFileSync(path.join(share, 'sub', 'f'), 'utf8')).toBe('data\n');
       expect(fs.readdirSync(ro)).toEqual(['file.txt']);
+      if (xa) {
+        expect(out1).toMatch(/XAMOUNT=ok/);
+        expect(out1).toMatch(/XSET=ok/);
+        expect(out1).toMatch(/XGET=hello-xattr/);
+        expect(out1).toMatch(/XLIST=(\S+ )*user\.vmm\s/);
+        expect(hostXattr(xattrTool, path.join(xa, 'a.txt'), 'user.vmm')).toBe('hello-xattr');
+      }
 
       // The host swaps the cached `d` for a symlink out of the share, and writes a new file.
       fs.renameSync(path.join(share, 'd'), path.join(share, 'd.old'));
@@ -110,7 +150,13 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
           'busybox touch -d "2020-01-02 03:04:05" /mnt/b.txt && echo TOUCH""=ok',
           'dd if=/dev/zero of=/mnt/z bs=4096 count=4 conv=fsync 2>/dev/null && echo FSYNC""=ok',
           'stat -f -c %b /mnt >/dev/null && echo STATFS""=ok',
-          'umount /mnt && umount /ro && echo UMOUNT""=ok',
+          ...(xa
+            ? [
+                'xattr rm /xa/a.txt user.vmm && echo XRM""=ok',
+                'xattr get /xa/a.txt user.vmm; echo XGONE""=$?',
+              ]
+            : []),
+          `umount /mnt && umount /ro${xa ? ' && umount /xa' : ''} && echo UMOUNT""=ok`,
           'echo BATCH""2=done',
           '',
         ].join('\n'),
@@ -134,6 +180,12 @@ describe.skipIf(!canRun)('Linux guest with virtio-fs shares under vmm run', () =
       expect(fs.lstatSync(path.join(share, 'fifo')).isFIFO()).toBe(true);
       expect(fs.statSync(path.join(share, 'b.txt')).mtime.getUTCFullYear()).toBe(2020);
       expect(fs.statSync(path.join(share, 'z')).size).toBe(16384);
+      if (xa) {
+        expect(out2).toMatch(/XRM=ok/);
+        expect(out2).toMatch(/xattr: get: ENODATA/);
+        expect(out2).toMatch(/XGONE=1/);
+        expect(hostXattr(xattrTool, path.join(xa, 'a.txt'), 'user.vmm')).toBeUndefined();
+      }
       p.send('poweroff -f\n');
       expect((await p.exited).code).toBe(0);
       expect(p.out).not.toContain(SECRET);
