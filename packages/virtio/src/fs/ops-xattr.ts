@@ -2,7 +2,7 @@
 // inode a node holds, named by its /proc/self/fd link (the path-only xattr calls follow that magic
 // link to the very inode; an O_PATH fd takes no f*xattr call). A size of 0 asks only how big.
 import type { FsContext } from './context';
-import { E2BIG, EINVAL, EROFS, ESTALE } from './errno';
+import { E2BIG, EINVAL, ERANGE, EROFS, ESTALE } from './errno';
 import * as L from './layout';
 
 /** XATTR_SIZE_MAX: the largest value Linux stores. */
@@ -20,7 +20,11 @@ export function getxattr(ctx: FsContext, list: boolean): number {
   const req = ctx.req;
   const node = ctx.node(req.nodeid);
   if (!node) return ctx.error(ESTALE);
-  const size = Math.min(req.u32(req.arg + L.GETXATTR_IN.fields.size), ctx.capacity);
+  const asked = req.u32(req.arg + L.GETXATTR_IN.fields.size);
+  const size = Math.min(asked, ctx.capacity);
+  // Bytes asked for and no room for any (a guest's chain without writable space beyond the
+  // header): too small a buffer, not the size-only question a 0 would be.
+  if (asked !== 0 && size === 0) return ctx.error(ERANGE);
   const host = ctx.host;
   const path = host.procPath(node.fd);
   let n: number;

@@ -325,6 +325,14 @@ describe('operations', () => {
     expect(call(s, req.getxattr(f.nodeid, 'user.k', 0)).view.getUint32(0, true)).toBe(5);
     expect(dec.decode(call(s, req.getxattr(f.nodeid, 'user.k', 64)).body)).toBe('value');
     expect(call(s, req.getxattr(f.nodeid, 'user.k', 2)).errno).toBe(E.ERANGE);
+    // A transport with room for the reply header alone: bytes asked for are ERANGE (not the
+    // size-only answer a size of 0 gets).
+    const header = L.OUT_HEADER.size;
+    for (const r of [req.getxattr(f.nodeid, 'user.k', 64), req.listxattr(f.nodeid, 64)]) {
+      const n = s.handle(r, r.length, header);
+      expect(n).toBe(header);
+      expect(new DataView(s.reply.buffer, s.reply.byteOffset).getInt32(4, true)).toBe(-E.ERANGE);
+    }
     expect(dec.decode(call(s, req.listxattr(f.nodeid, 64)).body).split('\0')).toContain('user.k');
     expect(call(s, req.removexattr(f.nodeid, 'user.k')).errno).toBe(0);
     expect(call(s, req.getxattr(f.nodeid, 'user.k', 64)).errno).toBe(E.ENODATA);
