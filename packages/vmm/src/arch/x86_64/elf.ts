@@ -41,6 +41,8 @@ const PT_NOTE = 4;
 const NHDR_SIZE = 12;
 const XEN_ELFNOTE_PHYS32_ENTRY = 18;
 const XEN_NOTE_NAME = 'Xen';
+/** The owner of Linux's own notes (include/linux/elfnote.h: the build salt since 4.19, LTO info). */
+const LINUX_NOTE_NAME = 'Linux';
 
 export interface ElfSegment {
   /** Offset of the segment's bytes in the file. */
@@ -59,6 +61,8 @@ export interface ElfKernel {
   segments: ElfSegment[];
   /** The 32-bit PVH entry point, when the file carries XEN_ELFNOTE_PHYS32_ENTRY. */
   pvhEntry: number | undefined;
+  /** A note owned by "Linux" is there: the file is a Linux kernel (4.19 and later emit one). */
+  linuxNote: boolean;
 }
 
 export function isElf(bytes: Uint8Array): boolean {
@@ -104,6 +108,7 @@ export function parseElf(bytes: Uint8Array): ElfKernel {
 
   const segments: ElfSegment[] = [];
   let pvhEntry: number | undefined;
+  let linuxNote = false;
   for (let i = 0; i < phnum; i++) {
     const ph = phoff + i * phentsize;
     const pType = file.u32(ph + P_TYPE, `program header ${i}`);
@@ -117,7 +122,9 @@ export function parseElf(bytes: Uint8Array): ElfKernel {
     };
     file.check(seg.offset, seg.filesz, `segment ${i}`);
     if (pType === PT_NOTE) {
-      pvhEntry ??= findPvhEntry(file, seg.offset, seg.filesz);
+      const notes = scanNotes(file, seg.offset, seg.filesz);
+      pvhEntry ??= notes.pvhEntry;
+      linuxNote ||= notes.linuxNote;
       continue;
     }
     if (seg.filesz > seg.memsz) {
@@ -131,13 +138,22 @@ export function parseElf(bytes: Uint8Array): ElfKernel {
     if (seg.memsz > 0) segments.push(seg);
   }
   if (segments.length === 0) throw new KernelImageError('ELF kernel: no PT_LOAD segment, nothing to load');
-  return { entry, segments, pvhEntry };
+  return { entry, segments, pvhEntry, linuxNote };
 }
 
-/** Walk the notes in [offset, offset+size) for Xen's PHYS32_ENTRY; its desc is 4 or 8 bytes. */
-function findPvhEntry(file: ImageBytes, offset: number, size: number): number | undefined {
+/**
+ * Walk the notes in [offset, offset+size): Xen's PHYS32_ENTRY (its desc is 4 or 8 bytes), and
+ * whether any is owned by "Linux".
+ */
+function scanNotes(
+  file: ImageBytes,
+  offset: number,
+  size: number,
+): { pvhEntry: number | undefined; linuxNote: boolean } {
   const end = offset + size;
   let pos = offset;
+  let pvhEntry: number | undefined;
+  let linuxNote = false;
   while (pos + NHDR_SIZE <= end) {
     const namesz = file.u32(pos, 'note namesz');
     const descsz = file.u32(pos + 4, 'note descsz');
@@ -146,7 +162,13 @@ function findPvhEntry(file: ImageBytes, offset: number, size: number): number | 
     const desc = name + align4(namesz);
     const next = desc + align4(descsz);
     if (next > end) throw new KernelImageError('ELF kernel: a note runs past the end of its PT_NOTE segment');
-    if (type === XEN_ELFNOTE_PHYS32_ENTRY && namesz === XEN_NOTE_NAME.length + 1 && isXenName(file, name)) {
+    if (namesz === LINUX_NOTE_NAME.length + 1 && isName(file, name, LINUX_NOTE_NAME)) linuxNote = true;
+    if (
+      pvhEntry === undefined &&
+      type === XEN_ELFNOTE_PHYS32_ENTRY &&
+      namesz === XEN_NOTE_NAME.length + 1 &&
+      isName(file, name, XEN_NOTE_NAME)
+    ) {
       let value: number;
       if (descsz === 4) value = file.u32(desc, 'PVH entry note');
       else if (descsz === 8) value = file.u64(desc, 'PVH entry note');
@@ -157,17 +179,18 @@ function findPvhEntry(file: ImageBytes, offset: number, size: number): number | 
           `ELF kernel: the PVH entry 0x${value.toString(16)} is not a 32-bit address`,
         );
       }
-      return value;
+      pvhEntry = value;
     }
     pos = next;
   }
-  return undefined;
+  return { pvhEntry, linuxNote };
 }
 
-function isXenName(file: ImageBytes, at: number): boolean {
-  const name = file.slice(at, XEN_NOTE_NAME.length + 1, 'note name');
-  for (let i = 0; i < XEN_NOTE_NAME.length; i++) if (name[i] !== XEN_NOTE_NAME.charCodeAt(i)) return false;
-  return name[XEN_NOTE_NAME.length] === 0;
+/** The note name at `at` is `expected` and its NUL. */
+function isName(file: ImageBytes, at: number, expected: string): boolean {
+  const name = file.slice(at, expected.length + 1, 'note name');
+  for (let i = 0; i < expected.length; i++) if (name[i] !== expected.charCodeAt(i)) return false;
+  return name[expected.length] === 0;
 }
 
 /** n rounded up to a multiple of 4, for any u32: `(n + 3) & ~3` wraps past 2^31 and walks backwards. */

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseElf } from './elf';
 import { isLinuxKernel, kernelFormat } from './kernel-kind';
 import { buildGuestElf, hasGcc, makeBzImage, removeBuiltGuests } from './test-images.test-support';
 
@@ -14,7 +15,7 @@ describe('kernel kind', () => {
     expect(isLinuxKernel(new TextEncoder().encode('Linux version 6.1'))).toBe(false);
   });
 
-  it.skipIf(!hasGcc)('ELF guests: PVH or not, Linux only with the banner', () => {
+  it.skipIf(!hasGcc)('ELF guests: PVH or not, Linux with the banner', () => {
     expect(kernelFormat(buildGuestElf('pvh-guest'))).toBe('elf-pvh');
     expect(kernelFormat(buildGuestElf('long-mode-guest'))).toBe('elf');
     expect(isLinuxKernel(buildGuestElf('pvh-guest'))).toBe(false);
@@ -25,4 +26,16 @@ describe('kernel kind', () => {
     expect(isLinuxKernel(withBanner)).toBe(true);
     expect(kernelFormat(elf.subarray(0, 100))).toBeUndefined();
   });
+
+  it.skipIf(!hasGcc)(
+    'an ELF with a note owned by "Linux" is Linux without a banner, and keeps its PVH entry',
+    () => {
+      const noted = buildGuestElf('pvh-guest', ['LINUX_NOTE']);
+      expect(new TextDecoder('latin1').decode(noted)).not.toContain('Linux version');
+      expect(parseElf(noted)).toMatchObject({ linuxNote: true, pvhEntry: 0x100002 });
+      expect(parseElf(buildGuestElf('pvh-guest')).linuxNote).toBe(false);
+      expect(isLinuxKernel(noted)).toBe(true);
+      expect(kernelFormat(noted)).toBe('elf-pvh');
+    },
+  );
 });

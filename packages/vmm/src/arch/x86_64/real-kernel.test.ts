@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseElf } from './elf';
 import { ArrayGuestMemory } from './guest-memory.test-support';
+import { isLinuxKernel } from './kernel-kind';
 import { loadKernel } from './loader';
 import { memoryLayout } from './memory-map';
 import { hasQemu, planImage, runInQemu } from './qemu-plan.test-support';
@@ -61,6 +63,9 @@ describe('real Linux kernels', () => {
       expect(plan.kernel.address).toBeGreaterThanOrEqual(0x100000);
       if (format === 'bzimage') expect(plan.entryAddress).toBe(plan.kernel.address + 0x200);
       else expect(plan.entryAddress).toBeGreaterThan(plan.kernel.address);
+      // Known as Linux without a scan for its banner: a vmlinux by its "Linux" note.
+      if (format !== 'bzimage') expect(parseElf(bytes).linuxNote).toBe(true);
+      expect(isLinuxKernel(bytes)).toBe(true);
     });
 
     it.skipIf(!file || !canQemu)(

@@ -19,6 +19,20 @@
 #endif
 	.balign 4
 
+#ifdef LINUX_NOTE
+/* A note owned by "Linux", as Linux 4.19 and later emit (include/linux/build-salt.h: type 0x100,
+ * LINUX_ELFNOTE_BUILD_SALT, a 4-byte value): it marks the file as a Linux kernel. */
+	.section .note.Linux, "a", @note
+	.balign 4
+	.long 6			/* namesz: "Linux\0" */
+	.long 4			/* descsz */
+	.long 0x100		/* LINUX_ELFNOTE_BUILD_SALT */
+	.asciz "Linux"
+	.balign 4
+	.long 0
+	.balign 4
+#endif
+
 	.text
 	.code32
 	.globl _start
