@@ -1,10 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/bin.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+const packagesDir = path.resolve(import.meta.dirname, '..');
+
+/**
+ * In the CommonJS bundle, `import.meta.url` of each inlined module becomes the URL of the file it
+ * was built into, so that what a module finds next to itself (the worker entries in @vmm/vmm's
+ * dist/io, the guest agent's binary, package.json for the version) is found where the package is
+ * installed: `__vmmFileUrl(package, path in it)`, resolved when the bundle runs (its banner).
+ */
+const importMetaUrlToPackageFile: Plugin = {
+  name: 'import-meta-url-to-package-file',
+  setup(build) {
+    build.onLoad({ filter: /\.(js|ts)$/ }, (args) => {
+      const rel = path.relative(packagesDir, args.path);
+      const m = /^(\w+)\/(dist|src)\/(.*)$/.exec(rel.split(path.sep).join('/'));
+      if (!m) return undefined;
+      const contents = fs.readFileSync(args.path, 'utf8');
+      if (!contents.includes('import.meta.url')) return undefined;
+      const [, pkg, dir, file] = m as unknown as [string, string, string, string];
+      // A package's sources (tsconfig's paths lead esbuild there) are built into files at the
+      // root of its dist, which is what their relative URLs expect (./io/pool-worker.js,
+      // ./agent/vmm-agent); a dist file is where it is.
+      const target = dir === 'dist' ? `dist/${file}` : pkg === 'cli' ? 'dist/vmm.cjs' : 'dist/index.js';
+      return {
+        contents: contents.replaceAll(
+          'import.meta.url',
+          `__vmmFileUrl(${JSON.stringify(`@vmm/${pkg}`)}, ${JSON.stringify(target)})`,
+        ),
+        loader: args.path.endsWith('.ts') ? 'ts' : 'js',
+      };
+    });
+  },
+};
+
+/** Where a package's file is, as the running bundle finds the package (code-cache.ts's require). */
+const fileUrlHelper = `const __vmmFileUrls = new Map();
+function __vmmFileUrl(pkg, file) {
+  const key = pkg + "\\0" + file;
+  let url = __vmmFileUrls.get(key);
+  if (url === undefined) {
+    const path = require("node:path");
+    const base = pkg === "@vmm/cli" ? path.join(__dirname, "..") : path.dirname(require.resolve(pkg + "/package.json"));
+    url = require("node:url").pathToFileURL(path.join(base, file)).href;
+    __vmmFileUrls.set(key, url);
+  }
+  return url;
+}`;
+
+export default defineConfig([
+  {
+    entry: ['src/index.ts', 'src/bin.ts'],
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    clean: ['!vmm.cjs'],
+    target: 'node20',
+  },
+  {
+    // The CLI as one CommonJS file for bin.ts's code cache (code-cache.ts): every @vmm/* package
+    // inlined; koffi (a native module) external, resolved through @vmm/hypervisor.
+    entry: { vmm: 'src/start.ts' },
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    noExternal: [/^@vmm\//],
+    external: ['koffi'],
+    platform: 'node',
+    splitting: false,
+    sourcemap: false,
+    dts: false,
+    clean: false,
+    banner: { js: fileUrlHelper },
+    // Less to read and hash at each start; names stay (stack traces; VMM_CODE_CACHE=off gives
+    // the modules' own lines).
+    esbuildOptions(options) {
+      options.minifyWhitespace = true;
+      options.minifySyntax = true;
+      options.legalComments = 'none';
+    },
+    esbuildPlugins: [importMetaUrlToPackageFile],
+    target: 'node20',
+  },
+]);

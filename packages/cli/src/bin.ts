@@ -1,22 +1,10 @@
 #!/usr/bin/env node
-// The `vmm` binary. For `vmm run`, the worker thread the first vCPU runs in starts before
-// anything else loads (@vmm/vmm/warm is the worker pool alone, a few KiB), so it loads its modules
-// while this thread loads the CLI and the library; Vmm.create starts the rest (more vCPUs, the kick
-// poller). One thread, not two: each competes with this thread's loading for the CPU, and the
-// poller is needed only later (measured: docs/benchmarks.md). The process runs one VM: the pool
-// does not refill after the boot takes its threads.
-import { warmThreads } from '@vmm/vmm/warm';
+// The `vmm` binary: the CLI from one bundled file whose compiled code V8 keeps between runs
+// (code-cache.ts), or, when that cannot be used, from its modules.
+import { runCodeCached } from './code-cache';
 
 const argv = process.argv.slice(2);
-if (argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h')) warmThreads(1, { refill: false });
-const { main } = await import('./main');
-
-main(argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`vmm: internal error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+if (!runCodeCached(new URL('./vmm.cjs', import.meta.url), argv)) {
+  const { start } = await import('./start');
+  await start(argv);
+}
