@@ -41,10 +41,17 @@ function auditLines(pid: number): string[] | undefined {
 }
 
 describe.skipIf(!canRun)('seccomp filters on the monitor’s threads', () => {
-  it('on: a device thread opening a file kills the monitor with SIGSYS; the main thread was not filtered before that', async () => {
+  it('on: a device thread opening a file for writing kills the monitor with SIGSYS; the main thread was not filtered before that', async () => {
     const r = await run('forbidden-open', 'on');
     expect(r.signal, r.err).toBe('SIGSYS');
     expect(r.out).not.toContain('survived');
+  });
+
+  it('on: glibc’s read-only open of /proc/sys/vm/overcommit_memory from a filtered thread (its malloc trimming an arena) gets EACCES and the monitor lives', async () => {
+    const r = await run('read-only-open', 'on');
+    expect(r.signal, r.err).toBeNull();
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('"result":"EACCES"');
   });
 
   it('on: a vCPU thread’s ioctl outside its list (TCGETS) kills the monitor', async () => {

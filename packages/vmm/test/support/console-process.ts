@@ -10,10 +10,13 @@ export const repoRoot = path.resolve(import.meta.dirname, '../../../..');
  * built CLI when VMM_TEST_BUILT=1 (`pnpm test` builds first; it starts in a fraction of the time,
  * which counts under emulation).
  */
-export const vmmCommand =
-  process.env.VMM_TEST_BUILT === '1'
+export const vmmCommand = [
+  // A debugging aid: VMM_TEST_WRAP='strace -f -o /tmp/trace' runs each monitor under that command.
+  ...(process.env.VMM_TEST_WRAP?.split(' ').filter(Boolean) ?? []),
+  ...(process.env.VMM_TEST_BUILT === '1'
     ? ['node', path.join(repoRoot, 'packages/cli/dist/bin.js')]
-    : ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')];
+    : ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')]),
+];
 
 export class ConsoleProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -38,7 +41,12 @@ export class ConsoleProcess {
     try {
       return await this.console.waitFor(pattern, timeoutMs);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nmonitor stderr:\n${this.err}`);
+      // A closed console is a monitor that ended: say how (a signal with no stderr is a crash).
+      const ended = await Promise.race([
+        this.exited.then(({ code, signal }) => `\nmonitor exited: code ${code} signal ${signal}`),
+        new Promise<string>((r) => setTimeout(() => r(''), 2000)),
+      ]);
+      throw new Error(`${(e as Error).message}${ended}\nmonitor stderr:\n${this.err}`);
     }
   }
 

@@ -1,6 +1,7 @@
 // Child process of seccomp.test.ts. A call outside a thread's filter kills the whole process
 // (SIGSYS) in 'on' mode: the parent sees the signal, the test runner survives.
-//   seccomp-child.ts forbidden-open on|log   a device-policy thread opens a file
+//   seccomp-child.ts forbidden-open on|log   a device-policy thread opens a file for writing
+//   seccomp-child.ts read-only-open on       a vCPU-policy thread reads what glibc's malloc reads
 //   seccomp-child.ts forbidden-ioctl on      a vCPU-policy thread makes an ioctl not on its list
 //   seccomp-child.ts device-thread           a disk served by its filtered thread, every request type
 //   seccomp-child.ts poller                  the filtered kick poller through a boot's life
@@ -21,7 +22,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-seccomp-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A thread with a policy's filter that then tries `attempt`; resolves with its report. */
-async function probe(policy: 'device' | 'vcpu', attempt: 'open' | 'ioctl'): Promise<unknown> {
+async function probe(
+  policy: 'device' | 'vcpu',
+  attempt: 'open' | 'read-only-open' | 'ioctl',
+): Promise<unknown> {
   const w = startModuleWorker(new URL('./seccomp-probe-worker.ts', import.meta.url), {
     workerData: { policy, attempt, mode, file: path.join(dir, 'secret') },
   });
@@ -115,6 +119,8 @@ async function poller(): Promise<void> {
 let code = 0;
 try {
   if (what === 'forbidden-open') process.stdout.write(`${JSON.stringify(await probe('device', 'open'))}\n`);
+  else if (what === 'read-only-open')
+    process.stdout.write(`${JSON.stringify(await probe('vcpu', 'read-only-open'))}\n`);
   else if (what === 'forbidden-ioctl')
     process.stdout.write(`${JSON.stringify(await probe('vcpu', 'ioctl'))}\n`);
   else if (what === 'device-thread') await deviceThread();

@@ -1,6 +1,8 @@
 // Tests only: a thread that installs one of the monitor's seccomp policies, then makes a call the
-// policy does not allow: opening a file (device policy) or an ioctl not on the vCPU list
-// (TCGETS on stdin). Reports what happened, if it is still alive to report.
+// policy does not allow: opening a file for writing (device policy) or an ioctl not on the vCPU
+// list (TCGETS on stdin); or the one call the filter answers with EACCES: glibc's read-only open
+// of /proc/sys/vm/overcommit_memory (seccomp/filter.ts says when glibc makes it). Reports what
+// happened, if it is still alive to report.
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
@@ -10,7 +12,7 @@ import { deviceThreadPolicy, vcpuThreadPolicy } from '../../src/sandbox/seccomp-
 
 const { policy, attempt, mode, file } = workerData as {
   policy: 'device' | 'vcpu';
-  attempt: 'open' | 'ioctl';
+  attempt: 'open' | 'read-only-open' | 'ioctl';
   mode: SeccompMode;
   file: string;
 };
@@ -30,6 +32,15 @@ const devicePolicy = deviceThreadPolicy(disk.threadSpec().syscalls);
 disk.close();
 installSeccomp(policy === 'device' ? devicePolicy : vcpuThreadPolicy([KVM_RUN]), mode);
 let result: string;
-if (attempt === 'open') result = fs.readFileSync(file, 'utf8');
-else result = String(ioctl(0, TCGETS, termios));
+if (attempt === 'open') {
+  const fd = fs.openSync(file, 'r+');
+  result = fs.readFileSync(fd, 'utf8');
+} else if (attempt === 'read-only-open') {
+  // openat(AT_FDCWD, path, O_RDONLY|O_CLOEXEC): the flags glibc's __open_nocancel passes.
+  try {
+    result = fs.readFileSync('/proc/sys/vm/overcommit_memory', 'utf8');
+  } catch (e) {
+    result = (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+} else result = String(ioctl(0, TCGETS, termios));
 parentPort!.postMessage({ survived: true, result });
