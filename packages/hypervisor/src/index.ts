@@ -26,6 +26,7 @@ export {
   type MemoryFileSummary,
 } from './memory/memory-file';
 export { ArrayGuestMemory } from './memory/array-guest-memory';
+export { HostBuffer } from './memory/host-buffer';
 export { MemoryLayoutError, PAGE_SIZE } from './memory/layout';
 export { probe, queryKvmDevice, type KvmQuery, type ProbeOptions, type ProbeRoots } from './probe';
 export { installSeccomp, SeccompError } from './sys/seccomp/install';

@@ -13,14 +13,24 @@ export const AGENT_GUEST_PATH = `${AGENT_GUEST_DIR}/agent`;
 /** The kernel's own default for rdinit= (init/main.c: ramdisk_execute_command). */
 const DEFAULT_RDINIT = '/init';
 
-/** `initrd` followed by an archive with the agent (padded so the archive starts on a 512-byte boundary). */
-export function initrdWithAgent(initrd: Uint8Array, agent: Uint8Array): Uint8Array {
-  const archive = writeCpio([
+/** The archive that carries the agent, to go after an initramfs (agentArchiveOffset). */
+export function agentArchive(agent: Uint8Array): Uint8Array {
+  return writeCpio([
     { type: 'dir', path: AGENT_GUEST_DIR, mode: 0o755 },
     { type: 'file', path: AGENT_GUEST_PATH, data: agent, mode: 0o755 },
   ]);
+}
+
+/** Where the agent's archive starts after an initramfs of `length` bytes. */
+export function agentArchiveOffset(length: number): number {
   // The kernel skips zeros between archives; 512 keeps the second one aligned for any unpacker.
-  const start = Math.ceil(initrd.length / 512) * 512;
+  return Math.ceil(length / 512) * 512;
+}
+
+/** `initrd` followed by an archive with the agent (padded so the archive starts on a 512-byte boundary). */
+export function initrdWithAgent(initrd: Uint8Array, agent: Uint8Array): Uint8Array {
+  const archive = agentArchive(agent);
+  const start = agentArchiveOffset(initrd.length);
   const out = new Uint8Array(start + archive.length);
   out.set(initrd, 0);
   out.set(archive, start);

@@ -29,6 +29,7 @@ import {
   loadKernel,
   memoryLayout,
   vcpuCpuid,
+  type BootPlan,
 } from '../arch/x86_64/index';
 import type { VmConfig } from '../config';
 import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
@@ -38,7 +39,7 @@ import { VcpuThread } from '../vcpu/thread';
 import { EventfdPoller } from '../io/eventfd-poller';
 import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
-import { readBootFiles, type BootFiles } from './boot-files';
+import { BootImages } from './boot-files';
 import {
   VirtioMmioBus,
   createVirtioDevices,
@@ -127,7 +128,7 @@ export class Vmm {
 
   private constructor(
     readonly config: VmConfig,
-    private readonly files: BootFiles,
+    private readonly files: BootImages,
     private readonly devices: VirtioDevice[],
     private readonly hypervisor: Hypervisor,
     private readonly cmdline: string,
@@ -155,33 +156,38 @@ export class Vmm {
     // The threads the first boot takes (a vCPU each, the kick poller if a device's kicks come to
     // the main thread) start loading now.
     warmThreads(config.cpus.boot + (kicksOnMainThread(config) ? 1 : 0));
-    const files = readBootFiles(config);
     let base = config.cmdline;
     const vsockSide = config.vsock ? await import('./vsock-side') : undefined;
-    if (vsockSide && config.vsock?.agent) {
-      if (!files.initrd) {
-        throw new VmmError(
-          'EAGENTINITRD',
-          'the guest agent joins the initramfs, and there is none: give an initrd, or turn the agent off (agent: false)',
-        );
-      }
-      files.initrd = vsockSide.initrdWithAgent(files.initrd, vsockSide.readAgentBinary());
-      base = vsockSide.cmdlineWithAgent(base);
+    if (vsockSide && config.vsock?.agent && config.initrd === undefined) {
+      throw new VmmError(
+        'EAGENTINITRD',
+        'the guest agent joins the initramfs, and there is none: give an initrd, or turn the agent off (agent: false)',
+      );
     }
-    const log = rateLimitedLog((line) => options.log?.(line));
-    const devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
+    const files = BootImages.open(config);
+    let devices: Awaited<ReturnType<typeof createVirtioDevices>> = [];
     let muxer: VsockUnixMuxer | undefined;
     /** A hypervisor handle opened here (not given): closed with the VM. */
     let owned: Hypervisor | undefined;
     try {
+      if (vsockSide && config.vsock?.agent) {
+        files.appendToInitrd(
+          vsockSide.agentArchive(vsockSide.readAgentBinary()),
+          vsockSide.agentArchiveOffset,
+        );
+        base = vsockSide.cmdlineWithAgent(base);
+      }
+      const log = rateLimitedLog((line) => options.log?.(line));
+      devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
       const placement = virtioPlacement(devices.length);
       let cmdline = withKernelParams(base, virtioCmdline(placement));
       // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not
       // fit, a command line too long or too little memory fail here, before /dev/kvm is opened.
       const dry = new DryRunMemory(memoryLayout(config.memory.size));
       const rsdpAddress = buildAcpiTables(dry, { cpus: config.cpus.boot, devices: placement });
-      loadKernel(dry, files.kernel, {
-        initrd: files.initrd,
+      const held = files.hold();
+      loadKernel(dry, held.kernel, {
+        initrd: held.initrd,
         cmdline,
         rsdpAddress,
         ramSize: config.memory.size,
@@ -229,6 +235,7 @@ export class Vmm {
       owned?.close?.();
       muxer?.close();
       for (const d of devices) d.close?.();
+      files.close();
       throw e;
     }
   }
@@ -248,6 +255,7 @@ export class Vmm {
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
     if (this.muxer) this.cleanups.push(() => this.muxer?.close());
     if (this.ownedHypervisor) this.cleanups.push(() => this.ownedHypervisor?.close?.());
+    this.cleanups.push(() => this.files.close());
     try {
       for (;;) {
         const reason = await this.boot(serial, poller);
@@ -422,6 +430,8 @@ export class Vmm {
       this.bus = bus;
       const servers: MailboxServer[] = [];
       const vcpus = restoring ? this.restoreMachine(vm, restoring, serial) : this.loadMachine(vm, placement);
+      // A restored VM never loads what create() read for its check: give it back.
+      this.files.release();
       this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
       for (const vcpu of vcpus) {
@@ -472,12 +482,20 @@ export class Vmm {
   private loadMachine(vm: VirtualMachine, placement: ReturnType<typeof virtioPlacement>): Vcpu[] {
     const { config } = this;
     const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
-    const plan = loadKernel(vm.memory, this.files.kernel, {
-      initrd: this.files.initrd,
-      cmdline: this.cmdline,
-      rsdpAddress,
-      ramSize: config.memory.size,
-    });
+    // The bytes create() read for its check, or the files read again for a reboot; in guest RAM
+    // now, so given back.
+    const held = this.files.hold();
+    let plan: BootPlan;
+    try {
+      plan = loadKernel(vm.memory, held.kernel, {
+        initrd: held.initrd,
+        cmdline: this.cmdline,
+        rsdpAddress,
+        ramSize: config.memory.size,
+      });
+    } finally {
+      this.files.release();
+    }
     const supported = vm.supportedCpuid();
     const vcpus: Vcpu[] = [];
     for (let id = 0; id < config.cpus.boot; id++) {

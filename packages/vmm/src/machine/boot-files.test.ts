@@ -1,0 +1,70 @@
+// A VM's kernel and initrd (BootImages): read from the files it holds open, given back after each
+// load, read again for a reboot (from the same files even when their paths now name others), the
+// guest agent's archive after the initrd; and the errors a user can act on.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { agentArchive, initrdWithAgent, agentArchiveOffset } from '../agent/initramfs';
+import { BootImages, readBootFiles } from './boot-files';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-boot-files-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const write = (name: string, data: Uint8Array | string) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, data);
+  return p;
+};
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+describe('BootImages', () => {
+  it('reads both files, gives them back at release, reads them again from the open files for a reboot', () => {
+    const kernel = write('k1', 'KERNEL-ONE');
+    const initrd = write('i1', 'INITRD-ONE');
+    const fds = openFds();
+    const files = BootImages.open({ kernel, initrd });
+    expect(openFds()).toBe(fds + 2);
+    const first = files.hold();
+    expect(Buffer.from(first.kernel).toString()).toBe('KERNEL-ONE');
+    expect(Buffer.from(first.initrd!).toString()).toBe('INITRD-ONE');
+    expect(files.hold().kernel).toBe(first.kernel);
+    files.release();
+    // The path now names another file: the VM keeps booting the one it opened.
+    fs.renameSync(write('k2', 'KERNEL-TWO'), kernel);
+    // The file it opened, changed in place, is read as it is now.
+    fs.writeFileSync(initrd, 'INITRD-ONE-LONGER');
+    const again = files.hold();
+    expect(Buffer.from(again.kernel).toString()).toBe('KERNEL-ONE');
+    expect(Buffer.from(again.initrd!).toString()).toBe('INITRD-ONE-LONGER');
+    files.close();
+    expect(openFds()).toBe(fds);
+    expect(files.isLinux).toBe(false);
+  });
+
+  it('follows every boot’s initrd with the agent’s archive, 512-aligned, as initrdWithAgent does', () => {
+    const original = new Uint8Array(1000).fill(7);
+    const agent = new Uint8Array(3000).fill(9);
+    const files = BootImages.open({ kernel: write('k3', 'K'), initrd: write('i3', original) });
+    files.appendToInitrd(agentArchive(agent), agentArchiveOffset);
+    expect(Buffer.from(files.hold().initrd!)).toEqual(Buffer.from(initrdWithAgent(original, agent)));
+    files.release();
+    expect(Buffer.from(files.hold().initrd!)).toEqual(Buffer.from(initrdWithAgent(original, agent)));
+    files.close();
+  });
+
+  it('refuses what it cannot boot from with a sentence, and leaves no file open', () => {
+    const fds = openFds();
+    const initrd = write('i4', 'I');
+    expect(() => BootImages.open({ kernel: path.join(dir, 'none') })).toThrow(/kernel .*none does not exist/);
+    expect(() => BootImages.open({ kernel: write('empty', '') })).toThrow(/kernel .*empty is empty/);
+    expect(() => BootImages.open({ kernel: dir })).toThrow(/is a directory, not a file/);
+    expect(() => BootImages.open({ kernel: write('k5', 'K'), initrd: path.join(dir, 'no-initrd') })).toThrow(
+      /initrd .*no-initrd does not exist/,
+    );
+    expect(() => BootImages.open({ kernel: write('k6', 'K'), initrd: '/dev/null' })).toThrow(
+      /initrd \/dev\/null is a device, not a regular file/,
+    );
+    expect(readBootFiles({ kernel: write('k7', 'K7'), initrd }).kernel.length).toBe(2);
+    expect(openFds()).toBe(fds);
+  });
+});
