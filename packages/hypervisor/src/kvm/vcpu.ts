@@ -6,7 +6,7 @@
 import { VmmError } from '../errors';
 import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
-import { hostView, lastErrno, libc, MAP_FAILED } from '../sys/libc';
+import { hostView, lastErrno, libc, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE } from '../sys/libc';
 import { blockKickSignal, KickReceiver, runSignalMask, sendKick } from '../sys/signals';
 import type { CpuidEntry, MsrEntry, Vcpu, VcpuSnapshot, VmExit, X86Fpu, X86Regs, X86Sregs } from '../types';
 import {
@@ -54,11 +54,6 @@ import {
   VcpuStateError,
   type KvmVcpuStateSupport,
 } from './vcpu-state';
-
-// <sys/mman.h> (x86_64).
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
 
 /** Shared between every attachment of one vCPU: [0] the tid running it (0: none). */
 const SHARED_TID = 0;

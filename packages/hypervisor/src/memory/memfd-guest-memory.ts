@@ -6,18 +6,22 @@
 // released, so guest RAM never disappears under a thread that may still touch it.
 import { VmmError } from '../errors';
 import { check } from '../sys/call';
-import { lastErrno, libc, MAP_FAILED } from '../sys/libc';
+import {
+  lastErrno,
+  libc,
+  MAP_FAILED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from '../sys/libc';
 import { callError } from '../sys/call';
 import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout, TouchedRange } from '../types';
 import { checkLayout, type CheckedRange } from './layout';
 import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
 
-// <sys/mman.h>, <linux/memfd.h> (x86_64).
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const MAP_SHARED = 1;
-const MAP_PRIVATE = 2;
-const MAP_NORESERVE = 0x4000;
+// <linux/memfd.h>
 const MFD_CLOEXEC = 1;
 // <fcntl.h>, <unistd.h> (x86_64).
 const O_RDONLY = 0;

@@ -122,3 +122,12 @@ export function addressOf(buf: Uint8Array): bigint {
 
 /** mmap's MAP_FAILED, as koffi returns it. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+// include/uapi/asm-generic/mman-common.h and mman.h (x86_64 and arm64 alike): mmap's arguments.
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
