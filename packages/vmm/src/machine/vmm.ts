@@ -191,6 +191,7 @@ export class Vmm {
         cmdline,
         rsdpAddress,
         ramSize: config.memory.size,
+        checkOnly: true,
       });
       const host = options.probe ?? probe();
       let hypervisor = options.hypervisor;

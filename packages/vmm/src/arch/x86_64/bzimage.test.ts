@@ -16,8 +16,8 @@ describe('bzImage setup header (boot.rst)', () => {
     expect(image.loadAddress).toBe(0x1000000);
     expect(image.setupHeader.length).toBe(0x202 + 0x6a - 0x1f1);
     expect(image.setupHeader[0]).toBe(27); // setup_sects, the header's first byte
-    expect(image.kernel.length).toBe(0x4000);
-    expect(image.kernel).toEqual(bytes.subarray(28 * 512));
+    expect([image.kernelOffset, image.kernelSize]).toEqual([28 * 512, 0x4000]);
+    expect(image.kernelOffset + image.kernelSize).toBe(bytes.length);
     expect(image.initSize).toBe(0x80_0000);
     expect(image.initrdAddrMax).toBe(0x7fffffff);
     expect(image.cmdlineSize).toBe(2047);
@@ -25,7 +25,7 @@ describe('bzImage setup header (boot.rst)', () => {
 
   it('setup_sects 0 means 4', () => {
     const bytes = makeBzImage({ setupSects: 0 });
-    expect(parseBzImage(bytes).kernel).toEqual(bytes.subarray(5 * 512));
+    expect(parseBzImage(bytes).kernelOffset).toBe(5 * 512);
   });
 
   it('pref_address 0 falls back to code32_start; relocatable kernels are aligned up to kernel_alignment', () => {
@@ -64,16 +64,18 @@ describe('bzImage setup header (boot.rst)', () => {
 
   it('loads the protected-mode kernel at its load address; 64-bit entry marker at +0x200', () => {
     const memory = new ArrayGuestMemory(memoryLayout(64 * MiB));
-    const image = parseBzImage(makeBzImage());
-    expect(loadBzImage(memory, image)).toEqual({ start: 0x1000000, end: 0x1800000 });
-    expect(memory.slice(0x1000000, image.kernel.length)).toEqual(image.kernel);
+    const bytes = makeBzImage();
+    const image = parseBzImage(bytes);
+    expect(loadBzImage(memory, bytes, image)).toEqual({ start: 0x1000000, end: 0x1800000 });
+    expect(memory.slice(0x1000000, image.kernelSize)).toEqual(bytes.subarray(image.kernelOffset));
     expect(memory.readU32(0x1000200)).toBe(BZ_STARTUP_64_MARKER);
   });
 
   it('init_size beyond RAM fails with KernelFitError', () => {
     const memory = new ArrayGuestMemory(memoryLayout(32 * MiB));
-    const image = parseBzImage(makeBzImage({ initSize: 0x200_0000 }));
-    expect(() => loadBzImage(memory, image)).toThrow(KernelFitError);
-    expect(() => loadBzImage(memory, image)).toThrow(/init_size 32 MiB.*guest RAM is 32 MiB/);
+    const bytes = makeBzImage({ initSize: 0x200_0000 });
+    const image = parseBzImage(bytes);
+    expect(() => loadBzImage(memory, bytes, image)).toThrow(KernelFitError);
+    expect(() => loadBzImage(memory, bytes, image)).toThrow(/init_size 32 MiB.*guest RAM is 32 MiB/);
   });
 });

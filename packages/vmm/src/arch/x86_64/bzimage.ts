@@ -5,6 +5,7 @@
 import type { GuestMemory } from '@vmm/hypervisor';
 import { KernelFitError, KernelImageError, KernelUnsupportedError } from './errors';
 import { ImageBytes } from './image-bytes';
+import { copyKernelToGuest, kernelHead, type KernelInput } from './kernel-source';
 import { HIMEM_START, alignUp } from './layout';
 import {
   BP_HDR,
@@ -40,8 +41,9 @@ export interface BzImage {
   version: number;
   /** The setup header bytes [0x1f1, 0x202 + jump's high byte), to copy into the zero page. */
   setupHeader: Uint8Array;
-  /** The protected-mode kernel: the bytes after the setup sectors. */
-  kernel: Uint8Array;
+  /** The protected-mode kernel: the bytes after the setup sectors, [kernelOffset, file's end). */
+  kernelOffset: number;
+  kernelSize: number;
   /** Where the kernel runs (runtime start address per boot.rst "init_size"). */
   loadAddress: number;
   /** Memory from loadAddress the kernel needs before it reads the memory map. */
@@ -52,16 +54,18 @@ export interface BzImage {
   cmdlineSize: number;
 }
 
-export function isBzImage(bytes: Uint8Array): boolean {
+export function isBzImage(input: KernelInput): boolean {
+  const head = kernelHead(input, HDR_HEADER + 4);
   return (
-    bytes.length >= HDR_HEADER + 4 &&
-    new DataView(bytes.buffer, bytes.byteOffset + HDR_HEADER, 4).getUint32(0, true) === HDRS_MAGIC
+    head.length >= HDR_HEADER + 4 &&
+    new DataView(head.buffer, head.byteOffset + HDR_HEADER, 4).getUint32(0, true) === HDRS_MAGIC
   );
 }
 
 /** Parse a bzImage's setup header. Throws KernelImageError / KernelUnsupportedError, nothing else. */
-export function parseBzImage(bytes: Uint8Array): BzImage {
-  const file = new ImageBytes(bytes, 'bzImage');
+export function parseBzImage(input: KernelInput): BzImage {
+  const file = new ImageBytes(input, 'bzImage');
+  const fileSize = file.length;
   if (file.u32(HDR_HEADER, 'the "HdrS" magic') !== HDRS_MAGIC) {
     throw new KernelImageError(
       'bzImage: no "HdrS" magic at offset 0x202: this is not a Linux x86 kernel image',
@@ -93,13 +97,13 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   const setupHeader = file.slice(BP_HDR, headerEnd - BP_HDR, 'setup header');
   const setupSects = file.u8(HDR_SETUP_SECTS, 'setup_sects') || DEFAULT_SETUP_SECTS;
   const kernelOffset = (setupSects + 1) * SECTOR_SIZE;
-  if (kernelOffset >= bytes.length) {
+  if (kernelOffset >= fileSize) {
     throw new KernelImageError(
-      `bzImage: the ${setupSects} setup sectors reach the end of the ${bytes.length}-byte file: ` +
+      `bzImage: the ${setupSects} setup sectors reach the end of the ${fileSize}-byte file: ` +
         'the file is truncated',
     );
   }
-  const kernel = file.slice(kernelOffset, bytes.length - kernelOffset, 'protected-mode kernel');
+  const kernelSize = fileSize - kernelOffset;
 
   const alignment = file.u32(HDR_KERNEL_ALIGNMENT, 'kernel_alignment');
   const relocatable = file.u8(HDR_RELOCATABLE_KERNEL, 'relocatable_kernel') !== 0;
@@ -122,9 +126,10 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
   return {
     version,
     setupHeader,
-    kernel,
+    kernelOffset,
+    kernelSize,
     loadAddress,
-    initSize: Math.max(file.u32(HDR_INIT_SIZE, 'init_size'), kernel.length),
+    initSize: Math.max(file.u32(HDR_INIT_SIZE, 'init_size'), kernelSize),
     initrdAddrMax: file.u32(HDR_INITRD_ADDR_MAX, 'initrd_addr_max'),
     cmdlineSize: file.u32(HDR_CMDLINE_SIZE, 'cmdline_size'),
   };
@@ -134,7 +139,12 @@ export function parseBzImage(bytes: Uint8Array): BzImage {
  * Copy the protected-mode kernel to its load address after checking that init_size bytes from
  * there lie in RAM below the hole. Returns the range the kernel may use before it reads the memory map.
  */
-export function loadBzImage(memory: GuestMemory, image: BzImage): { start: number; end: number } {
+export function loadBzImage(
+  memory: GuestMemory,
+  input: KernelInput,
+  image: BzImage,
+  checkOnly = false,
+): { start: number; end: number } {
   const end = image.loadAddress + image.initSize;
   if (!memory.contains(image.loadAddress, image.initSize)) {
     throw new KernelFitError(
@@ -143,6 +153,6 @@ export function loadBzImage(memory: GuestMemory, image: BzImage): { start: numbe
         `${Math.floor(memory.totalSize / 0x100000)} MiB: give the VM more memory`,
     );
   }
-  memory.write(image.loadAddress, image.kernel);
+  copyKernelToGuest(memory, image.loadAddress, input, image.kernelOffset, image.kernelSize, checkOnly);
   return { start: image.loadAddress, end };
 }

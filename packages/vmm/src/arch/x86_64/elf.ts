@@ -5,6 +5,7 @@
 import type { GuestMemory } from '@vmm/hypervisor';
 import { KernelFitError, KernelImageError, KernelUnsupportedError } from './errors';
 import { ImageBytes } from './image-bytes';
+import { copyKernelToGuest, kernelHead, type KernelInput } from './kernel-source';
 import { HIMEM_START } from './layout';
 
 // e_ident (elf(5)).
@@ -65,15 +66,16 @@ export interface ElfKernel {
   linuxNote: boolean;
 }
 
-export function isElf(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && ELF_MAGIC.every((b, i) => bytes[i] === b);
+export function isElf(input: KernelInput): boolean {
+  const head = kernelHead(input, 4);
+  return head.length >= 4 && ELF_MAGIC.every((b, i) => head[i] === b);
 }
 
 /** Parse an x86_64 ELF executable. Throws KernelImageError / KernelUnsupportedError, nothing else. */
-export function parseElf(bytes: Uint8Array): ElfKernel {
-  const file = new ImageBytes(bytes, 'ELF kernel');
+export function parseElf(input: KernelInput): ElfKernel {
+  const file = new ImageBytes(input, 'ELF kernel');
   file.check(0, EHDR_SIZE, 'ELF header');
-  if (!isElf(bytes)) throw new KernelImageError('ELF kernel: the file does not start with \\x7fELF');
+  if (!isElf(input)) throw new KernelImageError('ELF kernel: the file does not start with \\x7fELF');
   const elfClass = file.u8(EI_CLASS, 'EI_CLASS');
   if (elfClass !== ELFCLASS64) {
     throw new KernelUnsupportedError(
@@ -209,7 +211,12 @@ export interface LoadedRange {
  * Copy the PT_LOAD segments into guest memory at p_paddr and zero their p_memsz tails. Every segment
  * must lie in RAM, at or above 1 MiB (below is the monitor's boot area). Checks all before writing.
  */
-export function loadElfSegments(memory: GuestMemory, bytes: Uint8Array, elf: ElfKernel): LoadedRange {
+export function loadElfSegments(
+  memory: GuestMemory,
+  input: KernelInput,
+  elf: ElfKernel,
+  checkOnly = false,
+): LoadedRange {
   let start = Number.MAX_SAFE_INTEGER;
   let end = 0;
   for (const seg of elf.segments) {
@@ -227,8 +234,9 @@ export function loadElfSegments(memory: GuestMemory, bytes: Uint8Array, elf: Elf
     start = Math.min(start, seg.paddr);
     end = Math.max(end, seg.paddr + seg.memsz);
   }
+  if (checkOnly) return { start, end };
   for (const seg of elf.segments) {
-    memory.write(seg.paddr, bytes.subarray(seg.offset, seg.offset + seg.filesz));
+    copyKernelToGuest(memory, seg.paddr, input, seg.offset, seg.filesz);
     memory.slice(seg.paddr + seg.filesz, seg.memsz - seg.filesz)?.fill(0);
   }
   return { start, end };

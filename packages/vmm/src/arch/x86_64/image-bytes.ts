@@ -1,20 +1,41 @@
-// Bounds-checked little-endian reads from a kernel file held in host memory. A read outside the
-// file throws KernelImageError naming what was being read, never a RangeError.
+// Bounds-checked little-endian reads from a kernel file, in memory or read on demand (a window
+// of the file at a time: headers and notes are a few small reads). A read outside the file
+// throws KernelImageError naming what was being read, never a RangeError.
 import { KernelImageError } from './errors';
+import type { KernelInput } from './kernel-source';
+
+/** Bytes read from a file source at a time, around what is asked. */
+const WINDOW = 64 * 1024;
 
 export class ImageBytes {
-  private readonly view: DataView;
+  private view: DataView;
+  /** Where `view` starts in the file. */
+  private base = 0;
+  readonly length: number;
 
   constructor(
-    readonly bytes: Uint8Array,
+    private readonly input: KernelInput,
     /** What the file is, for messages: "ELF kernel", "bzImage". */
     readonly what: string,
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.length = input.length;
+    this.view =
+      input instanceof Uint8Array
+        ? new DataView(input.buffer, input.byteOffset, input.byteLength)
+        : new DataView(new ArrayBuffer(0));
   }
 
-  get length(): number {
-    return this.bytes.length;
+  /** A view holding [offset, offset+len), and where in it offset is. */
+  private at(offset: number, len: number): number {
+    if (offset >= this.base && offset + len <= this.base + this.view.byteLength) return offset - this.base;
+    const source = this.input;
+    if (source instanceof Uint8Array) return offset; // checked against the whole file already
+    const start = Math.max(0, offset - (offset % 4096));
+    const window = new Uint8Array(Math.min(Math.max(WINDOW, offset + len - start), this.length - start));
+    source.readInto(window, start);
+    this.view = new DataView(window.buffer);
+    this.base = start;
+    return offset - start;
   }
 
   /** Throws unless [offset, offset+len) lies inside the file. */
@@ -24,9 +45,9 @@ export class ImageBytes {
         `${this.what}: ${field} has an impossible offset or size (${offset}+${len})`,
       );
     }
-    if (offset + len > this.bytes.length) {
+    if (offset + len > this.length) {
       throw new KernelImageError(
-        `${this.what}: ${field} (bytes ${offset}..${offset + len}) lies outside the ${this.bytes.length}-byte ` +
+        `${this.what}: ${field} (bytes ${offset}..${offset + len}) lies outside the ${this.length}-byte ` +
           'file: the file is truncated or corrupt',
       );
     }
@@ -34,23 +55,27 @@ export class ImageBytes {
 
   u8(offset: number, field: string): number {
     this.check(offset, 1, field);
-    return this.view.getUint8(offset);
+    const at = this.at(offset, 1); // before this.view: it may move the window
+    return this.view.getUint8(at);
   }
 
   u16(offset: number, field: string): number {
     this.check(offset, 2, field);
-    return this.view.getUint16(offset, true);
+    const at = this.at(offset, 2); // before this.view: it may move the window
+    return this.view.getUint16(at, true);
   }
 
   u32(offset: number, field: string): number {
     this.check(offset, 4, field);
-    return this.view.getUint32(offset, true);
+    const at = this.at(offset, 4); // before this.view: it may move the window
+    return this.view.getUint32(at, true);
   }
 
   /** A 64-bit field as a number; throws when it exceeds 2^53 (no address or size we accept does). */
   u64(offset: number, field: string): number {
     this.check(offset, 8, field);
-    const value = this.view.getBigUint64(offset, true);
+    const at = this.at(offset, 8);
+    const value = this.view.getBigUint64(at, true);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new KernelImageError(
         `${this.what}: ${field} is 0x${value.toString(16)}, larger than any address we load`,
@@ -59,9 +84,12 @@ export class ImageBytes {
     return Number(value);
   }
 
-  /** A view of [offset, offset+len) without copying. */
+  /** [offset, offset+len): a view of the bytes given, or a copy read from the file. */
   slice(offset: number, len: number, field: string): Uint8Array {
     this.check(offset, len, field);
-    return this.bytes.subarray(offset, offset + len);
+    if (this.input instanceof Uint8Array) return this.input.subarray(offset, offset + len);
+    const out = new Uint8Array(len);
+    this.input.readInto(out, offset);
+    return out;
   }
 }

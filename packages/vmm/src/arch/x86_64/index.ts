@@ -32,3 +32,4 @@ export {
   readHostTscKhz,
 } from './host-quirks';
 export { APIC_BASE_BSP } from './boot-regs';
+export { type KernelInput, type KernelSource } from './kernel-source';

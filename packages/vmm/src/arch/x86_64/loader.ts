@@ -7,6 +7,7 @@ import type { GuestMemory, X86Regs, X86Sregs } from '@vmm/hypervisor';
 import { linux64BootRegisters, pvhBootRegisters } from './boot-regs';
 import { STARTUP_64_OFFSET, isBzImage, loadBzImage, parseBzImage } from './bzimage';
 import { isElf, loadElfSegments, parseElf } from './elf';
+import { kernelHead, type KernelInput } from './kernel-source';
 import { CommandLineError, InitrdFitError, KernelFormatError, MemorySizeError } from './errors';
 import { writeGdt } from './gdt';
 import {
@@ -37,6 +38,8 @@ export interface LoadKernelOptions {
   rsdpAddress?: number;
   /** Guest RAM size in bytes; must equal memory.totalSize. */
   ramSize: number;
+  /** A dry run: the kernel's bytes are not copied (only where they go is checked). */
+  checkOnly?: boolean;
 }
 
 export type KernelFormat = 'elf-pvh' | 'elf' | 'bzimage';
@@ -70,7 +73,7 @@ export interface BootPlan {
 
 export function loadKernel(
   memory: GuestMemory,
-  kernelBytes: Uint8Array,
+  kernelBytes: KernelInput,
   options: LoadKernelOptions,
 ): BootPlan {
   checkRamSize(options.ramSize);
@@ -87,7 +90,7 @@ export function loadKernel(
   if (isElf(kernelBytes)) {
     const elf = parseElf(kernelBytes);
     const cmdline = encodeCmdline(options.cmdline, DEFAULT_CMDLINE_MAX);
-    const loaded = loadElfSegments(memory, kernelBytes, elf);
+    const loaded = loadElfSegments(memory, kernelBytes, elf, options.checkOnly);
     const kernel = { address: loaded.start, size: loaded.end - loaded.start };
     const initrd = initrdBytes && placeInitrd(memory, initrdBytes, loaded.end, lowEnd - 1, lowEnd);
     const cmdlinePlace = writeCmdline(memory, cmdline);
@@ -134,7 +137,7 @@ export function loadKernel(
   if (isBzImage(kernelBytes)) {
     const image = parseBzImage(kernelBytes);
     const cmdline = encodeCmdline(options.cmdline, image.cmdlineSize);
-    const loaded = loadBzImage(memory, image);
+    const loaded = loadBzImage(memory, kernelBytes, image, options.checkOnly);
     const kernel = { address: loaded.start, size: loaded.end - loaded.start };
     const initrd =
       initrdBytes &&
@@ -157,7 +160,7 @@ export function loadKernel(
   }
 
   throw new KernelFormatError(
-    `the kernel is not a format we can boot (an x86_64 ELF such as vmlinux, or a bzImage): ${describeStart(kernelBytes)}`,
+    `the kernel is not a format we can boot (an x86_64 ELF such as vmlinux, or a bzImage): ${describeStart(kernelHead(kernelBytes, 16))}`,
   );
 }
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseElf } from './elf';
 import { ArrayGuestMemory } from './guest-memory.test-support';
 import { isLinuxKernel } from './kernel-kind';
+import type { KernelSource } from './kernel-source';
 import { loadKernel } from './loader';
 import { memoryLayout } from './memory-map';
 import { hasQemu, planImage, runInQemu } from './qemu-plan.test-support';
@@ -67,6 +68,42 @@ describe('real Linux kernels', () => {
       if (format !== 'bzimage') expect(parseElf(bytes).linuxNote).toBe(true);
       expect(isLinuxKernel(bytes)).toBe(true);
     });
+
+    it.skipIf(!file)(
+      `${name}: loaded from its open file (headers read on demand, the kernel read straight into guest RAM) as from its bytes; a check-only load writes nothing`,
+      () => {
+        const bytes = new Uint8Array(fs.readFileSync(file!));
+        const fromBytes = new ArrayGuestMemory(memoryLayout(RAM));
+        const planA = loadKernel(fromBytes, bytes, { cmdline: CMDLINE, ramSize: RAM });
+        const fd = fs.openSync(file!, 'r');
+        let reads = 0;
+        const source: KernelSource = {
+          length: fs.fstatSync(fd).size,
+          readInto(into, offset) {
+            reads++;
+            expect(fs.readSync(fd, into, 0, into.length, offset)).toBe(into.length);
+          },
+        };
+        try {
+          const fromFile = new ArrayGuestMemory(memoryLayout(RAM));
+          const planB = loadKernel(fromFile, source, { cmdline: CMDLINE, ramSize: RAM });
+          expect(planB).toEqual(planA);
+          fromFile.regions.forEach((r, i) =>
+            expect(Buffer.compare(r.bytes, fromBytes.regions[i]!.bytes)).toBe(0),
+          );
+          expect(isLinuxKernel(source)).toBe(true);
+          // Headers and notes a window at a time, then one read per segment: never the whole file.
+          expect(reads).toBeLessThan(20);
+          const dry = new ArrayGuestMemory(memoryLayout(RAM));
+          const before = reads;
+          expect(loadKernel(dry, source, { cmdline: CMDLINE, ramSize: RAM, checkOnly: true })).toEqual(planA);
+          expect(dry.slice(planA.kernel.address, 4096)?.every((b) => b === 0)).toBe(true);
+          expect(reads - before).toBeLessThan(10);
+        } finally {
+          fs.closeSync(fd);
+        }
+      },
+    );
 
     it.skipIf(!file || !canQemu)(
       `${name}: Linux boots from the plan and sees our command line and memory map`,
