@@ -1,6 +1,6 @@
 // `vmm run`: boot a VM and wait for it to end. Exit codes: 0 poweroff (or reset with --no-reboot),
 // 1 a VM or host error (one line says what and what to do), 2 a bad command line.
-import { Vmm, startForward, startSocks5 } from '@vmm/vmm';
+import { Vmm, rateLimitedLog, startForward, startSocks5 } from '@vmm/vmm';
 import { parseFlags } from '../args/argv';
 import { flagsHelp } from '../help';
 import { RUN_FLAGS, parseRunExtras, parseRunFlags } from './run-flags';
@@ -30,7 +30,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     if (extras.socks5 !== undefined || extras.forwards.length > 0) {
       const agent = vmm.agentClient();
       const connect = (host: string, port: number) => agent.connect(host, port);
-      if (extras.socks5 !== undefined) servers.push(await startSocks5(connect, { listen: extras.socks5 }));
+      if (extras.socks5 !== undefined) {
+        // The client sees only a reply code: say why on stderr, a line now and then.
+        const log = rateLimitedLog((line) => process.stderr.write(`vmm: ${line}\n`));
+        const onConnectError = (target: string, e: Error) =>
+          log('socks5', `SOCKS5: CONNECT ${target} failed in the guest: ${e.message}`);
+        servers.push(await startSocks5(connect, { listen: extras.socks5, onConnectError }));
+      }
       for (const f of extras.forwards) servers.push(await startForward(connect, f));
     }
     const result = await running;

@@ -112,11 +112,15 @@ describe('SOCKS5 (RFC 1928) over the guest agent, with curl as the client', () =
     await proxy.close();
   });
 
-  it('a refused port is a "connection refused" reply, and the proxy goes on', async () => {
-    const proxy = await startSocks5(connect);
+  it('a refused port is a "connection refused" reply, onConnectError is told why, and the proxy goes on', async () => {
+    const why: string[] = [];
+    const proxy = await startSocks5(connect, {
+      onConnectError: (target, e) => why.push(`${target} ${(e as { code?: string }).code}`),
+    });
     const closed = await curl(['--socks5-hostname', `127.0.0.1:${proxy.port}`, 'http://127.0.0.1:1/']);
     expect(closed.code).not.toBe(0);
     expect(closed.out).toMatch(/SOCKS5 connection to .*\(5\)/); // RFC 1928 §6: X'05' connection refused
+    expect(why).toEqual(['127.0.0.1:1 ECONNREFUSED']);
     const after = await curl([
       '--socks5-hostname',
       `127.0.0.1:${proxy.port}`,

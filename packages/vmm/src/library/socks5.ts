@@ -16,6 +16,8 @@ export interface Socks5Options {
   listen?: string;
   /** Require RFC 1929 username/password authentication with these credentials. */
   auth?: { username: string; password: string };
+  /** Told why a CONNECT failed (the client gets only the RFC 1928 reply code). */
+  onConnectError?: (target: string, error: Error) => void;
 }
 
 export type Socks5Server = TcpService;
@@ -45,7 +47,7 @@ export async function startSocks5(connect: GuestConnect, options: Socks5Options 
   return listenTcp(
     'SOCKS5',
     options.listen ?? '127.0.0.1:0',
-    (client, track) => void serve(client, connect, options.auth, track),
+    (client, track) => void serve(client, connect, options, track),
   );
 }
 
@@ -91,9 +93,10 @@ class Reader {
 async function serve(
   client: net.Socket,
   connect: GuestConnect,
-  auth: Socks5Options['auth'],
+  options: Socks5Options,
   track: (s: Duplex) => void,
 ): Promise<void> {
+  const auth = options.auth;
   const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
   const r = new Reader(client);
   /** A method was agreed: from here a broken request gets a reply (§6) rather than a bare close. */
@@ -137,6 +140,7 @@ async function serve(
     try {
       guest = await connect(host, port);
     } catch (e) {
+      options.onConnectError?.(`${host}:${port}`, e as Error);
       return reply(client, replyFor((e as { code?: string }).code));
     }
     clearTimeout(timer);

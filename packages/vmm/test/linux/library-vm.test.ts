@@ -147,8 +147,17 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
           'echo served-in-guest > /tmp/www/index.html && httpd -p 127.0.0.1:8080 -h /tmp/www',
       ]);
       expect(served.code).toBe(0);
-      const proxy = await vm.socks5();
-      const viaSocks = await curlThrough(proxy.port, 'http://guest-web:8080/index.html', 60);
+      // Why a CONNECT failed, if one does: curl sees only the reply code.
+      const connectErrors: string[] = [];
+      const proxy = await vm.socks5({
+        onConnectError: (target, e) =>
+          connectErrors.push(`${target}: ${(e as { code?: string }).code} ${e.message}`),
+      });
+      const throughProxy = (url: string) =>
+        curlThrough(proxy.port, url, 60).catch((e: Error) => {
+          throw new Error(`${e.message}\nthe proxy's failed CONNECTs: ${connectErrors.join('; ') || 'none'}`);
+        });
+      const viaSocks = await throughProxy('http://guest-web:8080/index.html');
       expect(viaSocks).toBe('served-in-guest\n');
       // The guest's NIC up by hand (as udhcpc would set it), then curl through the proxy to the
       // NAT gateway: the agent's connection leaves through the guest's eth0 and the NAT.
@@ -158,7 +167,7 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
         'ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2',
       ]);
       expect({ code: eth0.code, err: eth0.stderr.toString() }).toEqual({ code: 0, err: '' });
-      const viaGateway = await curlThrough(proxy.port, `http://10.0.2.2:${hostWebPort}/`, 60);
+      const viaGateway = await throughProxy(`http://10.0.2.2:${hostWebPort}/`);
       expect(viaGateway).toBe(hostPage);
       const fwd = await vm.forward({ guestPort: 8080 });
       const viaForward = (
