@@ -68,7 +68,7 @@ export class BootImages {
     this.isLinux = isLinuxKernel(this.kernel);
   }
 
-  /** Opens both files and reads them (held until release()). */
+  /** Opens both files and checks them (the kernel known as Linux or not from its headers). */
   static open(config: Pick<VmConfig, 'kernel' | 'initrd'>): BootImages {
     const kernelFile = openBootFile(config.kernel, 'kernel', 'EKERNEL');
     let initrdFile: OpenBootFile | undefined;
@@ -80,10 +80,6 @@ export class BootImages {
       if (initrdFile) fs.closeSync(initrdFile.fd);
       throw e;
     }
-  }
-
-  get hasInitrd(): boolean {
-    return this.initrdFile !== undefined;
   }
 
   /** Every boot's initrd is followed by `archive`, starting at `at(the initrd's size)`. */
@@ -157,7 +153,6 @@ function openBootFile(path: string, what: string, code: string): OpenBootFile {
         `${what} ${path} is ${kind}, not a regular file: give the path of the file itself`,
       );
     }
-    if (what === 'kernel' && st.size === 0) throw new BootFileError(code, `kernel ${path} is empty`);
     return { fd, path, what, code };
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);

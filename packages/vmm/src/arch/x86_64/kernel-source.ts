@@ -2,7 +2,6 @@
 // reads for the headers, bulk copies straight into guest RAM, as rust-vmm's linux-loader reads
 // segments with read_exact_at), so that a 17.6 MB vmlinux is not first copied into a buffer.
 import { GuestMemoryError, type GuestMemory } from '@vmm/hypervisor';
-import { KernelImageError } from './errors';
 
 export interface KernelSource {
   /** The file's length in bytes. */
@@ -13,18 +12,6 @@ export interface KernelSource {
 
 /** A kernel given as bytes, or as a source. */
 export type KernelInput = Uint8Array | KernelSource;
-
-export function asKernelSource(input: KernelInput): KernelSource {
-  if (!(input instanceof Uint8Array)) return input;
-  return {
-    length: input.length,
-    readInto(into, offset) {
-      if (offset < 0 || offset + into.length > input.length)
-        throw new KernelImageError(`the kernel has no bytes ${offset}..${offset + into.length}`);
-      into.set(input.subarray(offset, offset + into.length));
-    },
-  };
-}
 
 /** The first `len` bytes of the kernel (fewer when it is shorter). */
 export function kernelHead(input: KernelInput, len: number): Uint8Array {
