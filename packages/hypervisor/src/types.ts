@@ -304,9 +304,11 @@ export interface Vcpu {
   /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */
   kick(): void;
   /**
-   * Everything the backend holds of this vCPU, for `restoreState()` elsewhere. Call it in the
-   * thread that runs the vCPU, while it is out of `run()`, with every other vCPU of the VM out of
-   * `run()` too. Undefined where the backend cannot save a vCPU.
+   * Everything the backend holds of this vCPU, for `restoreState()` elsewhere. Call it while the
+   * vCPU is out of `run()` with its last exit finished, with every other vCPU of the VM out of
+   * `run()` too: either in the thread that ran it (KVM finishes an io or mmio exit there first),
+   * or from any thread once its last `run()` returned `interrupted` (a kick, then a run that ran
+   * no guest code). Undefined where the backend cannot save a vCPU.
    */
   saveState?(): VcpuSnapshot;
   /**

@@ -62,6 +62,7 @@ export const GUESTS: readonly GuestSpec[] = [
   { name: 'triple-fault', entry: 'pvh' },
   { name: 'exits', entry: 'pvh' },
   { name: 'lifecycle', entry: 'pvh' },
+  { name: 'stream', entry: 'pvh' },
   // linux64-info behind a PVH shim that builds its zero page: QEMU cannot enter a 64-bit ELF,
   // so this is how linux64-info's code runs under QEMU (not a guest for the monitor's tests).
   {

@@ -160,6 +160,9 @@ export class KvmVcpu implements Vcpu {
   kick(): void {
     if (this.closed) return;
     this.runView.setUint8(RUN_IMMEDIATE_EXIT, 1);
+    // This object ran the vCPU, so this is its thread, outside KVM_RUN: the flag is enough (and
+    // a filtered vCPU thread may not send signals).
+    if (this.preparedTid !== 0) return;
     const tid = Atomics.load(this.tids, SHARED_TID);
     if (tid === 0) return;
     try {

@@ -22,8 +22,8 @@ export interface ExitBuses {
 }
 
 export interface ExitLoopHooks {
-  /** Checked after every exit; a non-undefined value ends the loop with that reason. */
-  pending(): StopReason | undefined;
+  /** Checked after every exit (`last`); a non-undefined value ends the loop with that reason. */
+  pending(last: VmExit): StopReason | undefined;
   /** A device threw while handling an exit (a bug, never the guest's doing): told, and the loop goes on. */
   deviceError?(e: unknown): void;
 }
@@ -38,11 +38,11 @@ export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks):
     }
     let stop: StopReason | undefined;
     try {
-      stop = handleExit(exit, buses) ?? hooks.pending();
+      stop = handleExit(exit, buses) ?? hooks.pending(exit);
     } catch (e) {
       // The access is dropped (a read sees whatever the device left), the vCPU runs on.
       hooks.deviceError?.(e);
-      stop = hooks.pending();
+      stop = hooks.pending(exit);
     }
     if (stop?.reason === 'triple-fault') return { reason: 'triple-fault', at: cpuState(vcpu) };
     if (stop) return stop;

@@ -142,8 +142,9 @@ describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by v
       // carry every count once, in order, none lost or repeated across the snapshot.
       const joined = counts(a.out + b.out);
       const from = joined.indexOf(last);
-      expect(joined.slice(from, from + 3)).toEqual([last, last + 1, last + 2]);
-      expect(joined).toEqual(joined.map((_, i) => joined[0]! + i));
+      const seam = `before: ${JSON.stringify(a.out.slice(-40))}, after: ${JSON.stringify(b.out.slice(0, 40))}`;
+      expect(joined.slice(from, from + 3), seam).toEqual([last, last + 1, last + 2]);
+      expect(joined, seam).toEqual(joined.map((_, i) => joined[0]! + i));
     } finally {
       b.child.kill('SIGTERM');
     }
