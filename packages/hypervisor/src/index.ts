@@ -35,4 +35,5 @@ export { X86_64_SYSCALLS, syscallName, type SyscallName } from './sys/seccomp/sy
 export { fsAt, fsErrno, cString, type FsAt } from './sys/fs-at';
 export * as fsConst from './sys/fs-constants';
 export { loadBuiltin } from './sys/builtin';
+export { raiseFdLimit, openFdCount, type FdLimit } from './sys/fd-limit';
 export * as fsLayout from './sys/fs-layout';

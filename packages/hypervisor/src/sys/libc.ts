@@ -38,6 +38,8 @@ export interface Libc {
   strerror(errno: number): string;
   /** prctl(option, arg2, arg3, 0, 0): arg2 a number, arg3 a number or a buffer we own. */
   prctl(option: number, arg2: number, arg3: number | Uint8Array): number;
+  /** prlimit(pid, resource, new, old): each limit a struct rlimit (two u64: soft, hard) or null. */
+  prlimit(pid: number, resource: number, newLimit: BufferArg, oldLimit: BufferArg): number;
 }
 
 let cached: Libc | undefined;
@@ -73,6 +75,7 @@ export function libc(): Libc {
   const prctlPtr = lib.func(
     'int prctl(int option, unsigned long arg2, void *arg3, unsigned long arg4, unsigned long arg5)',
   );
+  const prlimit = lib.func('int prlimit(int pid, int resource, const void *newLimit, void *oldLimit)');
   const num = (v: unknown): number => Number(v);
   cached = {
     open: (p, f) => open(p, f) as number,
@@ -101,6 +104,7 @@ export function libc(): Libc {
     strerror: (e) => strerror(e) as string,
     prctl: (o, a2, a3) =>
       (typeof a3 === 'number' ? prctlInt(o, a2, a3, 0, 0) : prctlPtr(o, a2, a3, 0, 0)) as number,
+    prlimit: (p, r, n, o) => prlimit(p, r, n, o) as number,
   };
   return cached;
 }

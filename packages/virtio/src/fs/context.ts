@@ -110,6 +110,12 @@ export class FsContext {
   /** An error reply (just the header): `errno` positive. */
   error(errno: number): number {
     this.stats.errors++;
+    // EMFILE from the host, not from our handle table (full, it says so itself): out of fds.
+    if (errno === EMFILE && this.handles.size < this.handles.max)
+      this.warn(
+        'nofile',
+        'vmm fs: out of file descriptors (one per host file the guest holds): raise RLIMIT_NOFILE',
+      );
     this.dv.setUint32(O.len, OUT_HEADER.size, true);
     this.dv.setInt32(O.error, -errno, true);
     this.dv.setUint32(O.unique, this.req.uniqueLo, true);
@@ -178,14 +184,7 @@ export class FsContext {
   /** As lookup, for a name just made (MKDIR, MKNOD, SYMLINK): no node can hold it yet. */
   lookupNew(dirfd: number, name: Uint8Array): FsNode | number {
     const fd = this.host.lookup(dirfd, name);
-    if (fd < 0) {
-      if (fd === -EMFILE)
-        this.warn(
-          'nofile',
-          'vmm fs: out of file descriptors (one per host file the guest holds): raise RLIMIT_NOFILE',
-        );
-      return fd;
-    }
+    if (fd < 0) return fd;
     const r = this.host.stat(fd, this.stx);
     if (r < 0) {
       this.host.close(fd);

@@ -9,6 +9,7 @@ import { FsContext, type FsStats } from './context';
 import type { DirectIo } from './direct-io';
 import { EIO, ENOSYS, EPROTO } from './errno';
 import { FsShareError } from './errors';
+import { reserveShareFds } from './fd-budget';
 import * as L from './layout';
 import * as entry from './ops-entry';
 import * as file from './ops-file';
@@ -32,6 +33,7 @@ export class FuseServer {
 
   constructor(options: FuseServerOptions) {
     this.options = resolveFsOptions(options);
+    reserveShareFds(this.options);
     const fs = fsAt();
     const rootFd = fs.openat(
       C.AT_FDCWD,

@@ -95,28 +95,35 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
   });
 }
 
-/** Starts a server on dirs.share mounted at dirs.mnt; resolves once it serves. */
+/**
+ * Starts a server on dirs.share mounted at dirs.mnt; resolves once it serves. `prefix`: a command
+ * the server runs under (`prlimit --nofile=512:512 --`), which ends with the command it runs.
+ */
 export async function mount(
   dirs: Dirs,
   options: Partial<FuseServerOptions> = {},
   env: Record<string, string> = {},
+  prefix: readonly string[] = [],
 ): Promise<Mounted> {
-  const child = spawn(
+  const argv = [
+    ...prefix,
     'unshare',
-    [
-      '-m',
-      '--propagation',
-      'private',
-      process.execPath,
-      '--import',
-      'tsx',
-      SERVE,
-      dirs.share,
-      dirs.mnt,
-      JSON.stringify(options),
-    ],
-    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    '-m',
+    '--propagation',
+    'private',
+    process.execPath,
+    '--import',
+    'tsx',
+    SERVE,
+    dirs.share,
+    dirs.mnt,
+    JSON.stringify(options),
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
