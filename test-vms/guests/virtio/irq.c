@@ -57,8 +57,15 @@ int virtio_irq_route(uint32_t gsi) {
   return 0;
 }
 
+static uint64_t rdtsc(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return ((uint64_t)hi << 32) | lo;
+}
+
 void virtio_irq_wait(const volatile uint16_t *idx, uint16_t last) {
   watchdog_fired = 0;
+  uint64_t began = rdtsc();
   lapic_timer_start(VIRTQ_WATCHDOG_MS * LAPIC_TIMER_COUNTS_PER_MS);
   for (;;) {
     __asm__ volatile("cli" ::: "memory");
@@ -66,6 +73,17 @@ void virtio_irq_wait(const volatile uint16_t *idx, uint16_t last) {
      * that does not interrupt, which is what the watchdog is there to show. */
     if (watchdog_fired) {
       report_line("VIRTQ-TIMEOUT");
+      /* What the wait saw: whether the device completed without an interrupt, and for how long
+       * the guest waited by its TSC (a restored timer that fired at once shows a short wait). */
+      print_str("VIRTQ-STATE used=");
+      print_dec(*idx);
+      print_str(" last=");
+      print_dec(last);
+      print_str(" irqs=");
+      print_dec(device_irqs);
+      print_str(" tsc-waited=");
+      print_dec(rdtsc() - began);
+      print_str("\n");
       report_error("the virtio device did not complete a request within the watchdog (no interrupt?)");
       if (acpi_saved) guest_exit(acpi_saved);
       halt_forever();

@@ -6,6 +6,8 @@
  *   IRQS n=<device interrupts taken>        (virtio_irq_report, before DONE)
  *   VIRTQ-TIMEOUT                           (no used-ring progress within the watchdog; an ERROR
  *                                            line follows and the guest powers off)
+ *   VIRTQ-STATE used=U last=L irqs=N tsc-waited=T  (after VIRTQ-TIMEOUT: the used index against
+ *                                            the one waited on, interrupts taken, TSC cycles waited)
  */
 #ifndef VIRTIO_IRQ_H
 #define VIRTIO_IRQ_H

@@ -35,13 +35,14 @@ if (canRun && NESTED) {
 /** A start or restore, given the time a nested-KVM VM under TCG can take (threads loading there). */
 const START = { timeoutMs: 180_000 };
 
-/** waitFor, whose failure quotes the guest's last output (the VM may have ended first). */
+/** waitFor, whose failure quotes the guest's last output (the VM may have ended first) and the
+ * devices' counters. */
 async function shows(vm: Vm, pattern: RegExp, timeoutMs: number): Promise<void> {
   try {
     await vm.console.waitFor(pattern, { timeoutMs });
   } catch (e) {
     throw new Error(
-      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}`,
+      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}; devices: ${JSON.stringify(vm.counters())}`,
     );
   }
 }
@@ -254,9 +255,13 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
           await vm.dispose();
         }
         const back = await Vm.restore(snap, START);
+        const notices: string[] = [];
+        back.on('log', (line) => notices.push(line));
         try {
           await back.resume();
-          await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000);
+          await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000).catch((e: Error) => {
+            throw new Error(`${e.message}; the monitor said: ${JSON.stringify(notices)}`);
+          });
           const writes = [...back.console.output.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
           expect(writes[0]).toBe(last + 1); // it went on from where it stopped
           expect(writes.at(-1)).toBe(47);
