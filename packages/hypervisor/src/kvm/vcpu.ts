@@ -160,11 +160,10 @@ export class KvmVcpu implements Vcpu {
   kick(): void {
     if (this.closed) return;
     this.runView.setUint8(RUN_IMMEDIATE_EXIT, 1);
-    // This object ran the vCPU, so this is its thread, outside KVM_RUN: the flag is enough (and
-    // a filtered vCPU thread may not send signals).
-    if (this.preparedTid !== 0) return;
     const tid = Atomics.load(this.tids, SHARED_TID);
-    if (tid === 0) return;
+    // No thread runs it yet; or this object's thread does, and is here, not in KVM_RUN: the flag
+    // is enough (and a filtered vCPU thread may not send signals).
+    if (tid === 0 || tid === this.preparedTid) return;
     try {
       sendKick(tid);
     } catch (e) {
