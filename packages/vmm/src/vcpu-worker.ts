@@ -90,15 +90,17 @@ async function main(init: VcpuWorkerInit): Promise<void> {
     {
       pending: (last) => {
         if (event) return event;
-        // Park only after a run that ran no guest code. An io or mmio exit is finished only when
-        // KVM_RUN is entered again (an `out` leaves RIP on itself): parked now, a snapshot would
-        // save it unfinished and the restored guest would do it again (a byte printed twice).
-        // kick() makes the next run finish it and return at once.
-        if (last.kind !== 'interrupted' && Atomics.load(control, CONTROL_PAUSE) !== 0 && !stopRequested()) {
-          vcpu.kick();
-          return undefined;
+        if (Atomics.load(control, CONTROL_PAUSE) !== 0) {
+          // Park only after a run that ran no guest code. An io or mmio exit is finished only when
+          // KVM_RUN is entered again (an `out` leaves RIP on itself): parked now, a snapshot would
+          // save it unfinished and the restored guest would do it again (a byte printed twice).
+          // kick() makes the next run finish it and return at once.
+          if (last.kind !== 'interrupted' && !stopRequested()) {
+            vcpu.kick();
+            return undefined;
+          }
+          park();
         }
-        park();
         return stopRequested() ? { reason: 'stopped' } : undefined;
       },
       deviceError: (e) =>
