@@ -13,7 +13,11 @@ export interface VmConfig {
   initrd?: string;
   /** The kernel command line as given; host quirks may be appended (see hostQuirks). */
   cmdline: string;
-  cpus: { boot: number };
+  /**
+   * vCPUs at boot; `nested` shows them VMX/SVM so the guest can be a hypervisor itself (default
+   * off; Cloud Hypervisor's is on): the host KVM's nested-virtualization code stays out of the guest's reach.
+   */
+  cpus: { boot: number; nested?: boolean };
   memory: { size: number };
   serial: SerialConfig;
   /** On a guest reset: false (default) reboots the VM, true ends the run with exit code 0. */

@@ -107,6 +107,14 @@ describe('vmm run flags', () => {
   it('has defaults: 1 vCPU, 512M, serial on the terminal', () => {
     const c = parseRunFlags(base);
     expect(c).toMatchObject({ cpus: { boot: 1 }, memory: { size: 512 * 2 ** 20 }, serial: { mode: 'tty' } });
+    expect((c as VmConfig).cpus.nested).toBeUndefined();
+  });
+
+  it('--cpus nested=on lets the guest see VMX/SVM; nested=off is the default', () => {
+    expect(parseRunFlags([...base, '--cpus', 'boot=2,nested=on'])).toMatchObject({
+      cpus: { boot: 2, nested: true },
+    });
+    expect((parseRunFlags([...base, '--cpus', 'boot=2,nested=off']) as VmConfig).cpus).toEqual({ boot: 2 });
   });
 
   it.each([
@@ -117,6 +125,7 @@ describe('vmm run flags', () => {
     [[...base, '--cpus', 'boot=two'], /boot=two is not a vCPU count/],
     [[...base, '--cpus', '2'], /'2' needs a value/],
     [[...base, '--cpus', 'max=2'], /unknown key 'max'/],
+    [[...base, '--cpus', 'boot=1,nested=yes'], /nested=yes is not on or off/],
     [[...base, '--memory', 'size=lots'], /'lots' is not a size/],
     [[...base, '--memory', 'size=0'], /more than 0/],
     [[...base, '--memory', 'size=512M,size=1G'], /given twice/],

@@ -24,7 +24,11 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   kernel: { value: true, arg: 'PATH', help: 'kernel: PVH ELF, vmlinux ELF or bzImage (required)' },
   initrd: { value: true, arg: 'PATH', help: 'initial ramdisk (initramfs) loaded for the kernel' },
   cmdline: { value: true, arg: 'STR', help: 'kernel command line' },
-  cpus: { value: true, arg: 'boot=N', help: `number of vCPUs, 1 to ${MAX_VCPUS} (default boot=1)` },
+  cpus: {
+    value: true,
+    arg: 'boot=N[,nested=on|off]',
+    help: `number of vCPUs, 1 to ${MAX_VCPUS} (default boot=1); nested=on shows them VMX/SVM so the guest can run VMs itself (default off)`,
+  },
   memory: { value: true, arg: 'size=SIZE', help: 'guest RAM, e.g. 512M or 4G (default size=512M)' },
   serial: {
     value: true,
@@ -177,14 +181,20 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
   if (kernel === '') throw new UsageError('--kernel needs a path');
 
   let boot: number = defaultConfig.cpus.boot;
+  let nested = false;
   const cpus = one('cpus');
   if (cpus !== undefined) {
-    const text = parseKeyValues('--cpus', cpus, ['boot']).get('boot');
+    const kv = parseKeyValues('--cpus', cpus, ['boot', 'nested']);
+    const text = kv.get('boot');
     if (text === undefined) throw new UsageError('--cpus needs boot=N');
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > MAX_VCPUS) {
       throw new UsageError(`--cpus: boot=${text} is not a vCPU count from 1 to ${MAX_VCPUS}`);
     }
     boot = Number(text);
+    const n = kv.get('nested');
+    if (n !== undefined && n !== 'on' && n !== 'off')
+      throw new UsageError(`--cpus: nested=${n} is not on or off`);
+    nested = n === 'on';
   }
 
   let size: number = defaultConfig.memory.size;
@@ -218,7 +228,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
     kernel,
     initrd: one('initrd'),
     cmdline: one('cmdline') ?? defaultConfig.cmdline,
-    cpus: { boot },
+    cpus: nested ? { boot, nested } : { boot },
     memory: { size },
     serial,
     noReboot: settings.noReboot,

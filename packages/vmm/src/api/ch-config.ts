@@ -19,7 +19,7 @@ import { JsonObject } from './json-fields';
 /** The VmConfig body as vm.info gives it back (the fields vm.create takes). */
 export interface ChVmConfig {
   payload: { kernel: string; initramfs?: string; cmdline?: string };
-  cpus: { boot_vcpus: number; max_vcpus: number };
+  cpus: { boot_vcpus: number; max_vcpus: number; nested: boolean };
   memory: { size: number };
   disks?: { path: string; readonly: boolean; serial?: string }[];
   net?: { tap?: string; mac?: string; mtu?: number }[];
@@ -77,7 +77,7 @@ export function vmConfigFromCh(
 
   const cpus = top.object('cpus');
   if (cpus) {
-    cpus.only(['boot_vcpus', 'max_vcpus']);
+    cpus.only(['boot_vcpus', 'max_vcpus', 'nested']);
     const range = { min: 1, max: MAX_VCPUS };
     const boot = cpus.integer('boot_vcpus', { ...range, required: true });
     const max = cpus.integer('max_vcpus', range);
@@ -86,7 +86,9 @@ export function vmConfigFromCh(
         'max_vcpus',
         `(${max}) differs from boot_vcpus (${boot}): vmm has no vCPU hotplug, give the same number`,
       );
-    check(where, cpus.at('boot_vcpus'), () => builder.cpus(boot));
+    // Absent: off (Cloud Hypervisor's default is on; see docs/rest-api.md).
+    const nested = cpus.boolean('nested') ?? false;
+    check(where, cpus.at('boot_vcpus'), () => builder.cpus(boot, { nested }));
   }
 
   const memory = top.object('memory');
@@ -193,7 +195,7 @@ function check(where: string, field: string, f: () => unknown): void {
 export function vmConfigToCh(config: VmConfig): ChVmConfig {
   const out: ChVmConfig = {
     payload: { kernel: config.kernel, cmdline: config.cmdline },
-    cpus: { boot_vcpus: config.cpus.boot, max_vcpus: config.cpus.boot },
+    cpus: { boot_vcpus: config.cpus.boot, max_vcpus: config.cpus.boot, nested: config.cpus.nested ?? false },
     memory: { size: config.memory.size },
     serial: consoleToCh(config.serial),
     console: consoleToCh(config.console ?? { mode: 'off' }),

@@ -58,7 +58,7 @@ describe('REST API server (VMs are stand-ins)', () => {
 
     const info = await get('vm.info');
     expect(info.json).toEqual({
-      config: { ...CONFIG, console: { mode: 'Off' } },
+      config: { ...CONFIG, cpus: { ...CONFIG.cpus, nested: false }, console: { mode: 'Off' } },
       state: 'Created',
       memory_actual_size: 268435456,
     });
@@ -239,7 +239,7 @@ describe('REST API server (VMs are stand-ins)', () => {
   it('a full config within the document is taken and comes back from vm.info as given', async () => {
     const full = {
       payload: { kernel: '/k', initramfs: '/i.cpio', cmdline: 'console=ttyS0 quiet' },
-      cpus: { boot_vcpus: 4, max_vcpus: 4 },
+      cpus: { boot_vcpus: 4, max_vcpus: 4, nested: true },
       memory: { size: 1073741824 },
       disks: [
         { path: '/a.img', readonly: true, serial: 'root' },
@@ -259,6 +259,7 @@ describe('REST API server (VMs are stand-ins)', () => {
       kernel: '/k',
       initrd: '/i.cpio',
       cmdline: 'console=ttyS0 quiet',
+      cpus: { boot: 4, nested: true },
       disks: [
         { path: '/a.img', readonly: true, serial: 'root' },
         { path: '/b.img', readonly: false },

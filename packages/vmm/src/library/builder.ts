@@ -27,6 +27,7 @@ export class VmBuilder {
   private initrdPath: string | undefined;
   private commandLine: string = defaultConfig.cmdline;
   private bootCpus: number = defaultConfig.cpus.boot;
+  private nestedVirt = false;
   private memorySize: number = defaultConfig.memory.size;
   private serialConfig: SerialConfig = { mode: 'off' };
   private consoleConfig: SerialConfig | undefined;
@@ -54,10 +55,12 @@ export class VmBuilder {
     return this;
   }
 
-  cpus(boot: number): this {
+  /** vCPUs at boot; `nested: true` lets the guest be a hypervisor itself (VMX/SVM shown; default off). */
+  cpus(boot: number, options: { nested?: boolean } = {}): this {
     if (!Number.isInteger(boot) || boot < 1 || boot > MAX_VCPUS)
       throw new VmmError('ECPUS', `cpus(${boot}): give a whole number from 1 to ${MAX_VCPUS}`);
     this.bootCpus = boot;
+    this.nestedVirt = options.nested === true;
     return this;
   }
 
@@ -144,7 +147,7 @@ export class VmBuilder {
     const config: VmConfig = {
       kernel: this.kernelPath,
       cmdline: this.commandLine,
-      cpus: { boot: this.bootCpus },
+      cpus: this.nestedVirt ? { boot: this.bootCpus, nested: true } : { boot: this.bootCpus },
       memory: { size: this.memorySize },
       serial: this.serialConfig,
       noReboot: !this.rebootOnReset,

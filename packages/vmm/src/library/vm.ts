@@ -45,6 +45,12 @@ export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'>
   timeoutMs?: number;
   /** How long exec(), copyIn() and copyOut() wait for the guest agent to listen (default 60 s). */
   agentTimeoutMs?: number;
+  /**
+   * Every notice of the monitor, from the first: also those of the start or restore itself (host
+   * quirks applied, a file descriptor limit), which come before start() returns the Vm whose
+   * 'log' event carries the later ones.
+   */
+  log?: (line: string) => void;
 }
 
 export interface VmRestoreOptions extends VmStartOptions {
@@ -288,7 +294,10 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
       ...options,
       input: this.console.input,
       output: (_source, chunk) => this.console.push(chunk),
-      log: (line) => this.emit('log', line),
+      log: (line) => {
+        options.log?.(line);
+        this.emit('log', line);
+      },
       onRunning: () => {
         // A restored VM's vCPUs are parked from the start: it comes back paused.
         if (this.current === 'starting') this.setState(vmm.isPaused ? 'paused' : 'running');

@@ -54,7 +54,7 @@ const FIELDS: Record<string, Check> = {
   kernel: isString,
   initrd: optional(isString),
   cmdline: isString,
-  cpus: shape({ boot: intIn(1, MAX_VCPUS) }),
+  cpus: shape({ boot: intIn(1, MAX_VCPUS), nested: optional(isBoolean) }),
   memory: shape({ size: isRamSize }),
   serial: isSerial,
   noReboot: optional(isBoolean),

@@ -4,6 +4,8 @@
 // runs, console.waitFor, console-line/state/exit events, stop and dispose, no fd left behind.
 // The same handle boots a Linux guest in test/linux/library-vm.test.ts.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vm, Vmm, VmmError, releaseWarmThreads, type VmExit, type VmState } from '../../src/index';
@@ -95,6 +97,27 @@ describe('the library VM handle on a scripted vCPU backend (stands in for KVM: r
     await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
   });
 
+  it("the start's log option hears the monitor's notices (a serial file reaching its limit)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-vm-log-'));
+    try {
+      const hv = new ScriptedHypervisor([[[...printLine('more than four bytes'), poweroff]]]);
+      const heard: string[] = [];
+      const config = {
+        ...builder().build(),
+        serial: { mode: 'file', path: path.join(dir, 'out'), max: 4 } as const,
+      };
+      const vm = await Vm.start(config, { hypervisor: hv, probe: hostProbe, log: (l) => heard.push(l) });
+      await vm.exited;
+      expect(heard.join('\n')).toMatch(/serial output reached its limit of 4 bytes/);
+      expect(fs.readFileSync(path.join(dir, 'out'), 'latin1')).toMatch(
+        /^more\n\[vmm: serial output reached its limit/,
+      );
+      await vm.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('waitFor times out with a VmmError that quotes the last output', async () => {
     const hv = new ScriptedHypervisor([[[...printLine('nothing to see')]]]);
     await using vm = await builder().start({ hypervisor: hv, probe: hostProbe });
@@ -112,6 +135,8 @@ describe('the library VM handle on a scripted vCPU backend (stands in for KVM: r
   });
 
   it('the builder is sugar over VmConfig', () => {
+    expect(builder().cpus(2, { nested: true }).build().cpus).toEqual({ boot: 2, nested: true });
+    expect(builder().cpus(2).build().cpus).toEqual({ boot: 2 });
     const c = builder().disk({ path: '/d.img', readonly: true }).net({ hostLoopback: true }).rng().build();
     expect(c).toMatchObject({
       kernel,

@@ -2,6 +2,7 @@
 // stdio (wait for a pattern after the previous match, type input), plus its stderr and exit.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { threadReport } from './thread-report';
 import { ConsoleSession } from '../../../../test-vms/src/kernel/console-session';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../../..');
@@ -41,12 +42,16 @@ export class ConsoleProcess {
     try {
       return await this.console.waitFor(pattern, timeoutMs);
     } catch (e) {
+      // Before anything else: what the monitor's threads are doing while the guest is stuck.
+      const threads = threadReport(this.child.pid);
       // A closed console is a monitor that ended: say how (a signal with no stderr is a crash).
       const ended = await Promise.race([
         this.exited.then(({ code, signal }) => `\nmonitor exited: code ${code} signal ${signal}`),
         new Promise<string>((r) => setTimeout(() => r(''), 2000)),
       ]);
-      throw new Error(`${(e as Error).message}${ended}\nmonitor stderr:\n${this.err}`);
+      throw new Error(
+        `${(e as Error).message}${ended}\nmonitor stderr:\n${this.err}${threads ? `\nmonitor threads:\n${threads}` : ''}`,
+      );
     }
   }
 

@@ -92,6 +92,25 @@ describe('per-vCPU CPUID', () => {
     expect(find(vcpuCpuid(amd, 0, 6), 0x8000_0008).ecx).toBe((3 << 12) | 5);
   });
 
+  it('hides VMX and SVM (and the SVM feature leaf) unless nested virtualization is asked for', () => {
+    // The INTEL table's leaf 1 ECX (0xf7fa3223) has VMX, bit 5.
+    expect((find(vcpuCpuid(INTEL, 0, 1), 1).ecx >>> 5) & 1).toBe(0);
+    expect((find(vcpuCpuid(INTEL, 0, 1, true), 1).ecx >>> 5) & 1).toBe(1);
+    expect(find(vcpuCpuid(INTEL, 0, 1), 1).ecx & ~(1 << 5)).toBe((0xf7fa3223 | (1 << 31)) & ~(1 << 5));
+    const amd = [
+      leaf(0, 0, { eax: 0x10, ...vendorRegs('AuthenticAMD') }),
+      leaf(0x8000_0001, 0, { ecx: 0x75c237ff, edx: 0x2fd3fbff }),
+      leaf(0x8000_000a, 0, { eax: 1, ebx: 0x8000, edx: 0x1bfbf }),
+    ];
+    const off = vcpuCpuid(amd, 0, 2);
+    expect(find(off, 0x8000_0001).ecx).toBe(0x75c237ff & ~(1 << 2));
+    expect(find(off, 0x8000_0001).edx).toBe(0x2fd3fbff);
+    expect(find(off, 0x8000_000a)).toMatchObject({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+    const on = vcpuCpuid(amd, 0, 2, true);
+    expect(find(on, 0x8000_0001).ecx).toBe(0x75c237ff);
+    expect(find(on, 0x8000_000a)).toMatchObject({ eax: 1, ebx: 0x8000, edx: 0x1bfbf });
+  });
+
   it('refuses impossible topologies', () => {
     expect(() => vcpuCpuid(INTEL, 0, 0)).toThrow(/choose 1 to 254/);
     expect(() => vcpuCpuid(INTEL, 4, 4)).toThrow(/vCPU 4 does not exist/);

@@ -2,7 +2,10 @@
 // of one thread each. Leaf layouts: Intel SDM vol. 2A "CPUID" (leaf 01H EBX/ECX/EDX, leaf 04H
 // EAX[31:26] and [25:14], leaves 0BH and 1FH "Extended Topology Enumeration"); AMD APM vol. 3
 // (Fn8000_0008 ECX NC and ApicIdSize). KVM's own signature leaves (0x4000_0000..) are kept as they
-// come; KVM_CPUID_FLAG_SIGNIFCANT_INDEX is Linux include/uapi/linux/kvm.h.
+// come; KVM_CPUID_FLAG_SIGNIFCANT_INDEX is Linux include/uapi/linux/kvm.h. Hardware virtualization
+// (VMX: leaf 01H ECX[5]; SVM: Fn8000_0001 ECX[2], its features Fn8000_000A) is hidden unless the
+// VM asks for nested virtualization, off by default (Cloud Hypervisor's
+// default is on): a guest that cannot be a hypervisor never reaches the host KVM's nested code.
 import { VmmError, type CpuidEntry } from '@vmm/hypervisor';
 
 export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
@@ -13,9 +16,13 @@ const LEAF_CACHE_PARAMS = 0x4;
 const LEAF_TOPOLOGY = 0xb;
 const LEAF_TOPOLOGY_V2 = 0x1f;
 const LEAF_AMD_SIZE_IDS = 0x8000_0008;
+const LEAF_AMD_FEATURES = 0x8000_0001;
+const LEAF_AMD_SVM = 0x8000_000a;
 
 const LEAF1_ECX_HYPERVISOR = 1 << 31;
 const LEAF1_EDX_HTT = 1 << 28;
+const LEAF1_ECX_VMX = 1 << 5;
+const AMD_FEATURES_ECX_SVM = 1 << 2;
 const TOPOLOGY_LEVEL_SMT = 1;
 const TOPOLOGY_LEVEL_CORE = 2;
 
@@ -60,9 +67,14 @@ function topologyLeaf(fn: number, apicId: number, count: number): CpuidEntry[] {
 
 /**
  * The CPUID table for vCPU `vcpuId` (also its APIC id) of `count`: a fresh copy of `supported`
- * with its identity and topology set.
+ * with its identity and topology set, and VMX/SVM only when `nested`.
  */
-export function vcpuCpuid(supported: readonly CpuidEntry[], vcpuId: number, count: number): CpuidEntry[] {
+export function vcpuCpuid(
+  supported: readonly CpuidEntry[],
+  vcpuId: number,
+  count: number,
+  nested = false,
+): CpuidEntry[] {
   const apicId = vcpuId;
   if (!Number.isInteger(count) || count < 1 || count > MAX_VCPUS) {
     throw new VmmError('EVCPUCOUNT', `${count} vCPUs is not possible: choose 1 to ${MAX_VCPUS}`);
@@ -80,6 +92,13 @@ export function vcpuCpuid(supported: readonly CpuidEntry[], vcpuId: number, coun
         e.ebx = ((e.ebx & 0xffff) | (Math.min(count, 0xff) << 16) | (apicId << 24)) >>> 0;
         e.ecx = (e.ecx | LEAF1_ECX_HYPERVISOR) >>> 0;
         e.edx = (count > 1 ? e.edx | LEAF1_EDX_HTT : e.edx & ~LEAF1_EDX_HTT) >>> 0;
+        if (!nested) e.ecx = (e.ecx & ~LEAF1_ECX_VMX) >>> 0;
+        break;
+      case LEAF_AMD_FEATURES:
+        if (!nested) e.ecx = (e.ecx & ~AMD_FEATURES_ECX_SVM) >>> 0;
+        break;
+      case LEAF_AMD_SVM:
+        if (!nested) e.eax = e.ebx = e.ecx = e.edx = 0;
         break;
       case LEAF_CACHE_PARAMS: {
         if (isAmd || (e.eax & 0x1f) === 0) break; // type 0: no more caches
