@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vm, Vmm, VmmError, type VmState } from '../../src/index';
 import { kvmUsable } from '../support/kvm-available';
+import { threadReport } from '../support/thread-report';
 
 const canRun = kvmUsable('tier 2: VM lifecycle (pause, resume, reboot, power button) on /dev/kvm');
 
@@ -42,7 +43,7 @@ async function shows(vm: Vm, pattern: RegExp, timeoutMs: number): Promise<void> 
     await vm.console.waitFor(pattern, { timeoutMs });
   } catch (e) {
     throw new Error(
-      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}; devices: ${JSON.stringify(vm.counters())}`,
+      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}; devices: ${JSON.stringify(vm.counters())}; this process's threads (the VM's among them):\n${threadReport(process.pid)}`,
     );
   }
 }
