@@ -3,15 +3,40 @@
 // until a thread sleeps where it should, instead of sleeping a fixed time and hoping it does.
 import fs from 'node:fs';
 
-/** The calls tests wait in, per architecture (arch/x86/entry/syscalls/syscall_64.tbl; arm64 uses
- * include/uapi/asm-generic/unistd.h, which has no plain poll: glibc's poll() is ppoll there). */
+/** The calls tests wait in, and those a stuck thread's report names, per architecture
+ * (arch/x86/entry/syscalls/syscall_64.tbl; arm64 uses include/uapi/asm-generic/unistd.h, which has
+ * no plain poll or epoll_wait: glibc's poll() is ppoll there). */
 const NUMBERS: Record<string, Record<number, WaitCall>> = {
-  x64: { 7: 'poll', 271: 'ppoll', 128: 'sigtimedwait', 16: 'ioctl' },
-  arm64: { 73: 'ppoll', 137: 'sigtimedwait', 29: 'ioctl' },
+  x64: {
+    0: 'read',
+    1: 'write',
+    7: 'poll',
+    16: 'ioctl',
+    128: 'sigtimedwait',
+    202: 'futex',
+    232: 'epoll_wait',
+    271: 'ppoll',
+    281: 'epoll_pwait',
+  },
+  arm64: {
+    22: 'epoll_pwait',
+    29: 'ioctl',
+    63: 'read',
+    64: 'write',
+    73: 'ppoll',
+    98: 'futex',
+    137: 'sigtimedwait',
+  },
 };
 
-/** ioctl: a vCPU thread sleeps in KVM_RUN while its guest is halted. */
-export type WaitCall = 'poll' | 'ppoll' | 'sigtimedwait' | 'ioctl';
+/** ioctl: a vCPU thread sleeps in KVM_RUN while its guest is halted; futex: on a lock or Atomics.wait. */
+export type WaitCall =
+  'poll' | 'ppoll' | 'sigtimedwait' | 'ioctl' | 'read' | 'write' | 'futex' | 'epoll_wait' | 'epoll_pwait';
+
+/** The name of system call `nr` on this architecture, when the table above has it. */
+export function syscallName(nr: number): WaitCall | undefined {
+  return NUMBERS[process.arch]?.[nr];
+}
 
 export interface Sleeping {
   call: WaitCall;
@@ -33,7 +58,7 @@ export function sleepingIn(tid: number): Sleeping | undefined {
     return undefined;
   }
   const [nr, ...rest] = text.trim().split(' ');
-  const call = NUMBERS[process.arch]?.[Number(nr)];
+  const call = syscallName(Number(nr));
   if (!call || rest.length < 6) return undefined;
   return { call, args: rest.slice(0, 6).map((a) => BigInt(a)) };
 }

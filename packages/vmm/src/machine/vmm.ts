@@ -502,7 +502,7 @@ export class Vmm {
     for (let id = 0; id < config.cpus.boot; id++) {
       const vcpu = vm.createVcpu(id);
       vcpus.push(vcpu);
-      vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot, config.cpus.nested ?? false));
+      vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot, config.cpus.nested));
       vcpu.setMsrs(bootMsrs());
       vcpu.setFpuDefaults();
       vcpu.setLapicDefaults();
