@@ -23,6 +23,7 @@ import { AdaptivePollWindow } from './adaptive-poll';
 import {
   CONTROL_ACK,
   CONTROL_POSTED,
+  CONTROL_READY,
   type DeviceThreadCommand,
   type DeviceThreadInit,
   type DeviceThreadReport,
@@ -177,8 +178,9 @@ function apply(c: DeviceThreadCommand): void {
     case 'pause':
       // Finish what the guest queued before its vCPUs parked (the request under way, and the rest
       // of the ring: this command is applied, so interrupted() no longer stops the work), then take
-      // nothing until resume: the queues' positions are final, and a snapshot can save them.
-      while (serveRequeued() || pollQueues()) {
+      // nothing until resume: the queues' positions are final, and a snapshot can save them. A
+      // pause posted before this thread ran did not wait for it: what is queued stays for resume.
+      while (c.finish && (serveRequeued() || pollQueues())) {
         // each round serves at most a batch; the ring is finite and the guest cannot add to it
       }
       paused = true;
@@ -294,6 +296,7 @@ function pollQueues(): boolean {
 
 // The device is built and every library loaded: from here on the thread only serves the guest.
 if (init.seccomp !== 'off') installSeccomp(deviceThreadPolicy(init.device.syscalls), init.seccomp);
+Atomics.store(control, CONTROL_READY, 1);
 for (;;) {
   // A command waits at most one batch, even while the guest keeps the thread polling.
   if (Atomics.load(control, CONTROL_POSTED) !== gen) {

@@ -8,6 +8,7 @@ import { MemfdGuestMemory, createHostNotifier } from '@vmm/hypervisor';
 import { RngDevice, TRANSPORT_FEATURES, type DeviceThreadSpec } from '@vmm/virtio';
 import { GuestAllocator, GuestDriver } from '../../../virtio/test/support/guest-driver';
 import { ThreadedDevice } from './threaded-device';
+import { SLOW_LOAD_MS } from './test-support/slow-rng';
 import { threadPlumbing } from './test-support/thread-plumbing';
 
 const RAM = 1024 * 1024;
@@ -46,6 +47,42 @@ describe('a device served in its own thread from its threadSpec()', () => {
     await vi.waitFor(() => expect(device.stats).toEqual({ bytes: 3 * 4096 }), { timeout: 5000 });
     expect(model.stats.bytes).toBe(0); // the main thread's instance did none of it
   });
+
+  it('a thread that loads for longer than the stall timeout is not out of service: the driver reset, activation and a snapshot pause do not wait for it, and the request queued meanwhile is served', async () => {
+    const lines: string[] = [];
+    const model = Object.assign(new RngDevice(), {
+      threadSpec: (): DeviceThreadSpec => ({
+        module: new URL('./test-support/slow-rng.ts', import.meta.url).href,
+        exportName: 'createSlowRngDevice',
+        options: { queueSize: 256 },
+        syscalls: [],
+      }),
+    });
+    // Commands to a running thread still time out after 1 s; its load takes SLOW_LOAD_MS.
+    const device = new ThreadedDevice(model, {
+      name: 'rng',
+      pollUs: 0,
+      stallMs: 1000,
+      log: (_k, l) => lines.push(l),
+    });
+    const t0 = performance.now();
+    const { driver, q, kick } = boot(device); // the driver's reset, features, queue, DRIVER_OK
+    device.pause();
+    const paused = device.queueStates();
+    device.resume();
+    // Not a timing test: the load blocks for seconds, the boot's commands took none of it.
+    expect(performance.now() - t0).toBeLessThan(SLOW_LOAD_MS / 2);
+    expect(paused?.[0]).toMatchObject({ nextAvail: 0, nextUsed: 0, ready: true });
+    const buf = driver.buffer(512, 0);
+    q.add([{ addr: buf, len: 512, write: true }]);
+    kick.signal();
+    const used = await q.waitUsed(1, 60_000);
+    expect(used[0]!.len).toBe(512);
+    expect(lines).toEqual([]); // no "did not answer", no DEVICE_NEEDS_RESET
+    // Running now: a pause waits for it, and its queues come from the thread.
+    device.pause();
+    expect(device.queueStates()?.[0]).toMatchObject({ nextAvail: 1, nextUsed: 1 });
+  }, 90_000);
 
   it('a spec the thread cannot build from says so in a log line, and the thread gives its RAM back', async () => {
     const lines: string[] = [];

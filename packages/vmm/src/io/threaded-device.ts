@@ -17,6 +17,7 @@ import { startWorker } from '../worker-url';
 import {
   CONTROL_ACK,
   CONTROL_POSTED,
+  CONTROL_READY,
   CONTROL_WORDS,
   type DeviceThreadCommand,
   type DeviceThreadInit,
@@ -24,10 +25,15 @@ import {
 } from './device-thread-protocol';
 
 /**
- * How long a command that takes something from the thread may wait for it. The thread answers
- * between two pieces of work (milliseconds); only a stalled file system makes it wait this long.
+ * How long a command that takes something from the running thread may wait for it. The thread
+ * answers between two pieces of work (milliseconds); only a stalled file system makes it wait
+ * this long. A thread still loading is not waited for (CONTROL_READY).
  */
 const ACK_TIMEOUT_MS = 10_000;
+
+/** What became of a command: applied by the running thread, posted to a thread still loading
+ * (it applies it, in order, before it serves anything), or not answered in time. */
+type Posted = 'applied' | 'posted' | 'failed';
 
 /** A device that can live in a thread: see VirtioDevice.threadSpec. */
 export type ThreadableDevice = VirtioDevice & { threadSpec(): DeviceThreadSpec };
@@ -42,6 +48,9 @@ export interface ThreadedDeviceOptions {
   log?: LogSink;
   /** The thread's seccomp filter (default 'off' for a device made on its own; a VM passes its setting). */
   seccomp?: SeccompSetting;
+  /** How long a command waits for the running thread before the device is out of service
+   * (default 10 s). */
+  stallMs?: number;
 }
 
 /** What a boot hands a thread-served device: see DeviceThreadCommand 'attach'. */
@@ -73,6 +82,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
   private readonly wake: EventNotifier;
   private readonly kick = Buffer.alloc(8);
   private readonly log: LogSink | undefined;
+  private readonly stallMs: number;
   private gen = 0;
   private ctx: DeviceContext | undefined;
   private attached: ThreadAttachment | undefined;
@@ -87,6 +97,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.model = model;
     this.name = options.name;
     this.log = options.log;
+    this.stallMs = options.stallMs ?? ACK_TIMEOUT_MS;
     this.deviceId = model.deviceId;
     this.features = model.features;
     this.queueMaxSizes = model.queueMaxSizes;
@@ -171,7 +182,9 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     if (!a) return;
     this.attached = undefined;
     this.ctx = undefined;
-    if (this.command({ type: 'detach' }, true)) {
+    // A thread still loading attaches this RAM before it reads the detach: its lease is then
+    // released when the thread exits, as it cannot be told apart from a later acknowledgement.
+    if (this.command({ type: 'detach' }, true) === 'applied') {
       const i = this.leases.indexOf(a.lease);
       if (i >= 0) this.leases.splice(i, 1);
       a.lease.release();
@@ -204,7 +217,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
 
   /** The VM pauses: returns once the thread has stopped serving (the piece of work under way done). */
   pause(): void {
-    if (this.attached) this.command({ type: 'pause' }, true);
+    if (this.attached) this.command({ type: 'pause', finish: this.running }, true);
   }
 
   resume(): void {
@@ -214,7 +227,9 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
   /** The queues as the thread left them (paused first): a snapshot saves these, not the transport's. */
   queueStates(): SplitQueueState[] | undefined {
     if (!this.attached || !this.ctx) return undefined;
-    if (!this.command({ type: 'save' }, true)) {
+    // A thread that has not run has served nothing: the queues are where activation left them.
+    if (!this.running) return this.ctx.queues.map((q) => q.state());
+    if (this.command({ type: 'save' }, true) !== 'applied') {
       throw new Error(`${this.name}: its I/O thread did not answer: its queues cannot be saved`);
     }
     const reply = receiveMessageOnPort(this.port)?.message as
@@ -231,25 +246,37 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     void this.worker.terminate();
     this.port.close();
     this.wake.close();
-    // A thread that did not stop may still be in a read or write on the model's files: leave them open.
-    if (stopped) this.model.close?.();
+    // A thread that did not stop may still be in a read or write on the model's files: leave them
+    // open. One still loading was in none.
+    if (stopped !== 'failed') this.model.close?.();
   }
 
-  /** Post a command; with `wait`, block until the thread applied it. False: it did not answer in time. */
-  private command(c: DistributiveOmit<DeviceThreadCommand, 'gen'>, wait = false): boolean {
-    if (this.failed || this.exited) return false;
+  /** Whether the thread has loaded and runs its loop. */
+  private get running(): boolean {
+    return Atomics.load(this.control, CONTROL_READY) === 1;
+  }
+
+  /**
+   * Post a command; with `wait`, block until the running thread applied it. A thread still loading
+   * is not waited for: it had not started when the command was posted (the order of the post and
+   * of this check against its own store of CONTROL_READY before its first read), so it applies the
+   * command before it serves anything.
+   */
+  private command(c: DistributiveOmit<DeviceThreadCommand, 'gen'>, wait = false): Posted {
+    if (this.failed || this.exited) return 'failed';
     const gen = ++this.gen;
     this.port.postMessage({ ...c, gen });
     Atomics.store(this.control, CONTROL_POSTED, gen);
     this.wake.signal();
-    if (!wait || this.waitFor(gen)) return true;
+    if (!wait || !this.running) return 'posted';
+    if (this.waitFor(gen)) return 'applied';
     this.fail(c.type);
-    return false;
+    return 'failed';
   }
 
   /** Block until the thread has applied command `gen`: it is between pieces of work or in poll(2). */
   private waitFor(gen: number): boolean {
-    const deadline = Date.now() + ACK_TIMEOUT_MS;
+    const deadline = Date.now() + this.stallMs;
     for (;;) {
       const acked = Atomics.load(this.control, CONTROL_ACK);
       if (acked >= gen) return true;
@@ -263,10 +290,10 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
   /** The thread did not answer: terminate it (it keeps its lease until it has exited) and say so. */
   private fail(what: string): void {
     this.failed = true;
-    this.lastDeviceError = `the I/O thread did not answer '${what}' within ${ACK_TIMEOUT_MS / 1000} s`;
+    this.lastDeviceError = `the I/O thread did not answer '${what}' within ${this.stallMs / 1000} s`;
     this.log?.(
       'device-stalled',
-      `${this.name}: its I/O thread did not answer within ${ACK_TIMEOUT_MS / 1000} s ` +
+      `${this.name}: its I/O thread did not answer within ${this.stallMs / 1000} s ` +
         `(is its file on a stalled file system?); the thread is stopped and the device is out of service`,
     );
     void this.worker.terminate();
