@@ -19,8 +19,10 @@
 #define VIRTIO_VECTOR 0x30
 #define WATCHDOG_VECTOR 0x31
 #define SPURIOUS_VECTOR 0xff
-/* How long one wait may take before the guest gives up (generous: a loaded host under TCG). */
-#define VIRTQ_WATCHDOG_MS 5000
+/* How long one wait may take before the guest gives up. Generous: a loaded host under TCG, and the
+ * device's I/O thread, which in the tests loads from the TypeScript sources (7.5-10 s measured in
+ * the nested-KVM VM), may come up after the guest's first kick. */
+#define VIRTQ_WATCHDOG_MS 30000
 /* How long virtio_irq_report waits for an interrupt still on its way when none was taken. */
 #define REPORT_WAIT_MS 200
 

@@ -13,26 +13,13 @@ import { threadReport } from '../support/thread-report';
 
 const canRun = kvmUsable('tier 2: VM lifecycle (pause, resume, reboot, power button) on /dev/kvm');
 
-/** The COUNT values printed so far, in order. */
-function counts(vm: Vm): number[] {
-  return [...vm.console.output.matchAll(/^COUNT (\d+)$/gm)].map((m) => Number(m[1]));
+/** The COUNTs the guest printed; `head`: output of the VM it was restored from, after that
+ * VM's last newline (a pause can fall in the middle of a line: the restored guest finishes it). */
+function counts(vm: Vm, head = ''): number[] {
+  return [...(head + vm.console.output).matchAll(/^COUNT (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/**
- * Inside the nested-KVM VM (kvm_amd under QEMU TCG) two of these fail, seen 2026-12-02 and not yet
- * understood (they pass on a software-emulated KVM host): the blk-writer guest's 5 s virtio
- * watchdog fires (VIRTQ-TIMEOUT), before or after a restore, and two restored counting guests
- * print a burst of COUNTs after resume (a guest clock that jumped). Skipped there, loudly, until
- * they are: docs/testing.md names them.
- */
-const NESTED = process.env.VMM_NESTED_HOST === '1';
-if (canRun && NESTED) {
-  console.log(
-    'SKIP tier 2: lifecycle restore-twice and snapshot-during-disk-writes inside the nested-KVM VM (known failures there, under investigation; see docs/testing.md)',
-  );
-}
-
 /** A start or restore, given the time a nested-KVM VM under TCG can take (threads loading there). */
 const START = { timeoutMs: 180_000 };
 
@@ -115,6 +102,8 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     const snap = path.join(dir, 'snap');
     let last = 0;
+    /** What the snapshotted VM printed after its last newline. */
+    let tail = '';
 
     it('a paused VM is written to a directory; a running one is refused', async () => {
       const vm = await Vmm.builder()
@@ -129,6 +118,7 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
         await vm.pause();
         await sleep(300);
         last = counts(vm).at(-1)!;
+        tail = vm.console.output.slice(vm.console.output.lastIndexOf('\n') + 1);
         await vm.snapshot(snap);
         await expect(vm.snapshot(snap)).rejects.toMatchObject({ code: 'ESNAPSHOTEXISTS' });
         expect(fs.readdirSync(snap).sort()).toEqual(['devices.json', 'kvm.state', 'manifest.json', 'memory']);
@@ -139,34 +129,30 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       }
     }, 360_000);
 
-    it.skipIf(NESTED)(
-      'restored twice, each VM comes back paused and counts on from where the first stopped',
-      async () => {
-        const a = await Vm.restore(snap, START);
-        const b = await Vm.restore(snap, START);
-        try {
-          expect(a.state).toBe('paused');
-          await sleep(500);
-          expect(counts(a)).toEqual([]);
-          await a.resume();
-          await b.resume();
-          await a.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
-          await b.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
-          expect(counts(a).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
-          expect(counts(b).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
-          // Independent: one powers off, the other counts on.
-          await a.powerButton();
-          expect((await a.exited).outcome).toBe('poweroff');
-          const n = counts(b).at(-1)!;
-          await b.console.waitFor(new RegExp(`^COUNT ${n + 2}\\n`, 'm'), { timeoutMs: 30_000 });
-          expect(b.state).toBe('running');
-        } finally {
-          await a.dispose();
-          await b.dispose();
-        }
-      },
-      360_000,
-    );
+    it('restored twice, each VM comes back paused and counts on from where the first stopped', async () => {
+      const a = await Vm.restore(snap, START);
+      const b = await Vm.restore(snap, START);
+      try {
+        expect(a.state).toBe('paused');
+        await sleep(500);
+        expect(counts(a)).toEqual([]);
+        await a.resume();
+        await b.resume();
+        await a.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
+        await b.console.waitFor(new RegExp(`^COUNT ${last + 3}\\n`, 'm'), { timeoutMs: 30_000 });
+        expect(counts(a, tail).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
+        expect(counts(b, tail).slice(0, 3)).toEqual([last + 1, last + 2, last + 3]);
+        // Independent: one powers off, the other counts on.
+        await a.powerButton();
+        expect((await a.exited).outcome).toBe('poweroff');
+        const n = counts(b).at(-1)!;
+        await b.console.waitFor(new RegExp(`^COUNT ${n + 2}\\n`, 'm'), { timeoutMs: 30_000 });
+        expect(b.state).toBe('running');
+      } finally {
+        await a.dispose();
+        await b.dispose();
+      }
+    }, 360_000);
 
     it('a guest writing to its serial port without a pause, snapshotted and restored twice in a row, prints every byte once', async () => {
       // The stream guest's exits are nearly all UART accesses, so each pause lands right after
@@ -228,60 +214,60 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
     }, 60_000);
   });
 
-  it.skipIf(NESTED)(
-    'a guest in the middle of disk writes is snapshotted, restored in a new VM, and finishes with a consistent disk',
-    async () => {
-      const writer = (await buildGuests())['blk-writer']!;
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-snapshot-blk-'));
-      const disk = path.join(dir, 'disk.img');
-      fs.writeFileSync(disk, Buffer.alloc(1 << 20));
-      const snap = path.join(dir, 'snap');
+  it('a guest in the middle of disk writes is snapshotted, restored in a new VM, and finishes with a consistent disk', async () => {
+    const writer = (await buildGuests())['blk-writer']!;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-snapshot-blk-'));
+    const disk = path.join(dir, 'disk.img');
+    fs.writeFileSync(disk, Buffer.alloc(1 << 20));
+    const snap = path.join(dir, 'snap');
+    try {
+      // The log option: it hears the monitor's notices from the start (a device thread that failed).
+      const booted: string[] = [];
+      const vm = await Vmm.builder()
+        .kernel(writer)
+        .memory('128M')
+        .disk({ path: disk, readonly: false })
+        .console({ capture: true })
+        .start({ ...START, log: (line) => booted.push(line) });
       try {
-        const vm = await Vmm.builder()
-          .kernel(writer)
-          .memory('128M')
-          .disk({ path: disk, readonly: false })
-          .console({ capture: true })
-          .start(START);
-        let last = -1;
-        try {
-          await shows(vm, /^BLK-WRITE 5\n/m, 60_000);
-          await vm.pause();
-          await vm.snapshot(snap);
-          await sleep(200);
-          const writes = [...vm.console.output.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
-          last = writes.at(-1)!;
-          expect(last).toBeLessThan(40); // paused in the middle of the writes, not after
-        } finally {
-          await vm.dispose();
-        }
-        // The log option, not the 'log' event: it hears the restore's own notices too.
-        const notices: string[] = [];
-        const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });
-        try {
-          await back.resume();
-          await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000).catch((e: Error) => {
-            throw new Error(`${e.message}; the monitor said: ${JSON.stringify(notices)}`);
-          });
-          const writes = [...back.console.output.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
-          expect(writes[0]).toBe(last + 1); // it went on from where it stopped
-          expect(writes.at(-1)).toBe(47);
-          expect(back.console.output).toMatch(/^BLK-VERIFY ok$/m);
-          expect((await back.exited).outcome).toBe('poweroff');
-        } finally {
-          await back.dispose();
-        }
-        // And the host sees every chunk where the guest put it.
-        const bytes = fs.readFileSync(disk);
-        for (let i = 0; i < 48; i++) {
-          const chunk = bytes.subarray((64 + i * 8) * 512, (64 + i * 8) * 512 + 4096);
-          expect(chunk.readUInt16LE(0), `chunk ${i}`).toBe(i);
-          expect(chunk[100]).toBe((i * 13 + 100) & 0xff);
-        }
+        await shows(vm, /^BLK-WRITE 5\n/m, 60_000).catch((e: Error) => {
+          throw new Error(`${e.message}; the monitor said: ${JSON.stringify(booted)}`);
+        });
+        await vm.pause();
+        await vm.snapshot(snap);
       } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        await vm.dispose(); // its console's last bytes are delivered by then
       }
-    },
-    480_000,
-  );
+      const before = vm.console.output;
+      const last = [...before.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1])).at(-1)!;
+      expect(last).toBeLessThan(40); // paused in the middle of the writes, not after
+      // The log option, not the 'log' event: it hears the restore's own notices too.
+      const notices: string[] = [];
+      const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });
+      try {
+        await back.resume();
+        await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000).catch((e: Error) => {
+          throw new Error(`${e.message}; the monitor said: ${JSON.stringify(notices)}`);
+        });
+        // It went on from where it stopped: the output before the snapshot and after the restore,
+        // joined (the pause can fall in the middle of a line), reports every chunk once, in order.
+        const joined = before + back.console.output;
+        const writes = [...joined.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
+        expect(writes).toEqual(Array.from({ length: 48 }, (_, i) => i));
+        expect(back.console.output).toMatch(/^BLK-VERIFY ok$/m);
+        expect((await back.exited).outcome).toBe('poweroff');
+      } finally {
+        await back.dispose();
+      }
+      // And the host sees every chunk where the guest put it.
+      const bytes = fs.readFileSync(disk);
+      for (let i = 0; i < 48; i++) {
+        const chunk = bytes.subarray((64 + i * 8) * 512, (64 + i * 8) * 512 + 4096);
+        expect(chunk.readUInt16LE(0), `chunk ${i}`).toBe(i);
+        expect(chunk[100]).toBe((i * 13 + 100) & 0xff);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 480_000);
 });
