@@ -182,13 +182,29 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     if (!a) return;
     this.attached = undefined;
     this.ctx = undefined;
-    // A thread still loading attaches this RAM before it reads the detach: its lease is then
-    // released when the thread exits, as it cannot be told apart from a later acknowledgement.
-    if (this.command({ type: 'detach' }, true) === 'applied') {
-      const i = this.leases.indexOf(a.lease);
-      if (i >= 0) this.leases.splice(i, 1);
-      a.lease.release();
-    }
+    const posted = this.command({ type: 'detach' }, true);
+    if (posted === 'applied') this.release(a.lease);
+    // A thread still loading attaches this RAM before it reads the detach: the lease comes back
+    // once it has applied the detach (or has exited), never before.
+    else if (posted === 'posted') this.releaseWhenApplied(this.gen, a.lease);
+  }
+
+  private release(lease: GuestMemoryLease): void {
+    const i = this.leases.indexOf(lease);
+    if (i < 0) return; // the exit handler gave it back
+    this.leases.splice(i, 1);
+    lease.release();
+  }
+
+  /** Give `lease` back once the thread has acknowledged command `gen` (checked every 10 ms). */
+  private releaseWhenApplied(gen: number, lease: GuestMemoryLease): void {
+    const timer = setInterval(() => {
+      if (this.exited || Atomics.load(this.control, CONTROL_ACK) >= gen) {
+        clearInterval(timer);
+        this.release(lease);
+      }
+    }, 10);
+    timer.unref();
   }
 
   activate(ctx: DeviceContext): void {
@@ -247,8 +263,10 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.port.close();
     this.wake.close();
     // A thread that did not stop may still be in a read or write on the model's files: leave them
-    // open. One still loading was in none.
-    if (stopped !== 'failed') this.model.close?.();
+    // open. One still loading may yet build its device over them (they are shared by number):
+    // close them once it has exited.
+    if (stopped === 'applied') this.model.close?.();
+    else if (stopped === 'posted') this.worker.once('exit', () => this.model.close?.());
   }
 
   /** Whether the thread has loaded and runs its loop. */
