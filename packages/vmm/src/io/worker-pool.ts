@@ -7,7 +7,8 @@
 // takes them at boot, and the pool starts replacements shortly after, in the background.
 //
 // A taken worker never comes back: it has installed its seccomp filter and ends with its VM.
-// Idle workers are unref'd (they never keep the process alive) and end with the process; each
+// Idle workers that have loaded are unref'd (they never keep the process alive; one still loading
+// holds it until it has loaded) and end with the process; each
 // costs memory (~10 MiB resident) and a few file descriptors (its event loop's epoll, eventfd and
 // pipe). releaseWarmThreads() ends them now, and the pool stays empty until the next warmThreads().
 import type { Transferable, Worker } from 'node:worker_threads';
@@ -136,7 +137,9 @@ export function startPooledThread(
     if (Atomics.load(next.loaded, 0) === 1) stats.takenLoaded++;
     else stats.takenLoading++;
   } else {
-    worker = spawn().worker;
+    const cold = spawn();
+    cold.detach();
+    worker = cold.worker;
     stats.takenCold++;
   }
   worker.postMessage(work, transferList);
@@ -156,8 +159,16 @@ function scheduleRefill(): void {
 function spawn(): IdleWorker {
   const loaded = new Int32Array(new SharedArrayBuffer(4));
   const worker = startWorker('pool-worker', { workerData: { loaded: loaded.buffer } });
-  worker.unref();
   stats.started++;
+  // Ref'd until it has loaded: at the process's exit Node terminates unref'd workers, and one
+  // terminated inside koffi's native registration aborts the whole process (napi_throw in an
+  // ending environment: "FATAL ERROR", seen once in CI). So an exit waits out a load.
+  const poll = setInterval(() => {
+    if (Atomics.load(loaded, 0) !== 1) return;
+    clearInterval(poll);
+    worker.unref();
+  }, 10);
+  poll.unref();
   // One that fails while it waits (it could not load a module) leaves the pool; the take that
   // would have had it starts a new one, whose failure then reaches the VM.
   const gone = () => {
@@ -169,10 +180,13 @@ function spawn(): IdleWorker {
   };
   worker.on('error', gone);
   worker.on('exit', gone);
+  worker.once('exit', () => clearInterval(poll));
   return {
     worker,
     loaded,
     detach: () => {
+      clearInterval(poll);
+      worker.unref(); // the taker's to ref
       worker.off('error', gone);
       worker.off('exit', gone);
     },

@@ -66,7 +66,7 @@ describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: 
     await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
   });
 
-  it('idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself', async () => {
+  it('idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself, once the threads still loading have loaded', async () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'packages/vmm/test/support/warm-child.ts', kernel],
@@ -85,8 +85,12 @@ describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: 
     clearTimeout(kill);
     expect(signal, `killed after 60 s: the pool kept the process alive\n${out}\n${err}`).toBeNull();
     expect(code, err).toBe(0);
-    const report = JSON.parse(out.trim()) as { exit: string; stats: { idle: number } };
+    const [first = '', last = ''] = out.trim().split('\n');
+    const report = JSON.parse(first) as { exit: string; stats: { idle: number; idleLoaded: number } };
     expect(report.exit).toBe('poweroff');
-    expect(report.stats.idle).toBe(4); // there were idle threads when the module returned
+    expect(report.stats.idle).toBe(4); // there were idle threads when the module returned...
+    expect(report.stats.idleLoaded).toBeLessThan(4); // ...still loading...
+    const atExit = JSON.parse(last) as { atExit: { idle: number; idleLoaded: number } };
+    expect(atExit.atExit).toMatchObject({ idle: 4, idleLoaded: 4 }); // ...which the exit waited out
   });
 });
