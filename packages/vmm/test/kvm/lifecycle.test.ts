@@ -23,14 +23,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A start or restore, given the time a nested-KVM VM under TCG can take (threads loading there). */
 const START = { timeoutMs: 180_000 };
 
-/** waitFor, whose failure quotes the guest's last output (the VM may have ended first) and the
- * devices' counters. */
-async function shows(vm: Vm, pattern: RegExp, timeoutMs: number): Promise<void> {
+/** waitFor, whose failure quotes the guest's last output (the VM may have ended first), the
+ * devices' counters and the monitor's `notices` if given. */
+async function shows(vm: Vm, pattern: RegExp, timeoutMs: number, notices?: string[]): Promise<void> {
   try {
     await vm.console.waitFor(pattern, { timeoutMs });
   } catch (e) {
     throw new Error(
-      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}; devices: ${JSON.stringify(vm.counters())}; this process's threads (the VM's among them):\n${threadReport(process.pid)}`,
+      `${(e as Error).message}; waiting for ${String(pattern)}; the guest's last output: ${JSON.stringify(vm.console.output.slice(-400))}; devices: ${JSON.stringify(vm.counters())}; ${notices ? `the monitor said: ${JSON.stringify(notices)}; ` : ''}this process's threads (the VM's among them):\n${threadReport(process.pid)}`,
     );
   }
 }
@@ -230,9 +230,7 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
         .console({ capture: true })
         .start({ ...START, log: (line) => booted.push(line) });
       try {
-        await shows(vm, /^BLK-WRITE 5\n/m, 60_000).catch((e: Error) => {
-          throw new Error(`${e.message}; the monitor said: ${JSON.stringify(booted)}`);
-        });
+        await shows(vm, /^BLK-WRITE 5\n/m, 60_000, booted);
         await vm.pause();
         await vm.snapshot(snap);
       } finally {
@@ -246,9 +244,7 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });
       try {
         await back.resume();
-        await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000).catch((e: Error) => {
-          throw new Error(`${e.message}; the monitor said: ${JSON.stringify(notices)}`);
-        });
+        await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000, notices);
         // It went on from where it stopped: the output before the snapshot and after the restore,
         // joined (the pause can fall in the middle of a line), reports every chunk once, in order.
         const joined = before + back.console.output;
