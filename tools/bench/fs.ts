@@ -158,7 +158,7 @@ export default async function fsBench(): Promise<string> {
     '',
     `Median of ${RUNS} runs of each after an uncounted one, in alternating order (ABBA); both mounted on one ${fsType} directory (${where}) in one ` +
       'private mount namespace, the host kernel as the FUSE client. vmm: cache=auto (1 s entry and attribute ' +
-      `timeouts, READDIRPLUS, max_write 128 KiB), one thread. bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
+      `timeouts, READDIRPLUS, max_write 128 KiB), one thread, the built server (@vmm/virtio/fs, as a VM's device thread runs it). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
       'writes at most 128 KiB per request with it, 4 KiB without), otherwise its defaults (single-threaded, 1 s ' +
       'timeouts, default_permissions as ours). Write and read: dd, 1 MiB blocks, its own timing; small files: one Node ' +
       'process (openSync "wx" + closeSync, statSync, unlinkSync), timed inside it.',

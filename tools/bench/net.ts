@@ -30,9 +30,7 @@ const peers: Peer[] = [
       spawn(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          path.join(root, 'packages/cli/src/bin.ts'),
+          path.join(root, 'packages/cli/dist/bin.js'),
           'nat',
           '--netns',
           `/var/run/netns/${ns}`,

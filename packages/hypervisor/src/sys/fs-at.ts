@@ -7,7 +7,7 @@
 // bytes, not UTF-8; `cString` makes one), buffers are passed without a copy, each call returns the
 // raw C result and a failed call's errno is `fsErrno()`, read right after it.
 import koffi from 'koffi';
-import { SYS_OPENAT2 } from './fs-constants';
+import { SYS_OPEN_TREE, SYS_OPENAT2 } from './fs-constants';
 
 export type Bytes = Uint8Array;
 /** A 64-bit C argument: a number up to 2^53, or a bigint. */
@@ -18,6 +18,9 @@ export interface FsAt {
   openat(dirfd: number, path: Bytes, flags: number, mode: number): number;
   /** openat2(dirfd, path, how, sizeof how) through syscall(2): an fd, or -1 (ENOSYS before Linux 5.6). */
   openat2(dirfd: number, path: Bytes, how: Bytes, size: number): number;
+  /** open_tree(dirfd, path, flags) through syscall(2) (never with OPEN_TREE_CLONE here): an O_PATH
+   *  fd of what path names, or -1 (ENOSYS before Linux 5.2; EPERM under some container filters). */
+  openTree(dirfd: number, path: Bytes, flags: number): number;
   close(fd: number): number;
   read(fd: number, buf: Bytes, count: number): number;
   write(fd: number, buf: Bytes, count: number): number;
@@ -71,9 +74,13 @@ export function fsAt(): FsAt {
   const syscall4 = f<(nr: number, a: number, b: Bytes, c: Bytes, d: number) => number>(
     'long syscall(long nr, long a, const void *b, void *c, unsigned long d)',
   );
+  const syscall3 = f<(nr: number, a: number, b: Bytes, c: number) => number>(
+    'long syscall(long nr, long a, const void *b, unsigned long c)',
+  );
   cached = {
     openat: f('int openat(int dirfd, const void *path, int flags, unsigned int mode)'),
     openat2: (dirfd, path, how, size) => syscall4(SYS_OPENAT2, dirfd, path, how, size),
+    openTree: (dirfd, path, flags) => syscall3(SYS_OPEN_TREE, dirfd, path, flags),
     close: f('int close(int fd)'),
     read: f('long read(int fd, void *buf, size_t count)'),
     write: f('long write(int fd, const void *buf, size_t count)'),

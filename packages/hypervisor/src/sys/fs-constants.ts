@@ -82,5 +82,10 @@ export const XATTR_REPLACE = 2;
 /** openat2 has no glibc wrapper before 2.38 (Debian 12 has 2.36): called through syscall(2).
  *  437 on x86_64 and aarch64 alike (new system calls share one number since 5.1). */
 export const SYS_OPENAT2 = 437;
+/** open_tree(2) (Linux 5.2), called through syscall(2) as glibc wraps it only since 2.36. 428 on
+ *  x86_64 and aarch64 alike. */
+export const SYS_OPEN_TREE = 428;
+/** open_tree's flag for a close-on-exec fd (linux/mount.h): O_CLOEXEC's value. */
+export const OPEN_TREE_CLOEXEC = O_CLOEXEC;
 /** The most struct iovec one preadv/pwritev takes (<limits.h>; the kernel's UIO_MAXIOV). */
 export const IOV_MAX = 1024;

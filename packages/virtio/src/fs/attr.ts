@@ -40,16 +40,6 @@ export function statKey(stx: DataView): string {
   )}:${stx.getUint32(S.stx_ino, true)}`;
 }
 
-/** Whether two statx name one inode (device and inode number), without making their keys. */
-export function sameInode(a: DataView, b: DataView): boolean {
-  return (
-    a.getUint32(S.stx_ino, true) === b.getUint32(S.stx_ino, true) &&
-    a.getUint32(S.stx_ino + 4, true) === b.getUint32(S.stx_ino + 4, true) &&
-    a.getUint32(S.stx_dev_minor, true) === b.getUint32(S.stx_dev_minor, true) &&
-    a.getUint32(S.stx_dev_major, true) === b.getUint32(S.stx_dev_major, true)
-  );
-}
-
 /** new_encode_dev (include/linux/kdev_t.h): how fuse_attr.rdev carries a device number. */
 export function encodeDev(major: number, minor: number): number {
   return ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0;

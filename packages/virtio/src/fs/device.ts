@@ -30,6 +30,7 @@ export const FS_TAG_MAX = 36;
 export const FS_THREAD_SYSCALLS: readonly SyscallName[] = [
   'openat',
   'openat2',
+  'open_tree',
   'close',
   'statx',
   'mkdirat',

@@ -8,7 +8,7 @@
 //   nothing about which file that is.
 import { cString, fsAt, fsConst as C, fsErrno, fsLayout, type FsAt } from '@vmm/hypervisor';
 import { FsShareError } from './errors';
-import { ENOSYS } from './errno';
+import { ENOSYS, EPERM } from './errno';
 
 /** "" for the *at() calls given AT_EMPTY_PATH: the fd itself. */
 export const EMPTY_PATH = new Uint8Array(1);
@@ -23,6 +23,7 @@ export class HostFs {
   /** O_PATH fd of /proc/self/fd. */
   readonly procFd: number;
   private openat2 = true;
+  private openTree = true;
   private readonly how = new Uint8Array(fsLayout.OPEN_HOW.size);
   private readonly howView = new DataView(this.how.buffer);
   /** "N\0" for openat(procFd, ...), and "/proc/self/fd/N\0" for the path-only calls (xattrs). */
@@ -73,6 +74,22 @@ export class HostFs {
   /** An O_PATH fd of the name beneath `dirfd` (a symlink as itself), or -errno. */
   lookup(dirfd: number, name: Uint8Array): number {
     return this.openBeneath(dirfd, name, LOOKUP_FLAGS, 0);
+  }
+
+  /**
+   * An O_PATH fd of exactly the inode `fd` holds: open_tree(fd, "", AT_EMPTY_PATH) walks no path;
+   * where the kernel or a container's filter refuses it, the reopen through /proc below. An fd,
+   * or -errno.
+   */
+  pathOf(fd: number): number {
+    if (this.openTree) {
+      const r = this.fs.openTree(fd, EMPTY_PATH, C.AT_EMPTY_PATH | C.OPEN_TREE_CLOEXEC);
+      if (r >= 0) return r;
+      const e = fsErrno();
+      if (e !== ENOSYS && e !== EPERM) return -e;
+      this.openTree = false;
+    }
+    return this.reopen(fd, C.O_PATH);
   }
 
   /** Opens the inode that `fd` holds, anew with `flags`: an fd, or -errno. Only for files and dirs. */

@@ -10,7 +10,7 @@ import { EMPTY_PATH } from './host';
 import type { FsNode } from './nodes';
 import { PASSED_OPEN_FLAGS, fileOpenFlags, tooManyOpen, writeOpenOut } from './ops-file';
 import * as L from './layout';
-import { sameInode, statKey, statType } from './attr';
+import { statKey, statType } from './attr';
 
 /** The parent directory a request names, or an errno. */
 function parentDir(ctx: FsContext, id: number): FsNode | number {
@@ -127,7 +127,7 @@ export function create(ctx: FsContext): number {
   const createdHere = fd >= 0;
   if (fd === -EEXIST && !(asked & C.O_EXCL)) fd = host.openBeneath(parent.fd, name, flags, 0);
   if (fd < 0) return ctx.error(-fd);
-  const pfd = nodeFdOf(ctx, fd, parent.fd, name);
+  const pfd = nodeFdOf(ctx, fd);
   if (pfd < 0) {
     host.close(fd);
     return ctx.error(-pfd);
@@ -155,29 +155,11 @@ export function create(ctx: FsContext): number {
   return ctx.ok(L.ENTRY_OUT.size + L.OPEN_OUT.size);
 }
 
-/**
- * An O_PATH fd of the file `fd` has open, its statx in ctx.stx: the name looked up again (cheap),
- * kept only if it is still that inode; else (the host renamed something over it meanwhile) the
- * inode reopened through /proc/self/fd (exact, but twice the cost). -errno on failure.
- */
-function nodeFdOf(ctx: FsContext, fd: number, parentFd: number, name: Uint8Array): number {
+/** An O_PATH fd of exactly the file `fd` has open, its statx in ctx.stx: -errno on failure. */
+function nodeFdOf(ctx: FsContext, fd: number): number {
   const host = ctx.host;
-  if (host.stat(fd, ctx.stx2) < 0) return host.err();
-  let pfd = host.lookup(parentFd, name);
-  if (pfd >= 0 && (host.stat(pfd, ctx.stx) < 0 || !sameInode(ctx.stxView, ctx.stx2View))) {
-    host.close(pfd);
-    pfd = -1;
-  }
-  if (pfd < 0) {
-    pfd = host.reopen(fd, C.O_PATH);
-    if (pfd < 0) return pfd;
-    if (host.stat(pfd, ctx.stx) < 0) {
-      const e = host.err();
-      host.close(pfd);
-      return e;
-    }
-  }
-  return pfd;
+  if (host.stat(fd, ctx.stx) < 0) return host.err();
+  return host.pathOf(fd);
 }
 
 /** UNLINK and RMDIR. */

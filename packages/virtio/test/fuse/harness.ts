@@ -1,9 +1,10 @@
 // Tier-3 harness for the FUSE server: the kernel's own FUSE client is the guest. Each mount lives
 // in a private mount namespace made for it (`unshare -m --propagation private`), served by its own
-// process (serve.ts, from sources through tsx) reading /dev/fuse; commands run inside that
-// namespace with `nsenter -m`, either against the mount point with the host's tools or chrooted
-// into the mount with a static busybox copied into the share, which then sees the share as "/"
-// exactly as a guest does (absolute symlinks and ".." resolve against the share, not the host).
+// process (serve.mjs: the built server with VMM_TEST_BUILT=1, else the sources through tsx)
+// reading /dev/fuse; commands run inside that namespace with `nsenter -m`, either against the
+// mount point with the host's tools or chrooted into the mount with a static busybox copied into
+// the share, which then sees the share as "/" exactly as a guest does (absolute symlinks and ".."
+// resolve against the share, not the host).
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,9 @@ import path from 'node:path';
 import type { FuseServerOptions } from '../../src/fs/options';
 
 export const root = path.resolve(import.meta.dirname, '../../../..');
-const SERVE = path.join(import.meta.dirname, 'serve.ts');
+const SERVE = path.join(import.meta.dirname, 'serve.mjs');
+/** Node's arguments before the server's script: tsx only for the sources. */
+const SERVE_NODE_ARGS = process.env.VMM_TEST_BUILT === '1' ? [] : ['--import', 'tsx'];
 export const BUSYBOX = '/usr/bin/busybox';
 
 /** Why the tier cannot run here, or undefined when it can. */
@@ -112,8 +115,7 @@ export async function mount(
     '--propagation',
     'private',
     process.execPath,
-    '--import',
-    'tsx',
+    ...SERVE_NODE_ARGS,
     SERVE,
     dirs.share,
     dirs.mnt,
