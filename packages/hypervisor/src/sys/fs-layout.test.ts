@@ -15,7 +15,7 @@ const hasGcc =
 if (!hasGcc) console.warn('SKIP (no gcc or no /usr/include/linux/openat2.h): *at() ABI layout check');
 
 /** Our constant name -> the C expression it must equal, where the name alone is not it. */
-const cExpr: Record<string, string> = { SYS_OPENAT2: '__NR_openat2' };
+const cExpr: Record<string, string> = { SYS_OPENAT2: '__NR_openat2', SYS_OPEN_TREE: '__NR_open_tree' };
 /** glibc's O_LARGEFILE is 0 on 64-bit (implied) and its <fcntl.h> cannot be mixed with the
  *  kernel's <asm/fcntl.h>: the kernel's value (asm-generic/fcntl.h: 00100000) is checked by hand. */
 const notInGlibc = new Set(['O_LARGEFILE']);
