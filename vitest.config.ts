@@ -15,7 +15,10 @@ export default defineConfig({
         replacement: entry('virtio', sub),
       })),
       { find: '@vmm/net/options', replacement: entry('net', 'options') },
-      ...['warm', 'api', 'agent'].map((sub) => ({ find: `@vmm/vmm/${sub}`, replacement: entry('vmm', sub) })),
+      ...['warm', 'api', 'agent', 'code-cache'].map((sub) => ({
+        find: `@vmm/vmm/${sub}`,
+        replacement: entry('vmm', sub),
+      })),
       { find: '@vmm/hypervisor', replacement: pkg('hypervisor') },
       { find: '@vmm/net', replacement: pkg('net') },
       { find: '@vmm/virtio', replacement: pkg('virtio') },

@@ -24,7 +24,8 @@ export default defineConfig([
     // warm: the worker pool alone (@vmm/vmm/warm); it shares the pool's chunk with index, so
     // both see one pool.
     // api and agent: entries of their own, loaded only by a program that uses them (index.ts).
-    entry: ['src/index.ts', 'src/warm.ts', 'src/api.ts', 'src/agent.ts'],
+    // code-cache: @vmm/cli's bin loads its bundle through it, before anything else.
+    entry: ['src/index.ts', 'src/warm.ts', 'src/api.ts', 'src/agent.ts', 'src/code-cache.ts'],
     format: ['esm'],
     dts: true,
     sourcemap: true,
@@ -40,7 +41,23 @@ export default defineConfig([
     noExternal: ['@vmm/virtio'],
     esbuildPlugins: [virtioRegistersOnly],
     sourcemap: true,
-    clean: ['!device-thread.*'],
+    clean: ['!device-thread.*', '!pool-worker*.cjs'],
+    target: 'node20',
+  },
+  {
+    // The same pooled worker as one CommonJS file with @vmm/hypervisor inlined (koffi external:
+    // a native module), and its entry, which runs it with a V8 code cache (pool-worker-loader.ts).
+    entry: { 'pool-worker': 'src/io/pool-worker.ts', 'pool-worker-loader': 'src/io/pool-worker-loader.ts' },
+    outDir: 'dist/io',
+    format: ['cjs'],
+    outExtension: () => ({ js: '.cjs' }),
+    noExternal: ['@vmm/virtio', '@vmm/hypervisor'],
+    external: ['koffi', './pool-worker.js'],
+    esbuildPlugins: [virtioRegistersOnly],
+    platform: 'node',
+    splitting: false,
+    sourcemap: false,
+    clean: false,
     target: 'node20',
   },
   {

@@ -59,4 +59,24 @@ describe.skipIf(!built)('packed packages install and import in a fresh npm proje
     const out = execFileSync(path.join(project, 'node_modules/.bin/vmm'), ['--help'], { encoding: 'utf8' });
     expect(out).toContain('vmm run --kernel PATH');
   });
+
+  it('a pooled worker thread loads from the installed @vmm/vmm (its code-cached bundle, koffi found)', () => {
+    const script = `
+      const { warmThreads, warmThreadStats, releaseWarmThreads } = await import('@vmm/vmm/warm');
+      warmThreads(1);
+      const until = Date.now() + 50000;
+      while (warmThreadStats().idleLoaded < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      console.log(JSON.stringify(warmThreadStats()));
+      await releaseWarmThreads();`;
+    const r = execFileSync('node', ['--input-type=module', '-e', script], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'code-cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(JSON.parse(r)).toMatchObject({ idleLoaded: 1, failed: 0 });
+    expect(fs.readdirSync(path.join(work, 'code-cache')).some((f) => f.startsWith('pool-worker-'))).toBe(
+      true,
+    );
+  });
 });

@@ -1,21 +1,11 @@
 // The CLI from one bundled file (dist/vmm.cjs, every @vmm/* package inlined) compiled with a V8
-// code cache kept between runs: a new process skips compiling what the last one ran, a third of
-// what `vmm` costs beyond Node's own start (docs/benchmarks.md). Node 20 caches only scripts, not
-// ES modules (Node 22's module.enableCompileCache does those), hence the CommonJS bundle.
-//
-// The cache is a file per command, bundle build, Node version and flag set, in $XDG_CACHE_HOME/vmm
-// (VMM_CODE_CACHE_DIR overrides; VMM_CODE_CACHE=off turns it off). V8 checks what it is given and
-// rejects a cache that does not fit; the file's name ties it to the bundle's size, mtime and inode,
-// since V8's own check looks only at the source's length. Nothing here may stop `vmm` from
-// running: a missing bundle, a cache that cannot be read or written, a bundle that does not load
-// all fall back to the modules (bin.ts). A cache is code that runs: it is read only from a
-// directory of this user's that no one else can write. VMM_DEBUG says which way it went.
-import fs from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
+// code cache kept between runs (@vmm/vmm/code-cache): a new process skips compiling what the last
+// one ran, a third of what `vmm` costs beyond Node's own start (docs/benchmarks.md). One cache per
+// command: a cache holds what its run compiled (`vmm run`'s the VM's code, --help's not), written
+// at exit. Anything that keeps the bundle from running falls back to the modules (bin.ts).
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+import { loadCodeCached } from '@vmm/vmm/code-cache';
 
 interface Bundle {
   start(argv: string[]): Promise<void>;
@@ -23,72 +13,14 @@ interface Bundle {
 
 /** Run the CLI from the bundle at `url` with `argv`; false (nothing run) when it cannot be. */
 export function runCodeCached(url: URL, argv: string[]): boolean {
-  if (process.env.VMM_CODE_CACHE === 'off') return fallBack('off');
   const file = fileURLToPath(url);
-  let source: string;
-  let key: string;
-  try {
-    const st = fs.statSync(file);
-    key = `${st.size}-${Math.trunc(st.mtimeMs)}-${st.ino}`;
-    source = fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallBack(`no bundle at ${file}`);
-  }
-  // One per command: a cache holds what its run compiled (`vmm run`'s the VM's code, --help's not).
   const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
-  const name = `cli-${command}-${process.version}-${process.arch}-${flagsHash()}-${key}.v8`;
-  // The user's cache, else (a read-only home) one of this user's in the temporary directory.
-  const places = cacheDirs().map((d) => path.join(d, name));
-  let cacheFile = places[0]!;
-  let cachedData: Buffer | undefined;
-  for (const place of places) {
-    try {
-      if (!privateDir(path.dirname(place))) continue;
-      cachedData = fs.readFileSync(place);
-      cacheFile = place;
-      break;
-    } catch {
-      // none there: this run writes one
-    }
-  }
-  let bundle: Bundle;
-  let script: vm.Script;
-  try {
-    script = new vm.Script(Module.wrap(source), {
-      filename: file,
-      cachedData,
-      importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-    });
-    const mod = { exports: {} as Bundle };
-    const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-    wrapper.call(mod.exports, mod.exports, bundleRequire(file), mod, file, path.dirname(file));
-    bundle = mod.exports;
-    if (typeof bundle.start !== 'function') throw new Error('the bundle exports no start()');
-  } catch (e) {
-    return fallBack(`bundle ${file} did not load (${(e as Error).message})`);
-  }
-  if (cachedData && !script.cachedDataRejected) debug(`used ${cacheFile}`);
-  else {
-    // At exit, so that it holds every function this run compiled, not only the top level.
-    process.once('exit', () => {
-      const data = script.createCachedData();
-      const why: string[] = [];
-      for (const place of cachedData ? [cacheFile] : places) {
-        try {
-          makeDirs(path.dirname(place));
-          if (!privateDir(path.dirname(place)))
-            throw new Error(`${path.dirname(place)} is not this user's alone`);
-          const tmp = `${place}.${process.pid}.tmp`;
-          fs.writeFileSync(tmp, data, { mode: 0o600 });
-          fs.renameSync(tmp, place);
-          return debug(`${cachedData ? 'rejected, rewritten' : 'written'}: ${place}`);
-        } catch (e) {
-          why.push((e as Error).message);
-        }
-      }
-      debug(`not written (${why.join('; ')})`);
-    });
-  }
+  const bundle = loadCodeCached<Bundle>(file, {
+    name: `cli-${command}`,
+    write: 'exit',
+    require: bundleRequire(file),
+  });
+  if (typeof bundle?.start !== 'function') return false;
   void bundle.start(argv);
   return true;
 }
@@ -106,59 +38,4 @@ function bundleRequire(file: string): NodeJS.Require {
     return hypervisor(id);
   }) as NodeJS.Require;
   return Object.assign(req, { resolve: own.resolve, cache: own.cache, main: own.main });
-}
-
-function cacheDirs(): string[] {
-  const given = process.env.VMM_CODE_CACHE_DIR;
-  if (given) return [given];
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  const uid = process.getuid?.() ?? 'user';
-  return [path.join(base, 'vmm', 'code-cache'), path.join(os.tmpdir(), `vmm-code-cache-${uid}`)];
-}
-
-/**
- * Compiled code is run as it is found: a cache is taken only from a directory that is this
- * user's and that no one else may write (the temporary directory is shared).
- */
-function privateDir(dir: string): boolean {
-  try {
-    const st = fs.lstatSync(dir);
-    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * mkdir -p, one level at a time, private to this user. Not fs.mkdirSync's `recursive`: on some
- * file systems (/proc: mkdir there says ENOENT) it loops for ever.
- */
-function makeDirs(dir: string): void {
-  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
-  let at: string = path.sep;
-  for (const part of parts) {
-    at = path.join(at, part);
-    try {
-      fs.mkdirSync(at, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  }
-}
-
-/** V8 rejects a cache made under other flags: one file per flag set (FNV-1a of execArgv). */
-function flagsHash(): string {
-  let h = 0x811c9dc5;
-  for (const ch of process.execArgv.join('\0')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-  return h.toString(16);
-}
-
-function debug(line: string): void {
-  if (process.env.VMM_DEBUG) process.stderr.write(`vmm: code cache: ${line}\n`);
-}
-
-/** Not from the bundle: say why (VMM_DEBUG) and let bin.ts load the modules. */
-function fallBack(why: string): false {
-  debug(`${why}: the modules instead`);
-  return false;
 }

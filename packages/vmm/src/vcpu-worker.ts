@@ -4,7 +4,8 @@
 // this module ahead and calls runVcpuThread() with the init VcpuThread posts (vcpu/thread.ts).
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { installSeccomp, type Vcpu } from '@vmm/hypervisor';
+import { attachKvmVcpu, installSeccomp, type Vcpu } from '@vmm/hypervisor';
+import { dynamicImport } from './dynamic-import';
 import { vcpuThreadPolicy } from './sandbox/seccomp-policies';
 import { AcpiPmDevice } from './devices/acpi-pm';
 import { ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT } from './arch/x86_64/acpi/registers';
@@ -23,6 +24,16 @@ import {
 
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 
+type Attach = (handle: unknown) => Vcpu;
+/**
+ * The attach functions of the backends this thread has loaded already, taken without an import:
+ * in the code-cached bundle (io/pool-worker-loader.ts) @vmm/hypervisor is inlined, and importing
+ * it would load it a second time on the way to the guest's first instruction.
+ */
+const LOADED: Record<string, Record<string, Attach>> = {
+  '@vmm/hypervisor': { attachKvmVcpu: attachKvmVcpu as Attach },
+};
+
 /** Run the vCPU `init` names until it stops; what stopped it is posted ('stopped'). */
 export function runVcpuThread(init: VcpuWorkerInit): void {
   main(init).catch((e: unknown) =>
@@ -31,7 +42,7 @@ export function runVcpuThread(init: VcpuWorkerInit): void {
 }
 
 async function main(init: VcpuWorkerInit): Promise<void> {
-  const mod = (await import(init.vcpu.module)) as Record<string, (handle: unknown) => Vcpu>;
+  const mod = LOADED[init.vcpu.module] ?? ((await dynamicImport(init.vcpu.module)) as Record<string, Attach>);
   const attach = mod[init.vcpu.exportName];
   if (typeof attach !== 'function') throw new Error(`${init.vcpu.module} has no ${init.vcpu.exportName}`);
   const vcpu = attach(init.vcpu.handle);

@@ -1,11 +1,14 @@
 // Starting a worker thread on one of our modules: the built JavaScript next to this module
-// (dist/io/pool-worker.js), or, when running from the TypeScript sources (tests), the .ts file
-// loaded through tsx's loader, registered inside the worker (execArgv --import does not reach
-// workers on Node 20).
+// (dist/io/pool-worker-loader.cjs, dist/io/device-thread.js), or, when running from the
+// TypeScript sources (tests), the .ts file loaded through tsx's loader, registered inside the
+// worker (execArgv --import does not reach workers on Node 20).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 export function startWorker(name: 'pool-worker' | 'device-thread', options: WorkerOptions): Worker {
-  return startModuleWorker(new URL(`./io/${name}${fromSource() ? '.ts' : '.js'}`, import.meta.url), options);
+  if (fromSource()) return startModuleWorker(new URL(`./io/${name}.ts`, import.meta.url), options);
+  // Built, a pooled worker starts from its code-cached bundle (io/pool-worker-loader.ts).
+  const file = name === 'pool-worker' ? 'pool-worker-loader.cjs' : `${name}.js`;
+  return new Worker(new URL(`./io/${file}`, import.meta.url), options);
 }
 
 /** Start a worker on any module URL (a .ts one through tsx). */

@@ -1,0 +1,164 @@
+// A CommonJS bundle compiled with a V8 code cache kept between runs: a new process (or thread)
+// skips compiling what the last one ran. Node 20 caches only scripts, not ES modules (Node 22's
+// module.enableCompileCache does those), hence CommonJS bundles: the CLI's (dist/vmm.cjs, through
+// @vmm/cli's bin) and the pooled worker's (dist/io/pool-worker.cjs, through
+// io/pool-worker-loader.ts), whose load is on the path to a guest's first instruction.
+//
+// A cache is a file per name (a command, a thread), bundle build, Node version and flag set, in
+// $XDG_CACHE_HOME/vmm/code-cache (VMM_CODE_CACHE_DIR overrides; VMM_CODE_CACHE=off turns it off).
+// V8 checks what it is given and rejects a cache that does not fit; the file's name ties it to the
+// bundle's size, mtime and inode, since V8's own check looks only at the source's length. Nothing
+// here may stop the program: a missing bundle, a cache that cannot be read or written, a bundle
+// that does not load all return undefined, and the caller loads its modules instead. A cache is
+// code that runs: it is read only from a directory of this user's that no one else can write.
+// VMM_DEBUG says which way it went.
+import fs from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+export interface CodeCacheOptions {
+  /** What the cache is for, the start of its file name: one per kind of run (its own functions). */
+  name: string;
+  /**
+   * When the cache is written (when there was none, or V8 rejected it): 'exit', at the process's
+   * exit, so that it holds every function the run compiled (the CLI); 'loaded', right after the
+   * bundle's top level ran (a thread that goes on to install a seccomp filter, after which it
+   * could not write it).
+   */
+  write: 'exit' | 'loaded';
+  /** The bundle's `require` (default: Node's, from the bundle's folder). */
+  require?: NodeJS.Require;
+}
+
+/** The exports of the CommonJS bundle `file`, run with its code cache; undefined if it cannot be. */
+export function loadCodeCached<T>(file: string, options: CodeCacheOptions): T | undefined {
+  if (process.env.VMM_CODE_CACHE === 'off') return fallBack('off');
+  let source: string;
+  let key: string;
+  try {
+    const st = fs.statSync(file);
+    key = `${st.size}-${Math.trunc(st.mtimeMs)}-${st.ino}`;
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallBack(`no bundle at ${file}`);
+  }
+  const name = `${options.name}-${process.version}-${process.arch}-${flagsHash()}-${key}.v8`;
+  // The user's cache, else (a read-only home) one of this user's in the temporary directory.
+  const places = cacheDirs().map((d) => path.join(d, name));
+  let cacheFile = places[0]!;
+  let cachedData: Buffer | undefined;
+  for (const place of places) {
+    try {
+      if (!privateDir(path.dirname(place))) continue;
+      cachedData = fs.readFileSync(place);
+      cacheFile = place;
+      break;
+    } catch {
+      // none there: this run writes one
+    }
+  }
+  let exports: T;
+  let script: vm.Script;
+  try {
+    script = new vm.Script(Module.wrap(source), {
+      filename: file,
+      cachedData,
+      importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    });
+    const mod = { exports: {} as T };
+    const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+    wrapper.call(
+      mod.exports,
+      mod.exports,
+      options.require ?? createRequire(file),
+      mod,
+      file,
+      path.dirname(file),
+    );
+    exports = mod.exports;
+  } catch (e) {
+    return fallBack(`bundle ${file} did not load (${(e as Error).message})`);
+  }
+  if (cachedData && !script.cachedDataRejected) {
+    debug(`used ${cacheFile}`);
+    return exports;
+  }
+  const write = (): void => {
+    const data = script.createCachedData();
+    const why: string[] = [];
+    for (const place of cachedData ? [cacheFile] : places) {
+      try {
+        makeDirs(path.dirname(place));
+        if (!privateDir(path.dirname(place)))
+          throw new Error(`${path.dirname(place)} is not this user's alone`);
+        const tmp = `${place}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+        fs.writeFileSync(tmp, data, { mode: 0o600 });
+        fs.renameSync(tmp, place);
+        return debug(`${cachedData ? 'rejected, rewritten' : 'written'}: ${place}`);
+      } catch (e) {
+        why.push((e as Error).message);
+      }
+    }
+    debug(`not written (${why.join('; ')})`);
+  };
+  if (options.write === 'exit') process.once('exit', write);
+  else write();
+  return exports;
+}
+
+function cacheDirs(): string[] {
+  const given = process.env.VMM_CODE_CACHE_DIR;
+  if (given) return [given];
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const uid = process.getuid?.() ?? 'user';
+  return [path.join(base, 'vmm', 'code-cache'), path.join(os.tmpdir(), `vmm-code-cache-${uid}`)];
+}
+
+/**
+ * Compiled code is run as it is found: a cache is taken only from a directory that is this
+ * user's and that no one else may write (the temporary directory is shared).
+ */
+function privateDir(dir: string): boolean {
+  try {
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * mkdir -p, one level at a time, private to this user. Not fs.mkdirSync's `recursive`: on some
+ * file systems (/proc: mkdir there says ENOENT) it loops for ever.
+ */
+function makeDirs(dir: string): void {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  let at: string = path.sep;
+  for (const part of parts) {
+    at = path.join(at, part);
+    try {
+      fs.mkdirSync(at, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/** V8 rejects a cache made under other flags: one file per flag set (FNV-1a of execArgv). */
+function flagsHash(): string {
+  let h = 0x811c9dc5;
+  for (const ch of process.execArgv.join('\0')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h.toString(16);
+}
+
+function debug(line: string): void {
+  if (process.env.VMM_DEBUG) process.stderr.write(`vmm: code cache: ${line}\n`);
+}
+
+/** Not from the bundle: say why (VMM_DEBUG); the caller loads the modules. */
+function fallBack(why: string): undefined {
+  debug(`${why}: the modules instead`);
+  return undefined;
+}

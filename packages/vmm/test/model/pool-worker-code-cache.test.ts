@@ -1,0 +1,84 @@
+// The built package starts a pooled worker (a vCPU's or the kick poller's thread) from its
+// CommonJS bundle with a V8 code cache (io/pool-worker-loader.ts): the first start writes the
+// cache before the thread takes any role, the next uses it, a damaged one is rejected and written
+// again, and VMM_CODE_CACHE=off (or a bundle that cannot run) loads the ES module. The thread
+// loads either way. Tier 2 and 4 run every vCPU of the built CLI through it.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../../../..');
+const dist = path.join(root, 'packages/vmm/dist');
+const built = ['warm.js', 'io/pool-worker-loader.cjs', 'io/pool-worker.cjs', 'io/pool-worker.js'].every((f) =>
+  fs.existsSync(path.join(dist, f)),
+);
+if (!built) console.warn('SKIP (packages/vmm/dist is not built: pnpm build): the code-cached pooled worker');
+
+/** A process that starts one pooled worker, waits until it has loaded, and lets it go. */
+const child = `
+const { warmThreads, warmThreadStats, releaseWarmThreads } = await import(${JSON.stringify(path.join(dist, 'warm.js'))});
+warmThreads(1);
+const until = Date.now() + 50000;
+while (warmThreadStats().idleLoaded < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+process.stdout.write(JSON.stringify(warmThreadStats()));
+await releaseWarmThreads();
+`;
+
+describe.skipIf(!built)('the pooled worker from its code-cached bundle (built package)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-pool-cache-'));
+  const cacheDir = path.join(dir, 'cache');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const start = (env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir, ...env },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const stats = JSON.parse(r.stdout) as { idleLoaded: number; failed: number };
+    expect(stats).toMatchObject({ idleLoaded: 1, failed: 0 });
+    return r.stderr;
+  };
+  const caches = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+
+  it('writes the cache at the first start, uses it at the next, rewrites a damaged one; off loads the ES module', () => {
+    expect(start()).toMatch(/^vmm: code cache: written: .*\/pool-worker-[^/]*\.v8$/m);
+    expect(caches()).toHaveLength(1);
+    const file = path.join(cacheDir, caches()[0]!);
+    expect(fs.statSync(file).size).toBeGreaterThan(10_000);
+    expect(start()).toMatch(/^vmm: code cache: used .*\/pool-worker-/m);
+    fs.writeFileSync(file, Buffer.alloc(fs.statSync(file).size, 0x5a));
+    expect(start()).toMatch(/^vmm: code cache: rejected, rewritten: /m);
+    expect(fs.readFileSync(file).every((b) => b === 0x5a)).toBe(false);
+    expect(start()).toMatch(/^vmm: code cache: used /m);
+    expect(start({ VMM_CODE_CACHE: 'off' })).toMatch(/^vmm: code cache: off: the modules instead$/m);
+  });
+
+  it('a vCPU role run from the cache imports a backend module of its own (Node 20 loses import() in cached code: the loader lends its own)', () => {
+    // A backend whose attach function says it was reached: the vCPU thread reports it as its stop.
+    const backend = path.join(dir, 'backend.mjs');
+    fs.writeFileSync(backend, `export function attach() { throw new Error('backend module imported'); }\n`);
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const loaded = new SharedArrayBuffer(4);
+      const w = new Worker(${JSON.stringify(path.join(dist, 'io/pool-worker-loader.cjs'))}, { workerData: { loaded } });
+      const vcpu = { module: ${JSON.stringify(pathToFileURL(backend).href)}, exportName: 'attach', handle: null };
+      w.postMessage({ role: 'vcpu', init: { id: 0, vcpu } });
+      w.on('message', (m) => { process.stdout.write(JSON.stringify(m)); process.exit(0); });`;
+    // Twice: the first run writes this process's cache (its flags are its own), the second uses it.
+    for (const cache of ['written', 'used']) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
+      });
+      expect(r.stderr).toMatch(new RegExp(`^vmm: code cache: ${cache}:? .*/pool-worker-`, 'm'));
+      const stop = JSON.parse(r.stdout) as { type: string; reason: string; detail: string };
+      expect(stop).toMatchObject({ type: 'stopped', reason: 'error' });
+      expect(stop.detail).toContain('backend module imported');
+    }
+  });
+});
