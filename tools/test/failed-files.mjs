@@ -2,14 +2,9 @@
 // The test files a vitest JSON report (argv[2]) counts as failed, relative to the working
 // directory, one line each: what tools/test/run.mjs runs again. A missing or unreadable report
 // prints nothing (then every file runs again).
-import fs from 'node:fs';
 import path from 'node:path';
+import { reportFiles } from './report.mjs';
 
-try {
-  const report = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-  for (const f of report.testResults) {
-    if (f.status === 'failed') console.log(path.relative(process.cwd(), f.name));
-  }
-} catch {
-  // nothing named: the caller runs them all
+for (const f of reportFiles(process.argv[2])) {
+  if (f.status === 'failed') console.log(path.relative(process.cwd(), f.name));
 }

@@ -5,6 +5,7 @@
 // (test-vms/src/nested/run.ts), and their results replace the host's skips in the closing count.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { reportFiles } from './report.mjs';
 
 /** The test files that need /dev/kvm: tiers 2 and 4. */
 const KVM_TIERS = ['packages/hypervisor/test/kvm', 'packages/vmm/test/kvm', 'packages/vmm/test/linux'];
@@ -111,6 +112,7 @@ if (!fs.existsSync(HOST_REPORT)) {
 let nestedStatus = 0;
 if (nested) {
   console.log(`\n=== tiers 2 and 4 inside the nested-KVM VM, and ${NESTED_ALSO.join(', ')}`);
+  const files = [...KVM_TIERS, ...NESTED_ALSO].join(' ');
   const script = [
     // doctor sees an AMD-V CPU (QEMU emulates it): say what it really is.
     'echo "this VM: QEMU TCG with an emulated AMD-V CPU; kvm_amd gives its /dev/kvm"',
@@ -121,7 +123,7 @@ if (nested) {
     // The kernel's log from here on is the tests' (its faults decide a second run below).
     'dmesg -C',
     // One file at a time: each boot keeps a core busy, and the VM has two.
-    `VMM_TEST_BUILT=1 node node_modules/vitest/vitest.mjs ${vitestArgs(NESTED_REPORT).join(' ')} --fileParallelism=false ${[...KVM_TIERS, ...NESTED_ALSO].join(' ')}; st=$?`,
+    `VMM_TEST_BUILT=1 node node_modules/vitest/vitest.mjs ${vitestArgs(NESTED_REPORT).join(' ')} --fileParallelism=false ${files}; st=$?`,
     // The emulator under this VM has bugs of its own that strike at random (docs/testing.md: a
     // guest stalled in its early boot, a double fault of this VM's kernel): failed files run once
     // more, loudly, and the closing count names each file that passed only the second time.
@@ -130,7 +132,7 @@ if (nested) {
     `  faults=$(dmesg | grep -E '${KERNEL_FAULT}')`,
     `  [ -n "$faults" ] && { echo "=== RETRY: this VM's own kernel faulted during the run (QEMU TCG's AMD-V):"; echo "$faults"; }`,
     `  echo "=== RETRY: the failed files once more, in a fresh vitest:" \${failed:-all}`,
-    `  VMM_TEST_BUILT=1 node node_modules/vitest/vitest.mjs ${vitestArgs(NESTED_RETRY_REPORT).join(' ')} --fileParallelism=false \${failed:-${[...KVM_TIERS, ...NESTED_ALSO].join(' ')}}; st=$?`,
+    `  VMM_TEST_BUILT=1 node node_modules/vitest/vitest.mjs ${vitestArgs(NESTED_RETRY_REPORT).join(' ')} --fileParallelism=false \${failed:-${files}}; st=$?`,
     'fi',
     `if [ -f core ]; then echo "=== a process dumped core (its signal; for SIGSYS the refused call):"; ` +
       `command -v gdb >/dev/null && gdb -batch -ex 'p $_siginfo.si_signo' -ex 'p $_siginfo._sifields._sigsys' -ex 'info threads' node core 2>&1 | tail -25; rm -f core; fi`,
@@ -143,16 +145,14 @@ if (nested) {
 
 /** The files of a vitest JSON report with their status ('passed', 'failed'), by absolute path. */
 function fileStatus(report) {
-  if (!fs.existsSync(report)) return new Map();
-  return new Map(JSON.parse(fs.readFileSync(report, 'utf8')).testResults.map((f) => [f.name, f.status]));
+  return new Map(reportFiles(report).map((f) => [f.name, f.status]));
 }
 
 /** Per test file, the results of the last report that ran it (the nested run replaces the host's skips). */
 function merged() {
   const files = new Map();
   for (const report of [HOST_REPORT, NESTED_REPORT, NESTED_RETRY_REPORT]) {
-    if (!fs.existsSync(report)) continue;
-    for (const f of JSON.parse(fs.readFileSync(report, 'utf8')).testResults) {
+    for (const f of reportFiles(report)) {
       files.set(
         f.name,
         f.assertionResults.map((a) => a.status),
