@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
@@ -18,6 +19,16 @@ const virtioRegistersOnly: Plugin = {
     }));
   },
 };
+
+/** koffi's major version in our dependency range: a pooled worker takes only a koffi of it (io/koffi-native.ts). */
+const koffiMajor = /^\^?(\d+)\./.exec(
+  (
+    JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    }
+  ).dependencies.koffi ?? '',
+)?.[1];
+if (!koffiMajor) throw new Error('tsup.config.ts: no ^MAJOR.x range for koffi in package.json');
 
 export default defineConfig([
   {
@@ -53,6 +64,7 @@ export default defineConfig([
     outExtension: () => ({ js: '.cjs' }),
     noExternal: ['@vmm/virtio', '@vmm/hypervisor'],
     external: ['koffi', './pool-worker.js'],
+    define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor) },
     esbuildPlugins: [virtioRegistersOnly],
     platform: 'node',
     splitting: false,

@@ -1,6 +1,6 @@
 // Packages as users get them: `pnpm pack` each one, install the tarballs into a fresh project
 // with npm, import each package, and run the installed `vmm` binary.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,5 +78,24 @@ describe.skipIf(!built)('packed packages install and import in a fresh npm proje
     expect(fs.readdirSync(path.join(work, 'code-cache')).some((f) => f.startsWith('pool-worker-'))).toBe(
       true,
     );
+  });
+
+  it("a pooled worker started after @vmm/vmm loaded koffi takes koffi's native module from the installed package's layout", () => {
+    const script = `
+      await import('@vmm/vmm');
+      const { warmThreads, warmThreadStats, releaseWarmThreads } = await import('@vmm/vmm/warm');
+      warmThreads(1);
+      const until = Date.now() + 50000;
+      while (warmThreadStats().idleLoaded < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      console.log(JSON.stringify(warmThreadStats()));
+      await releaseWarmThreads();`;
+    const r = spawnSync('node', ['--input-type=module', '-e', script], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'code-cache') },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ idleLoaded: 1, failed: 0 });
+    expect(r.stderr).toMatch(/^vmm: koffi: native module from .*\/node_modules\/.*\/koffi\.node$/m);
   });
 });

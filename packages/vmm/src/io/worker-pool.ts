@@ -12,6 +12,7 @@
 // costs memory (~10 MiB resident) and a few file descriptors (its event loop's epoll, eventfd and
 // pipe). releaseWarmThreads() ends them now, and the pool stays empty until the next warmThreads().
 import type { Transferable, Worker } from 'node:worker_threads';
+import { loadedKoffiNative } from './koffi-native';
 import type { PollerThreadInit } from './poller-worker';
 import type { VcpuWorkerInit } from '../vcpu/protocol';
 import { startWorker } from '../worker-url';
@@ -158,7 +159,9 @@ function scheduleRefill(): void {
 
 function spawn(): IdleWorker {
   const loaded = new Int32Array(new SharedArrayBuffer(4));
-  const worker = startWorker('pool-worker', { workerData: { loaded: loaded.buffer } });
+  const worker = startWorker('pool-worker', {
+    workerData: { loaded: loaded.buffer, koffiNative: loadedKoffiNative() },
+  });
   stats.started++;
   // Ref'd until it has loaded: at the process's exit Node terminates unref'd workers, and one
   // terminated inside koffi's native registration aborts the whole process (napi_throw in an

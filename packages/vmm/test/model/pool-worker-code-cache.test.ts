@@ -57,6 +57,44 @@ describe.skipIf(!built)('the pooled worker from its code-cached bundle (built pa
     expect(start({ VMM_CODE_CACHE: 'off' })).toMatch(/^vmm: code cache: off: the modules instead$/m);
   });
 
+  it("takes koffi from the native module its process loaded, skipping koffi's loader; a file that is not it falls back to that loader", () => {
+    // A process that has loaded koffi (the library's case: Vmm.create starts threads after
+    // @vmm/hypervisor is in): its pooled worker loads (binding poll(2) through that koffi) from it.
+    const withKoffi = `import { createRequire } from 'node:module';
+      createRequire(${JSON.stringify(path.join(dist, 'index.js'))})('koffi');\n${child}`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', withKoffi], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ idleLoaded: 1, failed: 0 });
+    expect(r.stderr).toMatch(/^vmm: koffi: native module from \/.*\/koffi\.node$/m);
+    // Without koffi loaded first (the CLI's first thread), koffi's loader: no such line.
+    expect(start()).not.toMatch(/^vmm: koffi:/m);
+    // A path that does not load as koffi: the thread still loads, through koffi's loader.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      const loaded = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(${JSON.stringify(path.join(dist, 'io/pool-worker-loader.cjs'))}, {
+        workerData: { loaded: loaded.buffer, koffiNative: ${JSON.stringify(path.join(dir, 'not-koffi.node'))} },
+      });
+      w.on('error', (e) => { console.error(e); process.exit(1); });
+      const until = Date.now() + 50000;
+      while (Atomics.load(loaded, 0) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+      process.stdout.write(String(Atomics.load(loaded, 0)));
+      w.postMessage({ role: 'exit' });`;
+    fs.writeFileSync(path.join(dir, 'not-koffi.node'), 'not an ELF file');
+    const bad = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
+    });
+    expect(bad.status, bad.stderr).toBe(0);
+    expect(bad.stdout).toBe('1');
+    expect(bad.stderr).toMatch(/^vmm: koffi: .*not-koffi\.node did not load .*: koffi's loader instead$/m);
+  });
+
   it('a vCPU role run from the cache imports a backend module of its own (Node 20 loses import() in cached code: the loader lends its own)', () => {
     // A backend whose attach function says it was reached: the vCPU thread reports it as its stop.
     const backend = path.join(dir, 'backend.mjs');
