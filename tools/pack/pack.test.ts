@@ -60,40 +60,39 @@ describe.skipIf(!built)('packed packages install and import in a fresh npm proje
     expect(out).toContain('vmm run --kernel PATH');
   });
 
-  it('a pooled worker thread loads from the installed @vmm/vmm (its code-cached bundle, koffi found)', () => {
-    const script = `
+  /** A process in the installed project that runs `first`, starts one pooled worker and waits for its load. */
+  const pooledWorker = (first = '') =>
+    spawnSync(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `${first}
       const { warmThreads, warmThreadStats, releaseWarmThreads } = await import('@vmm/vmm/warm');
       warmThreads(1);
       const until = Date.now() + 50000;
       while (warmThreadStats().idleLoaded < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
       console.log(JSON.stringify(warmThreadStats()));
-      await releaseWarmThreads();`;
-    const r = execFileSync('node', ['--input-type=module', '-e', script], {
-      cwd: project,
-      encoding: 'utf8',
-      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'code-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    expect(JSON.parse(r)).toMatchObject({ idleLoaded: 1, failed: 0 });
+      await releaseWarmThreads();`,
+      ],
+      {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'code-cache') },
+      },
+    );
+
+  it('a pooled worker thread loads from the installed @vmm/vmm (its code-cached bundle, koffi found)', () => {
+    const r = pooledWorker();
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ idleLoaded: 1, failed: 0 });
     expect(fs.readdirSync(path.join(work, 'code-cache')).some((f) => f.startsWith('pool-worker-'))).toBe(
       true,
     );
   });
 
   it("a pooled worker started after @vmm/vmm loaded koffi takes koffi's native module from the installed package's layout", () => {
-    const script = `
-      await import('@vmm/vmm');
-      const { warmThreads, warmThreadStats, releaseWarmThreads } = await import('@vmm/vmm/warm');
-      warmThreads(1);
-      const until = Date.now() + 50000;
-      while (warmThreadStats().idleLoaded < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
-      console.log(JSON.stringify(warmThreadStats()));
-      await releaseWarmThreads();`;
-    const r = spawnSync('node', ['--input-type=module', '-e', script], {
-      cwd: project,
-      encoding: 'utf8',
-      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'code-cache') },
-    });
+    const r = pooledWorker("await import('@vmm/vmm');");
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ idleLoaded: 1, failed: 0 });
     expect(r.stderr).toMatch(/^vmm: koffi: native module from .*\/node_modules\/.*\/koffi\.node$/m);
