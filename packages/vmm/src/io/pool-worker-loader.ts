@@ -16,7 +16,7 @@ import { requireWithKoffi } from './koffi-native';
 const bundle = path.join(__dirname, 'pool-worker.cjs');
 // koffi from the native module the pool's process already loaded (koffi-native.ts).
 const { koffiNative } = workerData as { koffiNative?: string };
-const options = { name: 'pool-worker', write: 'loaded' as const };
-if (!loadCodeCached(bundle, { ...options, require: requireWithKoffi(createRequire(bundle), koffiNative) })) {
+const bundleRequire = requireWithKoffi(createRequire(bundle), koffiNative);
+if (!loadCodeCached(bundle, { name: 'pool-worker', write: 'loaded', require: bundleRequire })) {
   void import('./pool-worker.js');
 }
