@@ -15,7 +15,7 @@ export default defineConfig({
         replacement: entry('virtio', sub),
       })),
       { find: '@vmm/net/options', replacement: entry('net', 'options') },
-      ...['warm', 'api', 'agent', 'code-cache'].map((sub) => ({
+      ...['warm', 'api', 'agent', 'code-cache', 'koffi-native'].map((sub) => ({
         find: `@vmm/vmm/${sub}`,
         replacement: entry('vmm', sub),
       })),

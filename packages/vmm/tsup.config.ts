@@ -35,9 +35,17 @@ export default defineConfig([
     // warm: the worker pool alone (@vmm/vmm/warm); it shares the pool's chunk with index, so
     // both see one pool.
     // api and agent: entries of their own, loaded only by a program that uses them (index.ts).
-    // code-cache: @vmm/cli's bin loads its bundle through it, before anything else.
-    entry: ['src/index.ts', 'src/warm.ts', 'src/api.ts', 'src/agent.ts', 'src/code-cache.ts'],
+    // code-cache and koffi-native: @vmm/cli's bin loads its bundle through them, before anything else.
+    entry: {
+      index: 'src/index.ts',
+      warm: 'src/warm.ts',
+      api: 'src/api.ts',
+      agent: 'src/agent.ts',
+      'code-cache': 'src/code-cache.ts',
+      'koffi-native': 'src/koffi-native.ts',
+    },
     format: ['esm'],
+    define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor) },
     dts: true,
     sourcemap: true,
     clean: ['!io/**'],

@@ -55,9 +55,19 @@ describe.skipIf(!built)('packed packages install and import in a fresh npm proje
     expect(JSON.stringify(pkg)).not.toContain('workspace:');
   });
 
-  it('the installed vmm binary runs', () => {
-    const out = execFileSync(path.join(project, 'node_modules/.bin/vmm'), ['--help'], { encoding: 'utf8' });
-    expect(out).toContain('vmm run --kernel PATH');
+  it("the installed vmm binary runs; its next run loads koffi's native module from the note of its first", () => {
+    const vmm = () =>
+      spawnSync(path.join(project, 'node_modules/.bin/vmm'), ['run', '--help'], {
+        encoding: 'utf8',
+        env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: path.join(work, 'cli-code-cache') },
+      });
+    const first = vmm();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain('vmm run --kernel PATH');
+    expect(first.stderr).toMatch(/^vmm: code cache: note written: .*note-koffi-native-/m);
+    const second = vmm();
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/^vmm: koffi: native module from .*\/node_modules\/.*\/koffi\.node$/m);
   });
 
   /** A process in the installed project that runs `first`, starts one pooled worker and waits for its load. */

@@ -3,9 +3,18 @@
 // one ran, a third of what `vmm` costs beyond Node's own start (docs/benchmarks.md). One cache per
 // command: a cache holds what its run compiled (`vmm run`'s the VM's code, --help's not), written
 // at exit. Anything that keeps the bundle from running falls back to the modules (bin.ts).
+//
+// Beside the cache, a note of the koffi.node that koffi's loader chose in the last run: this run
+// loads that file itself and hands it to its first vCPU thread, which starts before the main
+// thread loads koffi; both skip koffi's loader (@vmm/vmm/koffi-native). A note that names anything
+// but koffi of our major version is not taken, and the loader's choice replaces it at exit.
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCodeCached } from '@vmm/vmm/code-cache';
+import { loadCodeCached, readCacheNote, writeCacheNote } from '@vmm/vmm/code-cache';
+import { announceKoffiNative, koffiNativeOfLoader, requireWithKoffi } from '@vmm/vmm/koffi-native';
+
+const KOFFI_NOTE = 'note-koffi-native';
 
 interface Bundle {
   start(argv: string[]): Promise<void>;
@@ -15,10 +24,17 @@ interface Bundle {
 export function runCodeCached(url: URL, argv: string[]): boolean {
   const file = fileURLToPath(url);
   const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
+  const note = readCacheNote(KOFFI_NOTE, file);
+  const noted = note && path.isAbsolute(note) && note.endsWith('/koffi.node') ? note : undefined;
+  announceKoffiNative(noted);
+  process.once('exit', () => {
+    const chosen = koffiNativeOfLoader();
+    if (chosen && chosen !== noted) writeCacheNote(KOFFI_NOTE, file, chosen);
+  });
   const bundle = loadCodeCached<Bundle>(file, {
     name: `cli-${command}`,
     write: 'exit',
-    require: bundleRequire(file),
+    require: requireWithKoffi(bundleRequire(file), noted),
   });
   if (typeof bundle?.start !== 'function') return false;
   void bundle.start(argv);

@@ -1,7 +1,10 @@
 // The built `vmm` (dist/bin.js) runs the CLI from its bundle (dist/vmm.cjs) with a V8 code cache:
 // the first run writes the cache, the next one uses it; a damaged cache is rejected and written
-// again; VMM_CODE_CACHE=off loads the modules. Each way prints the same. The bundle finds what its
-// modules find next to themselves (package.json for --version, the guest agent's binary).
+// again; VMM_CODE_CACHE=off loads the modules. Each way prints the same. Writing a cache removes
+// the caches of the same bundle's earlier builds. The bundle finds what its modules find next to
+// themselves (package.json for --version, the guest agent's binary). Beside the cache, a note of the
+// koffi.node koffi's loader chose: the next run's main thread and first vCPU thread load it
+// themselves.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,13 +30,14 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   const cacheFiles = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+  const codeCaches = () => cacheFiles().filter((f) => f.endsWith('.v8'));
 
   it('writes the cache on the first run, uses it on the next, rewrites a damaged one; off loads the modules; the same output each way', () => {
     const first = vmm({}, 'run', '--help');
     expect(first.code, first.err).toBe(0);
     expect(first.err).toMatch(/^vmm: code cache: written: .*\.v8$/m);
-    expect(cacheFiles()).toHaveLength(1);
-    const file = path.join(cacheDir, cacheFiles()[0]!);
+    expect(codeCaches()).toHaveLength(1);
+    const file = path.join(cacheDir, codeCaches()[0]!);
     expect(fs.statSync(file).size).toBeGreaterThan(10_000);
 
     const second = vmm({}, 'run', '--help');
@@ -69,5 +73,67 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^vmm: .*not a format we can boot/m);
     expect(r.err).not.toMatch(/agent/i);
+  });
+
+  it("removes the caches of the same bundle's earlier builds when it writes one, not another install's", () => {
+    expect(vmm({}, 'run', '--help').code).toBe(0);
+    const current = cacheFiles().find((f) => f.startsWith('cli-run-'))!;
+    expect(current).toMatch(/^cli-run-[0-9a-f]+-v.*-\d+-\d+-\d+\.v8$/);
+    const earlier = current.replace(/-\d+-\d+-\d+\.v8$/, '-1-2-3.v8');
+    const otherInstall = current.replace(/^cli-run-[0-9a-f]+-/, 'cli-run-0-');
+    fs.renameSync(path.join(cacheDir, current), path.join(cacheDir, earlier));
+    fs.writeFileSync(path.join(cacheDir, otherInstall), 'another install of vmm');
+    const r = vmm({}, 'run', '--help');
+    expect(r.err).toMatch(/^vmm: code cache: written: /m);
+    expect(r.err).toContain(`removed ${earlier} (an earlier build's)`);
+    expect(cacheFiles()).toContain(current);
+    expect(cacheFiles()).not.toContain(earlier);
+    expect(cacheFiles()).toContain(otherInstall);
+  });
+
+  it("notes the koffi.node koffi's loader chose; the next run's main thread and first vCPU thread load it themselves; a note of anything else is replaced", () => {
+    // A kernel that is not one: `vmm run` loads koffi and starts its first vCPU thread before it
+    // fails (on any host, with or without /dev/kvm), and the process waits for that thread's load.
+    const kernel = path.join(dir, 'not-a-kernel');
+    fs.writeFileSync(kernel, Buffer.alloc(4096, 0x41));
+    const run = (env: Record<string, string> = {}) => vmm(env, 'run', '--kernel', kernel);
+    const nativeLines = (err: string) =>
+      err.split('\n').filter((l) => l.startsWith('vmm: koffi: native module from '));
+    const notes = () => cacheFiles().filter((f) => f.startsWith('note-koffi-native-'));
+    for (const f of notes()) fs.rmSync(path.join(cacheDir, f));
+
+    const first = run();
+    expect(first.err).toMatch(/not a format we can boot/);
+    expect(first.err).toMatch(/^vmm: code cache: note written: .*note-koffi-native-.*\.txt$/m);
+    expect(notes()).toHaveLength(1);
+    const note = path.join(cacheDir, notes()[0]!);
+    const chosen = fs.readFileSync(note, 'utf8');
+    expect(chosen).toMatch(/\/koffi\.node$/);
+    expect(fs.existsSync(chosen)).toBe(true);
+    expect(nativeLines(first.err)).toEqual([]); // no note yet: the loader, in both threads
+
+    const second = run();
+    expect(second.err).toMatch(/not a format we can boot/);
+    expect(nativeLines(second.err)).toEqual([
+      `vmm: koffi: native module from ${chosen}`,
+      `vmm: koffi: native module from ${chosen}`,
+    ]);
+    expect(second.err).not.toMatch(/note written/);
+
+    const fake = path.join(dir, 'fake', 'koffi.node');
+    fs.mkdirSync(path.dirname(fake), { recursive: true });
+    fs.writeFileSync(fake, 'not a shared object');
+    fs.writeFileSync(note, fake);
+    const third = run();
+    expect(third.err).toMatch(/not a format we can boot/);
+    expect(nativeLines(third.err)).toEqual([]);
+    expect(third.err).toContain(`vmm: koffi: ${fake} did not load`);
+    expect(third.err).toMatch(/^vmm: code cache: note written: /m);
+    expect(fs.readFileSync(note, 'utf8')).toBe(chosen);
+
+    for (const f of notes()) fs.rmSync(path.join(cacheDir, f));
+    const off = run({ VMM_CODE_CACHE: 'off' });
+    expect(off.err).toMatch(/not a format we can boot/);
+    expect(notes()).toEqual([]);
   });
 });

@@ -4,8 +4,9 @@
 // @vmm/cli's bin) and the pooled worker's (dist/io/pool-worker.cjs, through
 // io/pool-worker-loader.ts), whose load is on the path to a guest's first instruction.
 //
-// A cache is a file per name (a command, a thread), bundle build, Node version and flag set, in
-// $XDG_CACHE_HOME/vmm/code-cache (VMM_CODE_CACHE_DIR overrides; VMM_CODE_CACHE=off turns it off).
+// A cache is a file per name (a command, a thread), bundle path and build, Node version and flag
+// set, in $XDG_CACHE_HOME/vmm/code-cache (VMM_CODE_CACHE_DIR overrides; VMM_CODE_CACHE=off turns
+// it off); writing one removes the caches of the same bundle path's earlier builds.
 // V8 checks what it is given and rejects a cache that does not fit; the file's name ties it to the
 // bundle's size, mtime and inode, since V8's own check looks only at the source's length. Nothing
 // here may stop the program: a missing bundle, a cache that cannot be read or written, a bundle
@@ -36,17 +37,15 @@ export interface CodeCacheOptions {
 export function loadCodeCached<T>(file: string, options: CodeCacheOptions): T | undefined {
   if (process.env.VMM_CODE_CACHE === 'off') return fallBack('off');
   let source: string;
-  let key: string;
+  let name: CacheName;
   try {
-    const st = fs.statSync(file);
-    key = `${st.size}-${Math.trunc(st.mtimeMs)}-${st.ino}`;
+    name = cacheName(options.name, file, '.v8');
     source = fs.readFileSync(file, 'utf8');
   } catch {
     return fallBack(`no bundle at ${file}`);
   }
-  const name = `${options.name}-${process.version}-${process.arch}-${flagsHash()}-${key}.v8`;
   // The user's cache, else (a read-only home) one of this user's in the temporary directory.
-  const places = cacheDirs().map((d) => path.join(d, name));
+  const places = cacheDirs().map((d) => path.join(d, name.file));
   let cacheFile = places[0]!;
   let cachedData: Buffer | undefined;
   for (const place of places) {
@@ -86,26 +85,123 @@ export function loadCodeCached<T>(file: string, options: CodeCacheOptions): T | 
     return exports;
   }
   const write = (): void => {
-    const data = script.createCachedData();
-    const why: string[] = [];
-    for (const place of cachedData ? [cacheFile] : places) {
-      try {
-        makeDirs(path.dirname(place));
-        if (!privateDir(path.dirname(place)))
-          throw new Error(`${path.dirname(place)} is not this user's alone`);
-        const tmp = `${place}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-        fs.writeFileSync(tmp, data, { mode: 0o600 });
-        fs.renameSync(tmp, place);
-        return debug(`${cachedData ? 'rejected, rewritten' : 'written'}: ${place}`);
-      } catch (e) {
-        why.push((e as Error).message);
-      }
-    }
-    debug(`not written (${why.join('; ')})`);
+    const written = writePrivate(cachedData ? [cacheFile] : places, script.createCachedData(), name.prefix);
+    debug(
+      written.place
+        ? `${cachedData ? 'rejected, rewritten' : 'written'}: ${written.place}`
+        : `not written (${written.why})`,
+    );
   };
   if (options.write === 'exit') process.once('exit', write);
   else write();
   return exports;
+}
+
+/**
+ * A short text kept beside the code caches for the bundle `file` (a fact that a later run of the
+ * same build can reuse instead of finding it again), or undefined. Read from a private directory
+ * only, as a cache is; none with VMM_CODE_CACHE=off.
+ */
+export function readCacheNote(note: string, file: string): string | undefined {
+  if (process.env.VMM_CODE_CACHE === 'off') return undefined;
+  try {
+    const { file: name } = cacheName(note, file, '.txt');
+    for (const dir of cacheDirs()) {
+      if (!privateDir(dir)) continue;
+      try {
+        return fs.readFileSync(path.join(dir, name), 'utf8');
+      } catch {
+        // not in this one
+      }
+    }
+  } catch {
+    // no bundle: no note
+  }
+  return undefined;
+}
+
+/** Keep `text` as the note `note` of the bundle `file` (readCacheNote); failures only said (VMM_DEBUG). */
+export function writeCacheNote(note: string, file: string, text: string): void {
+  if (process.env.VMM_CODE_CACHE === 'off') return;
+  try {
+    const name = cacheName(note, file, '.txt');
+    const written = writePrivate(
+      cacheDirs().map((d) => path.join(d, name.file)),
+      text,
+      name.prefix,
+    );
+    debug(written.place ? `note written: ${written.place}` : `note not written (${written.why})`);
+  } catch {
+    // the bundle is gone: nothing to note
+  }
+}
+
+interface CacheName {
+  /**
+   * What every cache of this kind, bundle path, Node and flags begins with: another file with it
+   * is of an earlier build of the bundle (an upgrade, a rebuild), dead, and removed when this one
+   * is written. Other paths (another install) and other Node versions keep theirs.
+   */
+  prefix: string;
+  file: string;
+}
+
+/**
+ * The cache file's name: its kind, the bundle's path (hashed), Node's version, arch and flags,
+ * then the bundle's build, by size, mtime and inode (V8's own check looks only at the source's
+ * length).
+ */
+function cacheName(kind: string, file: string, ext: string): CacheName {
+  const st = fs.statSync(file);
+  const prefix = `${kind}-${fnv1a(path.resolve(file))}-${process.version}-${process.arch}-${fnv1a(process.execArgv.join('\0'))}-`;
+  return { prefix, file: `${prefix}${st.size}-${Math.trunc(st.mtimeMs)}-${st.ino}${ext}` };
+}
+
+/**
+ * Write `data` to the first of `places` whose directory can be made this user's alone (a temporary
+ * file, then a rename: a reader never sees half), then remove that directory's files that begin
+ * with `prefix` (earlier builds'). The place written, or why none was.
+ */
+function writePrivate(
+  places: readonly string[],
+  data: Uint8Array | string,
+  prefix: string,
+): { place?: string; why?: string } {
+  const why: string[] = [];
+  for (const place of places) {
+    const dir = path.dirname(place);
+    const tmp = `${place}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      makeDirs(dir);
+      if (!privateDir(dir)) throw new Error(`${dir} is not this user's alone`);
+      fs.writeFileSync(tmp, data, { mode: 0o600 });
+      fs.renameSync(tmp, place);
+    } catch (e) {
+      why.push((e as Error).message);
+      fs.rmSync(tmp, { force: true });
+      continue;
+    }
+    pruneEarlier(dir, prefix, path.basename(place));
+    return { place };
+  }
+  return { why: why.join('; ') };
+}
+
+/** Remove `dir`'s files that begin with `prefix` and end as `keep` does (not another writer's .tmp), except `keep`. */
+function pruneEarlier(dir: string, prefix: string, keep: string): void {
+  try {
+    for (const entry of fs.readdirSync(dir)) {
+      if (entry === keep || !entry.startsWith(prefix) || path.extname(entry) !== path.extname(keep)) continue;
+      try {
+        fs.unlinkSync(path.join(dir, entry));
+        debug(`removed ${entry} (an earlier build's)`);
+      } catch {
+        // gone already, or not ours to remove
+      }
+    }
+  } catch {
+    // cannot list it: nothing pruned
+  }
 }
 
 function cacheDirs(): string[] {
@@ -146,10 +242,10 @@ function makeDirs(dir: string): void {
   }
 }
 
-/** V8 rejects a cache made under other flags: one file per flag set (FNV-1a of execArgv). */
-function flagsHash(): string {
+/** FNV-1a of `text`, in hex: a short, stable tag for a path or a flag set (V8 rejects a cache made under other flags). */
+function fnv1a(text: string): string {
   let h = 0x811c9dc5;
-  for (const ch of process.execArgv.join('\0')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  for (const ch of text) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return h.toString(16);
 }
 

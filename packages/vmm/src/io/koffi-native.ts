@@ -1,5 +1,7 @@
-// koffi for a pooled worker, taken straight from the native module the main thread's koffi chose.
-// A thread then skips koffi's loader: resolving its packages through node_modules and detecting
+// koffi taken straight from its native module: in a pooled worker, the one the main thread's koffi
+// chose; in the CLI's main thread (and its first pooled worker, started before the main thread
+// loads koffi), the one koffi's loader chose in the CLI's last run (@vmm/cli's code-cache.ts keeps
+// it beside its code cache). A thread then skips koffi's loader: resolving its packages through node_modules and detecting
 // the C library from the node binary's ELF headers, ~5 of the ~11 ms a thread spends loading koffi
 // on a host, and many file look-ups where files are slow (the nested-KVM VM's 9p root). What that
 // loader adds to the native exports is deprecated aliases (koffi.resolve, lib.cdecl, ...), which
@@ -9,11 +11,28 @@ import { createRequire } from 'node:module';
 /** koffi's major version in our dependency range, set by the pooled worker's build (tsup.config.ts). */
 declare const __KOFFI_MAJOR__: string | undefined;
 
+/** Where a process that loads koffi's native module itself (the CLI) says which file it takes. */
+const ANNOUNCED = Symbol.for('vmm.koffi-native');
+
 /**
- * The koffi.node this process has loaded (through koffi's loader), or undefined: also when it has
- * loaded two (another koffi than ours, of the program's own).
+ * The koffi.node a pooled worker is handed: the one this process announced (the CLI, which knows
+ * it from its last run before it loads it), else the one koffi's loader chose here, if any.
  */
 export function loadedKoffiNative(): string | undefined {
+  const announced = (globalThis as Record<symbol, unknown>)[ANNOUNCED];
+  return typeof announced === 'string' ? announced : koffiNativeOfLoader();
+}
+
+/** Say that this process takes koffi's native module from `file` (undefined: no longer). */
+export function announceKoffiNative(file: string | undefined): void {
+  (globalThis as Record<symbol, unknown>)[ANNOUNCED] = file;
+}
+
+/**
+ * The koffi.node that koffi's loader loaded in this process, or undefined: also when it has
+ * loaded two (another koffi than ours, of the program's own).
+ */
+export function koffiNativeOfLoader(): string | undefined {
   // Module._cache, keyed by resolved file name: .node files loaded by require are in it too.
   const files = Object.keys(createRequire(`${process.cwd()}/`).cache).filter((f) =>
     f.endsWith('/koffi.node'),
@@ -30,7 +49,12 @@ export function requireWithKoffi(base: NodeJS.Require, file: string | undefined)
   let koffi: unknown;
   const req = (id: string): unknown => {
     if (id !== 'koffi') return base(id);
-    koffi ??= nativeKoffi(file) ?? base('koffi');
+    if (koffi === undefined) {
+      koffi = nativeKoffi(file);
+      // Not koffi after all: threads started from now on are not handed it either.
+      if (koffi === undefined && loadedKoffiNative() === file) announceKoffiNative(undefined);
+      koffi ??= base('koffi');
+    }
     return koffi;
   };
   return Object.assign(req, {

@@ -31,12 +31,23 @@ describe.skipIf(!built)('the pooled worker from its code-cached bundle (built pa
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-pool-cache-'));
   const cacheDir = path.join(dir, 'cache');
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const start = (env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], {
+  /** Run `script` (an ES module) in a new node with this test's cache folder and VMM_DEBUG. */
+  const node = (script: string, env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
       timeout: 60_000,
       env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir, ...env },
     });
+  /**
+   * The start of a script that runs the loader in a Worker by hand, as `w`, with `workerData` (an
+   * expression, evaluated after `before`).
+   */
+  const loaderWorker = (workerData: string, before = '') => `
+      import { Worker } from 'node:worker_threads';
+      ${before}
+      const w = new Worker(${JSON.stringify(path.join(dist, 'io/pool-worker-loader.cjs'))}, { workerData: ${workerData} });`;
+  const start = (env: Record<string, string> = {}) => {
+    const r = node(child, env);
     expect(r.status, r.stderr).toBe(0);
     const stats = JSON.parse(r.stdout) as { idleLoaded: number; failed: number };
     expect(stats).toMatchObject({ idleLoaded: 1, failed: 0 });
@@ -62,34 +73,25 @@ describe.skipIf(!built)('the pooled worker from its code-cached bundle (built pa
     // @vmm/hypervisor is in): its pooled worker loads (binding poll(2) through that koffi) from it.
     const withKoffi = `import { createRequire } from 'node:module';
       createRequire(${JSON.stringify(path.join(dist, 'index.js'))})('koffi');\n${child}`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', withKoffi], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
-    });
+    const r = node(withKoffi);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ idleLoaded: 1, failed: 0 });
     expect(r.stderr).toMatch(/^vmm: koffi: native module from \/.*\/koffi\.node$/m);
     // Without koffi loaded first (the CLI's first thread), koffi's loader: no such line.
     expect(start()).not.toMatch(/^vmm: koffi:/m);
     // A path that does not load as koffi: the thread still loads, through koffi's loader.
-    const script = `
-      import { Worker } from 'node:worker_threads';
-      const loaded = new Int32Array(new SharedArrayBuffer(4));
-      const w = new Worker(${JSON.stringify(path.join(dist, 'io/pool-worker-loader.cjs'))}, {
-        workerData: { loaded: loaded.buffer, koffiNative: ${JSON.stringify(path.join(dir, 'not-koffi.node'))} },
-      });
+    const notKoffi = JSON.stringify(path.join(dir, 'not-koffi.node'));
+    const script = `${loaderWorker(
+      `{ loaded: loaded.buffer, koffiNative: ${notKoffi} }`,
+      'const loaded = new Int32Array(new SharedArrayBuffer(4));',
+    )}
       w.on('error', (e) => { console.error(e); process.exit(1); });
       const until = Date.now() + 50000;
       while (Atomics.load(loaded, 0) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
       process.stdout.write(String(Atomics.load(loaded, 0)));
       w.postMessage({ role: 'exit' });`;
     fs.writeFileSync(path.join(dir, 'not-koffi.node'), 'not an ELF file');
-    const bad = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
-    });
+    const bad = node(script);
     expect(bad.status, bad.stderr).toBe(0);
     expect(bad.stdout).toBe('1');
     expect(bad.stderr).toMatch(/^vmm: koffi: .*not-koffi\.node did not load .*: koffi's loader instead$/m);
@@ -99,20 +101,13 @@ describe.skipIf(!built)('the pooled worker from its code-cached bundle (built pa
     // A backend whose attach function says it was reached: the vCPU thread reports it as its stop.
     const backend = path.join(dir, 'backend.mjs');
     fs.writeFileSync(backend, `export function attach() { throw new Error('backend module imported'); }\n`);
-    const script = `
-      import { Worker } from 'node:worker_threads';
-      const loaded = new SharedArrayBuffer(4);
-      const w = new Worker(${JSON.stringify(path.join(dist, 'io/pool-worker-loader.cjs'))}, { workerData: { loaded } });
+    const script = `${loaderWorker('{ loaded: new SharedArrayBuffer(4) }')}
       const vcpu = { module: ${JSON.stringify(pathToFileURL(backend).href)}, exportName: 'attach', handle: null };
       w.postMessage({ role: 'vcpu', init: { id: 0, vcpu } });
       w.on('message', (m) => { process.stdout.write(JSON.stringify(m)); process.exit(0); });`;
     // Twice: the first run writes this process's cache (its flags are its own), the second uses it.
     for (const cache of ['written', 'used']) {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, VMM_DEBUG: '1', VMM_CODE_CACHE_DIR: cacheDir },
-      });
+      const r = node(script);
       expect(r.stderr).toMatch(new RegExp(`^vmm: code cache: ${cache}:? .*/pool-worker-`, 'm'));
       const stop = JSON.parse(r.stdout) as { type: string; reason: string; detail: string };
       expect(stop).toMatchObject({ type: 'stopped', reason: 'error' });
