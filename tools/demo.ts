@@ -18,7 +18,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?:
 
 run('bash', ['tools/setup/system-deps.sh']);
 run('pnpm', ['-s', 'build']);
-const bin = 'packages/cli/dist/bin.js';
+const bin = 'packages/cli/dist/bin.cjs';
 const probe = JSON.parse(spawnSync('node', [bin, 'doctor', '--json'], { encoding: 'utf8' }).stdout) as {
   present: boolean;
   accessible: boolean;

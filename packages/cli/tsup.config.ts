@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+import { koffiMajor } from '../../tools/build/koffi-major';
 
 const packagesDir = path.resolve(import.meta.dirname, '..');
 
@@ -50,28 +51,44 @@ function __vmmFileUrl(pkg, file) {
   return url;
 }`;
 
+/** A CommonJS file with every @vmm/* package inlined, alone (no chunks, no map, no types). */
+const oneCommonJsFile = {
+  format: ['cjs'],
+  outExtension: () => ({ js: '.cjs' }),
+  noExternal: [/^@vmm\//],
+  platform: 'node',
+  splitting: false,
+  sourcemap: false,
+  dts: false,
+  clean: false,
+} as const;
+
 export default defineConfig([
   {
-    entry: ['src/index.ts', 'src/bin.ts'],
+    // start: what bin.cjs runs when the bundle cannot be (the modules).
+    entry: { index: 'src/index.ts', start: 'src/start.ts' },
     format: ['esm'],
-    dts: true,
+    dts: { entry: { index: 'src/index.ts' } },
     sourcemap: true,
-    clean: ['!vmm.cjs'],
+    clean: ['!vmm.cjs', '!bin.cjs'],
+    target: 'node20',
+  },
+  {
+    // The `vmm` binary as one CommonJS file, the code cache's loader (@vmm/vmm's code-cache and
+    // koffi-native, from their sources) inlined: nothing to resolve and no ES module loader
+    // before the bundle runs.
+    entry: { bin: 'src/bin.ts' },
+    ...oneCommonJsFile,
+    external: ['./start.js'],
+    define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor()) },
     target: 'node20',
   },
   {
     // The CLI as one CommonJS file for bin.ts's code cache (code-cache.ts): every @vmm/* package
     // inlined; koffi (a native module) external, resolved through @vmm/hypervisor.
     entry: { vmm: 'src/start.ts' },
-    format: ['cjs'],
-    outExtension: () => ({ js: '.cjs' }),
-    noExternal: [/^@vmm\//],
+    ...oneCommonJsFile,
     external: ['koffi'],
-    platform: 'node',
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    clean: false,
     banner: { js: fileUrlHelper },
     // Less to read and hash at each start; names stay (stack traces; VMM_CODE_CACHE=off gives
     // the modules' own lines).

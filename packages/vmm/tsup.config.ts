@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+import { koffiMajor } from '../../tools/build/koffi-major';
 
 /**
  * In the pooled worker's bundle, `@vmm/virtio` is only the register layout a vCPU thread reads
@@ -20,15 +20,8 @@ const virtioRegistersOnly: Plugin = {
   },
 };
 
-/** koffi's major version in our dependency range: a pooled worker takes only a koffi of it (io/koffi-native.ts). */
-const koffiMajor = /^\^?(\d+)\./.exec(
-  (
-    JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-    }
-  ).dependencies.koffi ?? '',
-)?.[1];
-if (!koffiMajor) throw new Error('tsup.config.ts: no ^MAJOR.x range for koffi in package.json');
+// koffi-native.ts takes koffi straight from its native module only at the major of our range.
+const koffiDefine = { __KOFFI_MAJOR__: JSON.stringify(koffiMajor()) };
 
 export default defineConfig([
   {
@@ -45,7 +38,7 @@ export default defineConfig([
       'koffi-native': 'src/koffi-native.ts',
     },
     format: ['esm'],
-    define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor) },
+    define: koffiDefine,
     dts: true,
     sourcemap: true,
     clean: ['!io/**'],
@@ -72,7 +65,7 @@ export default defineConfig([
     outExtension: () => ({ js: '.cjs' }),
     noExternal: ['@vmm/virtio', '@vmm/hypervisor'],
     external: ['koffi', './pool-worker.js'],
-    define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor) },
+    define: koffiDefine,
     esbuildPlugins: [virtioRegistersOnly],
     platform: 'node',
     splitting: false,

@@ -48,7 +48,7 @@ interface Monitor {
 
 /** Our monitor: COM1 on its stdout (a pipe read at once; our UART does not drop bytes). */
 function vmmMonitor(): Monitor {
-  const bin = path.join(root, 'packages/cli/dist/bin.js');
+  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   return {
     label: 'vmm',
     start: (guest, image, cmdline, onData) =>

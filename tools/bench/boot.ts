@@ -62,7 +62,7 @@ export default async function benchBoot(): Promise<string> {
       'cannot run here: no /dev/kvm (vmm doctor says why); this benchmark needs KVM for both monitors',
     );
   }
-  const bin = path.join(root, 'packages/cli/dist/bin.js');
+  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   const a = await buildAssets('all');
   const g = a.guests!;
   const qemuBase = ['-enable-kvm', '-cpu', 'host,-arch-capabilities', '-M', 'microvm,acpi=on', '-m', '512M'];

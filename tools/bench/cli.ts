@@ -21,7 +21,7 @@ function virtualizationKind(): string {
     return 'nested KVM (kvm_amd inside a QEMU TCG VM with an emulated AMD-V CPU; every time is an emulated time, compare only the ratios)';
   }
   try {
-    const out = execFileSync('node', [path.join(root, 'packages/cli/dist/bin.js'), 'doctor', '--json'], {
+    const out = execFileSync('node', [path.join(root, 'packages/cli/dist/bin.cjs'), 'doctor', '--json'], {
       encoding: 'utf8',
     });
     return (JSON.parse(out) as { virtualization: string }).virtualization;
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   }
   // What is measured is the built code, as users run it: the test harnesses the benchmarks share
   // (the FUSE server's) load it, not the sources, with this set.
-  if (!fs.existsSync(path.join(root, 'packages/cli/dist/bin.js'))) {
+  if (!fs.existsSync(path.join(root, 'packages/cli/dist/bin.cjs'))) {
     process.stderr.write('pnpm bench measures the built packages: run pnpm build first\n');
     return 2;
   }

@@ -30,7 +30,7 @@ const peers: Peer[] = [
       spawn(
         process.execPath,
         [
-          path.join(root, 'packages/cli/dist/bin.js'),
+          path.join(root, 'packages/cli/dist/bin.cjs'),
           'nat',
           '--netns',
           `/var/run/netns/${ns}`,

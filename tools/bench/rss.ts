@@ -85,7 +85,7 @@ export default async function benchRss(): Promise<string> {
   fs.writeFileSync(disk, Buffer.alloc(0));
   fs.truncateSync(disk, 64 * 2 ** 20);
   const cmdline = guestCmdline({ tscKhz: hostTscKhz() });
-  const bin = path.join(root, 'packages/cli/dist/bin.js');
+  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   const monitors: { label: string; cmd: string; args: string[]; ready?: string }[] = [
     {
       label: 'vmm',

@@ -33,7 +33,7 @@ function step(title, cmd, args) {
 }
 
 function doctor() {
-  const r = spawnSync('node', ['packages/cli/dist/bin.js', 'doctor', '--json'], { encoding: 'utf8' });
+  const r = spawnSync('node', ['packages/cli/dist/bin.cjs', 'doctor', '--json'], { encoding: 'utf8' });
   try {
     return JSON.parse(r.stdout);
   } catch {
@@ -49,7 +49,7 @@ const vitestArgs = (report) => [
 ];
 
 step('build', 'pnpm', ['-s', 'build']);
-step('host', 'node', ['packages/cli/dist/bin.js', 'doctor', '--tiers']);
+step('host', 'node', ['packages/cli/dist/bin.cjs', 'doctor', '--tiers']);
 const probe = doctor();
 const kvmHere = probe.present && probe.accessible && probe.problems.length === 0;
 const qemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
@@ -116,7 +116,7 @@ if (nested) {
   const script = [
     // doctor sees an AMD-V CPU (QEMU emulates it): say what it really is.
     'echo "this VM: QEMU TCG with an emulated AMD-V CPU; kvm_amd gives its /dev/kvm"',
-    'node packages/cli/dist/bin.js doctor --tiers',
+    'node packages/cli/dist/bin.cjs doctor --tiers',
     // A monitor killed by a signal (SIGSEGV, or SIGSYS from its seccomp filter) leaves a core in
     // the repository's root; each is described below (signal, the refused system call) and removed.
     'ulimit -c unlimited; rm -f core',

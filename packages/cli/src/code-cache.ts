@@ -10,7 +10,6 @@
 // but koffi of our major version is not taken, and the loader's choice replaces it at exit.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCodeCached, readCacheNote, writeCacheNote } from '@vmm/vmm/code-cache';
 import { announceKoffiNative, koffiNativeOfLoader, requireWithKoffi } from '@vmm/vmm/koffi-native';
 
@@ -20,9 +19,8 @@ interface Bundle {
   start(argv: string[]): Promise<void>;
 }
 
-/** Run the CLI from the bundle at `url` with `argv`; false (nothing run) when it cannot be. */
-export function runCodeCached(url: URL, argv: string[]): boolean {
-  const file = fileURLToPath(url);
+/** Run the CLI from the bundle `file` with `argv`; false (nothing run) when it cannot be. */
+export function runCodeCached(file: string, argv: string[]): boolean {
   const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
   const note = readCacheNote(KOFFI_NOTE, file);
   const noted = note && path.isAbsolute(note) && note.endsWith('/koffi.node') ? note : undefined;

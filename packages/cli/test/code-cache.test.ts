@@ -1,4 +1,4 @@
-// The built `vmm` (dist/bin.js) runs the CLI from its bundle (dist/vmm.cjs) with a V8 code cache:
+// The built `vmm` (dist/bin.cjs) runs the CLI from its bundle (dist/vmm.cjs) with a V8 code cache:
 // the first run writes the cache, the next one uses it; a damaged cache is rejected and written
 // again; VMM_CODE_CACHE=off loads the modules. Each way prints the same. Writing a cache removes
 // the caches of the same bundle's earlier builds. The bundle finds what its modules find next to
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
+const bin = path.join(root, 'packages/cli/dist/bin.cjs');
 const built = fs.existsSync(bin) && fs.existsSync(path.join(root, 'packages/cli/dist/vmm.cjs'));
 if (!built) console.warn('SKIP (packages/cli/dist is not built: pnpm build): the code-cached vmm');
 

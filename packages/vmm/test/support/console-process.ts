@@ -15,7 +15,7 @@ export const vmmCommand = [
   // A debugging aid: VMM_TEST_WRAP='strace -f -o /tmp/trace' runs each monitor under that command.
   ...(process.env.VMM_TEST_WRAP?.split(' ').filter(Boolean) ?? []),
   ...(process.env.VMM_TEST_BUILT === '1'
-    ? ['node', path.join(repoRoot, 'packages/cli/dist/bin.js')]
+    ? ['node', path.join(repoRoot, 'packages/cli/dist/bin.cjs')]
     : ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')]),
 ];
 
