@@ -28,7 +28,8 @@ export default defineConfig([
     // warm: the worker pool alone (@vmm/vmm/warm); it shares the pool's chunk with index, so
     // both see one pool.
     // api and agent: entries of their own, loaded only by a program that uses them (index.ts).
-    // code-cache and koffi-native: @vmm/cli's bin loads its bundle through them, before anything else.
+    // code-cache and koffi-native: what runs a code-cached bundle with koffi from its native
+    // module (@vmm/cli's bin inlines them from the sources, before anything else loads).
     entry: {
       index: 'src/index.ts',
       warm: 'src/warm.ts',

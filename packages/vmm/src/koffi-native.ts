@@ -1,3 +1,3 @@
-// @vmm/vmm/koffi-native: koffi straight from its native module (io/koffi-native.ts), for @vmm/cli's
-// bin, which loads koffi so before the library.
+// @vmm/vmm/koffi-native: koffi straight from its native module (io/koffi-native.ts), for a program
+// that loads a code-cached bundle as @vmm/cli's bin does (it inlines this from the sources).
 export { announceKoffiNative, koffiNativeOfLoader, requireWithKoffi } from './io/koffi-native';

@@ -1,14 +1,15 @@
-// koffi taken straight from its native module: in a pooled worker, the one the main thread's koffi
-// chose; in the CLI's main thread (and its first pooled worker, started before the main thread
-// loads koffi), the one koffi's loader chose in the CLI's last run (@vmm/cli's code-cache.ts keeps
-// it beside its code cache). A thread then skips koffi's loader: resolving its packages through node_modules and detecting
-// the C library from the node binary's ELF headers, ~5 of the ~11 ms a thread spends loading koffi
-// on a host, and many file look-ups where files are slow (the nested-KVM VM's 9p root). What that
-// loader adds to the native exports is deprecated aliases (koffi.resolve, lib.cdecl, ...), which
-// we do not use. Anything unexpected falls back to koffi's own loader.
+// koffi taken straight from its native module: in a pooled worker, the one the main thread's
+// koffi chose; in the CLI's main thread (and its first pooled worker, started before the main
+// thread loads koffi), the one koffi's loader chose in the CLI's last run (@vmm/cli's
+// code-cache.ts keeps it beside its code cache). A thread then skips koffi's loader: resolving its
+// packages through node_modules and detecting the C library from the node binary's ELF headers,
+// ~5 of the ~11 ms a thread spends loading koffi on a host, and many file look-ups where files are
+// slow (the nested-KVM VM's 9p root). What that loader adds to the native exports is deprecated
+// aliases (koffi.resolve, lib.cdecl, ...), which we do not use. Anything unexpected falls back to
+// koffi's own loader.
 import { createRequire } from 'node:module';
 
-/** koffi's major version in our dependency range, set by the pooled worker's build (tsup.config.ts). */
+/** koffi's major version in our dependency range, set by the builds (tools/build/koffi-major.ts). */
 declare const __KOFFI_MAJOR__: string | undefined;
 
 /** Where a process that loads koffi's native module itself (the CLI) says which file it takes. */
