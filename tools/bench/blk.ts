@@ -17,8 +17,8 @@ import path from 'node:path';
 import { buildGuests } from '../../test-vms/src/guests/build';
 import { parseVirtioOutput } from '../../test-vms/src/guests/virtio-output';
 import { median } from './median';
+import { builtVmm } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MIB = Number(process.env.BENCH_BLK_MIB ?? 64);
 const RAND = Number(process.env.BENCH_BLK_RAND ?? 2000);
@@ -48,12 +48,11 @@ interface Monitor {
 
 /** Our monitor: COM1 on its stdout (a pipe read at once; our UART does not drop bytes). */
 function vmmMonitor(): Monitor {
-  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   return {
     label: 'vmm',
     start: (guest, image, cmdline, onData) =>
       new Promise((resolve, reject) => {
-        const args = [bin, 'run', '--kernel', guest, '--memory', 'size=128M', '--disk', `path=${image}`];
+        const args = [builtVmm, 'run', '--kernel', guest, '--memory', 'size=128M', '--disk', `path=${image}`];
         const child = spawn('node', [...args, '--cmdline', cmdline], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { buildAssets } from '../../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../../test-vms/src/kernel/cmdline';
 import { median } from './median';
+import { builtVmm } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const EXITS = 100_000;
 const RUN_TIMEOUT_MS = 300_000;
@@ -62,7 +62,6 @@ export default async function benchBoot(): Promise<string> {
       'cannot run here: no /dev/kvm (vmm doctor says why); this benchmark needs KVM for both monitors',
     );
   }
-  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   const a = await buildAssets('all');
   const g = a.guests!;
   const qemuBase = ['-enable-kvm', '-cpu', 'host,-arch-capabilities', '-M', 'microvm,acpi=on', '-m', '512M'];
@@ -70,10 +69,10 @@ export default async function benchBoot(): Promise<string> {
   const monitors: Monitor[] = [
     {
       label: 'vmm',
-      guest: (k) => ['node', [bin, 'run', '--kernel', k, '--memory', 'size=512M']],
+      guest: (k) => ['node', [builtVmm, 'run', '--kernel', k, '--memory', 'size=512M']],
       linux: (k, i, c) => [
         'node',
-        [bin, 'run', '--kernel', k, '--initrd', i, '--memory', 'size=256M', '--cmdline', c],
+        [builtVmm, 'run', '--kernel', k, '--initrd', i, '--memory', 'size=256M', '--cmdline', c],
       ],
     },
     {

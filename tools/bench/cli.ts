@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { builtVmm, root } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const benches: Record<string, () => Promise<string>> = {
   boot: async () => (await import('./boot')).default(),
   blk: async () => (await import('./blk')).default(),
@@ -21,7 +21,7 @@ function virtualizationKind(): string {
     return 'nested KVM (kvm_amd inside a QEMU TCG VM with an emulated AMD-V CPU; every time is an emulated time, compare only the ratios)';
   }
   try {
-    const out = execFileSync('node', [path.join(root, 'packages/cli/dist/bin.cjs'), 'doctor', '--json'], {
+    const out = execFileSync('node', [builtVmm, 'doctor', '--json'], {
       encoding: 'utf8',
     });
     return (JSON.parse(out) as { virtualization: string }).virtualization;
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   }
   // What is measured is the built code, as users run it: the test harnesses the benchmarks share
   // (the FUSE server's) load it, not the sources, with this set.
-  if (!fs.existsSync(path.join(root, 'packages/cli/dist/bin.cjs'))) {
+  if (!fs.existsSync(builtVmm)) {
     process.stderr.write('pnpm bench measures the built packages: run pnpm build first\n');
     return 2;
   }

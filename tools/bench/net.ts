@@ -9,9 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { median } from './median';
+import { builtVmm, root } from './paths';
 
 const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
 const MTUS = process.env.BENCH_NET_MTU ? [Number(process.env.BENCH_NET_MTU)] : [1500, 65520];
 const SECONDS = Number(process.env.BENCH_NET_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_NET_ROUNDS ?? 3);
@@ -30,7 +30,7 @@ const peers: Peer[] = [
       spawn(
         process.execPath,
         [
-          path.join(root, 'packages/cli/dist/bin.cjs'),
+          builtVmm,
           'nat',
           '--netns',
           `/var/run/netns/${ns}`,

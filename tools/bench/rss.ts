@@ -13,8 +13,8 @@ import path from 'node:path';
 import { buildAssets } from '../../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../../test-vms/src/kernel/cmdline';
 import { median } from './median';
+import { builtVmm } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const READY_MS = 300_000;
 const IDLE_MS = 5_000;
@@ -85,13 +85,12 @@ export default async function benchRss(): Promise<string> {
   fs.writeFileSync(disk, Buffer.alloc(0));
   fs.truncateSync(disk, 64 * 2 ** 20);
   const cmdline = guestCmdline({ tscKhz: hostTscKhz() });
-  const bin = path.join(root, 'packages/cli/dist/bin.cjs');
   const monitors: { label: string; cmd: string; args: string[]; ready?: string }[] = [
     {
       label: 'vmm',
       cmd: process.execPath,
       args: [
-        bin,
+        builtVmm,
         'run',
         '--kernel',
         a.kernel!,

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { buildGuests } from '../../test-vms/src/guests/build';
 import { median } from './median';
 import type * as VmmLibrary from '../../packages/vmm/src/index';
+import { root } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SIZES = [256, 2048];
 

@@ -13,8 +13,8 @@ import { buildAssets } from '../../test-vms/src/assets';
 import { guestCmdline, hostTscKhz } from '../../test-vms/src/kernel/cmdline';
 import type * as VmmLibrary from '../../packages/vmm/src/index';
 import { median } from './median';
+import { root } from './paths';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 20);
 const MIB = Number(process.env.BENCH_VSOCK_MIB ?? 32);
 const BOOT_MS = 300_000;

@@ -69,7 +69,7 @@ export function requireWithKoffi(base: NodeJS.Require, file: string | undefined)
 function nativeKoffi(file: string): unknown {
   try {
     const major = typeof __KOFFI_MAJOR__ === 'string' ? __KOFFI_MAJOR__ : undefined;
-    if (!major) return undefined; // not the built worker: no version to check against
+    if (!major) return undefined; // run from the sources, not built: no version to check against
     const mod = { exports: {} as { load?: unknown; type?: unknown; version?: unknown } };
     process.dlopen(mod, file);
     const { load, type, version } = mod.exports;
