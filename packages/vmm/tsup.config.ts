@@ -46,7 +46,7 @@ export default defineConfig([
     target: 'node20',
   },
   {
-    // The pooled worker's entry (worker-url.ts), one file: a vCPU or kick-poller thread loads it,
+    // The pooled worker's entry (worker-url.ts), one file: a vCPU thread loads it,
     // @vmm/hypervisor and koffi, nothing else.
     entry: { 'pool-worker': 'src/io/pool-worker.ts' },
     outDir: 'dist/io',

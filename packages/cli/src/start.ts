@@ -1,9 +1,9 @@
 // What `vmm` does once its code is loaded: for `vmm run`, the worker thread the first vCPU runs in
 // starts before anything else loads (@vmm/vmm/warm is the worker pool alone, a few KiB), so it
 // loads its modules while this thread loads the CLI and the library; Vmm.create starts the rest
-// (more vCPUs, the kick poller). One thread, not two: each competes with this thread's loading
-// for the CPU, and the poller is needed only later (measured: docs/benchmarks.md). The process
-// runs one VM: the pool does not refill after the boot takes its threads.
+// (more vCPUs). One thread, not more: each competes with this thread's loading for the CPU
+// (measured: docs/benchmarks.md). The process runs one VM: the pool does not refill after the
+// boot takes its threads.
 // bin.ts runs this from the code-cached bundle (dist/vmm.cjs) or, failing that, as a module.
 import { warmThreads } from '@vmm/vmm/warm';
 

@@ -8,7 +8,6 @@
 // thread.
 import fs from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import koffi from 'koffi';
 import { attachGuestMemory, installSeccomp } from '@vmm/hypervisor';
 import { deviceThreadPolicy } from '../sandbox/seccomp-policies';
 import {
@@ -28,15 +27,11 @@ import {
   type DeviceThreadInit,
   type DeviceThreadReport,
 } from './device-thread-protocol';
-import { POLLFD_EVENTS, POLLFD_FD, POLLFD_REVENTS, POLLFD_SIZE, POLLIN } from './pollfd';
+import { POLLFD_REVENTS, POLLFD_SIZE, POLLIN, bindPoll, pollTable } from './pollfd';
 
 const init = workerData as DeviceThreadInit;
 const control = new Int32Array(init.control);
-const poll = koffi.load('libc.so.6').func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as (
-  fds: Uint8Array,
-  n: number,
-  timeout: number,
-) => number;
+const poll = bindPoll();
 
 const factory = ((await import(init.device.module)) as Record<string, unknown>)[init.device.exportName];
 if (typeof factory !== 'function') throw new Error(`${init.device.module} has no ${init.device.exportName}`);
@@ -66,16 +61,6 @@ let paused = false;
 let fds: number[] = [init.wakeFd];
 let table = pollTable(fds);
 let view = new DataView(table.buffer);
-
-function pollTable(list: number[]): Uint8Array {
-  const t = new Uint8Array(list.length * POLLFD_SIZE);
-  const dv = new DataView(t.buffer);
-  list.forEach((fd, i) => {
-    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
-    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
-  });
-  return t;
-}
 
 /** Watch the wake-up eventfd, and the queues' kicks unless paused. */
 function watch(): void {

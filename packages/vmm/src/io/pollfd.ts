@@ -1,6 +1,32 @@
-// struct pollfd (poll(2), <poll.h>): { int fd; short events; short revents; }, 8 bytes.
+// poll(2) and its struct pollfd (<poll.h>): { int fd; short events; short revents; }, 8 bytes.
+import koffi from 'koffi';
+
 export const POLLFD_SIZE = 8;
 export const POLLFD_FD = 0;
 export const POLLFD_EVENTS = 4;
 export const POLLFD_REVENTS = 6;
 export const POLLIN = 0x001;
+
+/** poll(fds, nfds, timeout) on a table of struct pollfd; `async` runs it on a thread of libuv's pool. */
+export interface PollCall {
+  (fds: Uint8Array, nfds: number, timeout: number): number;
+  async(fds: Uint8Array, nfds: number, timeout: number, done: (err: unknown, n: number) => void): void;
+}
+
+/** Bind poll(2) from the C library (koffi). */
+export function bindPoll(): PollCall {
+  return koffi
+    .load('libc.so.6')
+    .func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as PollCall;
+}
+
+/** A table of struct pollfd that waits for POLLIN on each of `fds`, in order. */
+export function pollTable(fds: readonly number[]): Uint8Array {
+  const t = new Uint8Array(fds.length * POLLFD_SIZE);
+  const dv = new DataView(t.buffer);
+  fds.forEach((fd, i) => {
+    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
+    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
+  });
+  return t;
+}

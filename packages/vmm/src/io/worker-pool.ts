@@ -1,7 +1,7 @@
 // A pool of worker threads started ahead of need. Starting a Node worker costs tens of
 // milliseconds (an isolate, Node's bootstrap, then our modules and koffi loaded again in it), and a
-// VM needs one per vCPU at every boot and one for its kick poller. A pooled worker
-// (io/pool-worker.ts) loads everything a vCPU or a poller thread needs and waits for its one piece
+// VM needs one per vCPU at every boot. A pooled worker
+// (io/pool-worker.ts) loads everything a vCPU thread needs and waits for its one piece
 // of work by message. warmThreads(n) starts workers so that n wait (Vmm.create asks for what its
 // VM will take, so they load while the files are read and checked and the VM is built); a VM
 // takes them at boot, and the pool starts replacements shortly after, in the background.
@@ -13,7 +13,6 @@
 // pipe). releaseWarmThreads() ends them now, and the pool stays empty until the next warmThreads().
 import type { Transferable, Worker } from 'node:worker_threads';
 import { loadedKoffiNative } from './koffi-native';
-import type { PollerThreadInit } from './poller-worker';
 import type { VcpuWorkerInit } from '../vcpu/protocol';
 import { startWorker } from '../worker-url';
 
@@ -21,8 +20,7 @@ import { startWorker } from '../worker-url';
  * A pooled worker's one piece of work, posted to it once (io/pool-worker.ts); 'exit' ends an
  * idle one.
  */
-export type PooledWork =
-  { role: 'vcpu'; init: VcpuWorkerInit } | { role: 'poller'; init: PollerThreadInit } | { role: 'exit' };
+export type PooledWork = { role: 'vcpu'; init: VcpuWorkerInit } | { role: 'exit' };
 
 /** What the pool handed out and how (counters since the process started). */
 export interface WarmThreadStats {
@@ -80,8 +78,8 @@ export interface WarmThreadOptions {
 }
 
 /**
- * Keep `count` worker threads started and waiting for a vCPU or a poller to run (Vmm.create calls
- * it with the VM's vCPUs + 1). Starts the missing ones now; returns at once. 0 stops refilling.
+ * Keep `count` worker threads started and waiting for a vCPU to run (Vmm.create calls it with
+ * the VM's vCPUs). Starts the missing ones now; returns at once. 0 stops refilling.
  */
 export function warmThreads(count: number, options: WarmThreadOptions = {}): void {
   if (options.refill !== undefined) refill = options.refill;
@@ -120,16 +118,15 @@ export function warmThreadStats(): WarmThreadStats {
 /**
  * A worker running `work`: a waiting one if any, else one started now. It is unref'd (ref() it
  * if it must keep the process alive); the pool's own listeners are gone, the caller's are its own.
- * A vCPU gets the readiest waiting worker (the guest waits for it); a poller the least ready (it is
- * needed only at the guest's first virtio kick, and a kick waits in its eventfd until then).
+ * A vCPU gets the readiest waiting worker: the guest waits for it.
  */
 export function startPooledThread(
   work: Exclude<PooledWork, { role: 'exit' }>,
   transferList: readonly Transferable[] = [],
 ): Worker {
   const ready = (w: IdleWorker) => Atomics.load(w.loaded, 0) === 1;
-  let at = work.role === 'vcpu' ? idle.findIndex(ready) : idle.findLastIndex((w) => !ready(w));
-  if (at < 0) at = work.role === 'vcpu' ? 0 : idle.length - 1;
+  let at = idle.findIndex(ready);
+  if (at < 0) at = 0;
   const next = idle.splice(at, 1)[0];
   let worker: Worker;
   if (next) {

@@ -75,15 +75,6 @@ export async function createVirtioDevices(
   return devices;
 }
 
-/**
- * Whether a device of this config is served on the main thread (NIC, vsock, console, rng), so
- * that the kick poller's thread is needed; disks and shares poll their own kicks on their threads.
- */
-export function kicksOnMainThread(config: VmConfig): boolean {
-  const hasConsole = config.console !== undefined && config.console.mode !== 'off';
-  return (config.nets?.length ?? 0) > 0 || config.vsock !== undefined || hasConsole || config.rng === true;
-}
-
 /** virtio-console on the terminal or a file (bounded by its `max`); its fd is closed with the device. */
 function createConsole(
   c: Exclude<SerialConfig, { mode: 'off' }>,

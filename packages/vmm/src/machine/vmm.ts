@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import {
-  createHostNotifier,
   createHostPipe,
   HypervisorUnavailableError,
   KvmHypervisor,
@@ -43,7 +42,6 @@ import { BootImages } from './boot-files';
 import {
   VirtioMmioBus,
   createVirtioDevices,
-  kicksOnMainThread,
   deviceCounters,
   type DeviceCounters,
   startVirtioDevices,
@@ -153,9 +151,8 @@ export class Vmm {
         'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
       );
     }
-    // The threads the first boot takes (a vCPU each, the kick poller if a device's kicks come to
-    // the main thread) start loading now.
-    warmThreads(config.cpus.boot + (kicksOnMainThread(config) ? 1 : 0));
+    // The threads the first boot takes (a vCPU each) start loading now.
+    warmThreads(config.cpus.boot);
     let base = config.cmdline;
     const vsockSide = config.vsock ? await import('./vsock-side') : undefined;
     if (vsockSide && config.vsock?.agent && config.initrd === undefined) {
@@ -251,7 +248,7 @@ export class Vmm {
     let reboots = 0;
     const serial = this.openSerial();
     this.uartState = serial.state;
-    const poller = new EventfdPoller(createHostNotifier(), this.config.seccomp ?? 'on');
+    const poller = new EventfdPoller();
     this.drains.push(() => poller.close());
     for (const d of this.devices) this.cleanups.push(() => void d.close?.());
     if (this.muxer) this.cleanups.push(() => this.muxer?.close());

@@ -64,8 +64,3 @@ export function vcpuThreadPolicy(ioctls: readonly number[]): { syscalls: Syscall
 export function deviceThreadPolicy(deviceSyscalls: readonly SyscallName[]): { syscalls: SyscallName[] } {
   return { syscalls: [...new Set<SyscallName>([...NODE_WORKER, 'poll', 'ppoll', ...deviceSyscalls])] };
 }
-
-/** The kick poller: poll(2) on eventfds and reads of them. */
-export const POLLER_THREAD: { syscalls: SyscallName[] } = {
-  syscalls: [...NODE_WORKER, 'poll', 'ppoll'],
-};

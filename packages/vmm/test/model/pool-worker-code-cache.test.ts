@@ -1,4 +1,4 @@
-// The built package starts a pooled worker (a vCPU's or the kick poller's thread) from its
+// The built package starts a pooled worker (a vCPU's thread) from its
 // CommonJS bundle with a V8 code cache (io/pool-worker-loader.ts): the first start writes the
 // cache before the thread takes any role, the next uses it, a damaged one is rejected and written
 // again, and VMM_CODE_CACHE=off (or a bundle that cannot run) loads the ES module. The thread

@@ -1,6 +1,6 @@
 // Per-thread seccomp (--seccomp true|log|false): a filtered thread's call outside its allow-list
 // kills the monitor (SIGSYS) or, with log, goes through and is logged by the kernel; the threads
-// that run guest work (a disk's I/O thread, the kick poller) do everything they need inside
+// that run guest work (a disk's I/O thread) do everything they need inside
 // theirs; and only the thread that installed a filter is filtered. Each case runs in a child
 // process (support/seccomp-child.ts). The vCPU threads are filtered in every KVM tier's run.
 import { execFileSync, spawn } from 'node:child_process';
@@ -77,12 +77,6 @@ describe.skipIf(!canRun)('seccomp filters on the monitor’s threads', () => {
     expect(r.signal, r.err).toBeNull();
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('OK');
-  });
-
-  it('on: the kick poller watches, fires, unwatches and stops inside its filter', async () => {
-    const r = await run('poller');
-    expect(r.signal, r.err).toBeNull();
-    expect(r.code, r.err).toBe(0);
   });
 });
 

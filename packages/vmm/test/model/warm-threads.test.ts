@@ -1,5 +1,5 @@
 // The worker-thread pool (io/worker-pool.ts) on the scripted vCPU backend (stands in for KVM:
-// runs on hosts without it). The vCPU and kick-poller threads of a second VM in the process come
+// runs on hosts without it). The vCPU threads of a second VM in the process come
 // from the pool, loaded (read from the pool's counters, not from timings); the pool refills after
 // a take; its idle threads never keep the process alive; a disposed VM and a released pool leave
 // no fd behind. The same on /dev/kvm: test/kvm/warm-threads.test.ts.
@@ -46,7 +46,7 @@ describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: 
     await vm.dispose();
   }
 
-  it('a second VM takes loaded threads (its vCPU; no poller: no device kicks the main thread); the pool refills; released, nothing is left open', async () => {
+  it('a second VM takes loaded threads (its vCPU); the pool refills; released, nothing is left open', async () => {
     await releaseWarmThreads();
     const before = fds();
     await bootOnce('first VM');

@@ -4,7 +4,6 @@
 //   seccomp-child.ts read-only-open on       a vCPU-policy thread reads what glibc's malloc reads
 //   seccomp-child.ts forbidden-ioctl on      a vCPU-policy thread makes an ioctl not on its list
 //   seccomp-child.ts device-thread           a disk served by its filtered thread, every request type
-//   seccomp-child.ts poller                  the filtered kick poller through a boot's life
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -13,7 +12,6 @@ import path from 'node:path';
 import { EventfdNotifier, MemfdGuestMemory } from '@vmm/hypervisor';
 import { MmioTransport, TRANSPORT_FEATURES, bit, blkLayout as BL } from '@vmm/virtio';
 import { GuestAllocator, GuestDriver, TestInterrupt } from '../../../virtio/test/support/guest-driver';
-import { EventfdPoller } from '../../src/io/eventfd-poller';
 import { ThreadedBlkDevice } from '../../src/io/threaded-blk-device';
 import { startModuleWorker } from '../../src/worker-url';
 
@@ -101,21 +99,6 @@ async function deviceThread(): Promise<void> {
   assert.equal(mem.isUnmapped, true);
 }
 
-async function poller(): Promise<void> {
-  const p = new EventfdPoller(EventfdNotifier.create(), 'on');
-  const a = EventfdNotifier.create();
-  let fired = 0;
-  p.watch(a, () => fired++);
-  for (let i = 0; i < 5; i++) {
-    a.signal();
-    for (let j = 0; j < 200 && fired <= i; j++) await sleep(5);
-  }
-  assert.equal(fired, 5);
-  p.unwatchAll();
-  a.close();
-  await p.close();
-}
-
 let code = 0;
 try {
   if (what === 'forbidden-open') process.stdout.write(`${JSON.stringify(await probe('device', 'open'))}\n`);
@@ -124,7 +107,6 @@ try {
   else if (what === 'forbidden-ioctl')
     process.stdout.write(`${JSON.stringify(await probe('vcpu', 'ioctl'))}\n`);
   else if (what === 'device-thread') await deviceThread();
-  else if (what === 'poller') await poller();
   else throw new Error(`unknown scenario ${what}`);
   // This thread was never filtered (no TSYNC): it still opens files.
   fs.writeFileSync(path.join(dir, 'main-thread'), 'ok');
