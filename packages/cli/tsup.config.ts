@@ -75,12 +75,14 @@ export default defineConfig([
   },
   {
     // The `vmm` binary as one CommonJS file, the code cache's loader (@vmm/vmm's code-cache and
-    // koffi-native, from their sources) inlined: nothing to resolve and no ES module loader
-    // before the bundle runs.
+    // koffi-native, from their sources) and the worker pool (@vmm/vmm/warm: it starts the first
+    // vCPU's thread) inlined: nothing to resolve and no ES module loader before the bundle runs.
     entry: { bin: 'src/bin.ts' },
     ...oneCommonJsFile,
     external: ['./start.js'],
     define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor()) },
+    banner: { js: fileUrlHelper },
+    esbuildPlugins: [importMetaUrlToPackageFile],
     target: 'node20',
   },
   {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadCodeCached, readCacheNote, writeCacheNote } from '@vmm/vmm/code-cache';
 import { announceKoffiNative, koffiNativeOfLoader, requireWithKoffi } from '@vmm/vmm/koffi-native';
+import { startFirstThread } from './first-thread';
 
 const KOFFI_NOTE = 'note-koffi-native';
 
@@ -25,6 +26,8 @@ export function runCodeCached(file: string, argv: string[]): boolean {
   const note = readCacheNote(KOFFI_NOTE, file);
   const noted = note && path.isAbsolute(note) && note.endsWith('/koffi.node') ? note : undefined;
   announceKoffiNative(noted);
+  // Before the bundle is read: the thread loads while this one reads and compiles it.
+  startFirstThread(argv);
   process.once('exit', () => {
     const chosen = koffiNativeOfLoader();
     if (chosen && chosen !== noted) writeCacheNote(KOFFI_NOTE, file, chosen);

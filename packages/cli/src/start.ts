@@ -1,15 +1,11 @@
 // What `vmm` does once its code is loaded: for `vmm run`, the worker thread the first vCPU runs in
-// starts before anything else loads (@vmm/vmm/warm is the worker pool alone, a few KiB), so it
-// loads its modules while this thread loads the CLI and the library; Vmm.create starts the rest
-// (more vCPUs). One thread, not more: each competes with this thread's loading for the CPU
-// (measured: docs/benchmarks.md). The process runs one VM: the pool does not refill after the
-// boot takes its threads.
+// has started already (first-thread.ts: the binary starts it before it reads the bundle; started
+// here when the modules run instead), then the command's modules load.
 // bin.ts runs this from the code-cached bundle (dist/vmm.cjs) or, failing that, as a module.
-import { warmThreads } from '@vmm/vmm/warm';
+import { startFirstThread } from './first-thread';
 
 export async function start(argv: string[]): Promise<void> {
-  if (argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h'))
-    warmThreads(1, { refill: false });
+  startFirstThread(argv); // a no-op when the binary started it
   const { main } = await import('./main');
   try {
     process.exitCode = await main(argv);

@@ -4,7 +4,7 @@
 // the caches of the same bundle's earlier builds. The bundle finds what its modules find next to
 // themselves (package.json for --version, the guest agent's binary). Beside the cache, a note of the
 // koffi.node koffi's loader chose: the next run's main thread and first vCPU thread load it
-// themselves.
+// themselves. `vmm run` starts its first vCPU thread before it reads the bundle.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,7 +91,7 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     expect(cacheFiles()).toContain(otherInstall);
   });
 
-  it("notes the koffi.node koffi's loader chose; the next run's main thread and first vCPU thread load it themselves; a note of anything else is replaced", () => {
+  it("notes the koffi.node koffi's loader chose; the next run's main thread and first vCPU thread (started before the bundle is read) load it themselves; a note of anything else is replaced", () => {
     // A kernel that is not one: `vmm run` loads koffi and starts its first vCPU thread before it
     // fails (on any host, with or without /dev/kvm), and the process waits for that thread's load.
     const kernel = path.join(dir, 'not-a-kernel');
@@ -114,6 +114,14 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
 
     const second = run();
     expect(second.err).toMatch(/not a format we can boot/);
+    // One thread, started by the binary before it read the bundle; the bundle's copy of the pool
+    // found it waiting (it would have started a second one otherwise).
+    const lines = second.err.split('\n');
+    expect(lines.filter((l) => l.startsWith('vmm: worker pool: '))).toEqual([
+      'vmm: worker pool: thread 1 started',
+    ]);
+    const bundleRead = lines.findIndex((l) => /^vmm: code cache: used .*cli-run-/.test(l));
+    expect(bundleRead).toBeGreaterThan(lines.indexOf('vmm: worker pool: thread 1 started'));
     expect(nativeLines(second.err)).toEqual([
       `vmm: koffi: native module from ${chosen}`,
       `vmm: koffi: native module from ${chosen}`,

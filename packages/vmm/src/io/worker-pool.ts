@@ -47,6 +47,8 @@ export interface WarmThreadStats {
  */
 const REFILL_DELAY_MS = 50;
 
+const POOL_KEY = Symbol.for('vmm.worker-pool');
+
 interface IdleWorker {
   worker: Worker;
   /** Word 0 becomes 1 once the worker has loaded its modules (set by the worker). */
@@ -54,19 +56,27 @@ interface IdleWorker {
   detach(): void;
 }
 
-const idle: IdleWorker[] = [];
-/** How many workers the pool keeps waiting (the last warmThreads()). */
-let target = 0;
-/** Whether a take is followed by a refill (warmThreads' `refill`, sticky). */
-let refill = true;
-let refillTimer: NodeJS.Timeout | undefined;
-const stats: Omit<WarmThreadStats, 'idle' | 'idleLoaded'> = {
-  started: 0,
-  takenLoaded: 0,
-  takenLoading: 0,
-  takenCold: 0,
-  failed: 0,
-};
+/** The pool's state, one per process: the CLI's binary starts the first vCPU's worker with its own
+ *  copy of this module (bin.cjs) before it loads the bundle with another (vmm.cjs), which takes
+ *  that worker. Both copies come from one build. */
+interface PoolState {
+  idle: IdleWorker[];
+  /** How many workers the pool keeps waiting (the last warmThreads()). */
+  target: number;
+  /** Whether a take is followed by a refill (warmThreads' `refill`, sticky). */
+  refill: boolean;
+  refillTimer: NodeJS.Timeout | undefined;
+  stats: Omit<WarmThreadStats, 'idle' | 'idleLoaded'>;
+}
+
+const pool = ((globalThis as Record<symbol, PoolState | undefined>)[POOL_KEY] ??= {
+  idle: [],
+  target: 0,
+  refill: true,
+  refillTimer: undefined,
+  stats: { started: 0, takenLoaded: 0, takenLoading: 0, takenCold: 0, failed: 0 },
+});
+const { idle, stats } = pool;
 
 export interface WarmThreadOptions {
   /**
@@ -82,9 +92,9 @@ export interface WarmThreadOptions {
  * the VM's vCPUs). Starts the missing ones now; returns at once. 0 stops refilling.
  */
 export function warmThreads(count: number, options: WarmThreadOptions = {}): void {
-  if (options.refill !== undefined) refill = options.refill;
-  target = Math.max(0, Math.floor(count));
-  while (idle.length < target) idle.push(spawn());
+  if (options.refill !== undefined) pool.refill = options.refill;
+  pool.target = Math.max(0, Math.floor(count));
+  while (idle.length < pool.target) idle.push(spawn());
 }
 
 /**
@@ -93,9 +103,9 @@ export function warmThreads(count: number, options: WarmThreadOptions = {}): voi
  * terminating it in the middle would leave the files it was reading open in this process.
  */
 export async function releaseWarmThreads(): Promise<void> {
-  target = 0;
-  clearTimeout(refillTimer);
-  refillTimer = undefined;
+  pool.target = 0;
+  clearTimeout(pool.refillTimer);
+  pool.refillTimer = undefined;
   const ending = idle.splice(0);
   await Promise.all(
     ending.map(({ worker, detach }) => {
@@ -146,12 +156,12 @@ export function startPooledThread(
 }
 
 function scheduleRefill(): void {
-  if (!refill || refillTimer || idle.length >= target) return;
-  refillTimer = setTimeout(() => {
-    refillTimer = undefined;
-    while (idle.length < target) idle.push(spawn());
+  if (!pool.refill || pool.refillTimer || idle.length >= pool.target) return;
+  pool.refillTimer = setTimeout(() => {
+    pool.refillTimer = undefined;
+    while (idle.length < pool.target) idle.push(spawn());
   }, REFILL_DELAY_MS);
-  refillTimer.unref();
+  pool.refillTimer.unref();
 }
 
 function spawn(): IdleWorker {
@@ -160,6 +170,7 @@ function spawn(): IdleWorker {
     workerData: { loaded: loaded.buffer, koffiNative: loadedKoffiNative() },
   });
   stats.started++;
+  if (process.env.VMM_DEBUG) process.stderr.write(`vmm: worker pool: thread ${stats.started} started\n`);
   // Ref'd until it has loaded: at the process's exit Node terminates unref'd workers, and one
   // terminated inside koffi's native registration aborts the whole process (napi_throw in an
   // ending environment: "FATAL ERROR", seen once in CI). So an exit waits out a load.
