@@ -3,8 +3,9 @@
 // restore in one process (Vm.restore() + resume(), and to its first COUNT line), timed in a
 // plain-node child that restores N + 1 times (in-process.mjs: this process runs under tsx, whose
 // loader would inflate it; the first restore of that process, which also starts the worker pool,
-// is reported apart); the restore in a new process (spawn -> "running" printed after resume())
-// beside `node -e 0` in the same run, the floor any Node program pays. The targets: in-process
+// is reported apart); the restore in a new process (spawn -> "running" printed after resume()), and
+// `vmm run --restore` (spawn -> its first COUNT line), beside `node -e 0` in the same run, the
+// floor any Node program pays. The targets: in-process
 // restore < 20 ms for 256 MiB; a new process within `node -e 0` + 30 ms.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { buildGuests } from '../../test-vms/src/guests/build';
 import { median } from './median';
 import type * as VmmLibrary from '../../packages/vmm/src/index';
-import { root } from './paths';
+import { builtVmm, root } from './paths';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const SIZES = [256, 2048];
@@ -42,29 +43,29 @@ function inProcess(args: string[]): Promise<InProcess> {
   });
 }
 
-/** Time a child process from spawn to the first line matching `mark` (or to its exit without one). */
-function timeChild(args: string[], mark?: RegExp): Promise<number> {
+/**
+ * Time a child process from spawn to the first output matching `mark` (or to its exit without
+ * one); it is then stopped with `stop` and waited for, so that runs never overlap.
+ */
+function timeChild(args: string[], mark?: RegExp, stop: NodeJS.Signals = 'SIGKILL'): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      resolve(Number(process.hrtime.bigint() - t0) / 1e6);
-    };
+    let at: number | undefined;
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (mark?.test(out)) {
-        finish();
-        child.kill('SIGKILL');
+      if (at === undefined && mark?.test(out)) {
+        at = Number(process.hrtime.bigint() - t0) / 1e6;
+        child.kill(stop);
       }
     });
     child.on('error', reject);
-    child.on('exit', () =>
-      mark ? (done ? undefined : reject(new Error(`child ended without ${mark}: ${out}`))) : finish(),
-    );
+    child.on('exit', () => {
+      if (!mark) resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+      else if (at !== undefined) resolve(at);
+      else reject(new Error(`child ended without ${mark}: ${out}`));
+    });
   });
 }
 
@@ -119,25 +120,35 @@ export default async function benchSnapshot(): Promise<string> {
       const firstLine = warm.map((r) => r.first);
       const fresh: number[] = [];
       for (let i = 0; i < RUNS; i++) fresh.push(await timeChild([...child, snap], /running/));
+      // The CLI: `vmm run --restore` resumes the VM (no API socket) and prints the guest's serial.
+      // Stopped with SIGTERM (it exits as a user's Ctrl-C makes it), so that its first run writes
+      // the code cache of `run --restore`; two untimed runs first.
+      const cliArgs = [builtVmm, 'run', '--restore', `source_url=file://${snap}`];
+      const count = /COUNT \d+\n/;
+      for (let i = 0; i < 2; i++) await timeChild(cliArgs, count, 'SIGTERM');
+      const cli: number[] = [];
+      for (let i = 0; i < RUNS; i++) cli.push(await timeChild(cliArgs, count, 'SIGTERM'));
       const n = median(nodeAlone);
       rows.push(
         `| ${mib} MiB (${dataMiB.toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ${median(restore).toFixed(1)} | ` +
           `${median(firstLine).toFixed(1)} | ${cold!.running.toFixed(1)} | ${median(fresh).toFixed(1)} | ${n.toFixed(1)} | ` +
-          `${(median(fresh) - n).toFixed(1)} |`,
+          `${(median(fresh) - n).toFixed(1)} | ${median(cli).toFixed(1)} | ${(median(cli) - n).toFixed(1)} |`,
       );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return [
-    '| guest RAM | snapshot (ms) | restore → running, in-process (ms) | → first guest line (ms) | in-process, first restore of the process (ms) | restore → running, new process (ms) | `node -e 0` (ms) | new process − `node -e 0` (ms) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| guest RAM | snapshot (ms) | restore → running, in-process (ms) | → first guest line (ms) | in-process, first restore of the process (ms) | restore → running, new process (ms) | `node -e 0` (ms) | new process − `node -e 0` (ms) | `vmm run --restore`, new process → first guest line (ms) | − `node -e 0` (ms) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `Median of ${RUNS} runs of each; the lifecycle test guest (1 vCPU). In-process: a plain-node child restoring ` +
       `${RUNS + 1} times in one process; the medians are of runs 2..${RUNS + 1}, which find the worker pool's threads ` +
       'loaded; its first run (the pool starting) is shown apart. The guest prints COUNT every 100 ms, so → first ' +
-      'guest line includes up to 100 ms of its own. Targets: in-process restore → running < 20 ms for 256 MiB; ' +
+      'guest line includes up to 100 ms of its own. New process: a script that imports the built library ' +
+      "(its ES modules, no code cache) restores and resumes; `vmm run --restore` is the CLI's binary (its " +
+      'code-cached bundle), to the first COUNT line. Targets: in-process restore → running < 20 ms for 256 MiB; ' +
       'new process − `node -e 0` ≤ 30 ms. Restore checks the whole snapshot first (manifest, ' +
       "each file's SHA-256, memory by content) and maps guest RAM copy-on-write from the snapshot.",
   ].join('\n');

@@ -2,7 +2,8 @@
 // code cache kept between runs (@vmm/vmm/code-cache): a new process skips compiling what the last
 // one ran, a third of what `vmm` costs beyond Node's own start (docs/benchmarks.md). One cache per
 // command: a cache holds what its run compiled (`vmm run`'s the VM's code, --help's not), written
-// at exit. Anything that keeps the bundle from running falls back to the modules (bin.ts).
+// at exit; `vmm run --restore` has its own (a restore runs other code than a boot, and a cache
+// that was used is never rewritten). Anything that keeps the bundle from running falls back to the modules (bin.ts).
 //
 // Beside the cache, a note of the koffi.node that koffi's loader chose in the last run: this run
 // loads that file itself and hands it to its first vCPU thread, which starts before the main
@@ -22,7 +23,9 @@ interface Bundle {
 
 /** Run the CLI from the bundle `file` with `argv`; false (nothing run) when it cannot be. */
 export function runCodeCached(file: string, argv: string[]): boolean {
-  const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
+  const named = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : 'other';
+  const restores = argv.some((a) => a === '--restore' || a.startsWith('--restore='));
+  const command = named === 'run' && restores ? 'run-restore' : named;
   const note = readCacheNote(KOFFI_NOTE, file);
   const noted = note && path.isAbsolute(note) && note.endsWith('/koffi.node') ? note : undefined;
   announceKoffiNative(noted);

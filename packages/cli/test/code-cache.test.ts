@@ -75,6 +75,17 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     expect(r.err).not.toMatch(/agent/i);
   });
 
+  it('keeps one cache for `vmm run` and another for `vmm run --restore`: they run different code', () => {
+    for (const f of codeCaches()) fs.rmSync(path.join(cacheDir, f));
+    const restore = vmm({}, 'run', `--restore=source_url=file://${path.join(dir, 'no-snapshot')}`);
+    expect(restore.err).toMatch(/holds no snapshot/);
+    expect(codeCaches().filter((f) => f.startsWith('cli-run-restore-'))).toHaveLength(1);
+    expect(vmm({}, 'run', '--help').code).toBe(0);
+    expect(codeCaches().filter((f) => /^cli-run-[0-9a-f]+-/.test(f))).toHaveLength(1);
+    const again = vmm({}, 'run', '--restore', `source_url=file://${path.join(dir, 'no-snapshot')}`);
+    expect(again.err).toMatch(/^vmm: code cache: used .*cli-run-restore-/m);
+  });
+
   it("removes the caches of the same bundle's earlier builds when it writes one, not another install's", () => {
     expect(vmm({}, 'run', '--help').code).toBe(0);
     const current = cacheFiles().find((f) => f.startsWith('cli-run-'))!;
