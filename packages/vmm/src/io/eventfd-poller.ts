@@ -32,11 +32,12 @@ const shared = {
   waiting: undefined as { table: Uint8Array; view: DataView; armed: Watch[] } | undefined,
   /** The table of the last wait, kept while the watches do not change (no allocation per kick). */
   ready: undefined as { table: Uint8Array; view: DataView; armed: Watch[] } | undefined,
-  /** Resolves when the wait in flight returns (close() waits for it: it holds the watched fds). */
-  returned: Promise.resolve(),
-  onReturn: () => {},
+  /** Called when the wait in flight returns (close() waits for it: it holds the watched fds). */
+  onReturn: [] as (() => void)[],
   poll: undefined as PollCall | undefined,
 };
+/** The watches a callback found fired (reused: nothing is allocated per kick but koffi's call). */
+const fired: Watch[] = [];
 
 function arm(): void {
   if (shared.waiting || shared.watches.length === 0) return;
@@ -49,17 +50,16 @@ function arm(): void {
     w = shared.ready = { table, view: new DataView(table.buffer), armed };
   }
   shared.waiting = w;
-  shared.returned = new Promise<void>((r) => (shared.onReturn = r));
   poll.async(w.table, w.armed.length + 1, -1, onPolled);
 }
 
 function onPolled(): void {
   const w = shared.waiting!;
   shared.waiting = undefined;
-  shared.onReturn();
+  if (shared.onReturn.length > 0) for (const r of shared.onReturn.splice(0)) r();
   // poll(2)'s result is not needed: every revents is read (a failed poll, EINTR, leaves them 0).
   if ((w.view.getInt16(POLLFD_REVENTS, true) & POLLIN) !== 0) shared.wake?.drain();
-  const fired: Watch[] = [];
+  fired.length = 0;
   for (let i = 0; i < w.armed.length; i++) {
     const at = (i + 1) * POLLFD_SIZE + POLLFD_REVENTS;
     const rev = w.view.getInt16(at, true);
@@ -131,6 +131,6 @@ export class EventfdPoller {
   async close(): Promise<void> {
     this.unwatchAll();
     // A wait made before the watches last changed was woken (changed()) and returns soon.
-    if (shared.waiting && !shared.ready) await shared.returned;
+    if (shared.waiting && !shared.ready) await new Promise<void>((r) => shared.onReturn.push(r));
   }
 }
