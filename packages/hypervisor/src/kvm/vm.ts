@@ -3,7 +3,7 @@
 // what its vCPUs need to save theirs is found here once (vcpuStateSupport).
 import { VmmError } from '../errors';
 import { MemfdGuestMemory } from '../memory/memfd-guest-memory';
-import { check } from '../sys/call';
+import { check, retryInterrupted } from '../sys/call';
 import { libc } from '../sys/libc';
 import type {
   CpuidEntry,
@@ -84,7 +84,10 @@ export class KvmVm implements VirtualMachine {
     let fd = -1;
     try {
       const runSize = system.vcpuMmapSize();
-      fd = check('KVM_CREATE_VM', libc().ioctlInt(system.fd, KVM_CREATE_VM, 0));
+      fd = check(
+        'KVM_CREATE_VM',
+        retryInterrupted(() => libc().ioctlInt(system.fd, KVM_CREATE_VM, 0)),
+      );
       const vm = new KvmVm(system, fd, memory, runSize);
       vm.setup();
       return vm;
