@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemfdGuestMemory } from './memfd-guest-memory';
 import { MemoryFileError, verifyMemoryFile, writeMemoryFile } from './memory-file';
@@ -33,6 +34,13 @@ describe('the memory file of a snapshot', () => {
     expect(fs.statSync(file).size).toBe(12 * MiB);
     expect(fs.statSync(file).blocks * 512).toBeLessThan(MiB); // sparse
     verifyMemoryFile(file, s);
+    // The checksum is the CRC-32 of the file's bytes (holes read as zeros): any CRC-32 tool checks it.
+    expect(s.crc32).toBe(zlib.crc32(fs.readFileSync(file)).toString(16).padStart(8, '0'));
+    // A copy with its holes filled matches (content, not extents).
+    const filled = path.join(dir, 'memory-filled');
+    fs.writeFileSync(filled, fs.readFileSync(file));
+    expect(fs.statSync(filled).blocks * 512).toBeGreaterThanOrEqual(12 * MiB);
+    verifyMemoryFile(filled, s);
     const back = MemfdGuestMemory.create({
       ranges: [
         { gpa: 0, size: 8 * MiB },

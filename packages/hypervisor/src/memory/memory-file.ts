@@ -1,21 +1,14 @@
 // Guest RAM as a snapshot file: the layout's ranges one after another (the offsets a memfd or a
 // copy-on-write mapping of this file uses), with the pages that are all zero left as holes, so the
 // file takes the space of what the guest touched. Its checksum is over content, not extents (a
-// copy that fills or punches holes differently still matches): SHA-256 of, for each page that is
-// not all zero in file order, its page index (u64 LE) and its 4096 bytes.
-import type * as Crypto from 'node:crypto';
-import type { Hash } from 'node:crypto';
+// copy that fills or punches holes differently still matches): the CRC-32 of the whole image, holes
+// as zeros (image-crc.ts), which a restore checks reading only the data extents.
 import fs from 'node:fs';
 import { VmmError } from '../errors';
-import { loadBuiltin } from '../sys/builtin';
 import { lastErrno, libc } from '../sys/libc';
 import type { GuestMemory, TouchedRange } from '../types';
+import { ImageCrc } from './image-crc';
 import { PAGE_SIZE } from './layout';
-
-/** node:crypto, loaded at the first snapshot: a process that never saves or restores one skips it. */
-function sha256(): Hash {
-  return loadBuiltin<typeof Crypto>('node:crypto').createHash('sha256');
-}
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -32,7 +25,8 @@ export interface MemoryFileSummary {
   size: number;
   /** Bytes of pages written (not all zero). */
   dataBytes: number;
-  sha256: string;
+  /** CRC-32 of the image, holes as zeros (image-crc.ts): 8 hex digits. */
+  crc32: string;
 }
 
 /**
@@ -43,13 +37,18 @@ export function writeMemoryFile(memory: GuestMemory, path: string): MemoryFileSu
   const ranges: TouchedRange[] =
     memory.touchedRanges?.() ?? layoutOf(memory).map((r) => ({ gpa: r.gpa, size: r.size, offset: r.offset }));
   const size = memory.totalSize;
-  const hash = sha256();
-  const index = Buffer.alloc(8);
+  const crc = new ImageCrc();
+  /** How far into the image the checksum has come (ranges come in file order). */
+  let summed = 0;
   let dataBytes = 0;
   const fd = fs.openSync(path, 'w', 0o600);
   try {
     fs.ftruncateSync(fd, size);
     for (const r of ranges) {
+      if (r.offset < summed)
+        throw new MemoryFileError('EMEMFILE', 'guest RAM reported its ranges out of order');
+      crc.zeros(r.offset - summed);
+      summed = r.offset + r.size;
       for (let done = 0; done < r.size; done += CHUNK) {
         const len = Math.min(CHUNK, r.size - done);
         const view = memory.slice(r.gpa + done, len);
@@ -59,13 +58,13 @@ export function writeMemoryFile(memory: GuestMemory, path: string): MemoryFileSu
             `guest RAM at 0x${(r.gpa + done).toString(16)} cannot be read`,
           );
         const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+        crc.update(bytes);
         // Runs of pages that are not all zero: one write each.
         let runStart = -1;
         for (let p = 0; p <= len; p += PAGE_SIZE) {
           const page = p < len ? bytes.subarray(p, p + PAGE_SIZE) : undefined;
           const data = page !== undefined && !page.equals(ZERO_PAGE);
           if (data) {
-            hashPage(hash, index, r.offset + done + p, page);
             if (runStart < 0) runStart = p;
             continue;
           }
@@ -77,19 +76,20 @@ export function writeMemoryFile(memory: GuestMemory, path: string): MemoryFileSu
         }
       }
     }
+    crc.zeros(size - summed);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return { size, dataBytes, sha256: hash.digest('hex') };
+  return { size, dataBytes, crc32: crc.digest() };
 }
 
 /**
  * Check a memory file against its manifest: its size, and the checksum of its content (read
- * extent by extent with SEEK_DATA, so the holes cost nothing). Throws MemoryFileError naming what
- * is wrong.
+ * extent by extent with SEEK_DATA; the holes are folded in as zeros without reading). Throws
+ * MemoryFileError naming what is wrong.
  */
-export function verifyMemoryFile(path: string, expected: { size: number; sha256: string }): void {
+export function verifyMemoryFile(path: string, expected: { size: number; crc32: string }): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -107,23 +107,21 @@ export function verifyMemoryFile(path: string, expected: { size: number; sha256:
   }
   const fd = fs.openSync(path, 'r');
   try {
-    const hash = sha256();
-    const index = Buffer.alloc(8);
+    const crc = new ImageCrc();
     const buf = Buffer.alloc(CHUNK);
+    let summed = 0;
     for (const e of dataExtents(fd, st.size)) {
-      // Extents start on a file system block; pages are 4 KiB: widen to whole pages.
-      const start = Math.floor(e.start / PAGE_SIZE) * PAGE_SIZE;
-      const end = Math.min(st.size, Math.ceil(e.end / PAGE_SIZE) * PAGE_SIZE);
-      for (let at = start; at < end; at += CHUNK) {
-        const len = Math.min(CHUNK, end - at);
-        const n = fs.readSync(fd, buf, 0, len, at);
-        for (let p = 0; p < n; p += PAGE_SIZE) {
-          const page = buf.subarray(p, Math.min(p + PAGE_SIZE, n));
-          if (!page.equals(ZERO_PAGE.subarray(0, page.length))) hashPage(hash, index, at + p, page);
-        }
+      crc.zeros(e.start - summed);
+      for (let at = e.start; at < e.end;) {
+        const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, e.end - at), at);
+        if (n === 0) break; // shrunk while read: the sum will not match
+        crc.update(buf.subarray(0, n));
+        at += n;
+        summed = at;
       }
     }
-    if (hash.digest('hex') !== expected.sha256) {
+    crc.zeros(st.size - summed);
+    if (crc.digest() !== expected.crc32) {
       throw new MemoryFileError(
         'ESNAPSHOTCORRUPT',
         `the snapshot's memory file ${path} does not match its checksum: it was changed or damaged`,
@@ -132,12 +130,6 @@ export function verifyMemoryFile(path: string, expected: { size: number; sha256:
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function hashPage(hash: Hash, index: Buffer, offset: number, page: Uint8Array): void {
-  index.writeBigUInt64LE(BigInt(offset / PAGE_SIZE));
-  hash.update(index);
-  hash.update(page);
 }
 
 function writeAll(fd: number, bytes: Buffer, position: number): void {

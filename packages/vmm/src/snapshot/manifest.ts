@@ -1,5 +1,6 @@
 // A snapshot directory's manifest (manifest.json): what the snapshot is (format, version, arch),
-// the VM's configuration, and each file with its size and SHA-256. It is written last, so a
+// the VM's configuration, and each file with its size and checksum (SHA-256; the memory file's a
+// CRC-32 of its content, which a restore checks at the speed of reading it: memory-file.ts). It is written last, so a
 // snapshot cut short has none and is refused; on the way back in every field is checked before
 // anything is used (a snapshot is a file anyone could have edited).
 import type { VmConfig } from '../config';
@@ -22,6 +23,14 @@ export interface SnapshotFileEntry {
   sha256: string;
 }
 
+export interface MemoryFileEntry {
+  size: number;
+  /** CRC-32 of the image, holes as zeros: 8 hex digits (@vmm/hypervisor's image-crc.ts). */
+  crc32: string;
+  /** Bytes of the pages stored (not all zero). */
+  dataBytes: number;
+}
+
 export interface SnapshotManifest {
   format: typeof SNAPSHOT_FORMAT;
   version: number;
@@ -32,7 +41,7 @@ export interface SnapshotManifest {
   /** The VM's configuration as it ran (a restore takes it, with the output redirected as asked). */
   config: VmConfig;
   files: {
-    [MEMORY_FILE]: SnapshotFileEntry & { dataBytes: number };
+    [MEMORY_FILE]: MemoryFileEntry;
     [KVM_STATE_FILE]: SnapshotFileEntry;
     [DEVICES_FILE]: SnapshotFileEntry;
   };
@@ -42,6 +51,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSize = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isSha = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isCrc = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}$/.test(v);
 
 /** Parse and check a manifest's text; SnapshotError names the first thing wrong. */
 export function parseManifest(text: string, where: string): SnapshotManifest {
@@ -72,11 +82,14 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
   if (fault !== undefined) bad(`config.${fault} is missing or malformed`);
   const files = m.files;
   if (!isObject(files)) return bad('files is missing');
-  for (const name of [MEMORY_FILE, KVM_STATE_FILE, DEVICES_FILE]) {
+  for (const name of [KVM_STATE_FILE, DEVICES_FILE]) {
     const f = files[name];
     if (!isObject(f) || !isSize(f.size) || !isSha(f.sha256))
       bad(`the entry of ${name} is missing or malformed`);
   }
+  const mem = files[MEMORY_FILE];
+  if (!isObject(mem) || !isSize(mem.size) || !isCrc(mem.crc32))
+    bad(`the entry of ${MEMORY_FILE} is missing or malformed`);
   const memory = files[MEMORY_FILE] as Record<string, unknown>;
   if (!isSize(memory.dataBytes) || memory.dataBytes > (memory.size as number))
     bad('the memory entry has no dataBytes within its size');

@@ -64,7 +64,7 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
   const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
   const memory = writeMemoryFile(s.memory, path.join(dir, MEMORY_FILE));
   const manifest = createManifest(s.config, {
-    [MEMORY_FILE]: { size: memory.size, sha256: memory.sha256, dataBytes: memory.dataBytes },
+    [MEMORY_FILE]: { size: memory.size, crc32: memory.crc32, dataBytes: memory.dataBytes },
     [KVM_STATE_FILE]: kvm,
     [DEVICES_FILE]: devices,
   });
