@@ -145,6 +145,15 @@ export class Vmm {
    * before /dev/kvm is opened, each as a VmmError with a sentence saying what to do.
    */
   static async create(config: VmConfig, options: VmmOptions = {}): Promise<Vmm> {
+    return Vmm.open(config, options, true);
+  }
+
+  /**
+   * create(), and restore() with `checkBoot` false: a snapshot's VM does not load its kernel (its
+   * RAM comes from the snapshot), so the trial load of kernel and initrd is not made; its files
+   * are only opened, for a reboot.
+   */
+  private static async open(config: VmConfig, options: VmmOptions, checkBoot: boolean): Promise<Vmm> {
     if (config.serial.mode === 'tty' && config.console?.mode === 'tty') {
       throw new VmmError(
         'ECONSOLE',
@@ -180,16 +189,18 @@ export class Vmm {
       let cmdline = withKernelParams(base, virtioCmdline(placement));
       // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not
       // fit, a command line too long or too little memory fail here, before /dev/kvm is opened.
-      const dry = new DryRunMemory(memoryLayout(config.memory.size));
-      const rsdpAddress = buildAcpiTables(dry, { cpus: config.cpus.boot, devices: placement });
-      const held = files.hold();
-      loadKernel(dry, held.kernel, {
-        initrd: held.initrd,
-        cmdline,
-        rsdpAddress,
-        ramSize: config.memory.size,
-        checkOnly: true,
-      });
+      if (checkBoot) {
+        const dry = new DryRunMemory(memoryLayout(config.memory.size));
+        const rsdpAddress = buildAcpiTables(dry, { cpus: config.cpus.boot, devices: placement });
+        const held = files.hold();
+        loadKernel(dry, held.kernel, {
+          initrd: held.initrd,
+          cmdline,
+          rsdpAddress,
+          ramSize: config.memory.size,
+          checkOnly: true,
+        });
+      }
       const host = options.probe ?? probe();
       let hypervisor = options.hypervisor;
       if (!hypervisor) {
@@ -393,7 +404,7 @@ export class Vmm {
     const snap = loadSnapshot(dir, createUartState().byteLength);
     const saved = snap.manifest.config;
     const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };
-    const vmm = await Vmm.create(config, options);
+    const vmm = await Vmm.open(config, options, false);
     vmm.restoring = snap;
     vmm.paused = true;
     return vmm;

@@ -212,6 +212,25 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       fs.writeFileSync(path.join(version, 'manifest.json'), JSON.stringify({ ...m, version: 99 }));
       await expect(Vm.restore(version)).rejects.toMatchObject({ code: 'ESNAPSHOTVERSION' });
     }, 60_000);
+
+    it('a restore loads no kernel: with its kernel file turned to junk since, the VM comes back and counts on', async () => {
+      const d = path.join(dir, 'junk-kernel');
+      fs.cpSync(snap, d, { recursive: true });
+      const junk = path.join(dir, 'junk-kernel.elf');
+      fs.writeFileSync(junk, Buffer.alloc(4096, 0xcc));
+      const manifest = path.join(d, 'manifest.json');
+      const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { config: object };
+      fs.writeFileSync(manifest, JSON.stringify({ ...m, config: { ...m.config, kernel: junk } }));
+      const vm = await Vm.restore(d, START);
+      try {
+        await vm.resume();
+        await vm.console.waitFor(new RegExp(`^COUNT ${last + 2}\\n`, 'm'), { timeoutMs: 30_000 });
+      } finally {
+        await vm.dispose();
+      }
+      // Booting that file is refused, as ever: the trial load a restore no longer makes.
+      await expect(Vmm.builder().kernel(junk).start(START)).rejects.toMatchObject({ code: 'EKERNELFORMAT' });
+    }, 120_000);
   });
 
   it('a guest in the middle of disk writes is snapshotted, restored in a new VM, and finishes with a consistent disk', async () => {
