@@ -6,6 +6,7 @@ import { GuestMemoryError } from '../errors';
 import { nextMessage, startTsWorker } from '../test-support/ts-worker';
 import { MemoryLayoutError } from './layout';
 import { MemfdGuestMemory } from './memfd-guest-memory';
+import { writeMemoryFile } from './memory-file';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -209,6 +210,38 @@ describe('MemfdGuestMemory for snapshots', () => {
       fs.truncateSync(file, 5 * MiB);
       expect(() => MemfdGuestMemory.create({ ...layout, backingFile: file })).toThrow(/truncated/);
     } finally {
+      mem.close();
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('mapped from a sparse file, touchedRanges is the file’s data and the pages written since, not pages only read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-memfile-'));
+    const file = path.join(dir, 'memory');
+    const fd = fs.openSync(file, 'w');
+    fs.ftruncateSync(fd, 6 * MiB);
+    fs.writeSync(fd, Buffer.alloc(4096, 0x11), 0, 4096, MiB);
+    fs.closeSync(fd);
+    const mem = MemfdGuestMemory.create({ ...layout, backingFile: file });
+    let copy: MemfdGuestMemory | undefined;
+    try {
+      expect(mem.readU32(2 * MiB)).toBe(0); // read only: a hole stays a hole
+      mem.writeU32(3 * MiB + 8, 0xabcd); // a hole written: a private page
+      mem.writeU8(MiB + 4, 0x22); // the file's page written
+      const t = mem.touchedRanges();
+      const has = (gpa: number) => t.some((r) => r.gpa <= gpa && gpa < r.gpa + r.size);
+      expect([has(MiB), has(3 * MiB + 8), has(2 * MiB)]).toEqual([true, true, false]);
+      expect(t.reduce((n, r) => n + r.size, 0)).toBeLessThan(64 * 1024);
+      // Its snapshot holds both pages, as a snapshot of a booted VM would.
+      const again = path.join(dir, 'memory-again');
+      const s = writeMemoryFile(mem, again);
+      expect(s.dataBytes).toBe(2 * 4096);
+      copy = MemfdGuestMemory.create({ ...layout, backingFile: again });
+      expect([copy.readU8(MiB), copy.readU8(MiB + 4), copy.readU32(3 * MiB + 8)]).toEqual([
+        0x11, 0x22, 0xabcd,
+      ]);
+    } finally {
+      copy?.close();
       mem.close();
       fs.rmSync(dir, { recursive: true });
     }

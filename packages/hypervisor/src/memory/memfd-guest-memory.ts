@@ -18,6 +18,7 @@ import {
 } from '../sys/libc';
 import { callError } from '../sys/call';
 import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout, TouchedRange } from '../types';
+import { fileDataExtents, privatelyWritten, unionOf, type Extent } from './extents';
 import { checkLayout, type CheckedRange } from './layout';
 import { MappedGuestMemory, MAX_VIEW_BYTES } from './mapped-guest-memory';
 
@@ -27,9 +28,6 @@ const MFD_CLOEXEC = 1;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
 const SEEK_END = 2;
-const SEEK_DATA = 3;
-const SEEK_HOLE = 4;
-const ENXIO = 6;
 
 /** One range of guest RAM with the host address KVM_SET_USER_MEMORY_REGION needs. */
 export interface HostRange {
@@ -107,25 +105,18 @@ export class MemfdGuestMemory extends MappedGuestMemory {
   }
 
   /**
-   * The runs that may hold data: the memfd's data extents (SEEK_DATA/SEEK_HOLE: pages ever
-   * written), split at range boundaries. Mapped from a file, every range: a page the guest wrote
-   * where the file has a hole is private to this process and no file extent shows it.
+   * The runs that may hold data, split at range boundaries: the memfd's data extents (pages ever
+   * written). Mapped from a file: the file's data extents and the pages the guest wrote since (a
+   * copy-on-write page where the file may have a hole), or every range if pagemap cannot say.
    */
   touchedRanges(): TouchedRange[] {
-    if (this.fromFile) return this.ranges.map((r) => ({ gpa: r.gpa, size: r.size, offset: r.hostOffset }));
-    const c = libc();
-    const extents: { start: number; end: number }[] = [];
-    let at = 0;
-    while (at < this.mappedSize) {
-      const data = c.lseek(this.fd, at, SEEK_DATA);
-      if (data < 0) {
-        if (lastErrno() === ENXIO) break;
-        throw callError('lseek', lastErrno(), 'SEEK_DATA on guest RAM');
-      }
-      let hole = c.lseek(this.fd, data, SEEK_HOLE);
-      if (hole < 0) hole = this.mappedSize;
-      extents.push({ start: data, end: Math.min(hole, this.mappedSize) });
-      at = hole;
+    let extents: Extent[];
+    if (this.fromFile) {
+      const written = privatelyWritten(this.hostAddress, this.mappedSize);
+      if (!written) return this.ranges.map((r) => ({ gpa: r.gpa, size: r.size, offset: r.hostOffset }));
+      extents = unionOf(fileDataExtents(this.fd, this.mappedSize), written);
+    } else {
+      extents = fileDataExtents(this.fd, this.mappedSize);
     }
     const out: TouchedRange[] = [];
     for (const r of this.ranges) {

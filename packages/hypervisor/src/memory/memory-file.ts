@@ -5,14 +5,11 @@
 // as zeros (image-crc.ts), which a restore checks reading only the data extents.
 import fs from 'node:fs';
 import { VmmError } from '../errors';
-import { lastErrno, libc } from '../sys/libc';
 import type { GuestMemory, TouchedRange } from '../types';
+import { fileDataExtents } from './extents';
 import { ImageCrc } from './image-crc';
 import { PAGE_SIZE } from './layout';
 
-const SEEK_DATA = 3;
-const SEEK_HOLE = 4;
-const ENXIO = 6;
 /** Bytes handled per step: large enough for few system calls, small enough to stay in cache. */
 const CHUNK = 1 << 20;
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
@@ -110,7 +107,7 @@ export function verifyMemoryFile(path: string, expected: { size: number; crc32: 
     const crc = new ImageCrc();
     const buf = Buffer.alloc(CHUNK);
     let summed = 0;
-    for (const e of dataExtents(fd, st.size)) {
+    for (const e of fileDataExtents(fd, st.size)) {
       crc.zeros(e.start - summed);
       for (let at = e.start; at < e.end;) {
         const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, e.end - at), at);
@@ -135,25 +132,6 @@ export function verifyMemoryFile(path: string, expected: { size: number; crc32: 
 function writeAll(fd: number, bytes: Buffer, position: number): void {
   for (let done = 0; done < bytes.length;)
     done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
-}
-
-/** The file's data extents (SEEK_DATA/SEEK_HOLE; a file system without them reports one extent). */
-function dataExtents(fd: number, size: number): { start: number; end: number }[] {
-  const c = libc();
-  const out: { start: number; end: number }[] = [];
-  let at = 0;
-  while (at < size) {
-    const data = c.lseek(fd, at, SEEK_DATA);
-    if (data < 0) {
-      if (lastErrno() === ENXIO) break;
-      return [{ start: 0, end: size }];
-    }
-    let hole = c.lseek(fd, data, SEEK_HOLE);
-    if (hole < 0 || hole > size) hole = size;
-    out.push({ start: data, end: hole });
-    at = hole;
-  }
-  return out;
 }
 
 /** The regions of a memory without touchedRanges(), as file runs. */
