@@ -25,9 +25,9 @@ export function fileDataExtents(fd: number, size: number): Extent[] {
       if (lastErrno() === ENXIO) break;
       return [{ start: 0, end: size }];
     }
+    if (data >= size) break;
     let hole = c.lseek(fd, data, SEEK_HOLE);
     if (hole < 0 || hole > size) hole = size;
-    if (data >= size) break;
     out.push({ start: data, end: hole });
     at = hole;
   }

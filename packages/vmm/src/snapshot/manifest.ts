@@ -1,8 +1,8 @@
 // A snapshot directory's manifest (manifest.json): what the snapshot is (format, version, arch),
 // the VM's configuration, and each file with its size and checksum (SHA-256; the memory file's a
-// CRC-32 of its content, which a restore checks at the speed of reading it: memory-file.ts). It is written last, so a
-// snapshot cut short has none and is refused; on the way back in every field is checked before
-// anything is used (a snapshot is a file anyone could have edited).
+// CRC-32 of its content, which a restore checks at the speed of reading it: memory-file.ts). It is
+// written last, so a snapshot cut short has none and is refused; on the way back in every field is
+// checked before anything is used (a snapshot is a file anyone could have edited).
 import type { VmConfig } from '../config';
 import { configFault } from './config-shape';
 import { SnapshotError } from './errors';
@@ -87,11 +87,10 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
     if (!isObject(f) || !isSize(f.size) || !isSha(f.sha256))
       bad(`the entry of ${name} is missing or malformed`);
   }
-  const mem = files[MEMORY_FILE];
-  if (!isObject(mem) || !isSize(mem.size) || !isCrc(mem.crc32))
-    bad(`the entry of ${MEMORY_FILE} is missing or malformed`);
-  const memory = files[MEMORY_FILE] as Record<string, unknown>;
-  if (!isSize(memory.dataBytes) || memory.dataBytes > (memory.size as number))
+  const memory = files[MEMORY_FILE];
+  if (!isObject(memory) || !isSize(memory.size) || !isCrc(memory.crc32))
+    return bad(`the entry of ${MEMORY_FILE} is missing or malformed`);
+  if (!isSize(memory.dataBytes) || memory.dataBytes > memory.size)
     bad('the memory entry has no dataBytes within its size');
   // The memory file is the RAM's ranges one after another: exactly the configured RAM, so the
   // restored VM maps no page past its end.
