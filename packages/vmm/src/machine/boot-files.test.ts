@@ -42,9 +42,9 @@ describe('BootImages', () => {
     const again = files.hold();
     expect(text(again.kernel)).toBe('KERNEL-ONE');
     expect(Buffer.from(again.initrd!).toString()).toBe('INITRD-ONE-LONGER');
+    expect(files.isLinux).toBe(false);
     files.close();
     expect(openFds()).toBe(fds);
-    expect(files.isLinux).toBe(false);
   });
 
   it('follows every boot’s initrd with the agent’s archive, 512-aligned, as initrdWithAgent does', () => {

@@ -44,7 +44,7 @@ export interface HeldBootFiles {
 
 /** A VM's kernel and initrd, open from create to close. */
 export class BootImages {
-  readonly isLinux: boolean;
+  private linux: boolean | undefined;
   private held: { initrd?: HostBuffer } | undefined;
   private readonly kernel: KernelSource;
   private readonly refreshKernelLength: () => void;
@@ -65,7 +65,15 @@ export class BootImages {
     };
     // Each boot's load sees the file's length at that time (hold()).
     this.refreshKernelLength = () => (length = fileSize(file));
-    this.isLinux = isLinuxKernel(this.kernel);
+  }
+
+  /**
+   * The kernel is Linux (host quirks apply to it): read from its headers, or its whole file when
+   * it has no Linux note, when first asked (a restore never asks).
+   */
+  get isLinux(): boolean {
+    this.linux ??= isLinuxKernel(this.kernel);
+    return this.linux;
   }
 
   /** Opens both files and checks them (the kernel known as Linux or not from its headers). */

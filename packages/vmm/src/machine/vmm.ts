@@ -5,10 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import {
   createHostPipe,
-  HypervisorUnavailableError,
-  KvmHypervisor,
   VmmError,
-  probe,
   type EventNotifier,
   type Hypervisor,
   type LogSink,
@@ -20,16 +17,7 @@ import { SnapshotError } from '../snapshot/errors';
 import type { LoadedSnapshot, SnapshotSummary } from '../snapshot/store';
 import { buildAcpiTables } from '../arch/x86_64/acpi/index';
 import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
-import {
-  applyHostQuirks,
-  bootMsrs,
-  describeHostQuirks,
-  hostQuirks,
-  loadKernel,
-  memoryLayout,
-  vcpuCpuid,
-  type BootPlan,
-} from '../arch/x86_64/index';
+import { bootMsrs, loadKernel, memoryLayout, vcpuCpuid, type BootPlan } from '../arch/x86_64/index';
 import type { VmConfig } from '../config';
 import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
 import type { SerialConfig } from '../config';
@@ -39,6 +27,7 @@ import { EventfdPoller } from '../io/eventfd-poller';
 import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
 import { BootImages } from './boot-files';
+import { openKvm, withHostQuirks } from './host-kvm';
 import {
   VirtioMmioBus,
   createVirtioDevices,
@@ -117,6 +106,8 @@ export class Vmm {
   private paused = false;
   /** reboot() asked for the current boot to end and a new one to start. */
   private rebootRequested = false;
+  /** bootCmdline() has added this host's quirks (a restored VM never boots, until a reboot). */
+  private quirksAdded = false;
   private vm: VirtualMachine | undefined;
   private bus: VirtioMmioBus | undefined;
   private stopping = false;
@@ -129,7 +120,8 @@ export class Vmm {
     private readonly files: BootImages,
     private readonly devices: VirtioDevice[],
     private readonly hypervisor: Hypervisor,
-    private readonly cmdline: string,
+    /** Without the host's quirks until the first boot adds them (bootCmdline). */
+    private cmdline: string,
     private readonly options: VmmOptions,
     private readonly log: LogSink,
     /** The virtio-vsock device's host side (connect, listen), when the VM has one. */
@@ -186,7 +178,7 @@ export class Vmm {
       const log = rateLimitedLog((line) => options.log?.(line));
       devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
       const placement = virtioPlacement(devices.length);
-      let cmdline = withKernelParams(base, virtioCmdline(placement));
+      const cmdline = withKernelParams(base, virtioCmdline(placement));
       // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not
       // fit, a command line too long or too little memory fail here, before /dev/kvm is opened.
       if (checkBoot) {
@@ -201,26 +193,8 @@ export class Vmm {
           checkOnly: true,
         });
       }
-      const host = options.probe ?? probe();
       let hypervisor = options.hypervisor;
-      if (!hypervisor) {
-        if (!host.present || !host.accessible || host.problems.length > 0) {
-          const p = host.problems[0];
-          throw new HypervisorUnavailableError(
-            'ENOKVM',
-            p ? `${p.problem}; ${p.fix}` : 'KVM is not usable on this host (run vmm doctor)',
-          );
-        }
-        hypervisor = new KvmHypervisor();
-        owned = hypervisor;
-      }
-      if (config.hostQuirks === 'auto' && files.isLinux) {
-        const quirks = hostQuirks(host.virtualization);
-        if (quirks.length > 0) {
-          cmdline = applyHostQuirks(cmdline, quirks);
-          options.log?.(`${describeHostQuirks(quirks)} (--host-quirks off to stop)`);
-        }
-      }
+      if (!hypervisor) hypervisor = owned = openKvm(options.probe);
       await startVirtioDevices(devices);
       const vsock = vsockSide && devices.find((d): d is VsockDevice => d instanceof vsockSide.VsockDevice);
       if (vsock && config.vsock?.socket) {
@@ -438,9 +412,10 @@ export class Vmm {
       bus = this.devices.length > 0 ? new VirtioMmioBus(vm, this.devices, poller, this.log) : undefined;
       this.bus = bus;
       const servers: MailboxServer[] = [];
-      const vcpus = restoring ? this.restoreMachine(vm, restoring, serial) : this.loadMachine(vm, placement);
-      // A restored VM never loads what create() read for its check: give it back.
-      this.files.release();
+      // The vCPUs' threads attach and set up while this thread loads the machine: they start
+      // parked and run only once their state is set.
+      const ids = restoring ? restoring.kvm.vcpus.map((s) => s.id) : range(config.cpus.boot);
+      const vcpus = ids.map((id) => vm.createVcpu(id));
       this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
       for (const vcpu of vcpus) {
@@ -454,7 +429,7 @@ export class Vmm {
               virtioIsr: bus?.isr ?? null,
               seccomp: config.seccomp ?? 'on',
               gedEvents,
-              startPaused: this.paused,
+              startPaused: true,
             },
             vcpu,
             this.log,
@@ -462,6 +437,19 @@ export class Vmm {
         );
       }
       this.threads = threads;
+      try {
+        if (restoring) this.restoreMachine(vm, vcpus, restoring, serial);
+        else this.loadMachine(vm, vcpus, placement);
+      } catch (e) {
+        for (const t of threads) t.stop();
+        await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
+        await Promise.all(threads.map((t) => t.terminate()));
+        for (const m of servers) m.close();
+        throw e;
+      }
+      // A restored VM never loads what create() read for its check: give it back.
+      this.files.release();
+      if (!this.paused) for (const t of threads) t.resume();
       if (this.stopping) for (const t of threads) t.stop();
       const running = this.options.onRunning;
       if (running) void Promise.all(threads.map((t) => t.ready)).then(running);
@@ -488,7 +476,11 @@ export class Vmm {
   }
 
   /** A fresh boot: ACPI tables and the kernel into RAM, vCPU 0 at its entry, the others waiting for SIPI. */
-  private loadMachine(vm: VirtualMachine, placement: ReturnType<typeof virtioPlacement>): Vcpu[] {
+  private loadMachine(
+    vm: VirtualMachine,
+    vcpus: Vcpu[],
+    placement: ReturnType<typeof virtioPlacement>,
+  ): void {
     const { config } = this;
     const rsdpAddress = buildAcpiTables(vm.memory, { cpus: config.cpus.boot, devices: placement });
     // The bytes create() read for its check, or the files read again for a reboot; in guest RAM
@@ -498,7 +490,7 @@ export class Vmm {
     try {
       plan = loadKernel(vm.memory, held.kernel, {
         initrd: held.initrd,
-        cmdline: this.cmdline,
+        cmdline: this.bootCmdline(),
         rsdpAddress,
         ramSize: config.memory.size,
       });
@@ -506,10 +498,8 @@ export class Vmm {
       this.files.release();
     }
     const supported = vm.supportedCpuid();
-    const vcpus: Vcpu[] = [];
-    for (let id = 0; id < config.cpus.boot; id++) {
-      const vcpu = vm.createVcpu(id);
-      vcpus.push(vcpu);
+    for (const vcpu of vcpus) {
+      const { id } = vcpu;
       vcpu.setCpuid(vcpuCpuid(supported, id, config.cpus.boot, config.cpus.nested));
       vcpu.setMsrs(bootMsrs());
       vcpu.setFpuDefaults();
@@ -520,15 +510,34 @@ export class Vmm {
       }
       // Secondary vCPUs stay in the state KVM gives them: waiting for INIT/SIPI from vCPU 0.
     }
-    return vcpus;
+  }
+
+  /**
+   * The command line every boot loads: for a Linux kernel, with this host's quirks, found at the
+   * first boot (a restore needs neither the probe nor the kernel's headers for them).
+   */
+  private bootCmdline(): string {
+    if (!this.quirksAdded) {
+      this.quirksAdded = true;
+      if (this.config.hostQuirks === 'auto' && this.files.isLinux) {
+        const q = withHostQuirks(this.cmdline, this.options.probe);
+        this.cmdline = q.cmdline;
+        if (q.notice) this.options.log?.(q.notice);
+      }
+    }
+    return this.cmdline;
   }
 
   /** A restored boot: RAM is the snapshot's; the VM, its vCPUs and the monitor's devices take its state. */
-  private restoreMachine(vm: VirtualMachine, snap: LoadedSnapshot, serial: SerialPlumbing): Vcpu[] {
+  private restoreMachine(
+    vm: VirtualMachine,
+    vcpus: Vcpu[],
+    snap: LoadedSnapshot,
+    serial: SerialPlumbing,
+  ): void {
     if (!vm.restoreState) {
       throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot restore a VM');
     }
-    const vcpus = snap.kvm.vcpus.map((s) => vm.createVcpu(s.id));
     vm.restoreState(snap.kvm.machine);
     snap.kvm.vcpus.forEach((s, i) => {
       const vcpu = vcpus[i]!;
@@ -550,7 +559,6 @@ export class Vmm {
     // It comes back paused: the devices too, until resume().
     for (const d of this.devices) d.pause?.();
     Atomics.store(this.ged!.events, 0, snap.devices.gedEvents);
-    return vcpus;
   }
 
   private openSerial(): SerialPlumbing {
@@ -660,5 +668,7 @@ function newMailbox(bus: VirtioMmioBus, servers: MailboxServer[]): SharedArrayBu
   servers.push(new MailboxServer(sab, bus));
   return sab;
 }
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
