@@ -1,5 +1,9 @@
 // GuestMemory over host memory that is already mapped at a known address: one Uint8Array and one
-// DataView per region, made once with koffi.view (no copy), every access bounds-checked.
+// DataView per region, made with koffi.view (no copy), every access bounds-checked. The views are
+// made when the region is first touched unless asked for at once: V8 counts a view's bytes as
+// external memory, and a new view of a whole guest RAM forces a full GC of the isolate that makes
+// it (~3 ms on a host, ~20 in the nested-KVM VM). A restore never touches RAM from the main
+// thread on its way to the guest's first instruction; a boot writes the kernel there at once.
 //
 // A typed array over external memory can cover at most MAX_VIEW_BYTES (4 GiB in Node 20; koffi
 // aborts the process beyond that), so a larger range is split into several GuestRegions. An
@@ -12,13 +16,28 @@ import type { CheckedRange } from './layout';
 export const MAX_VIEW_BYTES = 2 ** 32;
 
 class Region implements GuestRegion {
+  private u8: Uint8Array | undefined;
+  private dv: DataView | undefined;
+
   constructor(
     readonly gpa: number,
     readonly size: number,
     readonly end: number,
-    readonly bytes: Uint8Array,
-    readonly view: DataView,
+    private readonly hostAddress: bigint,
   ) {}
+
+  get bytes(): Uint8Array {
+    return (this.u8 ??= new Uint8Array(this.buffer()));
+  }
+
+  get view(): DataView {
+    return (this.dv ??= new DataView(this.buffer()));
+  }
+
+  private buffer(): ArrayBuffer {
+    // Both views share one buffer: the second is made over the first one's.
+    return ((this.u8 ?? this.dv)?.buffer as ArrayBuffer | undefined) ?? hostView(this.hostAddress, this.size);
+  }
 }
 
 export class MappedGuestMemory implements GuestMemory {
@@ -32,6 +51,7 @@ export class MappedGuestMemory implements GuestMemory {
     readonly hostAddress: bigint,
     readonly ranges: readonly CheckedRange[],
     maxViewBytes = MAX_VIEW_BYTES,
+    viewsNow = false,
   ) {
     if (maxViewBytes <= 0 || maxViewBytes > MAX_VIEW_BYTES) throw new RangeError('bad maxViewBytes');
     const list: Region[] = [];
@@ -40,10 +60,12 @@ export class MappedGuestMemory implements GuestMemory {
       total += r.size;
       for (let done = 0; done < r.size; done += maxViewBytes) {
         const size = Math.min(maxViewBytes, r.size - done);
-        const ab = hostView(hostAddress + BigInt(r.hostOffset + done), size);
-        list.push(new Region(r.gpa + done, size, r.gpa + done + size, new Uint8Array(ab), new DataView(ab)));
+        list.push(
+          new Region(r.gpa + done, size, r.gpa + done + size, hostAddress + BigInt(r.hostOffset + done)),
+        );
       }
     }
+    if (viewsNow) for (const r of list) void r.bytes;
     this.list = list;
     this.regions = list;
     this.totalSize = total;

@@ -109,6 +109,41 @@ describe('MemfdGuestMemory', () => {
     }
   });
 
+  it('a thread that attaches the RAM makes a region’s view when it first touches it (V8 counts a view’s bytes as external memory and a new one forces a GC)', async () => {
+    const mem = MemfdGuestMemory.create({
+      ranges: [
+        { gpa: 0, size: GiB },
+        { gpa: 4 * GiB, size: GiB },
+      ],
+    });
+    const lease = mem.lend();
+    // A fresh isolate (a worker's, as a device thread's): no view of another test is collected
+    // under the count.
+    const worker = startTsWorker(new URL('../test-support/memory-worker.ts', import.meta.url), {
+      workerData: lease.handle,
+    });
+    const external = async () => (worker.postMessage({ external: true }), nextMessage<number>(worker));
+    try {
+      await nextMessage(worker);
+      const before = await external();
+      expect(before).toBeLessThan(GiB / 4);
+      worker.postMessage({ write: 4096, value: 7 });
+      expect(await nextMessage(worker)).toBe('ok');
+      // Within a few MiB: the isolate's other external memory comes and goes.
+      expect((await external()) - before).toBeGreaterThan(GiB - 16 * MiB);
+      expect((await external()) - before).toBeLessThan(GiB + 16 * MiB);
+      worker.postMessage({ read: 4 * GiB });
+      expect(await nextMessage(worker)).toBe(0);
+      expect((await external()) - before).toBeGreaterThan(2 * GiB - 16 * MiB);
+      // The owner's views are made alike, and both see one page.
+      expect(mem.readU32(4096)).toBe(7);
+    } finally {
+      await worker.terminate();
+      lease.release();
+      mem.close();
+    }
+  });
+
   it('a worker thread attaches the same RAM: each sees the other one’s writes', async () => {
     const mem = MemfdGuestMemory.create({
       ranges: [

@@ -1,5 +1,6 @@
-// Allocation-free access to guest RAM for the queue walker: one DataView per region, made once.
-// Every lookup is bounds-checked; a range must lie wholly inside one region (as GuestMemory.slice).
+// Allocation-free access to guest RAM for the queue walker: one DataView per region, made at its
+// first use (a region's view is made when first touched: see MappedGuestMemory). Every lookup is
+// bounds-checked; a range must lie wholly inside one region (as GuestMemory.slice).
 import type { GuestMemory } from '@vmm/hypervisor';
 
 /** Guest addresses above this are refused (numbers stay exact integers). */
@@ -9,24 +10,24 @@ export class RegionViews {
   readonly count: number;
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
-  private readonly views: DataView[];
-  private readonly bytes: Uint8Array[];
+  private readonly regions: GuestMemory['regions'];
+  private readonly views: (DataView | undefined)[];
+  private readonly bytes: (Uint8Array | undefined)[];
   /** Set by `find`: the byte offset of the found range inside its region. */
   offset = 0;
 
   constructor(memory: GuestMemory) {
     const regions = memory.regions;
+    this.regions = regions;
     this.count = regions.length;
     this.starts = new Float64Array(this.count);
     this.ends = new Float64Array(this.count);
-    this.views = [];
-    this.bytes = [];
+    this.views = new Array<DataView | undefined>(this.count).fill(undefined);
+    this.bytes = new Array<Uint8Array | undefined>(this.count).fill(undefined);
     for (let i = 0; i < this.count; i++) {
       const r = regions[i]!;
       this.starts[i] = r.gpa;
       this.ends[i] = r.gpa + r.size;
-      this.views.push(new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength));
-      this.bytes.push(r.bytes);
     }
   }
 
@@ -43,10 +44,18 @@ export class RegionViews {
   }
 
   view(region: number): DataView {
-    return this.views[region]!;
+    return this.views[region] ?? this.make(region).view;
   }
 
   bytesOf(region: number): Uint8Array {
-    return this.bytes[region]!;
+    return this.bytes[region] ?? this.make(region).bytes;
+  }
+
+  private make(region: number): { view: DataView; bytes: Uint8Array } {
+    const bytes = this.regions[region]!.bytes;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.bytes[region] = bytes;
+    this.views[region] = view;
+    return { view, bytes };
   }
 }
