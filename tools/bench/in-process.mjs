@@ -6,6 +6,8 @@
 //                                           runs to its end and the VM is disposed
 //   in-process.mjs restore SNAPSHOT N      Vm.restore() + resume(): → running and → the first
 //                                           COUNT line; then disposed
+//   in-process.mjs restore-shell SNAPSHOT N  the same for a Linux guest's shell: → running and →
+//                                           its answer to a command typed after resume()
 // One process, N runs one after another. Before each run after the first it waits until the
 // worker pool has its threads loaded again (the pool refills in the background after a take), so
 // runs 2..N show a warm pool; run 1 also pays for the pool starting (at Vmm.create).
@@ -50,20 +52,27 @@ if (mode === 'start') {
     await vm.exited;
     await vm.dispose();
   }
-} else if (mode === 'restore') {
+} else if (mode === 'restore' || mode === 'restore-shell') {
   const [n = '10'] = rest;
+  const shell = mode === 'restore-shell';
   for (let i = 0; i < Number(n); i++) {
     if (i > 0) await warmPool(2);
-    const { vm, running, first } = await once(async (listen) => {
-      const v = await Vm.restore(target);
-      listen(v);
-      await v.resume();
-      return v;
-    }, /^COUNT \d+/);
+    const { vm, running, first } = await once(
+      async (listen) => {
+        const v = await Vm.restore(target);
+        listen(v);
+        await v.resume();
+        if (shell) v.console.write('echo "x=$((6*7))"\n');
+        return v;
+      },
+      shell ? /^x=42/m : /^COUNT \d+/m,
+    );
     runs.push({ running, first });
     await vm.dispose();
   }
 } else {
-  throw new Error(`usage: in-process.mjs start KERNEL MEMORY N | restore SNAPSHOT N (got ${mode})`);
+  throw new Error(
+    `usage: in-process.mjs start KERNEL MEMORY N | restore SNAPSHOT N | restore-shell SNAPSHOT N (got ${mode})`,
+  );
 }
 process.stdout.write(`${JSON.stringify({ runs, pool: warmThreadStats() })}\n`);
