@@ -101,6 +101,7 @@ export default async function benchSnapshot(): Promise<string> {
   try {
     const nodeAlone: number[] = [];
     for (let i = 0; i < RUNS; i++) nodeAlone.push(await timeChild(['-e', '0']));
+    const n = median(nodeAlone);
     for (const mib of SIZES) {
       const snap = path.join(dir, `snap-${mib}`);
       const take: number[] = [];
@@ -114,16 +115,9 @@ export default async function benchSnapshot(): Promise<string> {
         await vm.snapshot(snap);
         take.push(ms(t0));
         await vm.dispose();
-        dataMiB = fs.statSync(path.join(snap, 'memory')).blocks / 2048;
+        dataMiB = storedMiB(snap);
       }
-      // Run 1 of the child is a process's first restore (it also starts the worker pool); runs
-      // 2..N+1 find the pool's threads loaded.
-      const { runs } = await inProcess(['restore', snap, String(RUNS + 1)]);
-      const [cold, ...warm] = runs;
-      const restore = warm.map((r) => r.running);
-      const firstLine = warm.map((r) => r.first);
-      const fresh: number[] = [];
-      for (let i = 0; i < RUNS; i++) fresh.push(await timeChild([...child, snap], /running/));
+      const restores = await restoreCells('restore', snap, child, n);
       // The CLI: `vmm run --restore` resumes the VM (no API socket) and prints the guest's serial.
       // Stopped with SIGTERM (it exits as a user's Ctrl-C makes it), so that its first run writes
       // the code cache of `run --restore`; two untimed runs first.
@@ -132,14 +126,12 @@ export default async function benchSnapshot(): Promise<string> {
       for (let i = 0; i < 2; i++) await timeChild(cliArgs, count, 'SIGTERM');
       const cli: number[] = [];
       for (let i = 0; i < RUNS; i++) cli.push(await timeChild(cliArgs, count, 'SIGTERM'));
-      const n = median(nodeAlone);
       rows.push(
-        `| lifecycle, ${mib} MiB (${dataMiB.toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ${median(restore).toFixed(1)} | ` +
-          `${median(firstLine).toFixed(1)} | ${cold!.running.toFixed(1)} | ${median(fresh).toFixed(1)} | ${n.toFixed(1)} | ` +
-          `${(median(fresh) - n).toFixed(1)} | ${median(cli).toFixed(1)} | ${(median(cli) - n).toFixed(1)} |`,
+        `| lifecycle, ${mib} MiB (${dataMiB.toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ${restores} | ` +
+          `${median(cli).toFixed(1)} | ${(median(cli) - n).toFixed(1)} |`,
       );
     }
-    rows.push(await linuxRow(Vmm, dir, child, median(nodeAlone)));
+    rows.push(await linuxRow(Vmm, dir, child, n));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -192,15 +184,39 @@ async function linuxRow(
   } finally {
     await vm.dispose();
   }
-  const dataMiB = fs.statSync(path.join(snap, 'memory')).blocks / 2048;
-  const { runs } = await inProcess(['restore-shell', snap, String(RUNS + 1)]);
+  const restores = await restoreCells('restore-shell', snap, child, nodeAlone);
+  return `| Linux, 256 MiB (${storedMiB(snap).toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ${restores} | — | — |`;
+}
+
+/** MiB the snapshot's memory file stores (its data, not its holes). */
+function storedMiB(snap: string): number {
+  return fs.statSync(path.join(snap, 'memory')).blocks / 2048;
+}
+
+/**
+ * A row's restore cells: in-process → running and → first guest line (medians of the warm
+ * runs), the process's first restore, a new process → running, `node -e 0`, and the difference.
+ */
+async function restoreCells(
+  mode: 'restore' | 'restore-shell',
+  snap: string,
+  child: string[],
+  nodeAlone: number,
+): Promise<string> {
+  // Run 1 of the child is a process's first restore (it also starts the worker pool); runs
+  // 2..N+1 find the pool's threads loaded.
+  const { runs } = await inProcess([mode, snap, String(RUNS + 1)]);
   const [cold, ...warm] = runs;
   const fresh: number[] = [];
   for (let i = 0; i < RUNS; i++) fresh.push(await timeChild([...child, snap], /running/));
-  return (
-    `| Linux, 256 MiB (${dataMiB.toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ` +
-    `${median(warm.map((r) => r.running)).toFixed(1)} | ${median(warm.map((r) => r.first)).toFixed(1)} | ` +
-    `${cold!.running.toFixed(1)} | ${median(fresh).toFixed(1)} | ${nodeAlone.toFixed(1)} | ` +
-    `${(median(fresh) - nodeAlone).toFixed(1)} | — | — |`
-  );
+  return [
+    median(warm.map((r) => r.running)),
+    median(warm.map((r) => r.first)),
+    cold!.running,
+    median(fresh),
+    nodeAlone,
+    median(fresh) - nodeAlone,
+  ]
+    .map((x) => x.toFixed(1))
+    .join(' | ');
 }

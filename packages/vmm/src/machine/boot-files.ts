@@ -76,7 +76,7 @@ export class BootImages {
     return this.linux;
   }
 
-  /** Opens both files and checks them (the kernel known as Linux or not from its headers). */
+  /** Opens both files and checks them (regular files, the kernel not empty). */
   static open(config: Pick<VmConfig, 'kernel' | 'initrd'>): BootImages {
     const kernelFile = openBootFile(config.kernel, 'kernel', 'EKERNEL');
     let initrdFile: OpenBootFile | undefined;

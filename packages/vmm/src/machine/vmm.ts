@@ -106,8 +106,8 @@ export class Vmm {
   private paused = false;
   /** reboot() asked for the current boot to end and a new one to start. */
   private rebootRequested = false;
-  /** bootCmdline() has added this host's quirks (a restored VM never boots, until a reboot). */
-  private quirksAdded = false;
+  /** The command line with this host's quirks, made at the first boot (bootCmdline). */
+  private quirkedCmdline: string | undefined;
   private vm: VirtualMachine | undefined;
   private bus: VirtioMmioBus | undefined;
   private stopping = false;
@@ -120,8 +120,8 @@ export class Vmm {
     private readonly files: BootImages,
     private readonly devices: VirtioDevice[],
     private readonly hypervisor: Hypervisor,
-    /** Without the host's quirks until the first boot adds them (bootCmdline). */
-    private cmdline: string,
+    /** Without the host's quirks: the first boot adds them (bootCmdline). */
+    private readonly cmdline: string,
     private readonly options: VmmOptions,
     private readonly log: LogSink,
     /** The virtio-vsock device's host side (connect, listen), when the VM has one. */
@@ -437,14 +437,17 @@ export class Vmm {
         );
       }
       this.threads = threads;
-      try {
-        if (restoring) this.restoreMachine(vm, vcpus, restoring, serial);
-        else this.loadMachine(vm, vcpus, placement);
-      } catch (e) {
+      const stopThreads = async (): Promise<void> => {
         for (const t of threads) t.stop();
         await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
         await Promise.all(threads.map((t) => t.terminate()));
         for (const m of servers) m.close();
+      };
+      try {
+        if (restoring) this.restoreMachine(vm, vcpus, restoring, serial);
+        else this.loadMachine(vm, vcpus, placement);
+      } catch (e) {
+        await stopThreads();
         throw e;
       }
       // A restored VM never loads what create() read for its check: give it back.
@@ -454,10 +457,7 @@ export class Vmm {
       const running = this.options.onRunning;
       if (running) void Promise.all(threads.map((t) => t.ready)).then(running);
       const first = await Promise.race(threads.map((t) => t.stopped));
-      for (const t of threads) t.stop();
-      await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
-      await Promise.all(threads.map((t) => t.terminate()));
-      for (const m of servers) m.close();
+      await stopThreads();
       poller.unwatchAll();
       bus?.close();
       serial.detach();
@@ -517,15 +517,15 @@ export class Vmm {
    * first boot (a restore needs neither the probe nor the kernel's headers for them).
    */
   private bootCmdline(): string {
-    if (!this.quirksAdded) {
-      this.quirksAdded = true;
-      if (this.config.hostQuirks === 'auto' && this.files.isLinux) {
-        const q = withHostQuirks(this.cmdline, this.options.probe);
-        this.cmdline = q.cmdline;
-        if (q.notice) this.options.log?.(q.notice);
-      }
+    if (this.quirkedCmdline === undefined) {
+      const q =
+        this.config.hostQuirks === 'auto' && this.files.isLinux
+          ? withHostQuirks(this.cmdline, this.options.probe)
+          : { cmdline: this.cmdline };
+      if (q.notice) this.options.log?.(q.notice);
+      this.quirkedCmdline = q.cmdline;
     }
-    return this.cmdline;
+    return this.quirkedCmdline;
   }
 
   /** A restored boot: RAM is the snapshot's; the VM, its vCPUs and the monitor's devices take its state. */
