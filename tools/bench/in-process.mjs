@@ -8,6 +8,7 @@
 //                                           COUNT line; then disposed
 //   in-process.mjs restore-shell SNAPSHOT N  the same for a Linux guest's shell: → running and →
 //                                           its answer to a command typed after resume()
+//   ... restore[-shell] SNAPSHOT N prefault  restored with { prefault: true }
 // One process, N runs one after another. Before each run after the first it waits until the
 // worker pool has its threads loaded again (the pool refills in the background after a take), so
 // runs 2..N show a warm pool; run 1 also pays for the pool starting (at Vmm.create).
@@ -53,13 +54,14 @@ if (mode === 'start') {
     await vm.dispose();
   }
 } else if (mode === 'restore' || mode === 'restore-shell') {
-  const [n = '10'] = rest;
+  const [n = '10', how] = rest;
   const shell = mode === 'restore-shell';
+  const prefault = how === 'prefault';
   for (let i = 0; i < Number(n); i++) {
     if (i > 0) await warmPool(2);
     const { vm, running, first } = await once(
       async (listen) => {
-        const v = await Vm.restore(target);
+        const v = await Vm.restore(target, { prefault });
         listen(v);
         await v.resume();
         if (shell) v.console.write('echo "x=$((6*7))"\n');
@@ -72,7 +74,7 @@ if (mode === 'start') {
   }
 } else {
   throw new Error(
-    `usage: in-process.mjs start KERNEL MEMORY N | restore SNAPSHOT N | restore-shell SNAPSHOT N (got ${mode})`,
+    `usage: in-process.mjs start KERNEL MEMORY N | restore[-shell] SNAPSHOT N [prefault] (got ${mode})`,
   );
 }
 process.stdout.write(`${JSON.stringify({ runs, pool: warmThreadStats() })}\n`);

@@ -93,7 +93,8 @@ export default async function benchSnapshot(): Promise<string> {
   fs.writeFileSync(
     script,
     `(await import(${JSON.stringify(warm)})).warmThreads(1, { refill: false }); ` +
-      `const { Vm } = await import(${JSON.stringify(dist)}); const vm = await Vm.restore(process.argv[2]); ` +
+      `const { Vm } = await import(${JSON.stringify(dist)}); ` +
+      `const vm = await Vm.restore(process.argv[2], { prefault: process.argv[3] === 'prefault' }); ` +
       `await vm.resume(); process.stdout.write('running\\n'); await vm.dispose();\n`,
   );
   const child = [script];
@@ -131,7 +132,7 @@ export default async function benchSnapshot(): Promise<string> {
           `${median(cli).toFixed(1)} | ${(median(cli) - n).toFixed(1)} |`,
       );
     }
-    rows.push(await linuxRow(Vmm, dir, child, n));
+    rows.push(...(await linuxRows(Vmm, dir, child, n)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -151,17 +152,21 @@ export default async function benchSnapshot(): Promise<string> {
       'code-cached bundle), to the first COUNT line. Targets: in-process restore → running < 20 ms for 256 MiB; ' +
       'new process − `node -e 0` ≤ 30 ms. Restore checks the whole snapshot first (manifest, ' +
       "the small files' SHA-256, the memory file's CRC-32 over its stored extents) and maps guest RAM " +
-      'copy-on-write from the snapshot.',
+      'copy-on-write from the snapshot; restored with prefault (`Vm.restore(dir, { prefault: true })`, ' +
+      "Cloud Hypervisor's restore `prefault`), the stored pages are also copied in before restore returns.",
   ].join('\n');
 }
 
-/** The Linux guest's row: snapshots of its paused shell, restores in-process and in a new process. */
-async function linuxRow(
+/**
+ * The Linux guest's rows: snapshots of its paused shell, restored in-process and in a new process,
+ * without and with prefault (its stored pages copied in at restore, not faulted in as it runs).
+ */
+async function linuxRows(
   Vmm: VmModule['Vmm'],
   dir: string,
   child: string[],
   nodeAlone: number,
-): Promise<string> {
+): Promise<string[]> {
   const a = await buildAssets('kernel');
   const snap = path.join(dir, 'snap-linux');
   const take: number[] = [];
@@ -184,8 +189,15 @@ async function linuxRow(
   } finally {
     await vm.dispose();
   }
-  const restores = await restoreCells('restore-shell', snap, child, nodeAlone);
-  return `| Linux, 256 MiB (${storedMiB(snap).toFixed(1)} MiB stored) | ${median(take).toFixed(1)} | ${restores} | — | — |`;
+  const rows: string[] = [];
+  for (const prefault of [false, true]) {
+    const restores = await restoreCells('restore-shell', snap, child, nodeAlone, prefault);
+    rows.push(
+      `| Linux, 256 MiB (${storedMiB(snap).toFixed(1)} MiB stored)${prefault ? ', restored with prefault' : ''} | ` +
+        `${median(take).toFixed(1)} | ${restores} | — | — |`,
+    );
+  }
+  return rows;
 }
 
 /** MiB the snapshot's memory file stores (its data, not its holes). */
@@ -202,13 +214,15 @@ async function restoreCells(
   snap: string,
   child: string[],
   nodeAlone: number,
+  prefault = false,
 ): Promise<string> {
+  const how = prefault ? ['prefault'] : [];
   // Run 1 of the child is a process's first restore (it also starts the worker pool); runs
   // 2..N+1 find the pool's threads loaded.
-  const { runs } = await inProcess([mode, snap, String(RUNS + 1)]);
+  const { runs } = await inProcess([mode, snap, String(RUNS + 1), ...how]);
   const [cold, ...warm] = runs;
   const fresh: number[] = [];
-  for (let i = 0; i < RUNS; i++) fresh.push(await timeChild([...child, snap], /running/));
+  for (let i = 0; i < RUNS; i++) fresh.push(await timeChild([...child, snap, ...how], /running/));
   return [
     median(warm.map((r) => r.running)),
     median(warm.map((r) => r.first)),

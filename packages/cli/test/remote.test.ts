@@ -100,6 +100,10 @@ describe('vmm remote against vmm run --api-socket (no kernel: no VM is booted)',
     expect(remote('restore', 'file:///nonexistent/snap').err).toMatch(
       /holds no snapshot .*\(HTTP 400 ESNAPSHOTMISSING\)/,
     );
+    // prefault=on goes to the server as Cloud Hypervisor's field (which refuses fields it does not take).
+    expect(remote('restore', 'source_url=file:///nonexistent/snap,prefault=on').err).toMatch(
+      /holds no snapshot .*\(HTTP 400 ESNAPSHOTMISSING\)/,
+    );
   });
 
   it.each([
@@ -111,6 +115,10 @@ describe('vmm remote against vmm run --api-socket (no kernel: no VM is booted)',
     [['remote', '--api-socket', '/x', 'create', '/no/such.json'], /cannot read \/no\/such.json \(ENOENT\)/],
     [['run', '--api-socket', 'path=/x', '--cpus', 'boot=2'], /--cpus describes a VM: give --kernel too/],
     [['run', '--api-socket', 'file=/x'], /--api-socket: unknown key 'file'/],
+    [
+      ['remote', '--api-socket', '/x', 'restore', 'source_url=file:///s,prefault=yes'],
+      /prefault=yes is not on or off/,
+    ],
   ])('bad command line %j: exit 2, one line', (args, message) => {
     const r = vmm(args as string[]);
     expect(r.code).toBe(2);

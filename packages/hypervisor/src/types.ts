@@ -387,6 +387,12 @@ export interface MemoryLayout {
    * private, the file is never written. Its size must be the ranges' total.
    */
   backingFile?: string;
+  /**
+   * With `backingFile`: fault the file's stored pages in now, each copied into this process as
+   * the guest's first write would (Cloud Hypervisor's restore `prefault`). The guest then takes no
+   * host page fault on them; a restore costs that copy and its RSS up front. Holes stay lazy.
+   */
+  prefault?: boolean;
 }
 
 /** A run of guest RAM that may hold data; RAM outside every such run reads as zero. */

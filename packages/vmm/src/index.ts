@@ -2,7 +2,14 @@
 // @vmm/vmm/api and the guest agent's client class @vmm/vmm/agent: a program that boots a VM never
 // loads node:http, and one without the agent never loads its client.
 export * from './config';
-export { Vmm, GuestError, type VmmOptions, type RunResult, type VmmCounters } from './machine/vmm';
+export {
+  Vmm,
+  GuestError,
+  type VmmOptions,
+  type RunResult,
+  type VmmRestoreOptions,
+  type VmmCounters,
+} from './machine/vmm';
 export type { DeviceCounters } from './machine/virtio-devices';
 export { BootFileError, readBootFiles } from './machine/boot-files';
 export { hostQuirks } from './arch/x86_64/index';

@@ -35,3 +35,15 @@ export function parseKeyValues(
   }
   return out;
 }
+
+/** An on/off option of `kv`: true, false, or undefined when not given; anything else is an error. */
+export function onOff(flag: string, kv: ReadonlyMap<string, string>, key: string): boolean | undefined {
+  const value = kv.get(key);
+  return value === undefined ? undefined : onOffValue(flag, key, value);
+}
+
+/** `key=value` of `flag`, where value must be on or off. */
+export function onOffValue(flag: string, key: string, value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new UsageError(`${flag}: ${key}=${value} is not on or off`);
+  return value === 'on';
+}

@@ -6,7 +6,7 @@ import { VmmError } from '@vmm/vmm';
 import { ApiClient, ApiRequestError, MAX_BODY_BYTES, type Endpoint } from '@vmm/vmm/api';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
-import { parseKeyValues } from '../args/key-values';
+import { onOff, parseKeyValues } from '../args/key-values';
 
 export const REMOTE_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }> = {
   'api-socket': {
@@ -49,7 +49,7 @@ const COMMANDS: Record<string, Command> = {
   restore: {
     endpoint: 'vm.restore',
     arg: 'restore',
-    help: 'restore from file:///DIR, or source_url=file:///DIR[,resume=on]: paused unless resume=on',
+    help: 'restore from file:///DIR, or source_url=file:///DIR[,resume=on][,prefault=on]: paused unless resume=on',
   },
 };
 
@@ -113,11 +113,14 @@ async function bodyOf(
   }
   if (kind === 'restore') {
     if (!arg.startsWith('source_url=')) return { source_url: arg };
-    const kv = parseKeyValues('restore', arg, ['source_url', 'resume']);
-    const resume = kv.get('resume');
-    if (resume !== undefined && resume !== 'on' && resume !== 'off')
-      throw new UsageError(`restore: resume=${resume} is not on or off`);
-    return { source_url: kv.get('source_url')!, ...(resume ? { resume: resume === 'on' } : {}) };
+    const kv = parseKeyValues('restore', arg, ['source_url', 'resume', 'prefault']);
+    const resume = onOff('restore', kv, 'resume');
+    const prefault = onOff('restore', kv, 'prefault');
+    return {
+      source_url: kv.get('source_url')!,
+      ...(resume === undefined ? {} : { resume }),
+      ...(prefault === undefined ? {} : { prefault }),
+    };
   }
   // The server is the one judge of the JSON: it is sent as written.
   if (arg.trimStart().startsWith('{')) return arg;

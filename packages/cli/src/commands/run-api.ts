@@ -87,8 +87,8 @@ async function startVm(config: VmConfig): Promise<Vm> {
 }
 
 /** Restore a snapshot as the API's VM: COM1 on this terminal (and its input), notices on stderr. */
-async function restoreVm(dir: string): Promise<{ vm: Vm; config: VmConfig }> {
-  const vm = await Vm.restore(dir, { serial: { mode: 'tty' } });
+async function restoreVm(dir: string, options: { prefault: boolean }): Promise<{ vm: Vm; config: VmConfig }> {
+  const vm = await Vm.restore(dir, { serial: { mode: 'tty' }, prefault: options.prefault });
   vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
   typeInto(vm);
   return { vm, config: vm.config! };

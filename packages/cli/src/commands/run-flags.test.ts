@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../args/errors';
-import { parseForward, parseRunExtras, parseRunFlags } from './run-flags';
+import { parseForward, parseRestore, parseRunExtras, parseRunFlags } from './run-flags';
 import type { VmConfig } from '@vmm/vmm';
 
 const base = ['--kernel', '/k'];
@@ -158,7 +158,7 @@ describe('vmm run flags', () => {
     [[...base, '--rng=1'], /takes no value/],
     [[...base, '--net', 'speed=fast'], /unknown key 'speed'/],
     [[...base, '--net', 'hostfwd=tcp:nonsense'], /--net: /],
-    [[...base, '--net', 'host_loopback=yes'], /not on or off/],
+    [[...base, '--net', 'host_loopback=yes'], /host_loopback=yes is not on or off/],
     [[...base, '--net', 'mtu=70000'], /576 to 65520/],
     [[...base, '--net', 'tap=tap0,hostfwd=tcp:127.0.0.1:8022-:22'], /NAT options/],
     [[...base, '--net', 'tap=tap0,deny=host'], /NAT options/],
@@ -221,5 +221,32 @@ describe('vmm run flags', () => {
 
   it('returns help for --help', () => {
     expect(parseRunFlags(['--help'])).toBe('help');
+  });
+
+  it("--restore source_url=...[,resume=on|off][,prefault=on|off], as Cloud Hypervisor's", () => {
+    expect(parseRestore('source_url=file:///s', true)).toEqual({
+      sourceDir: '/s',
+      resume: true,
+      prefault: false,
+    });
+    expect(parseRestore('source_url=file:///s,resume=off,prefault=on', true)).toEqual({
+      sourceDir: '/s',
+      resume: false,
+      prefault: true,
+    });
+    expect(parseRestore('source_url=file:///s,prefault=off', false)).toEqual({
+      sourceDir: '/s',
+      resume: false,
+      prefault: false,
+    });
+    for (const [text, message] of [
+      ['source_url=file:///s,prefault=yes', /--restore: prefault=yes is not on or off/],
+      ['source_url=file:///s,resume=1', /--restore: resume=1 is not on or off/],
+      ['prefault=on', /source_url=file:\/\/\/DIR is required/],
+      ['source_url=/s', /give a file:\/\/ URL/],
+    ] as const) {
+      expect(() => parseRestore(text, true)).toThrow(UsageError);
+      expect(() => parseRestore(text, true)).toThrow(message);
+    }
   });
 });

@@ -17,7 +17,7 @@ import {
 import type { VmSettings } from '@vmm/vmm/api';
 import { parseFlags, type FlagSpec } from '../args/argv';
 import { UsageError } from '../args/errors';
-import { parseKeyValues } from '../args/key-values';
+import { onOff, onOffValue, parseKeyValues } from '../args/key-values';
 import { parseSize } from '../args/size';
 
 export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }> = {
@@ -93,8 +93,8 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   },
   restore: {
     value: true,
-    arg: 'source_url=file:///DIR[,resume=on|off]',
-    help: 'bring back the VM a snapshot in DIR holds (vm.snapshot), paused as it was saved; resume=on (the default without --api-socket) runs it',
+    arg: 'source_url=file:///DIR[,resume=on|off][,prefault=on|off]',
+    help: 'bring back the VM a snapshot in DIR holds (vm.snapshot), paused as it was saved; resume=on (the default without --api-socket) runs it; prefault=on copies the stored guest pages in during the restore instead of as the guest touches them',
   },
   help: { value: false, help: 'show this help' },
 };
@@ -120,18 +120,21 @@ export function parseApiSocket(text: string): string {
   return path;
 }
 
-/** --restore source_url=file:///DIR[,resume=on|off] -> the directory, and whether to resume (default `resumeByDefault`). */
+/**
+ * --restore source_url=file:///DIR[,resume=on|off][,prefault=on|off] -> the directory, whether to
+ * resume (default `resumeByDefault`) and whether to prefault (default off), as Cloud Hypervisor's
+ * --restore takes them.
+ */
 export function parseRestore(text: string, resumeByDefault: boolean): RestoreRequest {
-  const kv = parseKeyValues('--restore', text, ['source_url', 'resume']);
+  const kv = parseKeyValues('--restore', text, ['source_url', 'resume', 'prefault']);
   const url = kv.get('source_url');
   if (url === undefined) throw new UsageError(`--restore: source_url=file:///DIR is required in '${text}'`);
-  const resume = kv.get('resume');
-  if (resume !== undefined && resume !== 'on' && resume !== 'off')
-    throw new UsageError(`--restore: resume=${resume} is not on or off`);
+  const resume = onOff('--restore', kv, 'resume');
   try {
     return restoreFromCh({
       source_url: url,
-      resume: resume === undefined ? resumeByDefault : resume === 'on',
+      resume: resume ?? resumeByDefault,
+      prefault: onOff('--restore', kv, 'prefault') ?? false,
     });
   } catch (e) {
     throw new UsageError(`--restore: ${(e as Error).message}`);
@@ -191,10 +194,7 @@ export function parseRunFlags(argv: readonly string[]): VmConfig | 'help' {
       throw new UsageError(`--cpus: boot=${text} is not a vCPU count from 1 to ${MAX_VCPUS}`);
     }
     boot = Number(text);
-    const n = kv.get('nested');
-    if (n !== undefined && n !== 'on' && n !== 'off')
-      throw new UsageError(`--cpus: nested=${n} is not on or off`);
-    nested = n === 'on';
+    nested = onOff('--cpus', kv, 'nested') ?? false;
   }
 
   let size: number = defaultConfig.memory.size;
@@ -250,12 +250,10 @@ export function parseVsock(text: string): VsockConfig {
   const cid = /^\d{1,10}$/.test(cidText) ? Number(cidText) : NaN;
   if (!(cid >= 3 && cid <= 0xfffffffe))
     throw new UsageError(`--vsock: cid=${cidText} is not a guest CID from 3 to 4294967294`);
-  const agent = kv.get('agent');
-  if (agent !== undefined && agent !== 'on' && agent !== 'off')
-    throw new UsageError(`--vsock: agent=${agent} is not on or off`);
+  const agent = onOff('--vsock', kv, 'agent') ?? false;
   const socket = kv.get('socket');
   if (socket === '') throw new UsageError('--vsock: socket= needs a path');
-  const out: VsockConfig = { cid, agent: agent === 'on' };
+  const out: VsockConfig = { cid, agent };
   if (socket !== undefined) out.socket = socket;
   return out;
 }
@@ -264,9 +262,7 @@ export function parseDisk(text: string): DiskConfig {
   const kv = parseKeyValues('--disk', text, ['path', 'readonly', 'serial', 'poll_us', 'discard']);
   const path = kv.get('path');
   if (path === undefined) throw new UsageError(`--disk: path=FILE is required in '${text}'`);
-  const ro = kv.get('readonly');
-  if (ro !== undefined && ro !== 'on' && ro !== 'off')
-    throw new UsageError(`--disk: readonly=${ro} is not on or off`);
+  const readonly = onOff('--disk', kv, 'readonly') ?? false;
   const serial = kv.get('serial');
   if (serial !== undefined && Buffer.byteLength(serial) > 20) {
     throw new UsageError(`--disk: serial '${serial}' is longer than 20 bytes (virtio-blk GET_ID)`);
@@ -280,7 +276,7 @@ export function parseDisk(text: string): DiskConfig {
   const discard = kv.get('discard');
   if (discard !== undefined && discard !== 'unmap' && discard !== 'ignore')
     throw new UsageError(`--disk: discard=${discard} is not unmap or ignore`);
-  const disk: DiskConfig = { path, readonly: ro === 'on', serial };
+  const disk: DiskConfig = { path, readonly, serial };
   if (discard !== undefined) disk.discard = discard;
   if (poll !== undefined) disk.pollUs = Number(poll);
   return disk;
@@ -294,13 +290,11 @@ export function parseShare(text: string): ShareConfig {
     throw new UsageError(`--fs: tag '${tag}' is not 1 to 36 bytes (virtio-fs tag)`);
   const path = kv.get('path');
   if (path === undefined || path === '') throw new UsageError(`--fs: path=DIR is required in '${text}'`);
-  const ro = kv.get('readonly');
-  if (ro !== undefined && ro !== 'on' && ro !== 'off')
-    throw new UsageError(`--fs: readonly=${ro} is not on or off`);
+  const readonly = onOff('--fs', kv, 'readonly') ?? false;
   const cache = kv.get('cache');
   if (cache !== undefined && cache !== 'never' && cache !== 'auto' && cache !== 'always')
     throw new UsageError(`--fs: cache=${cache} is not never, auto or always`);
-  const share: ShareConfig = { tag, path, readonly: ro === 'on' };
+  const share: ShareConfig = { tag, path, readonly };
   if (cache !== undefined) share.cache = cache;
   return share;
 }
@@ -343,11 +337,8 @@ export function parseNet(text: string): NetInterfaceConfig {
       else if (key === 'hostfwd') net.hostForwards = [...(net.hostForwards ?? []), parseHostForward(value)];
       else if (key === 'dns') net.dns = parseDnsUpstream(value);
       else if (key === 'deny') net.deny = parseOutboundDeny(value);
-      else if (key === 'host_loopback') {
-        if (value !== 'on' && value !== 'off')
-          throw new UsageError(`--net: host_loopback=${value} is not on or off`);
-        net.hostLoopback = value === 'on';
-      } else if (key === 'mtu') {
+      else if (key === 'host_loopback') net.hostLoopback = onOffValue('--net', key, value);
+      else if (key === 'mtu') {
         if (!/^\d+$/.test(value) || Number(value) < 576 || Number(value) > 65520) {
           throw new UsageError(`--net: mtu=${value} is not a number from 576 to 65520`);
         }

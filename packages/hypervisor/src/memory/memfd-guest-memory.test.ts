@@ -281,4 +281,45 @@ describe('MemfdGuestMemory for snapshots', () => {
       fs.rmSync(dir, { recursive: true });
     }
   });
+
+  it('with prefault, the file’s stored pages are this process’s own at once (copied, writable); its holes are not touched', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-memfile-'));
+    const file = path.join(dir, 'memory');
+    const fd = fs.openSync(file, 'w');
+    fs.ftruncateSync(fd, 6 * MiB);
+    fs.writeSync(fd, Buffer.alloc(16 * 4096, 0x11), 0, 16 * 4096, MiB);
+    fs.writeSync(fd, Buffer.alloc(4096, 0x22), 0, 4096, 4 * MiB + 8192); // gpa 4 GiB + 8 KiB
+    fs.closeSync(fd);
+    const lazy = MemfdGuestMemory.create({ ...layout, backingFile: file });
+    const eager = MemfdGuestMemory.create({ ...layout, backingFile: file, prefault: true });
+    try {
+      const kib = (m: MemfdGuestMemory) => mappingKiB(m.hostRanges()[0]!.hostAddress);
+      expect(kib(lazy)).toEqual({ Rss: 0, Anonymous: 0 });
+      expect(kib(eager)).toEqual({ Rss: 17 * 4, Anonymous: 17 * 4 });
+      expect([eager.readU8(MiB), eager.readU8(4 * GiB + 8192), eager.readU8(2 * MiB)]).toEqual([
+        0x11, 0x22, 0,
+      ]);
+      eager.writeU8(MiB, 0x33);
+      expect([eager.readU8(MiB), lazy.readU8(MiB), fs.readFileSync(file)[MiB]]).toEqual([0x33, 0x11, 0x11]);
+      expect(eager.touchedRanges().reduce((n, r) => n + r.size, 0)).toBe(17 * 4096);
+    } finally {
+      lazy.close();
+      eager.close();
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
 });
+
+/** Rss and Anonymous (KiB) of this process's mapping that starts at `address` (/proc/self/smaps). */
+function mappingKiB(address: bigint): { Rss: number; Anonymous: number } {
+  const lines = fs.readFileSync('/proc/self/smaps', 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`${address.toString(16)}-`));
+  if (at < 0) throw new Error(`no mapping at 0x${address.toString(16)}`);
+  const out = { Rss: NaN, Anonymous: NaN };
+  for (const l of lines.slice(at + 1)) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) break; // the next mapping
+    const m = /^(Rss|Anonymous):\s+(\d+) kB/.exec(l);
+    if (m) out[m[1] as 'Rss' | 'Anonymous'] = Number(m[2]);
+  }
+  return out;
+}

@@ -5,10 +5,12 @@
 // The mapping is counted: it is unmapped only once the owner closed it and every lease was
 // released, so guest RAM never disappears under a thread that may still touch it.
 import { VmmError } from '../errors';
-import { check } from '../sys/call';
+import { callError, check, retryInterrupted } from '../sys/call';
+import { EINVAL } from '../sys/errno';
 import {
   lastErrno,
   libc,
+  MADV_POPULATE_WRITE,
   MAP_FAILED,
   MAP_NORESERVE,
   MAP_PRIVATE,
@@ -16,7 +18,6 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from '../sys/libc';
-import { callError } from '../sys/call';
 import type { GuestMemoryHandle, GuestMemoryLease, MemoryLayout, TouchedRange } from '../types';
 import { fileDataExtents, privatelyWritten, unionOf, type Extent } from './extents';
 import { checkLayout, type CheckedRange } from './layout';
@@ -65,7 +66,13 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     const total = ranges.reduce((n, r) => n + r.size, 0);
     const c = libc();
     if (layout.backingFile !== undefined) {
-      return MemfdGuestMemory.mapFile(layout.backingFile, ranges, total, options.maxViewBytes);
+      return MemfdGuestMemory.mapFile(
+        layout.backingFile,
+        ranges,
+        total,
+        layout.prefault === true,
+        options.maxViewBytes,
+      );
     }
     const fd = check('memfd_create', c.memfdCreate('vmm-guest-ram', MFD_CLOEXEC));
     try {
@@ -84,6 +91,7 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     path: string,
     ranges: CheckedRange[],
     total: number,
+    prefault: boolean,
     maxViewBytes = MAX_VIEW_BYTES,
   ): MemfdGuestMemory {
     const c = libc();
@@ -99,6 +107,12 @@ export class MemfdGuestMemory extends MappedGuestMemory {
       }
       const addr = c.mmap(null, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
       if (addr === MAP_FAILED || addr === 0n) throw callError('mmap', lastErrno(), `mapping ${path}`);
+      try {
+        if (prefault) prefaultStored(fd, addr, total, path);
+      } catch (e) {
+        c.munmap(addr, total);
+        throw e;
+      }
       return new MemfdGuestMemory(fd, addr, ranges, total, maxViewBytes, true);
     } catch (e) {
       c.close(fd);
@@ -188,6 +202,26 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     this.unmapped = true;
     libc().munmap(this.hostAddress, this.mappedSize);
     libc().close(this.fd);
+  }
+}
+
+/**
+ * Fault in, writable, the pages of the private mapping at `addr` that the file stores (its data
+ * extents): one madvise per extent, each page copied from the page cache once.
+ */
+function prefaultStored(fd: number, addr: bigint, total: number, path: string): void {
+  const c = libc();
+  for (const e of fileDataExtents(fd, total)) {
+    const at = addr + BigInt(e.start);
+    if (retryInterrupted(() => c.madvise(at, e.end - e.start, MADV_POPULATE_WRITE)) === 0) continue;
+    const errno = lastErrno();
+    throw callError(
+      'madvise',
+      errno,
+      errno === EINVAL
+        ? `prefaulting ${path}: this kernel has no MADV_POPULATE_WRITE (Linux 5.14 and later have it); restore without prefault`
+        : `prefaulting ${e.end - e.start} bytes of ${path} at offset ${e.start}`,
+    );
   }
 }
 

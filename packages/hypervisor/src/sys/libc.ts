@@ -16,6 +16,7 @@ export interface Libc {
   ioctlInt(fd: number, request: number, arg: number | bigint): number;
   mmap(addr: Pointer, len: number, prot: number, flags: number, fd: number, offset: number): bigint;
   munmap(addr: bigint, len: number): number;
+  madvise(addr: bigint, len: number, advice: number): number;
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, len: number): number;
   /** lseek(fd, offset, whence): the new offset, or -1 with errno (ENXIO: no data/hole past offset). */
@@ -54,6 +55,7 @@ export function libc(): Libc {
   const ioctlInt = lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)');
   const mmap = lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t offset)');
   const munmap = lib.func('int munmap(void *addr, size_t len)');
+  const madvise = lib.func('int madvise(void *addr, size_t len, int advice)');
   const memfdCreate = lib.func('int memfd_create(const char *name, unsigned int flags)');
   const ftruncate = lib.func('int ftruncate(int fd, int64_t len)');
   const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)');
@@ -87,6 +89,7 @@ export function libc(): Libc {
       return r ?? 0n;
     },
     munmap: (a, l) => munmap(a, l) as number,
+    madvise: (a, l, adv) => madvise(a, l, adv) as number,
     memfdCreate: (n, f) => memfdCreate(n, f) as number,
     ftruncate: (fd, l) => ftruncate(fd, l) as number,
     lseek: (fd, o, w) => Number(lseek(fd, o, w)),
@@ -135,3 +138,5 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
+/** madvise(2): fault the range in writable now, breaking copy-on-write (Linux 5.14). */
+export const MADV_POPULATE_WRITE = 23;

@@ -72,7 +72,13 @@ export interface ApiControllerOptions {
   /** How long vm.shutdown gives the guest to power off before the VM is stopped (default 10 s). */
   shutdownGraceMs?: number;
   /** Restore a snapshot (default Vm.restore, COM1 as the snapshot had it): resolves with the VM paused. */
-  restore?: (dir: string) => Promise<{ vm: VmHandle; config: VmConfig }>;
+  restore?: (dir: string, options: RestoreVmOptions) => Promise<{ vm: VmHandle; config: VmConfig }>;
+}
+
+/** What vm.restore asks of the restore besides the directory. */
+export interface RestoreVmOptions {
+  /** Copy the snapshot's stored guest pages in during the restore (Vm.restore's `prefault`). */
+  prefault: boolean;
 }
 
 export interface ApiControllerEvents {
@@ -98,15 +104,18 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
   private ended = false;
   private readonly start: (config: VmConfig) => Promise<VmHandle>;
   private readonly graceMs: number;
-  private readonly restoreVm: (dir: string) => Promise<{ vm: VmHandle; config: VmConfig }>;
+  private readonly restoreVm: (
+    dir: string,
+    options: RestoreVmOptions,
+  ) => Promise<{ vm: VmHandle; config: VmConfig }>;
 
   constructor(options: ApiControllerOptions = {}) {
     super();
     this.start = options.start ?? ((config) => Vm.start(config));
     this.restoreVm =
       options.restore ??
-      (async (dir) => {
-        const vm = await Vm.restore(dir, { serial: 'as-saved' });
+      (async (dir, { prefault }) => {
+        const vm = await Vm.restore(dir, { serial: 'as-saved', prefault });
         return { vm, config: vm.config! };
       });
     this.graceMs = options.shutdownGraceMs ?? 10_000;
@@ -200,7 +209,7 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
         throw new ApiError(409, 'EVMEXISTS', 'vm.restore: a VM is already created: vm.delete it first');
       let restored: { vm: VmHandle; config: VmConfig };
       try {
-        restored = await this.restoreVm(request.sourceDir);
+        restored = await this.restoreVm(request.sourceDir, { prefault: request.prefault });
       } catch (e) {
         throw toApiError(e, 'vm.restore: the snapshot was not restored');
       }

@@ -98,7 +98,7 @@ describe('REST API requests', () => {
     });
     expect(parseApiRequest('PUT', '/api/v1/vm.restore', bytes({ source_url: 'file:///s' }))).toEqual({
       endpoint: 'vm.restore',
-      restore: { sourceDir: '/s', resume: false },
+      restore: { sourceDir: '/s', resume: false, prefault: false },
     });
     for (const url of ['file:///a%00b', 'file:relative', 'ftp:///x', 'file:///x#frag', ''])
       expect([

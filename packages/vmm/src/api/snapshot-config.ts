@@ -8,6 +8,8 @@ export interface RestoreRequest {
   sourceDir: string;
   /** Resume the restored VM at once (Cloud Hypervisor's `resume`; default false: it stays paused). */
   resume: boolean;
+  /** Copy the snapshot's stored guest pages in during the restore (Cloud Hypervisor's `prefault`; default false). */
+  prefault: boolean;
 }
 
 export function snapshotFromCh(body: unknown): string {
@@ -16,8 +18,12 @@ export function snapshotFromCh(body: unknown): string {
 }
 
 export function restoreFromCh(body: unknown): RestoreRequest {
-  const o = JsonObject.of(body, 'vm.restore').only(['source_url', 'resume']);
-  return { sourceDir: directoryOf(o, 'source_url'), resume: o.boolean('resume') ?? false };
+  const o = JsonObject.of(body, 'vm.restore').only(['source_url', 'resume', 'prefault']);
+  return {
+    sourceDir: directoryOf(o, 'source_url'),
+    resume: o.boolean('resume') ?? false,
+    prefault: o.boolean('prefault') ?? false,
+  };
 }
 
 /** A file:// URL with an absolute path and nothing else (no host, query or fragment). */

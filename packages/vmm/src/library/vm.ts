@@ -56,6 +56,12 @@ export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'>
 export interface VmRestoreOptions extends VmStartOptions {
   /** Where COM1 goes: default captured (vm.console); 'as-saved' keeps the snapshot's configuration. */
   serial?: SerialConfig | 'as-saved';
+  /**
+   * Copy the guest pages the snapshot stores into this process during restore() (Cloud
+   * Hypervisor's `prefault`), so the guest takes no page fault on them once it runs. Default
+   * false: each page is read from the snapshot when the guest first touches it.
+   */
+  prefault?: boolean;
 }
 
 export interface ShutdownOptions {
@@ -99,7 +105,11 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   static async restore(dir: string, options: VmRestoreOptions = {}): Promise<Vm> {
     const vm = new Vm();
     const serial = options.serial ?? { mode: 'capture' };
-    await vm.boot((o) => Vmm.restore(dir, serial === 'as-saved' ? o : { ...o, serial }), options);
+    const prefault = options.prefault === true;
+    await vm.boot(
+      (o) => Vmm.restore(dir, serial === 'as-saved' ? { ...o, prefault } : { ...o, serial, prefault }),
+      options,
+    );
     return vm;
   }
 

@@ -73,6 +73,18 @@ export interface VmmOptions {
   onRunning?: () => void;
 }
 
+/** How Vmm.restore brings a snapshot back. */
+export interface VmmRestoreOptions {
+  /** Replaces where the saved configuration's COM1 went (a new process has its own terminal). */
+  serial?: SerialConfig;
+  /**
+   * Fault the guest pages the snapshot stores into this process at restore (Cloud Hypervisor's
+   * `prefault`): the restore copies them up front, the guest then takes no host page fault on
+   * them. Default false: each page is read from the snapshot when the guest first touches it.
+   */
+  prefault?: boolean;
+}
+
 export interface RunResult {
   outcome: 'poweroff' | 'reset' | 'stopped';
   exitCode: number;
@@ -102,6 +114,8 @@ export class Vmm {
   private uartState: SharedArrayBuffer | undefined;
   /** A snapshot the next boot restores (set by Vmm.restore). */
   private restoring: LoadedSnapshot | undefined;
+  /** Fault the snapshot's stored pages in at restore (VmmRestoreOptions.prefault). */
+  private prefaultRestore = false;
   /** pause() parked the vCPUs and devices; a reboot keeps the machine paused until resume(). */
   private paused = false;
   /** reboot() asked for the current boot to end and a new one to start. */
@@ -371,15 +385,16 @@ export class Vmm {
   /**
    * A VM from a snapshot, checked whole before anything starts: run() brings it back paused, as it
    * was (resume() to run it). `serial` replaces where the saved configuration's COM1 went (a new
-   * process has its own terminal or files).
+   * process has its own terminal or files). `prefault` faults the stored guest pages in at once.
    */
-  static async restore(dir: string, options: VmmOptions & { serial?: SerialConfig } = {}): Promise<Vmm> {
+  static async restore(dir: string, options: VmmOptions & VmmRestoreOptions = {}): Promise<Vmm> {
     const { loadSnapshot } = await import('../snapshot/store');
     const snap = loadSnapshot(dir, createUartState().byteLength);
     const saved = snap.manifest.config;
     const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };
     const vmm = await Vmm.open(config, options, false);
     vmm.restoring = snap;
+    vmm.prefaultRestore = options.prefault === true;
     vmm.paused = true;
     return vmm;
   }
@@ -396,7 +411,11 @@ export class Vmm {
     // The first boot of a restored VM: RAM mapped copy-on-write from the snapshot, state set from it.
     const restoring = this.restoring;
     this.restoring = undefined;
-    const vm = this.hypervisor.createVm({ ranges: layout.ranges, backingFile: restoring?.memoryFile });
+    const vm = this.hypervisor.createVm({
+      ranges: layout.ranges,
+      backingFile: restoring?.memoryFile,
+      prefault: restoring !== undefined && this.prefaultRestore,
+    });
     this.vm = vm;
     let bus: VirtioMmioBus | undefined;
     try {

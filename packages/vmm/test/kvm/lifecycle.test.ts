@@ -129,9 +129,9 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       }
     }, 360_000);
 
-    it('restored twice, each VM comes back paused and counts on from where the first stopped', async () => {
+    it('restored twice (the second with prefault), each VM comes back paused and counts on from where the first stopped', async () => {
       const a = await Vm.restore(snap, START);
-      const b = await Vm.restore(snap, START);
+      const b = await Vm.restore(snap, { ...START, prefault: true });
       try {
         expect(a.state).toBe('paused');
         await sleep(500);

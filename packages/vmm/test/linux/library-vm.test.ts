@@ -198,8 +198,9 @@ describe.skipIf(!canRun)('the library VM handle with a Linux guest', () => {
 
       // Restored (in this process, the first VM gone): its vsock connections were reset by
       // TRANSPORT_RESET and the agent's listener stayed, so exec answers; the NIC reaches the host
-      // through a fresh NAT; the Unix socket is back.
-      const back = await Vm.restore(snap, { agentTimeoutMs: 120_000 });
+      // through a fresh NAT; the Unix socket is back. Restored with prefault: the pages the device
+      // threads and the vCPU touch first were copied in by the restore, not faulted in.
+      const back = await Vm.restore(snap, { agentTimeoutMs: 120_000, prefault: true });
       try {
         expect(back.state).toBe('paused');
         await back.resume();

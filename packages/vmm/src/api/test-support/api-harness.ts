@@ -23,6 +23,8 @@ export interface Harness {
   vms: StandInVm[];
   /** Configs the controller booted. */
   booted: VmConfig[];
+  /** The restores the controller asked for, failed ones too. */
+  restores: { dir: string; prefault: boolean }[];
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startHarness(
   const socket = path.join(dir, 'api.sock');
   const vms: StandInVm[] = [];
   const booted: VmConfig[] = [];
+  const restores: Harness['restores'] = [];
   const { start, bootMs, ...serverOptions } = options;
   const controller = new ApiController({
     start:
@@ -51,7 +54,8 @@ export async function startHarness(
       }),
     // A stand-in restore: a directory a stand-in VM "snapshotted" gives a paused stand-in with
     // the config it was booted with; any other is missing.
-    restore: async (dir) => {
+    restore: async (dir, { prefault }) => {
+      restores.push({ dir, prefault });
       const i = vms.findIndex((v) => v.snapshots.includes(dir));
       if (i < 0) throw new SnapshotError('ESNAPSHOTMISSING', `${dir} holds no snapshot`);
       const vm = new StandInVm();
@@ -68,6 +72,7 @@ export async function startHarness(
     controller,
     vms,
     booted,
+    restores,
     async close() {
       await server.close();
       fs.rmSync(dir, { recursive: true, force: true });
