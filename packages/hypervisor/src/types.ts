@@ -54,6 +54,13 @@ export interface GuestMemory {
    * zero. A snapshot writes only these. Undefined: every range may.
    */
   touchedRanges?(): TouchedRange[];
+  /**
+   * RAM mapped from a backing file: fault the file's stored pages in now, each copied into this
+   * process as the guest's first write would (Cloud Hypervisor's restore `prefault`), so the guest
+   * takes no host page fault on them; holes stay lazy. Runs on the libuv pool, not the caller's
+   * thread. Undefined, or nothing to do, for fresh RAM.
+   */
+  prefault?(): Promise<void>;
 }
 
 /** What a worker needs to see the same guest RAM: plain, structured-cloneable data. */
@@ -387,12 +394,6 @@ export interface MemoryLayout {
    * private, the file is never written. Its size must be the ranges' total.
    */
   backingFile?: string;
-  /**
-   * With `backingFile`: fault the file's stored pages in now, each copied into this process as
-   * the guest's first write would (Cloud Hypervisor's restore `prefault`). The guest then takes no
-   * host page fault on them; a restore costs that copy and its RSS up front. Holes stay lazy.
-   */
-  prefault?: boolean;
 }
 
 /** A run of guest RAM that may hold data; RAM outside every such run reads as zero. */

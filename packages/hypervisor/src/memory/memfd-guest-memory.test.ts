@@ -282,7 +282,7 @@ describe('MemfdGuestMemory for snapshots', () => {
     }
   });
 
-  it('with prefault, the file’s stored pages are this process’s own at once (copied, writable); its holes are not touched', () => {
+  it('prefault() makes the file’s stored pages this process’s own (copied, writable); its holes and fresh RAM are not touched', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-memfile-'));
     const file = path.join(dir, 'memory');
     const fd = fs.openSync(file, 'w');
@@ -291,9 +291,13 @@ describe('MemfdGuestMemory for snapshots', () => {
     fs.writeSync(fd, Buffer.alloc(4096, 0x22), 0, 4096, 4 * MiB + 8192); // gpa 4 GiB + 8 KiB
     fs.closeSync(fd);
     const lazy = MemfdGuestMemory.create({ ...layout, backingFile: file });
-    const eager = MemfdGuestMemory.create({ ...layout, backingFile: file, prefault: true });
+    const eager = MemfdGuestMemory.create({ ...layout, backingFile: file });
+    const fresh = MemfdGuestMemory.create(layout);
     try {
       const kib = (m: MemfdGuestMemory) => mappingKiB(m.hostRanges()[0]!.hostAddress);
+      await eager.prefault();
+      await fresh.prefault(); // nothing to fault in: fresh RAM stays untouched
+      expect(kib(fresh)).toEqual({ Rss: 0, Anonymous: 0 });
       expect(kib(lazy)).toEqual({ Rss: 0, Anonymous: 0 });
       expect(kib(eager)).toEqual({ Rss: 17 * 4, Anonymous: 17 * 4 });
       expect([eager.readU8(MiB), eager.readU8(4 * GiB + 8192), eager.readU8(2 * MiB)]).toEqual([
@@ -302,9 +306,12 @@ describe('MemfdGuestMemory for snapshots', () => {
       eager.writeU8(MiB, 0x33);
       expect([eager.readU8(MiB), lazy.readU8(MiB), fs.readFileSync(file)[MiB]]).toEqual([0x33, 0x11, 0x11]);
       expect(eager.touchedRanges().reduce((n, r) => n + r.size, 0)).toBe(17 * 4096);
+      lazy.close();
+      await expect(lazy.prefault()).rejects.toMatchObject({ code: 'EGUESTMEM' });
     } finally {
       lazy.close();
       eager.close();
+      fresh.close();
       fs.rmSync(dir, { recursive: true });
     }
   });

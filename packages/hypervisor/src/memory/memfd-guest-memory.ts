@@ -29,6 +29,9 @@ const MFD_CLOEXEC = 1;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
 const SEEK_END = 2;
+/** prefault(): bytes per madvise, and how many run at once on the libuv pool (4 threads by default). */
+const PREFAULT_PIECE = 64 << 20;
+const PREFAULT_LANES = 2;
 
 /** One range of guest RAM with the host address KVM_SET_USER_MEMORY_REGION needs. */
 export interface HostRange {
@@ -66,13 +69,7 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     const total = ranges.reduce((n, r) => n + r.size, 0);
     const c = libc();
     if (layout.backingFile !== undefined) {
-      return MemfdGuestMemory.mapFile(
-        layout.backingFile,
-        ranges,
-        total,
-        layout.prefault === true,
-        options.maxViewBytes,
-      );
+      return MemfdGuestMemory.mapFile(layout.backingFile, ranges, total, options.maxViewBytes);
     }
     const fd = check('memfd_create', c.memfdCreate('vmm-guest-ram', MFD_CLOEXEC));
     try {
@@ -91,7 +88,6 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     path: string,
     ranges: CheckedRange[],
     total: number,
-    prefault: boolean,
     maxViewBytes = MAX_VIEW_BYTES,
   ): MemfdGuestMemory {
     const c = libc();
@@ -107,12 +103,6 @@ export class MemfdGuestMemory extends MappedGuestMemory {
       }
       const addr = c.mmap(null, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
       if (addr === MAP_FAILED || addr === 0n) throw callError('mmap', lastErrno(), `mapping ${path}`);
-      try {
-        if (prefault) prefaultStored(fd, addr, total, path);
-      } catch (e) {
-        c.munmap(addr, total);
-        throw e;
-      }
       return new MemfdGuestMemory(fd, addr, ranges, total, maxViewBytes, true);
     } catch (e) {
       c.close(fd);
@@ -144,6 +134,43 @@ export class MemfdGuestMemory extends MappedGuestMemory {
       }
     }
     return out;
+  }
+
+  /**
+   * Mapped from a file: fault its data extents in, writable (MADV_POPULATE_WRITE), in pieces of
+   * at most PREFAULT_PIECE on the libuv pool, a few at a time. The memory must stay open until
+   * this settles (a VM awaits it before its vCPUs run).
+   */
+  async prefault(): Promise<void> {
+    if (!this.fromFile) return;
+    if (this.closed) throw new VmmError('EGUESTMEM', 'guest memory was closed before its prefault');
+    const pieces: Extent[] = [];
+    for (const e of fileDataExtents(this.fd, this.mappedSize)) {
+      for (let at = e.start; at < e.end; at += PREFAULT_PIECE)
+        pieces.push({ start: at, end: Math.min(e.end, at + PREFAULT_PIECE) });
+    }
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < pieces.length) await this.populate(pieces[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(PREFAULT_LANES, pieces.length) }, lane));
+  }
+
+  /** One piece of prefault(): on the pool; a failure is made again here to read its errno. */
+  private async populate(piece: Extent): Promise<void> {
+    const at = this.hostAddress + BigInt(piece.start);
+    const len = piece.end - piece.start;
+    const c = libc();
+    if ((await c.madviseAsync(at, len, MADV_POPULATE_WRITE)) === 0) return;
+    if (retryInterrupted(() => c.madvise(at, len, MADV_POPULATE_WRITE)) === 0) return;
+    const errno = lastErrno();
+    throw callError(
+      'madvise',
+      errno,
+      errno === EINVAL
+        ? 'prefaulting guest RAM from its memory file: this kernel has no MADV_POPULATE_WRITE (Linux 5.14 and later have it); restore without prefault'
+        : `prefaulting ${len} bytes of guest RAM at file offset ${piece.start}`,
+    );
   }
 
   /** The layout's ranges with their host addresses: one KVM memory slot each. */
@@ -202,26 +229,6 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     this.unmapped = true;
     libc().munmap(this.hostAddress, this.mappedSize);
     libc().close(this.fd);
-  }
-}
-
-/**
- * Fault in, writable, the pages of the private mapping at `addr` that the file stores (its data
- * extents): one madvise per extent, each page copied from the page cache once.
- */
-function prefaultStored(fd: number, addr: bigint, total: number, path: string): void {
-  const c = libc();
-  for (const e of fileDataExtents(fd, total)) {
-    const at = addr + BigInt(e.start);
-    if (retryInterrupted(() => c.madvise(at, e.end - e.start, MADV_POPULATE_WRITE)) === 0) continue;
-    const errno = lastErrno();
-    throw callError(
-      'madvise',
-      errno,
-      errno === EINVAL
-        ? `prefaulting ${path}: this kernel has no MADV_POPULATE_WRITE (Linux 5.14 and later have it); restore without prefault`
-        : `prefaulting ${e.end - e.start} bytes of ${path} at offset ${e.start}`,
-    );
   }
 }
 

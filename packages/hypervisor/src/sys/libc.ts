@@ -17,6 +17,8 @@ export interface Libc {
   mmap(addr: Pointer, len: number, prot: number, flags: number, fd: number, offset: number): bigint;
   munmap(addr: bigint, len: number): number;
   madvise(addr: bigint, len: number, advice: number): number;
+  /** madvise on the libuv pool: its result (errno is not kept: make a failed call again to read it). */
+  madviseAsync(addr: bigint, len: number, advice: number): Promise<number>;
   memfdCreate(name: string, flags: number): number;
   ftruncate(fd: number, len: number): number;
   /** lseek(fd, offset, whence): the new offset, or -1 with errno (ENXIO: no data/hole past offset). */
@@ -90,6 +92,10 @@ export function libc(): Libc {
     },
     munmap: (a, l) => munmap(a, l) as number,
     madvise: (a, l, adv) => madvise(a, l, adv) as number,
+    madviseAsync: (a, l, adv) =>
+      new Promise((resolve, reject) =>
+        madvise.async(a, l, adv, (err: unknown, r: unknown) => (err ? reject(err) : resolve(r as number))),
+      ),
     memfdCreate: (n, f) => memfdCreate(n, f) as number,
     ftruncate: (fd, l) => ftruncate(fd, l) as number,
     lseek: (fd, o, w) => Number(lseek(fd, o, w)),

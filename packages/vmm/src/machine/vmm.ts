@@ -411,11 +411,7 @@ export class Vmm {
     // The first boot of a restored VM: RAM mapped copy-on-write from the snapshot, state set from it.
     const restoring = this.restoring;
     this.restoring = undefined;
-    const vm = this.hypervisor.createVm({
-      ranges: layout.ranges,
-      backingFile: restoring?.memoryFile,
-      prefault: restoring !== undefined && this.prefaultRestore,
-    });
+    const vm = this.hypervisor.createVm({ ranges: layout.ranges, backingFile: restoring?.memoryFile });
     this.vm = vm;
     let bus: VirtioMmioBus | undefined;
     try {
@@ -462,10 +458,15 @@ export class Vmm {
         await Promise.all(threads.map((t) => t.terminate()));
         for (const m of servers) m.close();
       };
+      // Prefaulting runs on the libuv pool while this thread sets the machine's state.
+      const prefaulting = restoring && this.prefaultRestore ? vm.memory.prefault?.() : undefined;
+      prefaulting?.catch(() => undefined); // awaited below unless the load fails first
       try {
         if (restoring) this.restoreMachine(vm, vcpus, restoring, serial);
         else this.loadMachine(vm, vcpus, placement);
+        await prefaulting;
       } catch (e) {
+        await prefaulting?.catch(() => undefined); // RAM is unmapped only once it is done
         await stopThreads();
         throw e;
       }
