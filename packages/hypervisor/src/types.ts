@@ -331,6 +331,11 @@ export interface Vcpu {
    * makes from that thread (its run loop's), for the thread's seccomp filter.
    */
   attachSpec(): { module: string; exportName: string; handle: unknown; threadIoctls?: readonly number[] };
+  /**
+   * The hypervisor's own counters of this vCPU by its names (KVM: exits, halt_exits, pf_fixed,
+   * ...), read from any thread. Undefined where the backend or the host kernel keeps none.
+   */
+  stats?(): Record<string, number> | undefined;
   close(): void;
 }
 
@@ -376,6 +381,8 @@ export interface VirtualMachine {
    * backend cannot save a VM.
    */
   saveState?(): MachineSnapshot;
+  /** The hypervisor's own counters of the VM (KVM: its MMU's pages, ...), as Vcpu.stats(). */
+  stats?(): Record<string, number> | undefined;
   /**
    * Make this new VM what `saveState()` saw: created with the same memory layout, irqchip created
    * if the saved one had it, vCPUs created. Restore it before the vCPUs' states, as Firecracker

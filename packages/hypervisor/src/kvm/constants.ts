@@ -47,6 +47,8 @@ export const KVM_GET_SUPPORTED_CPUID = IOWR(KVMIO, 0x05, CPUID2_HEADER_SIZE);
 
 // VM ioctls.
 export const KVM_CREATE_VCPU = IO(KVMIO, 0x41);
+/** On a VM or vCPU fd: a read-only fd of its binary statistics (Linux 5.14). */
+export const KVM_GET_STATS_FD = IO(KVMIO, 0xce);
 export const KVM_SET_USER_MEMORY_REGION = IOW(KVMIO, 0x46, USERSPACE_MEMORY_REGION_SIZE);
 export const KVM_SET_TSS_ADDR = IO(KVMIO, 0x47);
 export const KVM_SET_IDENTITY_MAP_ADDR = IOW(KVMIO, 0x48, 8); // __u64

@@ -3,6 +3,7 @@
 // for one already blocked in KVM_RUN in another thread. attachKvmVcpu() rebuilds a KvmVcpu over the
 // same fd in a worker thread, with its own mapping of the kvm_run page. saveState()/restoreState():
 // vcpu-state.ts.
+import { openKvmStats, readStatsFile } from './stats';
 import { VmmError } from '../errors';
 import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
@@ -95,6 +96,8 @@ export class KvmVcpu implements Vcpu {
   private preparedTid = 0;
   private kicks: KickReceiver | undefined;
   private closed = false;
+  /** The owner's KVM statistics file, opened before the vCPU first runs (stats.ts); -1: none. */
+  private readonly statsFd: number;
 
   /**
    * @param owner true for the vCPU the VM created (closes the fd); false for an attachment in
@@ -106,6 +109,7 @@ export class KvmVcpu implements Vcpu {
   ) {
     this.id = handle.id;
     this.tids = new Int32Array(handle.shared, 0, SHARED_WORDS);
+    this.statsFd = owner ? openKvmStats(handle.fd) : -1;
     const addr = libc().mmap(null, handle.runSize, PROT_READ | PROT_WRITE, MAP_SHARED, handle.fd, 0);
     if (addr === MAP_FAILED || addr === 0n)
       throw callError('mmap', lastErrno(), `kvm_run of vCPU ${handle.id}`);
@@ -250,6 +254,11 @@ export class KvmVcpu implements Vcpu {
     this.ioctl('KVM_SET_MP_STATE', KVM_SET_MP_STATE, this.mpState.bytes);
   }
 
+  stats(): Record<string, number> | undefined {
+    this.assertOpen();
+    return this.statsFd < 0 ? undefined : readStatsFile(this.statsFd);
+  }
+
   saveState(): VcpuSnapshot {
     this.assertOpen();
     if (this.preparedTid !== 0) this.completePendingExit();
@@ -305,6 +314,7 @@ export class KvmVcpu implements Vcpu {
     libc().munmap(this.runAddress, this.handle.runSize);
     if (this.owner) {
       Atomics.store(this.tids, SHARED_TID, 0);
+      if (this.statsFd >= 0) libc().close(this.statsFd);
       libc().close(this.handle.fd);
     }
   }

@@ -1,6 +1,7 @@
 // KvmVm: a VM fd, its guest RAM (one memfd, one memory slot per layout range), the in-kernel
 // irqchip and PIT, interrupt lines, ioeventfds and irqfds. saveState()/restoreState(): vm-state.ts;
 // what its vCPUs need to save theirs is found here once (vcpuStateSupport).
+import { openKvmStats, readStatsFile } from './stats';
 import { VmmError } from '../errors';
 import { MemfdGuestMemory } from '../memory/memfd-guest-memory';
 import { check, retryInterrupted } from '../sys/call';
@@ -69,6 +70,8 @@ export class KvmVm implements VirtualMachine {
   /** Asked of KVM when the VM is made: /dev/kvm may be closed before vCPUs are created. */
   private stateSupport!: Omit<KvmVcpuStateSupport, 'lapic'>;
   private closed = false;
+  /** The VM's KVM statistics file, opened on first use; -1: the kernel has none. */
+  private statsFd: number | undefined;
 
   private constructor(
     private readonly system: KvmSystem,
@@ -134,6 +137,12 @@ export class KvmVm implements VirtualMachine {
       libc().ioctlPtr(this.fd, KVM_CREATE_PIT2, encodePitConfig(KVM_PIT_SPEAKER_DUMMY)),
     );
     this.irqchip = true;
+  }
+
+  stats(): Record<string, number> | undefined {
+    if (this.closed) return undefined;
+    this.statsFd ??= openKvmStats(this.fd);
+    return this.statsFd < 0 ? undefined : readStatsFile(this.statsFd);
   }
 
   saveState(): MachineSnapshot {
@@ -261,6 +270,7 @@ export class KvmVm implements VirtualMachine {
     this.closed = true;
     for (const v of this.vcpus) v.close();
     for (const n of this.notifiers) n.close();
+    if (this.statsFd !== undefined && this.statsFd >= 0) libc().close(this.statsFd);
     libc().close(this.fd);
     this.memory.close();
   }

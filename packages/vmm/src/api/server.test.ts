@@ -89,7 +89,12 @@ describe('REST API server (VMs are stand-ins)', () => {
     expect(h.vms[0]!.calls).toEqual(['pause', 'reboot', 'pause', 'resume', 'powerButton']);
 
     const counters = await get('vm.counters');
-    expect(counters.json).toEqual({ blk0: { requests: 3, bytesRead: 4096, needs_reset: 0 } });
+    expect(counters.json).toEqual({
+      blk0: { requests: 3, bytesRead: 4096, needs_reset: 0 },
+      kvm: { pages_4k: 12 },
+      vcpu0: { exits: 5, halt_exits: 1 },
+      vcpu1: { exits: 7, halt_exits: 2 },
+    });
 
     expect((await put('vm.shutdown')).status).toBe(204);
     expect(h.vms[0]!.calls.at(-1)).toBe('shutdown 10000');

@@ -131,7 +131,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     return this.current;
   }
 
-  /** Each device's counters (requests, bytes, drops, refusals). */
+  /** Each device's counters (requests, bytes, drops, refusals), and KVM's own of the VM and each vCPU. */
   counters(): VmmCounters {
     return this.vmm?.counters() ?? { devices: [] };
   }

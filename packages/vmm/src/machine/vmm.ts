@@ -97,6 +97,12 @@ export class GuestError extends VmmError {}
 /** What the library can read of a running (or ended) VM's devices. */
 export interface VmmCounters {
   devices: DeviceCounters[];
+  /**
+   * KVM's own counters of the running boot, by KVM's names: the VM's (its MMU's pages, ...) and
+   * each vCPU's (exits, halt_exits, pf_taken, pf_fixed, irq_injections, ...). Absent between boots
+   * or where the host kernel keeps none (KVM_GET_STATS_FD, Linux 5.14).
+   */
+  kvm?: { vm: Record<string, number>; vcpus: Record<string, number>[] };
 }
 
 /** The current boot's Generic Event Device: its pending events (shared with the vCPU threads) and its interrupt. */
@@ -298,9 +304,15 @@ export class Vmm {
 
   private ended = false;
 
-  /** Each device's counters (requests, bytes, drops, refusals, DEVICE_NEEDS_RESET this boot). */
+  /**
+   * Each device's counters (requests, bytes, drops, refusals, DEVICE_NEEDS_RESET this boot), and
+   * KVM's own of the VM and each vCPU.
+   */
   counters(): VmmCounters {
-    return { devices: deviceCounters(this.devices, this.bus) };
+    const devices = deviceCounters(this.devices, this.bus);
+    const vm = this.vm?.stats?.();
+    if (!vm) return { devices };
+    return { devices, kvm: { vm, vcpus: this.vcpus.map((v) => v.stats?.() ?? {}) } };
   }
 
   /** Ask every vCPU to stop; run() then resolves with outcome 'stopped'. */

@@ -58,8 +58,14 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       expect(vm.state).toBe('paused');
       await sleep(300); // a line written just before the vCPU parked is still crossing the pipe
       const atPause = counts(vm);
+      // KVM's own counters: the boot vCPU has run (the guest never starts the other, which waits
+      // for its SIPI inside KVM), and none runs while paused.
+      const kvmAtPause = vm.counters().kvm!;
+      expect(kvmAtPause.vcpus).toHaveLength(2);
+      expect(kvmAtPause.vcpus[0]!.exits).toBeGreaterThan(0);
       await sleep(1500); // 15 counts' worth of time
       expect(counts(vm)).toEqual(atPause);
+      expect(vm.counters().kvm!.vcpus.map((v) => v.exits)).toEqual(kvmAtPause.vcpus.map((v) => v.exits));
       await expect(vm.pause()).rejects.toMatchObject({ code: 'EVMSTATE' });
       await expect(vm.powerButton()).rejects.toBeInstanceOf(VmmError);
 
@@ -70,6 +76,10 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       const after = counts(vm);
       expect(after.slice(0, atPause.length)).toEqual(atPause);
       expect(after.slice(atPause.length, atPause.length + 2)).toEqual([last + 1, last + 2]);
+      // Two COUNT lines more: the guest's port writes to COM1 are I/O exits KVM counted.
+      const ioExits = (k: NonNullable<ReturnType<typeof vm.counters>['kvm']>) =>
+        k.vcpus.reduce((n, v) => n + v.io_exits!, 0);
+      expect(ioExits(vm.counters().kvm!)).toBeGreaterThan(ioExits(kvmAtPause));
 
       // Pause and resume at once, several times: each answers, nothing is lost.
       for (let i = 0; i < 5; i++) {

@@ -19,12 +19,15 @@ import { RUN_LAYOUT } from './run';
 import { DTABLE_LAYOUT, SEGMENT_LAYOUT } from './segment';
 import { SIGNAL_MASK_LAYOUT } from './signal-mask';
 import { SREGS_LAYOUT } from './sregs';
+import { STATS_DESC_LAYOUT, STATS_HEADER_LAYOUT } from './stats';
 import { USERSPACE_MEMORY_REGION_LAYOUT } from './userspace-memory-region';
 import { VCPU_EVENTS_LAYOUT } from './vcpu-events';
 import { XCR_LAYOUT, XCRS_LAYOUT } from './xcrs';
 import { XSAVE_LAYOUT } from './xsave';
 
 export const ALL_LAYOUTS: readonly StructLayout[] = [
+  STATS_HEADER_LAYOUT,
+  STATS_DESC_LAYOUT,
   REGS_LAYOUT,
   SEGMENT_LAYOUT,
   DTABLE_LAYOUT,

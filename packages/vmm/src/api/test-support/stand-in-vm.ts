@@ -1,5 +1,5 @@
 // A stand-in for the library's Vm in the API's unit tests, where no VM can run: the same state
-// rules as Vm (EVMSTATE outside them), an exit that settles `exited`, counters of one disk.
+// rules as Vm (EVMSTATE outside them), an exit that settles `exited`, counters of one disk and of KVM (a VM, two vCPUs).
 // `fail` makes the next call of an operation throw the given VmmError; `powerOff()` plays a
 // guest that powers off by itself.
 import { VmmError } from '@vmm/hypervisor';
@@ -71,6 +71,13 @@ export class StandInVm implements VmHandle {
   counters(): VmmCounters {
     return {
       devices: [{ slot: 0, kind: 'virtio-blk', stats: { requests: 3, bytesRead: 4096 }, needsReset: 0 }],
+      kvm: {
+        vm: { pages_4k: 12 },
+        vcpus: [
+          { exits: 5, halt_exits: 1 },
+          { exits: 7, halt_exits: 2 },
+        ],
+      },
     };
   }
 
