@@ -3,7 +3,6 @@
 // for one already blocked in KVM_RUN in another thread. attachKvmVcpu() rebuilds a KvmVcpu over the
 // same fd in a worker thread, with its own mapping of the kvm_run page. saveState()/restoreState():
 // vcpu-state.ts.
-import { openKvmStats, readStatsFile } from './stats';
 import { VmmError } from '../errors';
 import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
@@ -32,6 +31,7 @@ import {
   KVM_SET_SREGS,
 } from './constants';
 import { ExitDecoder, INTERRUPTED } from './exits';
+import { openKvmStats, readStatsFile } from './stats';
 import { encodeCpuid2 } from './structs/cpuid2';
 import { FPU_SIZE, readFpu, writeFpuDefaults } from './structs/fpu';
 import {

@@ -1,11 +1,11 @@
 // KvmVm: a VM fd, its guest RAM (one memfd, one memory slot per layout range), the in-kernel
 // irqchip and PIT, interrupt lines, ioeventfds and irqfds. saveState()/restoreState(): vm-state.ts;
 // what its vCPUs need to save theirs is found here once (vcpuStateSupport).
-import { openKvmStats, readStatsFile } from './stats';
 import { VmmError } from '../errors';
 import { MemfdGuestMemory } from '../memory/memfd-guest-memory';
 import { check, retryInterrupted } from '../sys/call';
 import { libc } from '../sys/libc';
+import { withSignalsBlocked } from '../sys/signals';
 import type {
   CpuidEntry,
   EventNotifier,
@@ -38,6 +38,7 @@ import {
   KVM_SET_USER_MEMORY_REGION,
 } from './constants';
 import { EventfdNotifier } from './event-notifier';
+import { openKvmStats, readStatsFile } from './stats';
 import { encodeIoeventfd } from './structs/ioeventfd';
 import { IRQ_LEVEL_SIZE, writeIrqLevel } from './structs/irq-level';
 import { encodeIrqfd } from './structs/irqfd';
@@ -89,7 +90,8 @@ export class KvmVm implements VirtualMachine {
       const runSize = system.vcpuMmapSize();
       fd = check(
         'KVM_CREATE_VM',
-        retryInterrupted(() => libc().ioctlInt(system.fd, KVM_CREATE_VM, 0)),
+        // Blocked signals: registering the VM's MMU notifier gives up (EINTR) on any pending one.
+        retryInterrupted(() => withSignalsBlocked(() => libc().ioctlInt(system.fd, KVM_CREATE_VM, 0))),
       );
       const vm = new KvmVm(system, fd, memory, runSize);
       vm.setup();

@@ -8,7 +8,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { sleepingIn, sleepingInUnavailable } from '../test-support/thread-syscall';
 import { nextMessage, startTsWorker } from '../test-support/ts-worker';
 import { libc } from './libc';
-import { KERNEL_SIGSET_BYTES, runSignalMask, sendKick, sigsetOf, vcpuKickSignal } from './signals';
+import {
+  KERNEL_SIGSET_BYTES,
+  runSignalMask,
+  sendKick,
+  sigsetOf,
+  vcpuKickSignal,
+  withSignalsBlocked,
+} from './signals';
 
 if (sleepingInUnavailable)
   console.warn(`SKIP (${sleepingInUnavailable}): the kick of a thread seen blocked in sigtimedwait`);
@@ -84,5 +91,37 @@ describe('vCPU kick signal', () => {
     expect(mask.length).toBe(KERNEL_SIGSET_BYTES);
     const bit = vcpuKickSignal() - 1;
     expect(mask[bit >> 3]! & (1 << (bit & 7))).toBe(0);
+  });
+
+  it('withSignalsBlocked runs its call with every signal blocked, then puts the mask back; a signal sent meanwhile comes after', async () => {
+    const SIGPROF = 27;
+    const SIGUSR2 = 12;
+    const blocked = (sig: number) => {
+      const cur = new Uint8Array(128);
+      libc().pthreadSigmask(0, null, cur); // SIG_BLOCK with no set: read the mask
+      return (cur[(sig - 1) >> 3]! & (1 << ((sig - 1) & 7))) !== 0;
+    };
+    let usr2 = 0;
+    const onUsr2 = () => usr2++;
+    process.on('SIGUSR2', onUsr2);
+    try {
+      const before = [blocked(SIGPROF), blocked(SIGUSR2)];
+      const inside = withSignalsBlocked(() => {
+        process.kill(process.pid, 'SIGUSR2');
+        return [blocked(SIGPROF), blocked(SIGUSR2)];
+      });
+      expect(inside).toEqual([true, true]);
+      expect([blocked(SIGPROF), blocked(SIGUSR2)]).toEqual(before);
+      expect(() =>
+        withSignalsBlocked(() => {
+          throw new Error('x');
+        }),
+      ).toThrow('x');
+      expect([blocked(SIGPROF), blocked(SIGUSR2)]).toEqual(before); // put back after a throw too
+      for (let i = 0; i < 100 && usr2 === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(usr2).toBe(1); // not lost
+    } finally {
+      process.off('SIGUSR2', onUsr2);
+    }
   });
 });

@@ -14,6 +14,7 @@ import { lastErrno, libc } from './libc';
 
 const SIG_BLOCK = 0;
 const SIG_UNBLOCK = 1;
+const SIG_SETMASK = 2;
 const SIG_IGN = 1n;
 
 /** glibc's sigset_t is 1024 bits; the kernel's (KVM_SET_SIGNAL_MASK) is 64. */
@@ -38,6 +39,26 @@ export function sigsetOf(sig: number): Uint8Array {
   const bit = sig - 1;
   set[bit >> 3] = 1 << (bit & 7);
   return set;
+}
+
+/** Every signal (glibc leaves out its own two; SIGKILL and SIGSTOP cannot be blocked). */
+const ALL_SIGNALS = new Uint8Array(LIBC_SIGSET_BYTES).fill(0xff);
+
+/**
+ * Run `call` with every signal blocked in the calling thread, then put its mask back: for a
+ * system call that a pending signal makes fail with EINTR however often it is made again while
+ * signals keep coming (KVM_CREATE_VM under a CPU profiler's SIGPROF). Signals that come meanwhile
+ * stay pending and are delivered once the mask is back.
+ */
+export function withSignalsBlocked<T>(call: () => T): T {
+  const old = new Uint8Array(LIBC_SIGSET_BYTES);
+  const err = libc().pthreadSigmask(SIG_BLOCK, ALL_SIGNALS, old);
+  if (err !== 0) throw new Error(`pthread_sigmask failed: errno ${err}`);
+  try {
+    return call();
+  } finally {
+    libc().pthreadSigmask(SIG_SETMASK, old, null);
+  }
 }
 
 /** Block the kick signal in the calling thread; returns the thread's mask from before. */
