@@ -14,6 +14,22 @@ import { PacketHeader } from './packet';
 const CID = 9;
 const TOTAL = 20_000;
 
+/**
+ * `p`, or after 20 s an error that says where the ring stands (a run in CI once hung here for
+ * 60 s, not seen since in 40 runs: what it says next time is the lead).
+ */
+async function within<T>(p: Promise<T>, what: string, ring?: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within 20 s: ${what}; ${ring?.() ?? ''}`)), 20_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('virtio-vsock under a tx flood from another guest CPU', () => {
   it('handles a queue’s worth per kick, lets the event loop turn, and owes the guest one CREDIT_UPDATE', async () => {
     const device = new VsockDevice({ guestCid: CID, queueSize: 64 });
@@ -63,11 +79,18 @@ describe('virtio-vsock under a tx flood from another guest CPU', () => {
       },
     });
     try {
-      expect(await nextMessage(worker)).toBe('full');
+      const ring = () =>
+        `avail idx ${guest.mem.readU16(q.avail + 2)}, used idx ${q.usedIdx()} (from ${start}), ` +
+        `device resets ${guest.transport.needsResetCount}, ` +
+        `last device error ${String(guest.transport.lastDeviceError)}, stats ${JSON.stringify(device.stats)}`;
+      expect(await within(nextMessage(worker), 'the flooder filled the ring', ring)).toBe('full');
       const result = nextMessage<{ made: number }>(worker);
       q.kick();
       const kicker = setInterval(() => q.kick(), 20);
-      const { made } = await result;
+      const { made } = await within(result, `the flooder made ${TOTAL} chains`, ring).catch((e) => {
+        clearInterval(kicker);
+        throw e;
+      });
       for (let i = 0; i < 1000 && q.usedIdx() !== ((start + TOTAL) & 0xffff); i++)
         await new Promise((r) => setTimeout(r, 10));
       clearInterval(kicker);
