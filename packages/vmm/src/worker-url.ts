@@ -3,8 +3,11 @@
 // TypeScript sources (tests), the .ts file loaded through tsx's loader, registered inside the
 // worker (execArgv --import does not reach workers on Node 20).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { threadNodeOptions } from './io/thread-node-options';
 
-export function startWorker(name: 'pool-worker' | 'device-thread', options: WorkerOptions): Worker {
+export function startWorker(name: 'pool-worker' | 'device-thread', given: WorkerOptions): Worker {
+  // Without the process's preloads: these threads install a seccomp filter (io/thread-node-options.ts).
+  const options = { ...threadNodeOptions(), ...given };
   if (fromSource()) return startModuleWorker(new URL(`./io/${name}.ts`, import.meta.url), options);
   // Built, a pooled worker starts from its code-cached bundle (io/pool-worker-loader.ts).
   const file = name === 'pool-worker' ? 'pool-worker-loader.cjs' : `${name}.js`;

@@ -56,6 +56,10 @@ export class VcpuThread {
   /** Ask the vCPU to leave its loop; it reports 'stopped' (or what stopped it first). */
   stop(): void {
     Atomics.store(this.words, CONTROL_STOP, 1);
+    // A new pause generation, not only a notify: a thread that has posted 'paused' but not yet
+    // reached its Atomics.wait would sleep through a notify, since the word it waits on had not
+    // changed (a paused VM disposed at once hung so). Parked, it sees the stop and leaves.
+    Atomics.store(this.words, CONTROL_PAUSE, ++this.pauseGen);
     Atomics.notify(this.words, CONTROL_PAUSE);
     this.vcpu.kick();
   }

@@ -108,6 +108,22 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
     }
   }, 480_000);
 
+  it('a VM disposed the moment its pause resolves ends, each of 8 times (the parked vCPU sees the stop)', async () => {
+    // The pause resolves on the vCPU thread's 'paused' message, which it posts before it sleeps:
+    // a stop that only notified could come before the sleep and be slept through (it hung so).
+    for (let i = 0; i < 8; i++) {
+      const vm = await Vmm.builder().kernel(guest).memory('128M').console({ capture: true }).start(START);
+      await vm.console.waitFor(/^COUNT 1\n/m, { timeoutMs: 60_000 });
+      await vm.pause();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 20_000)));
+      const ended = await Promise.race([vm.dispose().then(() => 'ended' as const), late]);
+      clearTimeout(timer);
+      expect(`round ${i}: ${ended}`).toBe(`round ${i}: ended`);
+      expect(vm.state).toBe('stopped');
+    }
+  }, 300_000);
+
   describe('snapshot and restore', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-snapshot-'));
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { joinNodeOptions, splitNodeOptions, withoutPreloads } from './thread-node-options';
+
+describe('Node options for our threads', () => {
+  it('drops every preload, with its value given apart or after =, and keeps the rest in order', () => {
+    expect(
+      withoutPreloads([
+        '--max-old-space-size=512',
+        '--require',
+        '/a/preflight.cjs',
+        '-r',
+        'x',
+        '--import=tsx',
+        '--enable-source-maps',
+        '--loader',
+        'l.mjs',
+        '--experimental-loader=m.mjs',
+        '--no-warnings',
+      ]),
+    ).toEqual(['--max-old-space-size=512', '--enable-source-maps', '--no-warnings']);
+    expect(withoutPreloads(['--require'])).toEqual([]); // a value missing: nothing left to run
+  });
+
+  it('splits NODE_OPTIONS as Node does and joins it back to the same tokens', () => {
+    const s = '--require "/my dir/a.cjs"  --max-old-space-size=64 --title="a \\"b\\"" ""';
+    const tokens = splitNodeOptions(s);
+    expect(tokens).toEqual(['--require', '/my dir/a.cjs', '--max-old-space-size=64', '--title=a "b"', '']);
+    expect(splitNodeOptions(joinNodeOptions(tokens))).toEqual(tokens);
+    expect(joinNodeOptions(withoutPreloads(tokens))).toBe('--max-old-space-size=64 "--title=a \\"b\\"" ""');
+    expect(splitNodeOptions('   ')).toEqual([]);
+  });
+});
