@@ -1,7 +1,8 @@
 // Starting a worker thread on one of our modules: the built JavaScript next to this module
 // (dist/io/pool-worker-loader.cjs, dist/io/device-thread.js), or, when running from the
 // TypeScript sources (tests), the .ts file loaded through tsx's loader, registered inside the
-// worker (execArgv --import does not reach workers on Node 20).
+// worker, not taken from the process's flags: those preloads are kept out of our threads
+// (io/thread-node-options.ts).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadNodeOptions } from './io/thread-node-options';
 
