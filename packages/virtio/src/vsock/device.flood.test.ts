@@ -18,10 +18,10 @@ const TOTAL = 20_000;
  * `p`, or after 20 s an error that says where the ring stands (a run in CI once hung here for
  * 60 s, not seen since in 40 runs: what it says next time is the lead).
  */
-async function within<T>(p: Promise<T>, what: string, ring?: () => string): Promise<T> {
+async function within<T>(p: Promise<T>, what: string, ring: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not within 20 s: ${what}; ${ring?.() ?? ''}`)), 20_000);
+    timer = setTimeout(() => reject(new Error(`not within 20 s: ${what}; ${ring()}`)), 20_000);
   });
   try {
     return await Promise.race([p, late]);

@@ -1,6 +1,7 @@
-// A process run with a preload (node --import or --require, on its command line or in NODE_OPTIONS: tsx, an APM agent) keeps
-// it out of our vCPU threads: those run only our code, under a seccomp filter that would end the
-// process at a preload's system call (io/thread-node-options.ts).
+// A process run with a preload (node --import or --require, on its command line or in
+// NODE_OPTIONS: tsx, an APM agent) keeps it out of our vCPU threads: those run only our code, under
+// a seccomp filter that would end the process at a preload's system call
+// (io/thread-node-options.ts).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
