@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinNodeOptions, splitNodeOptions, withoutPreloads } from './thread-node-options';
+import { joinNodeOptions, splitNodeOptions, threadNodeOptions, withoutPreloads } from './thread-node-options';
 
 describe('Node options for our threads', () => {
   it('drops every preload, with its value given apart or after =, and keeps the rest in order', () => {
@@ -28,5 +28,20 @@ describe('Node options for our threads', () => {
     expect(splitNodeOptions(joinNodeOptions(tokens))).toEqual(tokens);
     expect(joinNodeOptions(withoutPreloads(tokens))).toBe('--max-old-space-size=64 "--title=a \\"b\\"" ""');
     expect(splitNodeOptions('   ')).toEqual([]);
+  });
+
+  it('gives an environment of its own only when NODE_OPTIONS loses a preload', () => {
+    const saved = process.env.NODE_OPTIONS;
+    try {
+      process.env.NODE_OPTIONS = '--max-old-space-size=64';
+      expect(threadNodeOptions().env).toBeUndefined(); // Node copies the environment itself
+      process.env.NODE_OPTIONS = '--import "/a b/x.mjs" --max-old-space-size=64';
+      const { env } = threadNodeOptions();
+      expect(env?.NODE_OPTIONS).toBe('--max-old-space-size=64');
+      expect(env?.PATH).toBe(process.env.PATH);
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
   });
 });

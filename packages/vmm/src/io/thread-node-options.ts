@@ -45,10 +45,17 @@ export function joinNodeOptions(args: readonly string[]): string {
   return args.map((a) => (a !== '' && !/[\s"\\]/.test(a) ? a : `"${a.replace(/["\\]/g, '\\$&')}"`)).join(' ');
 }
 
-/** execArgv and env for a thread of ours: the process's, less the preloads. */
-export function threadNodeOptions(): { execArgv: string[]; env: NodeJS.ProcessEnv } {
-  const env = { ...process.env };
-  if (env.NODE_OPTIONS)
-    env.NODE_OPTIONS = joinNodeOptions(withoutPreloads(splitNodeOptions(env.NODE_OPTIONS)));
-  return { execArgv: withoutPreloads(process.execArgv), env };
+/**
+ * execArgv, and env where NODE_OPTIONS loses a preload, for a thread of ours: the process's, less
+ * the preloads. Without a preload to drop, env is left to Node (it copies the environment itself;
+ * a copy here costs ~0.1 ms of each spawn).
+ */
+export function threadNodeOptions(): { execArgv: string[]; env?: NodeJS.ProcessEnv } {
+  const execArgv = withoutPreloads(process.execArgv);
+  const given = process.env.NODE_OPTIONS;
+  if (!given) return { execArgv };
+  const tokens = splitNodeOptions(given);
+  const kept = withoutPreloads(tokens);
+  if (kept.length === tokens.length) return { execArgv };
+  return { execArgv, env: { ...process.env, NODE_OPTIONS: joinNodeOptions(kept) } };
 }
