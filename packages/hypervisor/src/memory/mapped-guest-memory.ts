@@ -5,6 +5,12 @@
 // it (~3 ms on a host, ~20 in the nested-KVM VM). A restore never touches RAM from the main
 // thread on its way to the guest's first instruction; a boot writes the kernel there at once.
 //
+// An aligned readU16/U32 or writeU16/U32 is one access, through a typed array: the memory is
+// shared with vCPUs and other threads, the JS memory model promises that only of an aligned
+// typed-array access, and V8's unoptimized DataView code moves a u16 or u32 a byte at a time
+// (a guest's ring index read half-old, half-new). Typed arrays are host-endian: little, as guest
+// memory is, on every host we run on (x86_64, arm64).
+//
 // A typed array over external memory can cover at most MAX_VIEW_BYTES (4 GiB in Node 20; koffi
 // aborts the process beyond that), so a larger range is split into several GuestRegions. An
 // access that straddles such a split is refused like one outside RAM.
@@ -18,6 +24,8 @@ export const MAX_VIEW_BYTES = 2 ** 32;
 class Region implements GuestRegion {
   private u8: Uint8Array | undefined;
   private dv: DataView | undefined;
+  private w16: Uint16Array | undefined;
+  private w32: Uint32Array | undefined;
 
   constructor(
     readonly gpa: number,
@@ -34,9 +42,19 @@ class Region implements GuestRegion {
     return (this.dv ??= new DataView(this.buffer()));
   }
 
+  get u16(): Uint16Array {
+    // Math.floor, not >>>: a 4 GiB region would wrap to length 0.
+    return (this.w16 ??= new Uint16Array(this.buffer(), 0, Math.floor(this.size / 2)));
+  }
+
+  get u32(): Uint32Array {
+    return (this.w32 ??= new Uint32Array(this.buffer(), 0, Math.floor(this.size / 4)));
+  }
+
   private buffer(): ArrayBuffer {
-    // Both views share one buffer: the second is made over the first one's.
-    return ((this.u8 ?? this.dv)?.buffer as ArrayBuffer | undefined) ?? hostView(this.hostAddress, this.size);
+    // Every view shares one buffer: later ones are made over the first one's.
+    const made = this.u8 ?? this.dv ?? this.w16 ?? this.w32;
+    return (made?.buffer as ArrayBuffer | undefined) ?? hostView(this.hostAddress, this.size);
   }
 }
 
@@ -110,11 +128,13 @@ export class MappedGuestMemory implements GuestMemory {
   }
   readU16(gpa: number): number {
     const r = this.at(gpa, 2);
-    return r.view.getUint16(gpa - r.gpa, true);
+    const off = gpa - r.gpa;
+    return off & 1 ? r.view.getUint16(off, true) : r.u16[off >>> 1]!;
   }
   readU32(gpa: number): number {
     const r = this.at(gpa, 4);
-    return r.view.getUint32(gpa - r.gpa, true);
+    const off = gpa - r.gpa;
+    return off & 3 ? r.view.getUint32(off, true) : r.u32[off >>> 2]!;
   }
   readU64(gpa: number): bigint {
     const r = this.at(gpa, 8);
@@ -126,11 +146,15 @@ export class MappedGuestMemory implements GuestMemory {
   }
   writeU16(gpa: number, value: number): void {
     const r = this.at(gpa, 2);
-    r.view.setUint16(gpa - r.gpa, value, true);
+    const off = gpa - r.gpa;
+    if (off & 1) r.view.setUint16(off, value, true);
+    else r.u16[off >>> 1] = value;
   }
   writeU32(gpa: number, value: number): void {
     const r = this.at(gpa, 4);
-    r.view.setUint32(gpa - r.gpa, value, true);
+    const off = gpa - r.gpa;
+    if (off & 3) r.view.setUint32(off, value, true);
+    else r.u32[off >>> 2] = value;
   }
   writeU64(gpa: number, value: bigint): void {
     const r = this.at(gpa, 8);

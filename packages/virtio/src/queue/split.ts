@@ -3,6 +3,14 @@
 // chain is returned to the guest with used length 0 (the request fails); a broken ring (bad head
 // index, avail idx running ahead by more than the queue size) stops the queue: `broken` is set
 // and the transport raises DEVICE_NEEDS_RESET. Nothing here throws for any guest value.
+//
+// The rings' fields that the driver and the device change under each other (avail and used idx,
+// used_event, avail_event, used elements) go through aligned typed arrays, never a DataView: the
+// JS memory model promises an aligned typed-array access is one access, and V8's unoptimized
+// DataView code moves a u16 a byte at a time. A torn avail idx (0x03ff→0x0400 read as 0x0300)
+// looks like a driver running ahead and parks a healthy device; a torn used idx or avail_event
+// misleads the guest's driver. Typed arrays are host-endian: little, as the rings are, on every
+// host we run on (x86_64, arm64).
 import type { RegionViews } from '../memory/region-views';
 import type { DescriptorChain } from './chain';
 import { fence } from './fence';
@@ -43,6 +51,15 @@ const MAX_ADDR_HI = 0x1fffff;
 
 export type PopResult = 'chain' | 'empty' | 'broken';
 
+// The rings' fields as indices into u16 and u32 words (layout.ts has them in bytes).
+const W_AVAIL_FLAGS = AVAIL_FLAGS >> 1;
+const W_AVAIL_IDX = AVAIL_IDX >> 1;
+const W_AVAIL_RING = AVAIL_RING >> 1;
+const W_USED_FLAGS = USED_FLAGS >> 1;
+const W_USED_IDX = USED_IDX >> 1;
+const W32_USED_RING = USED_RING >> 2;
+const W32_USED_ELEM = USED_ELEM_SIZE >> 2;
+
 /**
  * A queue as the driver set it up (§4.2.2 Queue* registers, after the transport's checks) and how
  * far the device got (§2.7.6, §2.7.8: the next available entry to take, the next used one to
@@ -80,10 +97,11 @@ export class SplitQueue {
   private views: RegionViews | undefined;
   private descView: DataView | undefined;
   private descOff = 0;
-  private availView: DataView | undefined;
-  private availOff = 0;
-  private usedView: DataView | undefined;
-  private usedOff = 0;
+  /** The available ring as u16 words: flags, idx, ring[size], used_event. */
+  private avail: Uint16Array | undefined;
+  /** The used ring as u16 words (flags, idx, ..., avail_event) and as u32 words (elements). */
+  private used16: Uint16Array | undefined;
+  private used32: Uint32Array | undefined;
   private nextAvail = 0;
   private nextUsed = 0;
   private signalledUsed = 0;
@@ -107,7 +125,7 @@ export class SplitQueue {
     this.eventIdx = this.indirect = false;
     this.broken = false;
     this.malformed = 0;
-    this.views = this.descView = this.availView = this.usedView = undefined;
+    this.views = this.descView = this.avail = this.used16 = this.used32 = undefined;
     this.nextAvail = this.nextUsed = 0;
     this.signalledUsed = 0;
     this.kicksOff = this.polled = false;
@@ -127,18 +145,23 @@ export class SplitQueue {
     const dOff = views.offset;
     const a = views.find(this.driverAddr, availSize(s));
     if (a < 0) return false;
-    const aOff = views.offset;
+    const aBytes = views.bytesOf(a);
+    const aAt = aBytes.byteOffset + views.offset;
     const u = views.find(this.deviceAddr, usedSize(s));
     if (u < 0) return false;
+    const uBytes = views.bytesOf(u);
+    const uAt = uBytes.byteOffset + views.offset;
+    // Aligned in the guest (checked above), and every region's bytes start page-aligned; checked
+    // again so that a typed array below cannot throw.
+    if (aAt % AVAIL_ALIGN || uAt % USED_ALIGN) return false;
     this.views = views;
     this.descView = views.view(d);
     this.descOff = dOff;
-    this.availView = views.view(a);
-    this.availOff = aOff;
-    this.usedView = views.view(u);
-    this.usedOff = views.offset;
+    this.avail = new Uint16Array(aBytes.buffer, aAt, availSize(s) / 2);
+    this.used16 = new Uint16Array(uBytes.buffer, uAt, usedSize(s) / 2);
+    this.used32 = new Uint32Array(uBytes.buffer, uAt, availEventOffset(s) / 4);
     // Notifications wanted: a ring reused after a reset may still hold a poller's NO_NOTIFY.
-    this.usedView.setUint16(this.usedOff + USED_FLAGS, 0, true);
+    this.used16[W_USED_FLAGS] = 0;
     this.nextAvail = 0;
     this.nextUsed = 0;
     this.signalledUsed = 0;
@@ -185,11 +208,11 @@ export class SplitQueue {
   restoreIndices(nextAvail: number, nextUsed: number): void {
     this.nextAvail = nextAvail & 0xffff;
     this.nextUsed = this.signalledUsed = nextUsed & 0xffff;
-    this.usedView?.setUint16(this.usedOff + USED_IDX, this.nextUsed, true);
+    if (this.used16) this.used16[W_USED_IDX] = this.nextUsed;
   }
 
   get live(): boolean {
-    return this.ready && this.usedView !== undefined && !this.broken;
+    return this.ready && this.used16 !== undefined && !this.broken;
   }
 
   /**
@@ -198,15 +221,15 @@ export class SplitQueue {
    * is unusable (the transport must signal DEVICE_NEEDS_RESET).
    */
   pop(chain: DescriptorChain): PopResult {
-    const av = this.availView;
+    const av = this.avail;
     if (!av || this.broken || !this.ready) return this.broken ? 'broken' : 'empty';
     for (;;) {
-      const availIdx = av.getUint16(this.availOff + AVAIL_IDX, true);
+      const availIdx = av[W_AVAIL_IDX]!;
       const pending = (availIdx - this.nextAvail) & 0xffff;
       if (pending === 0) return 'empty';
       if (pending > this.size) return this.fail();
       const slot = this.nextAvail & (this.size - 1);
-      const head = av.getUint16(this.availOff + AVAIL_RING + 2 * slot, true);
+      const head = av[W_AVAIL_RING + slot]!;
       this.nextAvail = (this.nextAvail + 1) & 0xffff;
       if (head >= this.size) return this.fail();
       if (this.walk(head, chain)) return 'chain';
@@ -217,22 +240,22 @@ export class SplitQueue {
 
   /** Whether the available ring holds chains not yet popped. */
   hasAvailable(): boolean {
-    const av = this.availView;
+    const av = this.avail;
     if (!av || this.broken) return false;
-    return av.getUint16(this.availOff + AVAIL_IDX, true) !== this.nextAvail;
+    return av[W_AVAIL_IDX] !== this.nextAvail;
   }
 
   /** Return a chain to the driver: `len` bytes were written into its writable part. */
   pushUsed(head: number, len: number): void {
-    const uv = this.usedView;
-    if (!uv || this.broken) return;
-    const slot = this.nextUsed & (this.size - 1);
-    const o = this.usedOff + USED_RING + USED_ELEM_SIZE * slot;
-    uv.setUint32(o, head, true);
-    uv.setUint32(o + 4, len >>> 0, true);
+    const u16 = this.used16;
+    const u32 = this.used32;
+    if (!u16 || !u32 || this.broken) return;
+    const o = W32_USED_RING + W32_USED_ELEM * (this.nextUsed & (this.size - 1));
+    u32[o] = head;
+    u32[o + 1] = len >>> 0;
     this.nextUsed = (this.nextUsed + 1) & 0xffff;
     // x86 keeps stores in order: the element is visible before the index (§2.7.8.2).
-    uv.setUint16(this.usedOff + USED_IDX, this.nextUsed, true);
+    u16[W_USED_IDX] = this.nextUsed;
   }
 
   /**
@@ -240,7 +263,7 @@ export class SplitQueue {
    * (§2.7.7.2: used_event with VIRTIO_F_RING_EVENT_IDX, else VIRTQ_AVAIL_F_NO_INTERRUPT).
    */
   needsNotification(): boolean {
-    const av = this.availView;
+    const av = this.avail;
     if (!av) return false;
     const old = this.signalledUsed;
     if (old === this.nextUsed) return false;
@@ -248,10 +271,10 @@ export class SplitQueue {
     // Our used idx store must be visible before we read the driver's used_event / flags.
     fence();
     if (this.eventIdx) {
-      const usedEvent = av.getUint16(this.availOff + usedEventOffset(this.size), true);
+      const usedEvent = av[usedEventOffset(this.size) >> 1]!;
       return needEvent(usedEvent, this.nextUsed, old);
     }
-    return (av.getUint16(this.availOff + AVAIL_FLAGS, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+    return (av[W_AVAIL_FLAGS]! & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
   }
 
   /**
@@ -259,14 +282,14 @@ export class SplitQueue {
    * whether buffers arrived meanwhile (the caller processes them instead of waiting).
    */
   enableNotification(): boolean {
-    const uv = this.usedView;
+    const uv = this.used16;
     if (!uv || this.broken) return false;
     if (this.polled) {
       this.suppressNotification(uv);
       return this.hasAvailable();
     }
-    if (this.eventIdx) uv.setUint16(this.usedOff + availEventOffset(this.size), this.nextAvail, true);
-    else if (this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, 0, true);
+    if (this.eventIdx) uv[availEventOffset(this.size) >> 1] = this.nextAvail;
+    else if (this.kicksOff) uv[W_USED_FLAGS] = 0;
     this.kicksOff = false;
     // avail_event must be visible before we look at avail idx again, or a kick can be lost.
     fence();
@@ -279,16 +302,11 @@ export class SplitQueue {
    * kick itself is the signal a device waits for (vsock's event queue refill after a reset).
    */
   notifyOnNextAvail(): void {
-    const uv = this.usedView;
-    const av = this.availView;
+    const uv = this.used16;
+    const av = this.avail;
     if (!uv || !av || this.broken) return;
-    if (this.eventIdx) {
-      uv.setUint16(
-        this.usedOff + availEventOffset(this.size),
-        av.getUint16(this.availOff + AVAIL_IDX, true),
-        true,
-      );
-    } else if (this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, 0, true);
+    if (this.eventIdx) uv[availEventOffset(this.size) >> 1] = av[W_AVAIL_IDX]!;
+    else if (this.kicksOff) uv[W_USED_FLAGS] = 0;
     this.kicksOff = false;
     this.polled = false;
     fence();
@@ -301,7 +319,7 @@ export class SplitQueue {
    * batch keeps it so. Only a hint: a driver may still notify.
    */
   startPolling(): void {
-    const uv = this.usedView;
+    const uv = this.used16;
     if (!uv || this.broken) return;
     this.polled = true;
     this.suppressNotification(uv);
@@ -313,10 +331,9 @@ export class SplitQueue {
     return this.enableNotification();
   }
 
-  private suppressNotification(uv: DataView): void {
-    if (this.eventIdx)
-      uv.setUint16(this.usedOff + availEventOffset(this.size), (this.nextAvail - 1) & 0xffff, true);
-    else if (!this.kicksOff) uv.setUint16(this.usedOff + USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY, true);
+  private suppressNotification(uv: Uint16Array): void {
+    if (this.eventIdx) uv[availEventOffset(this.size) >> 1] = (this.nextAvail - 1) & 0xffff;
+    else if (!this.kicksOff) uv[W_USED_FLAGS] = VIRTQ_USED_F_NO_NOTIFY;
     this.kicksOff = true;
   }
 
