@@ -13,6 +13,8 @@ export const LAPIC_STATE_LAYOUT: StructLayout = {
 export const APIC_SPIV = 0x0f0;
 export const APIC_LVT_LINT0 = 0x350;
 export const APIC_LVT_LINT1 = 0x360;
+/** The timer's current count (§10.5.4). */
+export const APIC_TMCCT = 0x390;
 /** LVT delivery mode, bits 8..10. */
 const APIC_MODE_MASK = 0x700;
 export const APIC_MODE_NMI = 0x400;
