@@ -1,7 +1,7 @@
 // A client of the REST API on its Unix socket (what `vmm remote` uses): one request per
 // connection, JSON in and out. An answer other than 2xx is an ApiRequestError carrying the
 // server's status, code and message.
-import http from 'node:http';
+import type http from 'node:http';
 import { VmmError } from '@vmm/hypervisor';
 import { API_ROOT, ROUTES, type Endpoint } from './routes';
 
@@ -54,7 +54,9 @@ export class ApiClient {
   }
 
   /** One raw request: the status and the body as text. */
-  request(method: string, target: string, body?: string): Promise<{ status: number; body: string }> {
+  async request(method: string, target: string, body?: string): Promise<{ status: number; body: string }> {
+    // Loaded at the first request: importing the API (as `vmm run` does) serves or asks nothing.
+    const { default: http } = await import('./node-http');
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { host: 'localhost', accept: 'application/json' };
       if (body !== undefined) {

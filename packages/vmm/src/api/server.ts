@@ -3,8 +3,9 @@
 // past it), MAX_HEADER_BYTES of headers (431), the whole request within REQUEST_TIMEOUT_MS (408),
 // MAX_CONNECTIONS at once; a request that is not HTTP gets a 400 and the connection is closed.
 // Every error answer is `{ "error": { "code", "message" } }` (errors.ts); docs/openapi.yaml is
-// the contract.
-import http from 'node:http';
+// the contract. node:http loads when a server listens (a `vmm run --restore` without a socket
+// imports this module and serves nothing).
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { VmSettings } from './ch-config';
 import type { VmController } from './controller';
@@ -49,10 +50,13 @@ export class ApiServer {
   private readonly maxBody: number;
   private readonly requestTimeoutMs: number;
 
-  private constructor(private readonly options: ApiServerOptions) {
+  private constructor(
+    private readonly options: ApiServerOptions,
+    private readonly httpModule: typeof http,
+  ) {
     this.maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-    this.http = http.createServer(
+    this.http = httpModule.createServer(
       {
         maxHeaderSize: MAX_HEADER_BYTES,
         headersTimeout: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
@@ -72,7 +76,7 @@ export class ApiServer {
 
   /** Listen on options.path; resolves when clients can connect. */
   static async listen(options: ApiServerOptions): Promise<ApiServer> {
-    const server = new ApiServer(options);
+    const server = new ApiServer(options, (await import('./node-http')).default);
     server.socket = await listenOwnerOnly(server.http, options.path);
     return server;
   }
@@ -181,7 +185,7 @@ export class ApiServer {
           : [400, 'EAPIHTTP', `not an HTTP/1.1 request (${err.code ?? err.message})`];
     const text = JSON.stringify(errorBody({ code, message }));
     socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `HTTP/1.1 ${status} ${this.httpModule.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
         `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
     );
     socket.once('finish', () => socket.destroy());
