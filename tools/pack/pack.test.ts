@@ -70,6 +70,24 @@ describe.skipIf(!built)('packed packages install and import in a fresh npm proje
     expect(second.stderr).toMatch(/^vmm: koffi: native module from .*\/node_modules\/.*\/koffi\.node$/m);
   });
 
+  it("the installed binary finds @vmm/vmm (its vCPU threads' files) where require.resolve does", () => {
+    // bin.cjs's banner looks the package up through Node's node_modules folders, without
+    // require.resolve's realpath of each path component: the same package in npm's layout.
+    const bin = path.join(project, 'node_modules/@vmm/cli/dist/bin.cjs');
+    const script = `
+      const fs = require('node:fs');
+      const path = require('node:path');
+      const req = require('node:module').createRequire(${JSON.stringify(bin)});
+      const helper = /function __vmmPackageDir\\(pkg\\) \\{[\\s\\S]*?\\n\\}/.exec(fs.readFileSync(${JSON.stringify(bin)}, 'utf8'));
+      const lookUp = new Function('require', helper[0] + '\\nreturn __vmmPackageDir;')(req);
+      const real = (p) => fs.realpathSync(p);
+      console.log(JSON.stringify([real(lookUp('@vmm/vmm')), real(path.dirname(req.resolve('@vmm/vmm/package.json')))]));`;
+    const out = execFileSync('node', ['-e', script], { cwd: project, encoding: 'utf8' });
+    const [found, resolved] = JSON.parse(out) as [string, string];
+    expect(found).toBe(resolved);
+    expect(found).toBe(fs.realpathSync(path.join(project, 'node_modules/@vmm/vmm')));
+  });
+
   /** A process in the installed project that runs `first`, starts one pooled worker and waits for its load. */
   const pooledWorker = (first = '') =>
     spawnSync(
