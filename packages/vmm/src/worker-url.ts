@@ -4,7 +4,7 @@
 // worker, not taken from the process's flags: those preloads are kept out of our threads
 // (io/thread-node-options.ts).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { threadNodeOptions } from './io/thread-node-options';
+import { threadNodeOptions, withoutRefused } from './io/thread-node-options';
 
 export function startWorker(name: 'pool-worker' | 'device-thread', given: WorkerOptions): Worker {
   // Without the process's preloads: these threads install a seccomp filter (io/thread-node-options.ts).
@@ -12,14 +12,25 @@ export function startWorker(name: 'pool-worker' | 'device-thread', given: Worker
   if (fromSource()) return startModuleWorker(new URL(`./io/${name}.ts`, import.meta.url), options);
   // Built, a pooled worker starts from its code-cached bundle (io/pool-worker-loader.ts).
   const file = name === 'pool-worker' ? 'pool-worker-loader.cjs' : `${name}.js`;
-  return new Worker(new URL(`./io/${file}`, import.meta.url), options);
+  return newWorker(new URL(`./io/${file}`, import.meta.url), options);
 }
 
 /** Start a worker on any module URL (a .ts one through tsx). */
 export function startModuleWorker(url: URL, options: WorkerOptions): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  if (!url.pathname.endsWith('.ts')) return newWorker(url, options);
   const src = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(src, { ...options, eval: true });
+  return newWorker(src, { ...options, eval: true });
+}
+
+/** A Worker; given an execArgv Node refuses options of, again without them (io/thread-node-options.ts). */
+function newWorker(what: URL | string, options: WorkerOptions): Worker {
+  try {
+    return new Worker(what, options);
+  } catch (e) {
+    const execArgv = options.execArgv && withoutRefused(options.execArgv, e);
+    if (!execArgv) throw e;
+    return new Worker(what, { ...options, execArgv });
+  }
 }
 
 function fromSource(): boolean {

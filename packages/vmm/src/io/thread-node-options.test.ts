@@ -1,5 +1,12 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { joinNodeOptions, splitNodeOptions, threadNodeOptions, withoutPreloads } from './thread-node-options';
+import {
+  joinNodeOptions,
+  splitNodeOptions,
+  threadNodeOptions,
+  withoutPreloads,
+  withoutRefused,
+} from './thread-node-options';
 
 describe('Node options for our threads', () => {
   it('drops every preload, with its value given apart or after =, and keeps the rest in order', () => {
@@ -43,5 +50,36 @@ describe('Node options for our threads', () => {
       if (saved === undefined) delete process.env.NODE_OPTIONS;
       else process.env.NODE_OPTIONS = saved;
     }
+  });
+
+  it('leaves execArgv to Node (inherited) unless it loses a preload', () => {
+    const saved = process.execArgv;
+    try {
+      process.execArgv = ['--max-old-space-size=256', '--title=x'];
+      expect(threadNodeOptions().execArgv).toBeUndefined();
+      process.execArgv = ['--max-old-space-size=256', '--require', '/a/p.cjs', '--enable-source-maps'];
+      expect(threadNodeOptions().execArgv).toEqual(['--max-old-space-size=256', '--enable-source-maps']);
+    } finally {
+      process.execArgv = saved;
+    }
+  });
+
+  it("drops what Node's own refusal of a worker's execArgv names, and Node takes the rest", async () => {
+    const execArgv = ['--max-old-space-size=256', '--enable-source-maps', '--title=x', '--no-warnings'];
+    let refusal: unknown;
+    try {
+      new Worker('0', { eval: true, execArgv });
+    } catch (e) {
+      refusal = e;
+    }
+    const kept = withoutRefused(execArgv, refusal);
+    expect(kept).toEqual(['--enable-source-maps', '--no-warnings']);
+    const w = new Worker('require("node:worker_threads").parentPort.postMessage(process.execArgv)', {
+      eval: true,
+      execArgv: kept,
+    });
+    expect(await new Promise((r) => w.once('message', r))).toEqual(kept);
+    await w.terminate();
+    expect(withoutRefused(execArgv, new Error('another failure'))).toBeUndefined();
   });
 });

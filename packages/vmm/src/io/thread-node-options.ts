@@ -4,6 +4,11 @@
 // socket in each, and that connection completing in a vCPU thread after its filter was installed
 // (libuv's getsockopt) killed the process with SIGSYS. Node applies NODE_OPTIONS' preloads to
 // workers too, so the threads' environment carries a NODE_OPTIONS without them.
+//
+// Inherited, a worker takes the process's options as they are; given, Node refuses the V8 and
+// per-process ones (--max-old-space-size, --title, --trace-gc: ERR_WORKER_INVALID_EXEC_ARGV),
+// which apply to the whole process anyway. So execArgv is given only when it loses a preload, and
+// a list Node refuses loses the options it names (withoutRefused).
 
 /** The options that load code into every thread, each followed by its value (or `=value`). */
 const PRELOADS = new Set(['--require', '-r', '--import', '--loader', '--experimental-loader']);
@@ -46,16 +51,32 @@ export function joinNodeOptions(args: readonly string[]): string {
 }
 
 /**
- * execArgv, and env where NODE_OPTIONS loses a preload, for a thread of ours: the process's, less
- * the preloads. Without a preload to drop, env is left to Node (it copies the environment itself;
- * a copy here costs ~0.1 ms of each spawn).
+ * execArgv where it loses a preload, and env where NODE_OPTIONS does, for a thread of ours: the
+ * process's, less the preloads. Without a preload to drop, each is left to Node (it inherits
+ * execArgv and copies the environment itself; a copy here costs ~0.1 ms of each spawn).
  */
-export function threadNodeOptions(): { execArgv: string[]; env?: NodeJS.ProcessEnv } {
+export function threadNodeOptions(): { execArgv?: string[]; env?: NodeJS.ProcessEnv } {
+  const out: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {};
   const execArgv = withoutPreloads(process.execArgv);
+  if (execArgv.length !== process.execArgv.length) out.execArgv = execArgv;
   const given = process.env.NODE_OPTIONS;
-  if (!given) return { execArgv };
+  if (!given) return out;
   const tokens = splitNodeOptions(given);
   const kept = withoutPreloads(tokens);
-  if (kept.length === tokens.length) return { execArgv };
-  return { execArgv, env: { ...process.env, NODE_OPTIONS: joinNodeOptions(kept) } };
+  if (kept.length !== tokens.length) out.env = { ...process.env, NODE_OPTIONS: joinNodeOptions(kept) };
+  return out;
+}
+
+/**
+ * `execArgv` without the options `refusal` names, when it is Node's refusal of a worker's
+ * execArgv (ERR_WORKER_INVALID_EXEC_ARGV: "... invalid execArgv flags: a, b"); else undefined.
+ */
+export function withoutRefused(execArgv: readonly string[], refusal: unknown): string[] | undefined {
+  const e = refusal as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || typeof e.message !== 'string') return undefined;
+  const m = /invalid execArgv flags: (.*)$/s.exec(e.message);
+  if (!m) return undefined;
+  const refused = new Set(m[1]!.split(', '));
+  const kept = execArgv.filter((a) => !refused.has(a));
+  return kept.length < execArgv.length ? kept : undefined;
 }

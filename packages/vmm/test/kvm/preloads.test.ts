@@ -1,7 +1,7 @@
 // A process run with a preload (node --import or --require, on its command line or in
 // NODE_OPTIONS: tsx, an APM agent) keeps it out of our vCPU threads: those run only our code, under
 // a seccomp filter that would end the process at a preload's system call
-// (io/thread-node-options.ts).
+// (io/thread-node-options.ts). Its other options (V8's among them) do not stop the threads.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -41,9 +41,14 @@ describe.skipIf(!canRun || !built)('a process with a preload that connects a soc
       env: { ...process.env, ...env, PRELOAD_SOCKET: path.join(dir, 'sock') },
     });
 
+  // V8's and per-process options (--max-old-space-size, --title) are the process's: Node refuses
+  // them in a worker's own execArgv, so a thread given one would not start at all.
+  const processWide = ['--max-old-space-size=256', '--title=vmm-preloads-test'];
   it.each([
     ['--import on the command line', ['--import', preload], {}],
     ['--import in NODE_OPTIONS', [], { NODE_OPTIONS: `--import "${preload}"` }],
+    ['--import beside V8 and per-process options', [...processWide, '--import', preload], {}],
+    ['V8 and per-process options, no preload', processWide, {}],
   ])(
     '%s: the VM counts and the process ends well, 3 times',
     (_, args, env) => {
