@@ -1,5 +1,6 @@
-// GuestMemory over host memory that is already mapped at a known address: one Uint8Array and one
-// DataView per region, made with koffi.view (no copy), every access bounds-checked. The views are
+// GuestMemory over host memory that is already mapped at a known address: per region one buffer
+// made with koffi.view (no copy) and the views over it that an access needs (bytes, a DataView,
+// u16 and u32 arrays for aligned accesses), every access bounds-checked. The views are
 // made when the region is first touched unless asked for at once: V8 counts a view's bytes as
 // external memory, and a new view of a whole guest RAM forces a full GC of the isolate that makes
 // it (~3 ms on a host, ~20 in the nested-KVM VM). A restore never touches RAM from the main
