@@ -104,6 +104,16 @@ describe('vmm command-line errors', () => {
       /disk\.fifo is a FIFO, not a regular file or a block device/,
     ],
     [
+      'a serial output file in a folder that does not exist',
+      () => ['--kernel', guest, '--serial', `file=${path.join(dir, 'no-such-dir', 'serial.log')}`],
+      /serial output .*serial\.log cannot be written \(ENOENT\): check that its folder exists/,
+    ],
+    [
+      'a directory as the console output file',
+      () => ['--kernel', guest, '--console', `file=${dir}`],
+      /console output .* cannot be written \(EISDIR\): give the path of a file/,
+    ],
+    [
       'a disk image not a multiple of 512 bytes',
       () => {
         const f = path.join(dir, 'odd.img');

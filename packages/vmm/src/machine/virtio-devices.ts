@@ -23,6 +23,7 @@ import type { NetInterfaceConfig, SerialConfig, ShareConfig, VmConfig } from '..
 import type { EventfdPoller } from '../io/eventfd-poller';
 import { ThreadedBlkDevice } from '../io/threaded-blk-device';
 import { ThreadedDevice } from '../io/threaded-device';
+import { openOutputFile } from './output-file';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 
@@ -89,7 +90,7 @@ function createConsole(
       log,
     });
   }
-  const fd = fs.openSync(c.path, 'w');
+  const fd = openOutputFile(c.path, 'console output');
   const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
   return Object.assign(dev, {
     close: () => {

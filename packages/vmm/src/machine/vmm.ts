@@ -28,6 +28,7 @@ import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
 import { BootImages } from './boot-files';
 import { openKvm, withHostQuirks } from './host-kvm';
+import { openOutputFile } from './output-file';
 import {
   VirtioMmioBus,
   createVirtioDevices,
@@ -135,6 +136,9 @@ export class Vmm {
   /** Run and awaited after the cleanups: output still in a pipe reaches VmmOptions.output before run() settles. */
   private readonly drains: (() => Promise<void>)[] = [];
 
+  /** --serial file=PATH, opened with the other files (before /dev/kvm); run() takes it. */
+  private serialFileFd: number | undefined;
+
   private constructor(
     readonly config: VmConfig,
     private readonly files: BootImages,
@@ -183,11 +187,13 @@ export class Vmm {
       );
     }
     const files = BootImages.open(config);
+    let serialFd: number | undefined;
     let devices: Awaited<ReturnType<typeof createVirtioDevices>> = [];
     let muxer: VsockUnixMuxer | undefined;
     /** A hypervisor handle opened here (not given): closed with the VM. */
     let owned: Hypervisor | undefined;
     try {
+      if (config.serial.mode === 'file') serialFd = openOutputFile(config.serial.path, 'serial output');
       if (vsockSide && config.vsock?.agent) {
         files.appendToInitrd(
           vsockSide.agentArchive(vsockSide.readAgentBinary()),
@@ -221,7 +227,7 @@ export class Vmm {
         muxer = new vsockSide.VsockUnixMuxer(vsock, config.vsock.socket, log);
         await muxer.start();
       }
-      return new Vmm(
+      const vmm = new Vmm(
         config,
         files,
         devices,
@@ -234,7 +240,10 @@ export class Vmm {
         owned,
         vsockSide,
       );
+      vmm.serialFileFd = serialFd;
+      return vmm;
     } catch (e) {
+      if (serialFd !== undefined) fs.closeSync(serialFd);
       owned?.close?.();
       muxer?.close();
       for (const d of devices) d.close?.();
@@ -599,8 +608,9 @@ export class Vmm {
     let outFd: number | null = null;
     if (serial.mode === 'tty') outFd = 1;
     if (serial.mode === 'file') {
-      outFd = fs.openSync(serial.path, 'w');
+      outFd = this.serialFileFd ?? openOutputFile(serial.path, 'serial output');
       const fd = outFd;
+      this.serialFileFd = undefined;
       this.cleanups.push(() => fs.closeSync(fd));
     }
     if (serial.mode === 'capture') outFd = this.capture((chunk) => this.options.output?.('serial', chunk));
