@@ -104,6 +104,15 @@ describe('vmm command-line errors', () => {
       /disk\.fifo is a FIFO, not a regular file or a block device/,
     ],
     [
+      'one disk image given twice, writable (two writers would corrupt it)',
+      () => {
+        const f = path.join(dir, 'twice.img');
+        fs.writeFileSync(f, Buffer.alloc(64 * 1024));
+        return ['--kernel', guest, '--disk', `path=${f}`, '--disk', `path=${f},readonly=on`];
+      },
+      /disk image .*twice\.img is in use: another VM or program has it open for writing/,
+    ],
+    [
       'a serial output file in a folder that does not exist',
       () => ['--kernel', guest, '--serial', `file=${path.join(dir, 'no-such-dir', 'serial.log')}`],
       /serial output .*serial\.log cannot be written \(ENOENT\): check that its folder exists/,

@@ -62,6 +62,8 @@ export interface FsAt {
   removexattr(path: Bytes, name: Bytes): number;
   mount(source: Bytes, target: Bytes, fstype: Bytes, flags: number, data: Bytes | null): number;
   umount2(target: Bytes, flags: number): number;
+  /** fcntl(fd, cmd, struct flock *): the lock commands (F_OFD_SETLK, F_OFD_GETLK). */
+  fcntlLock(fd: number, cmd: number, flock: Bytes): number;
 }
 
 let cached: FsAt | undefined;
@@ -121,6 +123,8 @@ export function fsAt(): FsAt {
       'int mount(const void *source, const void *target, const void *fstype, unsigned long flags, const void *data)',
     ),
     umount2: f('int umount2(const void *target, int flags)'),
+    // Variadic in C; a pointer third argument goes in the same register either way (as ioctl).
+    fcntlLock: f('int fcntl(int fd, int cmd, void *flock)'),
   };
   return cached;
 }

@@ -61,6 +61,13 @@ export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
 
 export const SEEK_SET = 0;
+/** fcntl(2) open file description locks (whole-file advisory locks a process can hold per open). */
+export const F_OFD_GETLK = 36;
+export const F_OFD_SETLK = 37;
+/** struct flock's l_type. */
+export const F_RDLCK = 0;
+export const F_WRLCK = 1;
+export const F_UNLCK = 2;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
 

@@ -98,6 +98,15 @@ export const IOVEC = {
   fields: { iov_base: 0, iov_len: 8 },
 } as const satisfies CLayout;
 
+/** struct flock (<fcntl.h>, LP64): i16 l_type, i16 l_whence, off_t l_start, off_t l_len, pid_t
+ *  l_pid; what fcntl(2)'s F_OFD_SETLK and F_OFD_GETLK take (l_len 0: to the end of the file). */
+export const FLOCK = {
+  cName: 'struct flock',
+  header: 'fcntl.h',
+  size: 32,
+  fields: { l_type: 0, l_whence: 2, l_start: 8, l_len: 16, l_pid: 24 },
+} as const satisfies CLayout;
+
 export const FS_LAYOUTS: readonly CLayout[] = [
   STATX,
   STATX_TIMESTAMP,
@@ -106,4 +115,5 @@ export const FS_LAYOUTS: readonly CLayout[] = [
   STATVFS,
   TIMESPEC,
   IOVEC,
+  FLOCK,
 ];

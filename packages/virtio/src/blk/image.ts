@@ -1,8 +1,10 @@
 // A raw disk image: a regular file or a block device, opened once, checked (a whole number of
 // 512-byte sectors), closed with the device. Opened with O_NONBLOCK so that a FIFO or a socket
-// given by mistake is refused at once instead of blocking the open until a writer comes.
+// given by mistake is refused at once instead of blocking the open until a writer comes. Locked
+// while open (image-lock.ts): an image another VM writes is refused.
 import fs from 'node:fs';
 import { BlkImageError } from '../errors';
+import { lockBlkImage, type BlkImageLock } from './image-lock';
 import { SECTOR_SIZE } from './layout';
 
 export interface BlkImage {
@@ -12,6 +14,8 @@ export interface BlkImage {
   /** Size in bytes (a multiple of 512). */
   readonly size: number;
   readonly kind: 'file' | 'block';
+  /** The lock held on it while it is open (image-lock.ts). */
+  readonly lock: BlkImageLock;
 }
 
 export function openBlkImage(path: string, readonly: boolean): BlkImage {
@@ -47,7 +51,8 @@ export function openBlkImage(path: string, readonly: boolean): BlkImage {
           `resize it (e.g. truncate -s ${Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE} ${path})`,
       );
     }
-    return { path, fd, readonly, size, kind };
+    const lock = lockBlkImage(path, fd, readonly);
+    return { path, fd, readonly, size, kind, lock };
   } catch (e) {
     fs.closeSync(fd);
     throw e;

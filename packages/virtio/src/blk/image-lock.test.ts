@@ -1,0 +1,77 @@
+// A disk image is locked while open: one writer and no reader beside it, or any number of readers
+// (image-lock.ts). The real fcntl(2) locks of the host kernel, between images opened in this
+// process and in another one (QEMU's locks are of the same kind).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openBlkImage, type BlkImage } from './image';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-blklock-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function image(name: string): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, Buffer.alloc(64 * 1024));
+  return f;
+}
+
+const close = (...images: BlkImage[]) => images.forEach((i) => fs.closeSync(i.fd));
+
+describe('disk image locks', () => {
+  it('one writer: a second writer or a reader is refused until it closes', () => {
+    const f = image('w.img');
+    const a = openBlkImage(f, false);
+    expect(a.lock).toBe('exclusive');
+    expect(() => openBlkImage(f, false)).toThrow(
+      expect.objectContaining({
+        code: 'EBLKLOCKED',
+        message: expect.stringMatching(/is in use: .*open for writing/),
+      }),
+    );
+    expect(() => openBlkImage(f, true)).toThrow(/is in use: another VM or program has it open for writing/);
+    close(a);
+    const b = openBlkImage(f, false);
+    expect(b.lock).toBe('exclusive');
+    close(b);
+  });
+
+  it('readers share an image; a writer beside them is refused, told it could share read-only', () => {
+    const f = image('r.img');
+    const a = openBlkImage(f, true);
+    const b = openBlkImage(f, true);
+    expect([a.lock, b.lock]).toEqual(['shared', 'shared']);
+    expect(() => openBlkImage(f, false)).toThrow(/open for reading .*give readonly=on here too/);
+    close(a, b);
+    close(openBlkImage(f, false));
+  });
+
+  it("holds against another process, and goes with that process's end", async () => {
+    const f = image('p.img');
+    // Another process that opens the image for writing and locks it as QEMU does (F_OFD_SETLK).
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const k = require('koffi'); const fs = require('fs');
+         const fcntl = k.load('libc.so.6').func('int fcntl(int, int, void *)');
+         const fd = fs.openSync(process.argv[1], 'r+'); const fl = Buffer.alloc(32); fl.writeInt16LE(1, 0);
+         if (fcntl(fd, 37, fl) !== 0) process.exit(3);
+         process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`,
+        f,
+      ],
+      { cwd: path.resolve(import.meta.dirname, '../../../hypervisor'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+    });
+    expect(() => openBlkImage(f, true)).toThrow(/is in use/);
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    const img = openBlkImage(f, false);
+    expect(img.lock).toBe('exclusive');
+    close(img);
+  });
+});
