@@ -1,7 +1,7 @@
 // A disk image is locked while open: one writer and no reader beside it, or any number of readers
 // (image-lock.ts). The real fcntl(2) locks of the host kernel, between images opened in this
 // process and in another one (QEMU's locks are of the same kind).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,4 +74,96 @@ describe('disk image locks', () => {
     expect(img.lock).toBe('exclusive');
     close(img);
   });
+
+  const hasQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+  if (!hasQemu) console.warn('SKIP (no qemu-system-x86_64): disk image locks against QEMU');
+  it.skipIf(!hasQemu)(
+    "against QEMU's own locks, both ways: a writer excludes everyone, readers share",
+    async () => {
+      const f = image('q.img');
+      // A writer in QEMU: refuses our writer and our reader.
+      let q = await qemuHolding(f, false);
+      expect(() => openBlkImage(f, false)).toThrow(/is in use: .*open for writing/);
+      expect(() => openBlkImage(f, true)).toThrow(/is in use: .*open for writing/);
+      await stop(q);
+      // A reader in QEMU: shares with our reader, refuses our writer.
+      q = await qemuHolding(f, true);
+      const reader = openBlkImage(f, true);
+      expect(() => openBlkImage(f, false)).toThrow(/is in use: .*open for reading/);
+      await stop(q);
+      // Our reader keeps QEMU's writer out and lets its reader in.
+      expect(await qemuRefused(f, false)).toMatch(/Failed to (get .*lock|lock byte)/);
+      await stop(await qemuHolding(f, true));
+      close(reader);
+      // Our writer keeps out both.
+      const writer = openBlkImage(f, false);
+      expect(await qemuRefused(f, false)).toMatch(/Failed to (get .*lock|lock byte)/);
+      expect(await qemuRefused(f, true)).toMatch(/Failed to (get .*lock|lock byte)/);
+      close(writer);
+    },
+    60_000,
+  );
 });
+
+/** QEMU (paused before its first instruction: no KVM needed) with `file` as a virtio disk. */
+function qemu(file: string, readonly: boolean): ChildProcess {
+  return spawn(
+    'qemu-system-x86_64',
+    [
+      '-S',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-serial',
+      'none',
+      '-nodefaults',
+      '-drive',
+      `file=${file},format=raw,if=virtio${readonly ? ',readonly=on' : ''}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
+/** Its locks on `file`, as /proc/locks lists them (OFD locks: pid -1). */
+function locksOn(file: string): string[] {
+  const ino = fs.statSync(file).ino;
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`:${ino} `));
+}
+
+/** QEMU started on `file`, once it holds its locks there. */
+async function qemuHolding(file: string, readonly: boolean): Promise<ChildProcess> {
+  const before = locksOn(file).length;
+  const q = qemu(file, readonly);
+  for (let i = 0; i < 300 && locksOn(file).length <= before; i++) {
+    if (q.exitCode !== null) throw new Error(`QEMU exited ${q.exitCode} before it locked ${file}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(locksOn(file).length).toBeGreaterThan(before);
+  return q;
+}
+
+/** What QEMU says when it cannot start on `file` (it must end by itself). */
+async function qemuRefused(file: string, readonly: boolean): Promise<string> {
+  const q = qemu(file, readonly);
+  let err = '';
+  q.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => q.kill('SIGKILL'), 20_000);
+    q.once('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  expect(code).not.toBe(0);
+  return err;
+}
+
+async function stop(q: ChildProcess): Promise<void> {
+  const gone = new Promise((r) => q.once('exit', r));
+  q.kill('SIGKILL');
+  await gone;
+}
