@@ -113,6 +113,11 @@ describe('vmm command-line errors', () => {
       /disk image .*twice\.img is in use: another VM or program has it open for writing/,
     ],
     [
+      'a vsock socket in a folder that does not exist (libuv would say EACCES)',
+      () => ['--kernel', guest, '--vsock', `cid=3,socket=${path.join(dir, 'no-such-dir', 'v.sock')}`],
+      /vsock socket .*v\.sock: its folder .*no-such-dir does not exist/,
+    ],
+    [
       'a serial output file in a folder that does not exist',
       () => ['--kernel', guest, '--serial', `file=${path.join(dir, 'no-such-dir', 'serial.log')}`],
       /serial output .*serial\.log cannot be written \(ENOENT\): check that its folder exists/,

@@ -28,7 +28,8 @@ export class ThreadedBlkDevice extends ThreadedDevice<BlkDevice> {
     const model = new BlkDevice(options);
     if (model.image.lock === 'none')
       options.log?.(
-        `vmm: disk ${model.image.path}: its file system takes no file locks, so nothing keeps another VM from writing it at the same time`,
+        'disk-lock',
+        `disk ${model.image.path}: its file system takes no file locks, so nothing keeps another VM from writing it at the same time`,
       );
     try {
       super(model, { name: `disk ${model.image.path}`, pollUs, log: options.log, seccomp: options.seccomp });

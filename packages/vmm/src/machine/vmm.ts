@@ -193,6 +193,7 @@ export class Vmm {
     /** A hypervisor handle opened here (not given): closed with the VM. */
     let owned: Hypervisor | undefined;
     try {
+      if (config.vsock?.socket) vsockSide?.checkVsockSocketFolder(config.vsock.socket);
       if (config.serial.mode === 'file') serialFd = openOutputFile(config.serial.path, 'serial output');
       if (vsockSide && config.vsock?.agent) {
         files.appendToInitrd(

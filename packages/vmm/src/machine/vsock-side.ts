@@ -6,4 +6,4 @@ export { agentArchive, agentArchiveOffset, cmdlineWithAgent, initrdWithAgent } f
 export { readAgentBinary } from '../agent/binary-path';
 export { AgentClient } from '../agent/client';
 export { openAgentStream } from '../agent/vsock-stream';
-export { VsockUnixMuxer } from '../vsock/unix-muxer';
+export { VsockUnixMuxer, checkVsockSocketFolder } from '../vsock/unix-muxer';

@@ -9,6 +9,7 @@
 //   RESPONSE (Firecracker's muxer does the same).
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { VsockRequest, VsockStream } from '@vmm/virtio/vsock';
 import { VmmError, type LogSink } from '@vmm/hypervisor';
@@ -24,6 +25,20 @@ export interface VsockHost {
 const MAX_LINE = 32;
 /** A client that connects and says nothing is dropped after this long. */
 const HANDSHAKE_MS = 5_000;
+
+/**
+ * The socket's folder exists (Vmm.create asks before /dev/kvm is opened). libuv reports a bind(2)
+ * in a folder that is not there as EACCES: this names the folder instead.
+ */
+export function checkVsockSocketFolder(socket: string): void {
+  const folder = path.dirname(socket);
+  if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new VmmError(
+      'EVSOCKSOCKET',
+      `vsock socket ${socket}: its folder ${folder} does not exist: create it, or pick a path in an existing folder`,
+    );
+  }
+}
 
 export class VsockUnixMuxer {
   // Half-open: a client may end its side (socat at the end of its input) and still read the answer.
@@ -41,6 +56,7 @@ export class VsockUnixMuxer {
   /** Listen on the socket (a stale socket file from an earlier run is replaced) and take the guest's connections. */
   async start(): Promise<void> {
     await removeStaleSocket(this.path);
+    checkVsockSocketFolder(this.path);
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (e: NodeJS.ErrnoException) =>
         reject(
