@@ -4,6 +4,9 @@
 import { PassThrough } from 'node:stream';
 import { VmmError } from '@vmm/hypervisor';
 
+/** The longest wait setTimeout keeps (2^31 - 1 ms, ~24.8 days); a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 /** Output kept for waitFor() (the newest; older output is gone from it). */
 const KEEP_BYTES = 1024 * 1024;
 /** A line longer than this is delivered in pieces of this size. */
@@ -55,8 +58,17 @@ export class ConsoleCapture {
    */
   waitFor(pattern: RegExp | string, options: WaitForOptions = {}): Promise<RegExpMatchArray | string> {
     const from = options.fromNow ? this.dropped + this.text.length : this.dropped;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    // setTimeout would take a negative, NaN or huge time as 1 ms: say so instead.
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(
+        new VmmError(
+          'EINVAL',
+          `console.waitFor: timeoutMs ${timeoutMs} is not a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
-      const timeoutMs = options.timeoutMs ?? 30_000;
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(

@@ -45,33 +45,69 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * Write a snapshot into `dir` (created if missing; refused if it already holds one). The VM must
- * not run meanwhile.
+ * not run meanwhile. A write that fails (a full disk) removes what it wrote and says why.
  */
 export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  prepareSnapshotDir(dir);
   const manifestPath = path.join(dir, MANIFEST_FILE);
-  if (fs.existsSync(manifestPath)) {
+  const written: string[] = [];
+  const file = (name: string) => {
+    const p = path.join(dir, name);
+    written.push(p);
+    return p;
+  };
+  try {
+    const small = (name: string, bytes: Uint8Array): SnapshotFileEntry => {
+      fs.writeFileSync(file(name), bytes, { mode: 0o600 });
+      return { size: bytes.length, sha256: sha256(bytes) };
+    };
+    const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
+    const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
+    const memory = writeMemoryFile(s.memory, file(MEMORY_FILE));
+    const manifest = createManifest(s.config, {
+      [MEMORY_FILE]: { size: memory.size, crc32: memory.crc32, dataBytes: memory.dataBytes },
+      [KVM_STATE_FILE]: kvm,
+      [DEVICES_FILE]: devices,
+    });
+    const tmp = file(`${MANIFEST_FILE}.tmp`);
+    fs.writeFileSync(tmp, formatManifest(manifest), { mode: 0o600 });
+    fs.renameSync(tmp, manifestPath);
+    return { dir, memoryDataBytes: memory.dataBytes };
+  } catch (e) {
+    for (const p of written) fs.rmSync(p, { force: true });
+    if (e instanceof VmmError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new SnapshotError(
+      'ESNAPSHOTWRITE',
+      `writing the snapshot into ${dir} failed (${code}): ${code === 'ENOSPC' || code === 'EDQUOT' ? 'free space there' : 'check the directory'} or give another one; nothing of it was kept`,
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * `dir` made ready for a snapshot: created (with its parents, mode 0700) when missing, refused
+ * when it is not a directory, cannot be made, or already holds a snapshot.
+ */
+export function prepareSnapshotDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR' ? 'it (or a folder on its path) is a file' : `${code}`;
+    throw new SnapshotError(
+      'ESNAPSHOTDIR',
+      `cannot write a snapshot into ${dir}: ${why}: give a new or empty directory`,
+      { cause: e },
+    );
+  }
+  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
     throw new SnapshotError(
       'ESNAPSHOTEXISTS',
       `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
     );
   }
-  const small = (name: string, bytes: Uint8Array): SnapshotFileEntry => {
-    fs.writeFileSync(path.join(dir, name), bytes, { mode: 0o600 });
-    return { size: bytes.length, sha256: sha256(bytes) };
-  };
-  const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
-  const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
-  const memory = writeMemoryFile(s.memory, path.join(dir, MEMORY_FILE));
-  const manifest = createManifest(s.config, {
-    [MEMORY_FILE]: { size: memory.size, crc32: memory.crc32, dataBytes: memory.dataBytes },
-    [KVM_STATE_FILE]: kvm,
-    [DEVICES_FILE]: devices,
-  });
-  const tmp = `${manifestPath}.tmp`;
-  fs.writeFileSync(tmp, formatManifest(manifest), { mode: 0o600 });
-  fs.renameSync(tmp, manifestPath);
-  return { dir, memoryDataBytes: memory.dataBytes };
 }
 
 export interface LoadedSnapshot {
