@@ -2,7 +2,7 @@
 // With --kernel the VM is created and booted from the flags first; with --restore it is restored
 // from a snapshot (paused, as Cloud Hypervisor, unless resume=on; without --api-socket it is
 // resumed, as nothing could resume it later); without either, the process waits for vm.create
-// and vm.boot (or vm.restore). It ends on vmm.shutdown (exit 0), on SIGINT/SIGTERM (0), or when the
+// and vm.boot (or vm.restore). It ends on vmm.shutdown (exit 0), on SIGINT/SIGTERM/SIGHUP (0), or when the
 // guest ends the VM by itself (its exit code, as `vmm run`; Cloud Hypervisor also exits then). A VM
 // ended through the API (vm.shutdown, vm.delete) leaves the process serving.
 import { Vm, type VmConfig } from '@vmm/vmm';
@@ -63,6 +63,8 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
       onSignal = () => void controller.shutdownVmm().finally(() => resolve(0));
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      // The terminal went away (QEMU ends on it too): stop, and let go of the image locks and sockets.
+      process.once('SIGHUP', onSignal);
     });
     if (config) {
       await controller.create(config);
@@ -73,6 +75,7 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     await controller.shutdownVmm().catch(() => {});
     await server?.close();
   }

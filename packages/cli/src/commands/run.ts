@@ -24,6 +24,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const onSignal = () => void vmm.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // The terminal went away (QEMU ends on it too): stop, and let go of the image locks and sockets.
+  process.once('SIGHUP', onSignal);
   const servers: { close(): Promise<void> }[] = [];
   try {
     const running = vmm.run();
@@ -45,5 +47,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     await Promise.all(servers.map((s) => s.close()));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }

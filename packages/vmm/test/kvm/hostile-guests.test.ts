@@ -1,5 +1,5 @@
 // Tier 2: a hostile test guest under `vmm run` on /dev/kvm. virtio-flood keeps the console's
-// transmit queue full for ever; the monitor must still answer SIGTERM and SIGINT, end with 0
+// transmit queue full for ever; the monitor must still answer SIGTERM, SIGINT and SIGHUP (its terminal gone), end with 0
 // (stopped), and give the terminal back as it found it. Run under a pseudo-terminal (script(1))
 // so that the serial port really puts the terminal in raw mode.
 import { execFileSync, spawn } from 'node:child_process';
@@ -26,7 +26,7 @@ describe.skipIf(!canRun)('hostile test guests under vmm run', () => {
     flood = (await buildGuests())['virtio-flood']!;
   }, 300_000);
 
-  it.each(['SIGTERM', 'SIGINT'] as const)(
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
     '%s ends vmm run within the bound while the guest floods the console, and the terminal is restored',
     async (sig) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-flood-'));
