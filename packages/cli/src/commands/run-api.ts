@@ -63,7 +63,7 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
       onSignal = () => void controller.shutdownVmm().finally(() => resolve(0));
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      // The terminal went away (QEMU ends on it too): stop, and let go of the image locks and sockets.
+      // Its terminal went away (QEMU ends on it too): stop as on SIGTERM, the API socket removed.
       process.once('SIGHUP', onSignal);
     });
     if (config) {

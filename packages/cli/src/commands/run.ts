@@ -24,7 +24,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const onSignal = () => void vmm.stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // The terminal went away (QEMU ends on it too): stop, and let go of the image locks and sockets.
+  // Its terminal went away (QEMU ends on it too): stop as on SIGTERM, the API socket removed.
   process.once('SIGHUP', onSignal);
   const servers: { close(): Promise<void> }[] = [];
   try {
