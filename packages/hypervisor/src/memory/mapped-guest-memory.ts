@@ -1,10 +1,12 @@
-// GuestMemory over host memory that is already mapped at a known address: per region one buffer
-// made with koffi.view (no copy) and the views over it that an access needs (bytes, a DataView,
-// u16 and u32 arrays for aligned accesses), every access bounds-checked. The views are
-// made when the region is first touched unless asked for at once: V8 counts a view's bytes as
+// GuestMemory over host memory that is already mapped at a known address, every access
+// bounds-checked, through views made with koffi.view (no copy). V8 counts a view's bytes as
 // external memory, and a new view of a whole guest RAM forces a full GC of the isolate that makes
-// it (~3 ms on a host, ~20 in the nested-KVM VM). A restore never touches RAM from the main
-// thread on its way to the guest's first instruction; a boot writes the kernel there at once.
+// it (3-11 ms per VM start on a software-emulated KVM host, ~20 in the nested-KVM VM: lab notes in
+// docs/benchmarks.md). So a region is seen through windows of WINDOW_BYTES, each made when first
+// touched and kept, until something asks for the whole region (GuestRegion.bytes: a device's
+// RegionViews): a boot writes its kernel, tables and page tables through a few windows, and a
+// restore touches nothing, with no such GC. An access that crosses a window's end gets a view of
+// exactly its own bytes.
 //
 // An aligned readU16/U32 or writeU16/U32 is one access, through a typed array: the memory is
 // shared with vCPUs and other threads, the JS memory model promises that only of an aligned
@@ -21,12 +23,44 @@ import type { GuestMemory, GuestRegion } from '../types';
 import type { CheckedRange } from './layout';
 
 export const MAX_VIEW_BYTES = 2 ** 32;
+/** A window's size: small next to V8's external-memory GC trigger (64 MiB), 2 MiB aligned. */
+export const WINDOW_BYTES = 2 ** 21;
 
-class Region implements GuestRegion {
-  private u8: Uint8Array | undefined;
+/** Views of [start, start + size) of a region: bytes, a DataView, u16 and u32 arrays over one buffer. */
+class Span {
+  readonly u8: Uint8Array;
   private dv: DataView | undefined;
   private w16: Uint16Array | undefined;
   private w32: Uint32Array | undefined;
+
+  constructor(
+    /** Offset of the first byte in its region. */
+    readonly start: number,
+    readonly size: number,
+    address: bigint,
+  ) {
+    this.u8 = size === 0 ? new Uint8Array(0) : new Uint8Array(hostView(address, size));
+  }
+
+  get view(): DataView {
+    return (this.dv ??= new DataView(this.u8.buffer));
+  }
+
+  get u16(): Uint16Array {
+    // Math.floor, not >>>: a 4 GiB region would wrap to length 0.
+    return (this.w16 ??= new Uint16Array(this.u8.buffer, 0, Math.floor(this.size / 2)));
+  }
+
+  get u32(): Uint32Array {
+    return (this.w32 ??= new Uint32Array(this.u8.buffer, 0, Math.floor(this.size / 4)));
+  }
+}
+
+class Region implements GuestRegion {
+  /** The whole region, once something asked for it. */
+  private whole: Span | undefined;
+  /** Windows made so far, by index (offset / WINDOW_BYTES). */
+  private readonly windows: (Span | undefined)[] = [];
 
   constructor(
     readonly gpa: number,
@@ -36,26 +70,26 @@ class Region implements GuestRegion {
   ) {}
 
   get bytes(): Uint8Array {
-    return (this.u8 ??= new Uint8Array(this.buffer()));
+    return this.all().u8;
   }
 
-  get view(): DataView {
-    return (this.dv ??= new DataView(this.buffer()));
+  private all(): Span {
+    return (this.whole ??= new Span(0, this.size, this.hostAddress));
   }
 
-  get u16(): Uint16Array {
-    // Math.floor, not >>>: a 4 GiB region would wrap to length 0.
-    return (this.w16 ??= new Uint16Array(this.buffer(), 0, Math.floor(this.size / 2)));
-  }
-
-  get u32(): Uint32Array {
-    return (this.w32 ??= new Uint32Array(this.buffer(), 0, Math.floor(this.size / 4)));
-  }
-
-  private buffer(): ArrayBuffer {
-    // Every view shares one buffer: later ones are made over the first one's.
-    const made = this.u8 ?? this.dv ?? this.w16 ?? this.w32;
-    return (made?.buffer as ArrayBuffer | undefined) ?? hostView(this.hostAddress, this.size);
+  /** Views holding [off, off + len) (in bounds): the whole region's, a window, or that range's own. */
+  span(off: number, len: number): Span {
+    if (this.whole) return this.whole;
+    const i = Math.floor(off / WINDOW_BYTES);
+    const start = i * WINDOW_BYTES;
+    if (off + len <= start + WINDOW_BYTES) {
+      return (this.windows[i] ??= new Span(
+        start,
+        Math.min(WINDOW_BYTES, this.size - start),
+        this.hostAddress + BigInt(start),
+      ));
+    }
+    return new Span(off, len, this.hostAddress + BigInt(off));
   }
 }
 
@@ -70,7 +104,6 @@ export class MappedGuestMemory implements GuestMemory {
     readonly hostAddress: bigint,
     readonly ranges: readonly CheckedRange[],
     maxViewBytes = MAX_VIEW_BYTES,
-    viewsNow = false,
   ) {
     if (maxViewBytes <= 0 || maxViewBytes > MAX_VIEW_BYTES) throw new RangeError('bad maxViewBytes');
     const list: Region[] = [];
@@ -84,7 +117,6 @@ export class MappedGuestMemory implements GuestMemory {
         );
       }
     }
-    if (viewsNow) for (const r of list) void r.bytes;
     this.list = list;
     this.regions = list;
     this.totalSize = total;
@@ -120,49 +152,70 @@ export class MappedGuestMemory implements GuestMemory {
     const r = this.find(gpa, len);
     if (!r) return undefined;
     const off = gpa - r.gpa;
-    return r.bytes.subarray(off, off + len);
+    const v = r.span(off, len);
+    return v.u8.subarray(off - v.start, off - v.start + len);
   }
 
+  // Alignment is the region offset's (regions and windows start aligned); a straddling access's
+  // own view starts where it does, so its index is 0 and its alignment still the offset's.
   readU8(gpa: number): number {
     const r = this.at(gpa, 1);
-    return r.view.getUint8(gpa - r.gpa);
+    const off = gpa - r.gpa;
+    const v = r.span(off, 1);
+    return v.u8[off - v.start]!;
   }
   readU16(gpa: number): number {
     const r = this.at(gpa, 2);
     const off = gpa - r.gpa;
-    return off & 1 ? r.view.getUint16(off, true) : r.u16[off >>> 1]!;
+    const v = r.span(off, 2);
+    const o = off - v.start;
+    return off & 1 ? v.view.getUint16(o, true) : v.u16[o >>> 1]!;
   }
   readU32(gpa: number): number {
     const r = this.at(gpa, 4);
     const off = gpa - r.gpa;
-    return off & 3 ? r.view.getUint32(off, true) : r.u32[off >>> 2]!;
+    const v = r.span(off, 4);
+    const o = off - v.start;
+    return off & 3 ? v.view.getUint32(o, true) : v.u32[o >>> 2]!;
   }
   readU64(gpa: number): bigint {
     const r = this.at(gpa, 8);
-    return r.view.getBigUint64(gpa - r.gpa, true);
+    const off = gpa - r.gpa;
+    const v = r.span(off, 8);
+    return v.view.getBigUint64(off - v.start, true);
   }
   writeU8(gpa: number, value: number): void {
     const r = this.at(gpa, 1);
-    r.view.setUint8(gpa - r.gpa, value);
+    const off = gpa - r.gpa;
+    const v = r.span(off, 1);
+    v.u8[off - v.start] = value;
   }
   writeU16(gpa: number, value: number): void {
     const r = this.at(gpa, 2);
     const off = gpa - r.gpa;
-    if (off & 1) r.view.setUint16(off, value, true);
-    else r.u16[off >>> 1] = value;
+    const v = r.span(off, 2);
+    const o = off - v.start;
+    if (off & 1) v.view.setUint16(o, value, true);
+    else v.u16[o >>> 1] = value;
   }
   writeU32(gpa: number, value: number): void {
     const r = this.at(gpa, 4);
     const off = gpa - r.gpa;
-    if (off & 3) r.view.setUint32(off, value, true);
-    else r.u32[off >>> 2] = value;
+    const v = r.span(off, 4);
+    const o = off - v.start;
+    if (off & 3) v.view.setUint32(o, value, true);
+    else v.u32[o >>> 2] = value;
   }
   writeU64(gpa: number, value: bigint): void {
     const r = this.at(gpa, 8);
-    r.view.setBigUint64(gpa - r.gpa, BigInt.asUintN(64, value), true);
+    const off = gpa - r.gpa;
+    const v = r.span(off, 8);
+    v.view.setBigUint64(off - v.start, BigInt.asUintN(64, value), true);
   }
   write(gpa: number, data: Uint8Array): void {
     const r = this.at(gpa, data.length);
-    r.bytes.set(data, gpa - r.gpa);
+    const off = gpa - r.gpa;
+    const v = r.span(off, data.length);
+    v.u8.set(data, off - v.start);
   }
 }

@@ -55,9 +55,8 @@ export class MemfdGuestMemory extends MappedGuestMemory {
     /** Mapped MAP_PRIVATE from a snapshot's memory file (fd is that file, never written). */
     private readonly fromFile = false,
   ) {
-    // A fresh memfd is there for a boot, which writes the kernel into it at once (see
-    // MappedGuestMemory: V8's GC for the views runs here, before the vCPUs' threads set up).
-    super(hostAddress, ranges, maxViewBytesUsed, !fromFile);
+    // Views are made as the RAM is touched, a window at a time (MappedGuestMemory).
+    super(hostAddress, ranges, maxViewBytesUsed);
   }
 
   /**
