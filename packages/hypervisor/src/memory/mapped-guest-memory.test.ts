@@ -23,7 +23,8 @@ describe('MappedGuestMemory windows', () => {
       const windows = external() - before;
       expect(windows).toBeLessThan(32 * MiB);
       void mem.regions[0]!.bytes;
-      expect(external() - before - windows).toBeGreaterThanOrEqual(512 * MiB);
+      // Within a few MiB: the isolate's other external memory comes and goes.
+      expect(external() - before - windows).toBeGreaterThan(512 * MiB - 8 * MiB);
       // Through the whole view: the same bytes.
       const all = mem.regions[0]!.bytes;
       expect(all[16 * MiB + 12 * MiB - 1]).toBe(0x90);

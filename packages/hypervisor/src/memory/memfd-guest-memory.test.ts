@@ -130,12 +130,13 @@ describe('MemfdGuestMemory', () => {
       expect(before).toBeLessThan(GiB / 4);
       worker.postMessage({ write: 4096, value: 7 });
       expect(await nextMessage(worker)).toBe('ok');
-      // A window, within a few MiB: the isolate's other external memory comes and goes.
-      expect((await external()) - before).toBeGreaterThanOrEqual(WINDOW_BYTES);
+      // A window, within a MiB or so: the isolate's other external memory comes and goes (by 44 KiB
+      // in one CI run).
+      expect((await external()) - before).toBeGreaterThan(WINDOW_BYTES - MiB);
       expect((await external()) - before).toBeLessThan(16 * MiB);
       worker.postMessage({ read: 4 * GiB });
       expect(await nextMessage(worker)).toBe(0);
-      expect((await external()) - before).toBeGreaterThanOrEqual(2 * WINDOW_BYTES);
+      expect((await external()) - before).toBeGreaterThan(2 * WINDOW_BYTES - MiB);
       expect((await external()) - before).toBeLessThan(16 * MiB);
       // The owner's views are made alike, and both see one page.
       expect(mem.readU32(4096)).toBe(7);
