@@ -132,6 +132,14 @@ describe('vmm remote against vmm run --api-socket (no kernel: no VM is booted)',
     expect(r.err).toMatch(/cannot reach the API socket .*none\.sock .*vmm run --api-socket path=/);
   });
 
+  it('a file that is not a socket: exit 1 saying so', () => {
+    const file = path.join(dir, 'not-a-socket');
+    fs.writeFileSync(file, 'x');
+    const r = vmm(['remote', '--api-socket', file, 'ping']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/not-a-socket is not a socket: give the path given to vmm run --api-socket/);
+  });
+
   it('--help of remote and run name the commands and the flag', () => {
     const help = vmm(['remote', '--help']);
     for (const c of [

@@ -1,6 +1,7 @@
 // A client of the REST API on its Unix socket (what `vmm remote` uses): one request per
 // connection, JSON in and out. An answer other than 2xx is an ApiRequestError carrying the
 // server's status, code and message.
+import fs from 'node:fs';
 import type http from 'node:http';
 import { VmmError } from '@vmm/hypervisor';
 import { API_ROOT, ROUTES, type Endpoint } from './routes';
@@ -71,6 +72,14 @@ export class ApiClient {
       }
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof VmmError) return reject(e);
+        if (e.code === 'ECONNREFUSED' && notASocket(this.socketPath)) {
+          return reject(
+            new VmmError(
+              'EAPISOCKET',
+              `${this.socketPath} is not a socket: give the path given to vmm run --api-socket path=PATH`,
+            ),
+          );
+        }
         const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'nothing listens there' : e.message;
         reject(
           new VmmError(
@@ -100,4 +109,10 @@ export class ApiClient {
       req.end(body);
     });
   }
+}
+
+/** Whether `path` is there and is something other than a socket (a file given by mistake). */
+function notASocket(path: string): boolean {
+  const st = fs.statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && !st.isSocket();
 }
