@@ -74,7 +74,13 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
     fs.renameSync(tmp, manifestPath);
     return { dir, memoryDataBytes: memory.dataBytes };
   } catch (e) {
-    for (const p of written) fs.rmSync(p, { force: true });
+    for (const p of written) {
+      try {
+        fs.unlinkSync(p);
+      } catch {
+        // never made, or not a file of ours (a directory in the way)
+      }
+    }
     if (e instanceof VmmError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new SnapshotError(
