@@ -15,12 +15,11 @@
 // then refuses to start if byte 101 is held (a QEMU writer).
 import { fsAt, fsConst as C, fsErrno, fsLayout } from '@vmm/hypervisor';
 import { BlkImageError } from '../errors';
+import { EACCES, EAGAIN } from '../fs/errno';
 
 /** How the image is locked: 'none' where its file system has no such locks (some network ones). */
 export type BlkImageLock = 'exclusive' | 'shared' | 'none';
 
-const EAGAIN = 11;
-const EACCES = 13;
 const L = fsLayout.FLOCK;
 /** QEMU's lock bytes (block/file-posix.c RAW_LOCK_PERM_BASE, RAW_LOCK_SHARED_BASE + permission bit). */
 const QEMU_HOLDS_READ = 100;
