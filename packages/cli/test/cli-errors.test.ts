@@ -128,6 +128,15 @@ describe('vmm command-line errors', () => {
       /console output .* cannot be written \(EISDIR\): give the path of a file/,
     ],
     [
+      'a FIFO that no process reads as the serial output (it held the start up before)',
+      () => {
+        const f = path.join(dir, 'serial.fifo');
+        if (!fs.existsSync(f)) execFileSync('mkfifo', [f]);
+        return ['--kernel', guest, '--serial', `file=${f}`];
+      },
+      /serial output .*serial\.fifo cannot be written \(ENXIO\): it is a FIFO that no process reads: start its reader first/,
+    ],
+    [
       'a disk image not a multiple of 512 bytes',
       () => {
         const f = path.join(dir, 'odd.img');

@@ -64,6 +64,9 @@ async function main(init: VcpuWorkerInit): Promise<void> {
             fd: init.uart.outFd,
             limit: init.uart.outLimit,
             notice: (kind, line) => post({ type: 'notice', kind, line }),
+            // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal
+            // or pipe that nobody reads.
+            stopping: () => Atomics.load(control, CONTROL_STOP) !== 0,
           },
       { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
     ),

@@ -1,13 +1,20 @@
-// A file the VM writes its output to (--serial file=PATH, --console file=PATH), opened before
-// /dev/kvm is, so that a path that cannot be written is reported with the other mistakes of a
-// command line, as one sentence, not as Node's own error.
+// Where the VM writes its output. A file (--serial file=PATH, --console file=PATH) is opened
+// before /dev/kvm is, so that a path that cannot be written is reported with the other mistakes of
+// a command line, as one sentence, not as Node's own error. Every output a vCPU thread writes is
+// non-blocking: a pipe or terminal that stops taking output then makes the thread wait in its own
+// loop, which a stop ends (uart16550.ts), not in the kernel, where nothing could.
 import fs from 'node:fs';
 import { VmmError } from '@vmm/hypervisor';
 
-/** `path` opened for writing, emptied (created with mode 0644 when it is not there). */
+const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK, O_NOCTTY } = fs.constants;
+
+/**
+ * `path` opened for writing, emptied (created with mode 0644 when it is not there), non-blocking:
+ * a FIFO no process reads is refused at once (ENXIO) instead of holding the start up.
+ */
 export function openOutputFile(path: string, what: string): number {
   try {
-    return fs.openSync(path, 'w', 0o644);
+    return fs.openSync(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY, 0o644);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     const fix =
@@ -17,7 +24,25 @@ export function openOutputFile(path: string, what: string): number {
           ? 'give the path of a file, not of a directory'
           : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
             ? 'pick a path this user can write'
-            : 'pick another path';
+            : code === 'ENXIO'
+              ? 'it is a FIFO that no process reads: start its reader first'
+              : 'pick another path';
     throw new VmmError('EOUTPUTFILE', `${what} ${path} cannot be written (${code}): ${fix}`);
+  }
+}
+
+/**
+ * A description of its own, non-blocking, of the pipe or terminal `fd` writes to (opened again
+ * through /proc, as libuv reopens a terminal), or undefined for a regular file or a socket (or
+ * when it cannot be reopened): those are used as they are. The shared description (the shell's
+ * terminal, a parent's pipe) keeps its flags. The caller closes the fd it gets.
+ */
+export function reopenNonBlocking(fd: number): number | undefined {
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFIFO() && !st.isCharacterDevice()) return undefined;
+    return fs.openSync(`/proc/self/fd/${fd}`, O_WRONLY | O_NONBLOCK | O_NOCTTY);
+  } catch {
+    return undefined;
   }
 }

@@ -28,7 +28,7 @@ import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
 import { BootImages } from './boot-files';
 import { openKvm, withHostQuirks } from './host-kvm';
-import { openOutputFile } from './output-file';
+import { openOutputFile, reopenNonBlocking } from './output-file';
 import {
   VirtioMmioBus,
   createVirtioDevices,
@@ -607,7 +607,11 @@ export class Vmm {
     const { serial } = this.config;
     const state = createUartState();
     let outFd: number | null = null;
-    if (serial.mode === 'tty') outFd = 1;
+    if (serial.mode === 'tty') {
+      const own = reopenNonBlocking(1);
+      if (own !== undefined) this.cleanups.push(() => fs.closeSync(own));
+      outFd = own ?? 1;
+    }
     if (serial.mode === 'file') {
       outFd = this.serialFileFd ?? openOutputFile(serial.path, 'serial output');
       const fd = outFd;

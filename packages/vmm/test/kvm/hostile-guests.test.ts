@@ -1,7 +1,9 @@
 // Tier 2: a hostile test guest under `vmm run` on /dev/kvm. virtio-flood keeps the console's
 // transmit queue full for ever; the monitor must still answer SIGTERM, SIGINT and SIGHUP (its terminal gone), end with 0
 // (stopped), and give the terminal back as it found it. Run under a pseudo-terminal (script(1))
-// so that the serial port really puts the terminal in raw mode.
+// so that the serial port really puts the terminal in raw mode. `stream` writes COM1 without a
+// pause: into a pipe nobody reads, a stop must still end the monitor, and in the library host
+// input must still go in.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -92,6 +94,92 @@ describe.skipIf(!canRun)('hostile test guests under vmm run', () => {
     },
     120_000,
   );
+});
+
+describe.skipIf(!canRun)('a guest writing COM1 into output nobody reads', () => {
+  let stream: string;
+  beforeAll(async () => {
+    stream = (await buildGuests())['stream']!;
+  }, 300_000);
+
+  it('SIGTERM ends vmm run while its stdout is a full pipe, and says what it dropped', async () => {
+    // Before, the vCPU thread waited on the pipe for ever and the monitor never ended.
+    const p = spawn(vmmCommand[0]!, [...vmmCommand.slice(1), 'run', '--kernel', stream], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      // Read until the guest streams, then stop reading: the pipe (64 KiB) fills in well under
+      // a second of `S n` lines; give it several.
+      let seen = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no STREAM-READY in 60 s; stderr:\n${err}`)), 60_000);
+        const onData = (d: Buffer) => {
+          seen += d.toString('latin1');
+          if (/S 100\n/.test(seen)) {
+            clearTimeout(t);
+            p.stdout.off('data', onData);
+            p.stdout.pause();
+            resolve();
+          }
+        };
+        p.stdout.on('data', onData);
+      });
+      await new Promise((r) => setTimeout(r, process.env.VMM_NESTED_HOST === '1' ? 30_000 : 3_000));
+      const t0 = Date.now();
+      p.kill('SIGTERM');
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r('still running'), 30_000)),
+      ]);
+      const ms = Date.now() - t0;
+      console.log(`SIGTERM with stdout full: vmm run ended in ${ms} ms`);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(SIGNAL_MS);
+      // The proof that the pipe was full when the stop came: the byte it had not taken.
+      expect(err).toContain('serial output: the terminal or pipe took no more when the VM stopped');
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('the library takes console input while the guest writes faster than its capture is read', async () => {
+    // Before: with the capture pipe full (the library's thread busy), the vCPU thread waited on it
+    // holding the UART's lock, console.write() waited for the lock on the library's thread, and
+    // nothing could read the pipe: the process hung for good. In a child, so a hang is bounded.
+    const child = spawn(
+      'node',
+      ['--import', 'tsx', 'packages/vmm/test/support/capture-input-child.ts', stream],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await Promise.race([
+      new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
+      new Promise<string>((r) =>
+        setTimeout(() => r('hung'), process.env.VMM_NESTED_HOST === '1' ? 240_000 : 60_000),
+      ),
+    ]);
+    child.kill('SIGKILL');
+    expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      perSecond: number;
+      busyMs: number;
+      loopBackMs: number;
+    };
+    console.log(
+      `the guest wrote ${r.perSecond} bytes/s; after ${r.busyMs} ms busy, console.write() and a timer took ${r.loopBackMs} ms`,
+    );
+    expect(r.loopBackMs).toBeLessThan(SIGNAL_MS);
+  }, 300_000);
 });
 
 /** The monitor's pid: the node process whose command line holds `marker` (script and sh hold it too). */

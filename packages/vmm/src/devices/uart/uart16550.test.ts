@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { createHostPipe } from '@vmm/hypervisor';
 import { startModuleWorker } from '../../worker-url';
 import { COM1_PORT, UART_RX_RING, Uart16550, createUartState } from './uart16550';
 
@@ -128,6 +130,93 @@ describe('16550 UART', () => {
     expect(/a+b+a|b+a+b/.test(out)).toBe(true);
   });
 
+  it('a sink nobody reads holds up neither host input nor the registers, loses nothing while it may still take output, and is given up at a stop', async () => {
+    // A full pipe: what a terminal or a library's capture is when nothing reads it. Before, the
+    // vCPU waited on it holding the UART's lock, and the main thread's host input waited for the
+    // lock: the monitor hung for good (found with the library, a chatty guest and console.write).
+    const { readFd, writeFd } = createHostPipe();
+    const chunk = Buffer.alloc(65536, 0x2e);
+    let filled = 0;
+    for (;;) {
+      try {
+        filled += fs.writeSync(writeFd, chunk);
+      } catch {
+        break; // EAGAIN: full
+      }
+    }
+    const state = createUartState();
+    const stop = new SharedArrayBuffer(4);
+    const threads: Worker[] = [];
+    const thread = async (fd: number | null) => {
+      const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
+        workerData: { state, fd, stop },
+      });
+      threads.push(w);
+      await next(w);
+      return w;
+    };
+    try {
+      const vcpu = await thread(writeFd);
+      const host = await thread(null);
+      // The vCPU's byte waits on the full pipe: no answer yet.
+      let wrote: { output: { written: number; dropped: number }; notices: string[] } | undefined;
+      const first = next(vcpu).then((m) => (wrote = m as typeof wrote));
+      vcpu.postMessage({ write: 0x41 });
+      await sleep(200);
+      expect(wrote).toBeUndefined();
+      // Meanwhile host input goes in and another thread reads the registers (data ready).
+      host.postMessage({ input: 'hi' });
+      expect(await within(next(host), 2000)).toEqual({ took: 2 });
+      host.postMessage({ lsr: true });
+      expect(((await within(next(host), 2000)) as { lsr: number }).lsr & 1).toBe(1);
+      // The reader comes back: the byte is written, after everything that was in the pipe.
+      const drained = Buffer.alloc(filled + 16);
+      let got = 0;
+      await within(
+        (async () => {
+          while (wrote === undefined) {
+            try {
+              got += fs.readSync(readFd, drained, got, drained.length - got, null);
+            } catch {
+              await sleep(5); // EAGAIN: the byte is not written yet
+            }
+          }
+        })(),
+        5000,
+      );
+      await first;
+      expect(wrote!.output).toEqual({ written: 1, dropped: 0 });
+      for (let i = 0; i < 50 && got < filled + 1; i++) {
+        try {
+          got += fs.readSync(readFd, drained, got, drained.length - got, null);
+        } catch {
+          await sleep(5);
+        }
+      }
+      expect(got).toBe(filled + 1);
+      expect(drained[filled]).toBe(0x41);
+      // Full again, and the VM stops: the waiting byte is dropped and told, the thread goes on.
+      for (;;) {
+        try {
+          fs.writeSync(writeFd, chunk);
+        } catch {
+          break;
+        }
+      }
+      const second = next(vcpu);
+      vcpu.postMessage({ write: 0x42 });
+      await sleep(200);
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const after = (await within(second, 2000)) as NonNullable<typeof wrote>;
+      expect(after.output).toEqual({ written: 1, dropped: 1 });
+      expect(after.notices.join('\n')).toContain('took no more when the VM stopped');
+    } finally {
+      for (const w of threads) await w.terminate();
+      fs.closeSync(readFd);
+      fs.closeSync(writeFd);
+    }
+  });
+
   it('stops a log file at its limit with a marker line, and drops (never throws on) a failing output', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uart-'));
     const file = path.join(dir, 'out');
@@ -173,4 +262,23 @@ export function brokenPipe(dir: string): number {
   const wr = fs.openSync(fifo, fs.constants.O_WRONLY);
   fs.closeSync(rd);
   return wr;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The next message a worker posts (its error rejects). */
+function next(w: Worker): Promise<unknown> {
+  return new Promise((res, rej) => {
+    w.once('message', res);
+    w.once('error', rej);
+  });
+}
+
+/** `p`, or a rejection after `ms`: a thread that should have answered and did not fails the test. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`no answer within ${ms} ms`)), ms))),
+  ]);
 }

@@ -2,9 +2,11 @@
 // The register state lives in a SharedArrayBuffer so every vCPU worker runs the same UART
 // in its own thread (no round trip to the main thread per character), under a tiny lock.
 // Output is written at once to a file descriptor and is never dropped while the sink takes it
-// (a full non-blocking terminal is waited out); it stops at the sink's byte limit (a log file's
-// `max`, marked in the file) or when the sink fails (EPIPE, ENOSPC): the guest's output is then
-// dropped and counted, and the VM goes on. Input arrives from the main thread through
+// (a full non-blocking terminal is waited out, under a lock of its own, so that host input and the
+// other vCPUs' register accesses never wait on a sink nobody reads); it stops at the sink's byte
+// limit (a log file's `max`, marked in the file) or when the sink fails (EPIPE, ENOSPC): the
+// guest's output is then dropped and counted, and the VM goes on. A VM that is stopping stops
+// waiting on a full sink and drops what it had not taken. Input arrives from the main thread through
 // `pushInput` into a receive ring larger than the chip's 16-byte FIFO.
 import fs from 'node:fs';
 
@@ -48,7 +50,8 @@ const S_RX_HEAD = 9; // read index (consumer: guest)
 const S_RX_TAIL = 10; // write index (producer: host)
 const S_IRQ_ASSERTED = 11;
 const S_OUT_CLOSED = 12; // the sink failed or reached its limit: output is dropped
-const SLOTS = 13;
+const S_TX_LOCK = 13; // the transmitter: held while a byte goes to the sink (the counters too)
+const SLOTS = 14; // the ring's offset (and the state's size) is as with 13: slot 13 was padding
 export const UART_RX_RING = 4096;
 /** Float64 counters after the ring (8-aligned): bytes written to the sink, bytes dropped. */
 const COUNTERS_OFFSET = Math.ceil((SLOTS * 4 + UART_RX_RING) / 8) * 8;
@@ -72,8 +75,16 @@ export interface IrqTrigger {
 /**
  * Where the guest's output goes: a file descriptor (stdout, a file) or nowhere. `limit`: bytes
  * written at most (a log file's bound). `notice`: told once when output starts being dropped.
+ * `stopping`: true once the VM is being stopped; a full sink (a pipe nobody reads) is then given up,
+ * so a stop never waits on it. Only a non-blocking sink can be given up: a blocking write waits in
+ * the kernel (machine/output-file.ts hands the vCPU threads non-blocking descriptions).
  */
-export type UartSink = { fd: number; limit?: number; notice?: (kind: string, line: string) => void } | null;
+export type UartSink = {
+  fd: number;
+  limit?: number;
+  notice?: (kind: string, line: string) => void;
+  stopping?: () => boolean;
+} | null;
 
 export class Uart16550 {
   private readonly s: Int32Array;
@@ -107,12 +118,14 @@ export class Uart16550 {
   }
 
   pioWrite(port: number, data: Uint8Array): void {
+    let out: number;
     this.lock();
     try {
-      this.write(port & 7, data[0] ?? 0);
+      out = this.write(port & 7, data[0] ?? 0);
     } finally {
       this.unlock();
     }
+    if (out >= 0) this.transmit(out);
   }
 
   /** Host input for the guest (main thread). Returns how many bytes fitted; the rest is the caller's to retry. */
@@ -171,28 +184,28 @@ export class Uart16550 {
     }
   }
 
-  private write(reg: number, value: number): void {
+  /** A register write; returns the byte the guest transmitted (for `transmit`, after the lock), or -1. */
+  private write(reg: number, value: number): number {
     const s = this.s;
     const dlab = (s[S_LCR]! & LCR_DLAB) !== 0;
     switch (reg) {
-      case RBR_THR_DLL:
+      case RBR_THR_DLL: {
         if (dlab) {
           s[S_DLL] = value;
-          return;
+          return -1;
         }
-        if ((s[S_MCR]! & MCR_LOOP) !== 0) {
-          this.rxPush(value);
-        } else {
-          this.emit(value);
-        }
-        // The transmitter is instantly empty again: THRE interrupt if enabled.
+        const loop = (s[S_MCR]! & MCR_LOOP) !== 0;
+        if (loop) this.rxPush(value);
+        // The transmitter is instantly empty again: THRE interrupt if enabled. The vCPU that wrote
+        // is still in its exit until the byte is out (transmit), so it cannot act on it first.
         s[S_THRE_PENDING] = 1;
         this.updateIrq();
-        return;
+        return loop ? -1 : value;
+      }
       case IER_DLM:
         if (dlab) {
           s[S_DLM] = value;
-          return;
+          return -1;
         }
         {
           const before = s[S_IER]!;
@@ -201,23 +214,23 @@ export class Uart16550 {
           if ((value & IER_THRE) !== 0 && (before & IER_THRE) === 0) s[S_THRE_PENDING] = 1;
           this.updateIrq();
         }
-        return;
+        return -1;
       case IIR_FCR:
         s[S_FCR] = value;
         if ((value & 0x02) !== 0) s[S_RX_HEAD] = s[S_RX_TAIL]!; // clear receive FIFO
         this.updateIrq();
-        return;
+        return -1;
       case LCR:
         s[S_LCR] = value;
-        return;
+        return -1;
       case MCR:
         s[S_MCR] = value & 0x1f;
-        return;
+        return -1;
       case SCR:
         s[S_SCR] = value;
-        return;
+        return -1;
       default:
-        return; // LSR and MSR are read-only
+        return -1; // LSR and MSR are read-only
     }
   }
 
@@ -237,10 +250,29 @@ export class Uart16550 {
     if (pending && !was) this.irq.trigger();
   }
 
-  /** One byte to the sink, under the lock (so the counters and the closed flag are consistent). */
-  private emit(byte: number): void {
+  /**
+   * One byte to the sink under the transmitter's lock, which keeps bytes in order between vCPUs.
+   * A vCPU waiting for it while the VM stops gives up (its byte is dropped, uncounted: the counters
+   * are the lock holder's).
+   */
+  private transmit(byte: number): void {
     const sink = this.sink;
     if (!sink) return;
+    const s = this.s;
+    while (Atomics.compareExchange(s, S_TX_LOCK, 0, 1) !== 0) {
+      if (sink.stopping?.()) return;
+      Atomics.wait(s, S_TX_LOCK, 1, 1);
+    }
+    try {
+      this.emit(sink, byte);
+    } finally {
+      Atomics.store(s, S_TX_LOCK, 0);
+      Atomics.notify(s, S_TX_LOCK, 1);
+    }
+  }
+
+  /** One byte to the sink, under the transmitter's lock (so the counters and the closed flag are consistent). */
+  private emit(sink: NonNullable<UartSink>, byte: number): void {
     const c = this.counters;
     if (this.s[S_OUT_CLOSED] === 1) {
       c[C_DROPPED]!++;
@@ -257,6 +289,7 @@ export class Uart16550 {
           new TextEncoder().encode(
             `\n[vmm: serial output reached its limit of ${limit} bytes; the rest is dropped]\n`,
           ),
+          sink.stopping,
         );
         sink.notice?.(
           'serial-limit',
@@ -264,8 +297,15 @@ export class Uart16550 {
         );
         return;
       }
-      writeFully(sink.fd, this.one);
-      c[C_WRITTEN]!++;
+      if (writeFully(sink.fd, this.one, sink.stopping) === 1) {
+        c[C_WRITTEN]!++;
+        return;
+      }
+      c[C_DROPPED]!++;
+      sink.notice?.(
+        'serial-output',
+        'serial output: the terminal or pipe took no more when the VM stopped; what it had not taken is dropped',
+      );
     } catch (e) {
       this.s[S_OUT_CLOSED] = 1;
       c[C_DROPPED]!++;
@@ -308,15 +348,21 @@ export class Uart16550 {
 
 const retryWait = new Int32Array(new SharedArrayBuffer(4));
 
-/** Write all bytes, retrying on EAGAIN (a non-blocking stdout): guest output is never dropped. */
-export function writeFully(fd: number, bytes: Uint8Array): void {
+/**
+ * Write all bytes, waiting out EAGAIN (a full non-blocking sink: guest output is not dropped while
+ * it may still be taken) until `stopping()` says the VM is going. Returns how many were written;
+ * other errors throw.
+ */
+export function writeFully(fd: number, bytes: Uint8Array, stopping?: () => boolean): number {
   let off = 0;
   while (off < bytes.length) {
     try {
       off += fs.writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      if (stopping?.()) return off;
       Atomics.wait(retryWait, 0, 0, 1);
     }
   }
+  return off;
 }
