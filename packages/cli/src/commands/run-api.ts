@@ -10,6 +10,7 @@ import { ApiController, ApiServer } from '@vmm/vmm/api';
 import { parseFlags } from '../args/argv';
 import { UsageError } from '../args/errors';
 import { RUN_FLAGS, parseApiSocket, parseRestore, parseRunFlags, parseVmSettings } from './run-flags';
+import { StopSignals } from './stop-signals';
 
 /** Flags that describe the process rather than a VM: taken without --kernel too. */
 const PROCESS_FLAGS = ['api-socket', 'seccomp', 'host-quirks', 'no-reboot', 'restore'];
@@ -49,7 +50,8 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
           settings,
           log: (line) => process.stderr.write(`vmm: ${line}\n`),
         });
-  let onSignal = () => {};
+  let signals: StopSignals | undefined;
+  let code = 1;
   try {
     const ended = new Promise<number>((resolve) => {
       controller.on('vm-exit', (exit, { requested }) => {
@@ -60,24 +62,20 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
       void server?.closed.then(() => resolve(0));
       // Without a socket nothing can end the VM but its guest or a signal: a requested end is the end.
       if (!server) controller.on('vm-exit', (exit) => resolve(exit.exitCode));
-      onSignal = () => void controller.shutdownVmm().finally(() => resolve(0));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      // Its terminal went away (QEMU ends on it too): stop as on SIGTERM, the API socket removed.
-      process.once('SIGHUP', onSignal);
+      // SIGHUP too: its terminal went away (QEMU ends on it too); the API socket is removed.
+      signals = new StopSignals(() => void controller.shutdownVmm().finally(() => resolve(0)));
     });
     if (config) {
       await controller.create(config);
       await controller.boot();
     }
     if (restore) await controller.restore(restore);
-    return await ended;
+    code = await ended;
+    return code;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
     await controller.shutdownVmm().catch(() => {});
     await server?.close();
+    signals?.settle(code);
   }
 }
 

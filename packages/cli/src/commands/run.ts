@@ -4,6 +4,7 @@ import { Vmm, rateLimitedLog, startForward, startSocks5 } from '@vmm/vmm';
 import { parseFlags } from '../args/argv';
 import { flagsHelp } from '../help';
 import { RUN_FLAGS, parseRunExtras, parseRunFlags } from './run-flags';
+import { StopSignals } from './stop-signals';
 
 const USAGE = `Usage: vmm run --kernel PATH [options]
        vmm run --api-socket path=PATH [--kernel PATH [options]]   (see vmm remote --help)
@@ -21,11 +22,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
   const extras = parseRunExtras(argv, config);
   const vmm = await Vmm.create(config, { log: (line) => process.stderr.write(`vmm: ${line}\n`) });
-  const onSignal = () => void vmm.stop();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  // Its terminal went away (QEMU ends on it too): stop as on SIGTERM, the API socket removed.
-  process.once('SIGHUP', onSignal);
+  const signals = new StopSignals(() => void vmm.stop());
+  let code = 1;
   const servers: { close(): Promise<void> }[] = [];
   try {
     const running = vmm.run();
@@ -41,12 +39,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       }
       for (const f of extras.forwards) servers.push(await startForward(connect, f));
     }
-    const result = await running;
-    return result.exitCode;
+    code = (await running).exitCode;
+    return code;
   } finally {
     await Promise.all(servers.map((s) => s.close()));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    signals.settle(code);
   }
 }
