@@ -15,6 +15,7 @@ import {
 import type * as FsEntry from '@vmm/virtio/fs';
 import type * as NetEntry from '@vmm/virtio/net';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
@@ -91,6 +92,19 @@ function createConsole(
     });
   }
   const fd = openOutputFile(c.path, 'console output');
+  if (fs.fstatSync(fd).isFIFO()) {
+    // A FIFO takes output only as fast as its reader. Written as a stream, its backpressure makes
+    // the guest wait, not this thread (a write to it here would hold the event loop, signals and
+    // all, for as long as the reader does not read). `max` bounds a file's size: a FIFO has none.
+    const out = new net.Socket({ fd, readable: false, writable: true });
+    const dev = new ConsoleDevice({ output: out, log });
+    return Object.assign(dev, {
+      close: () => {
+        ConsoleDevice.prototype.close.call(dev);
+        out.destroy(); // what the reader had not taken is dropped; closes fd
+      },
+    });
+  }
   const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
   return Object.assign(dev, {
     close: () => {

@@ -169,6 +169,47 @@ describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
     120_000,
   );
 
+  it('SIGTERM ends vmm run while its virtio-console writes into a FIFO whose reader does not read', async () => {
+    // Before, the main thread waited in its write to the FIFO: no signal could be handled.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-fifo-'));
+    const fifo = path.join(dir, 'hvc0.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // never read
+    const p = spawn(
+      vmmCommand[0]!,
+      [...vmmCommand.slice(1), 'run', '--kernel', flood, '--console', `file=${fifo}`],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    p.stderr.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    try {
+      for (const end = Date.now() + 60_000; !text.includes('FLOOD-START');) {
+        if (Date.now() > end) throw new Error(`no FLOOD-START in 60 s; output:\n${text}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, process.env.VMM_NESTED_HOST === '1' ? 30_000 : 3_000));
+      const t0 = Date.now();
+      p.kill('SIGTERM');
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => setTimeout(() => r('still running'), 30_000)),
+      ]);
+      const ms = Date.now() - t0;
+      console.log(`SIGTERM with the console's FIFO full: vmm run ended in ${ms} ms`);
+      expect(code, text).toBe(0);
+      expect(ms).toBeLessThan(SIGNAL_MS);
+    } finally {
+      p.kill('SIGKILL');
+      fs.closeSync(reader);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('the library takes console input while the guest writes faster than its capture is read', async () => {
     // Before: with the capture pipe full (the library's thread busy), the vCPU thread waited on it
     // holding the UART's lock, console.write() waited for the lock on the library's thread, and
