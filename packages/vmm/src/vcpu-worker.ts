@@ -53,24 +53,22 @@ async function main(init: VcpuWorkerInit): Promise<void> {
   let event: StopReason | undefined;
 
   const pio = new PioBus();
-  pio.add(
-    COM1_PORT,
-    8,
-    new Uart16550(
-      init.uart.state,
-      init.uart.outFd === null
-        ? null
-        : {
-            fd: init.uart.outFd,
-            limit: init.uart.outLimit,
-            notice: (kind, line) => post({ type: 'notice', kind, line }),
-            // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal
-            // or pipe that nobody reads.
-            stopping: () => Atomics.load(control, CONTROL_STOP) !== 0,
-          },
-      { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
-    ),
+  const uart = new Uart16550(
+    init.uart.state,
+    init.uart.outFd === null
+      ? null
+      : {
+          fd: init.uart.outFd,
+          limit: init.uart.outLimit,
+          notice: (kind, line) => post({ type: 'notice', kind, line }),
+          // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal
+          // or pipe that nobody reads; a pause holds the byte back and parks (park() sends it).
+          stopping: () => Atomics.load(control, CONTROL_STOP) !== 0,
+          pausing: () => Atomics.load(control, CONTROL_PAUSE) !== 0,
+        },
+    { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
   );
+  pio.add(COM1_PORT, 8, uart);
   pio.add(
     ACPI_PM_PORT_BASE,
     ACPI_PM_PORT_COUNT,
@@ -96,6 +94,8 @@ async function main(init: VcpuWorkerInit): Promise<void> {
       Atomics.wait(control, CONTROL_PAUSE, gen);
     }
     if (reported !== 0) post({ type: 'resumed' });
+    // A COM1 byte a pause held back (its sink took nothing then) goes out before the guest runs on.
+    if (!stopRequested()) uart.flushHeld();
   };
   park(); // a VM that starts paused parks before its first run
   const stop = runExitLoop(

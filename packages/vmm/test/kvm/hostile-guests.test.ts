@@ -169,6 +169,68 @@ describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
     120_000,
   );
 
+  it('pause parks the vCPU while COM1 waits on a full stdout, and nothing is lost or doubled across it', async () => {
+    // Before, the vCPU waited on the pipe and could not park: vm.pause never answered.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-pause-'));
+    const socket = path.join(dir, 'api.sock');
+    const p = spawn(
+      vmmCommand[0]!,
+      [...vmmCommand.slice(1), 'run', '--kernel', stream, '--api-socket', `path=${socket}`],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    let text = '';
+    const onData = (d: Buffer) => (text += d.toString('latin1'));
+    const remote = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const r = spawn(vmmCommand[0]!, [...vmmCommand.slice(1), 'remote', '--api-socket', socket, ...args], {
+          cwd: repoRoot,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        r.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        r.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        const t = setTimeout(() => r.kill('SIGKILL'), 30_000);
+        r.once('exit', (code) => (clearTimeout(t), resolve({ code, out })));
+      });
+    const until = async (re: RegExp, ms: number) => {
+      for (const end = Date.now() + ms; !re.test(text);) {
+        if (Date.now() > end) throw new Error(`no ${re} within ${ms} ms; stderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      p.stdout.on('data', onData);
+      await until(/S 100\n/, 60_000);
+      p.stdout.off('data', onData);
+      p.stdout.pause();
+      await new Promise((r) => setTimeout(r, process.env.VMM_NESTED_HOST === '1' ? 30_000 : 3_000));
+      const t0 = Date.now();
+      const paused = await remote('pause');
+      console.log(`pause with stdout full answered in ${Date.now() - t0} ms`);
+      expect(paused.code, `${paused.out}\n--- server stderr\n${err}`).toBe(0);
+      // Read what the pipe held while the VM stays paused, then resume and read on.
+      p.stdout.on('data', onData);
+      p.stdout.resume();
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await remote('resume')).code).toBe(0);
+      const last = Number(/S (\d+)\n(?![\s\S]*S \d+\n)/.exec(text)![1]);
+      await until(new RegExp(`S ${last + 2000}\\n`), 60_000);
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // Every line from the first to the last whole one: S 1, S 2, ... with none missing or doubled.
+      const lines = text.slice(text.indexOf('STREAM-READY')).split('\n').slice(1, -1);
+      const bad = lines.findIndex((l, i) => l !== `S ${i + 1}`);
+      expect(bad, `line ${bad}: ${JSON.stringify(lines.slice(Math.max(bad - 2, 0), bad + 3))}`).toBe(-1);
+      expect(lines.length).toBeGreaterThan(last + 2000 - 1);
+    } finally {
+      p.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('SIGTERM ends vmm run while its virtio-console writes into a FIFO whose reader does not read', async () => {
     // Before, the main thread waited in its write to the FIFO: no signal could be handled.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-fifo-'));

@@ -130,7 +130,7 @@ describe('16550 UART', () => {
     expect(/a+b+a|b+a+b/.test(out)).toBe(true);
   });
 
-  it('a sink nobody reads holds up neither host input nor the registers, loses nothing while it may still take output, and is given up at a stop', async () => {
+  it('a sink nobody reads holds up neither host input nor the registers, loses nothing while it may still take output or across a pause, and is given up at a stop', async () => {
     // A full pipe: what a terminal or a library's capture is when nothing reads it. Before, the
     // vCPU waited on it holding the UART's lock, and the main thread's host input waited for the
     // lock: the monitor hung for good (found with the library, a chatty guest and console.write).
@@ -145,11 +145,12 @@ describe('16550 UART', () => {
       }
     }
     const state = createUartState();
-    const stop = new SharedArrayBuffer(4);
+    const control = new SharedArrayBuffer(8); // stop, pause
+    const words = new Int32Array(control);
     const threads: Worker[] = [];
     const thread = async (fd: number | null) => {
       const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
-        workerData: { state, fd, stop },
+        workerData: { state, fd, control },
       });
       threads.push(w);
       await next(w);
@@ -195,20 +196,53 @@ describe('16550 UART', () => {
       }
       expect(got).toBe(filled + 1);
       expect(drained[filled]).toBe(0x41);
-      // Full again, and the VM stops: the waiting byte is dropped and told, the thread goes on.
-      for (;;) {
+      // Full again, and a pause comes: the waiting byte is held back (the vCPU can park), and
+      // sent, after what the pipe held, once the pause is over and the reader reads.
+      const fill = () => {
+        let n = 0;
+        for (;;) {
+          try {
+            n += fs.writeSync(writeFd, chunk);
+          } catch {
+            return n;
+          }
+        }
+      };
+      const refilled = fill();
+      const paused = next(vcpu);
+      vcpu.postMessage({ write: 0x43 });
+      await sleep(200);
+      Atomics.store(words, 1, 1);
+      expect(((await within(paused, 2000)) as NonNullable<typeof wrote>).output).toEqual({
+        written: 1,
+        dropped: 0,
+      });
+      Atomics.store(words, 1, 0);
+      const flushed = next(vcpu);
+      vcpu.postMessage({ flush: true });
+      const tail = Buffer.alloc(refilled + 16);
+      let gotTail = 0;
+      for (let i = 0; i < 400 && gotTail < refilled + 1; i++) {
         try {
-          fs.writeSync(writeFd, chunk);
+          gotTail += fs.readSync(readFd, tail, gotTail, tail.length - gotTail, null);
         } catch {
-          break;
+          await sleep(5);
         }
       }
+      expect(((await within(flushed, 2000)) as NonNullable<typeof wrote>).output).toEqual({
+        written: 2,
+        dropped: 0,
+      });
+      expect(gotTail).toBe(refilled + 1);
+      expect(tail[refilled]).toBe(0x43);
+      // Full again, and the VM stops: the waiting byte is dropped and told, the thread goes on.
+      fill();
       const second = next(vcpu);
       vcpu.postMessage({ write: 0x42 });
       await sleep(200);
-      Atomics.store(new Int32Array(stop), 0, 1);
+      Atomics.store(words, 0, 1);
       const after = (await within(second, 2000)) as NonNullable<typeof wrote>;
-      expect(after.output).toEqual({ written: 1, dropped: 1 });
+      expect(after.output).toEqual({ written: 2, dropped: 1 });
       expect(after.notices.join('\n')).toContain('took no more when the VM stopped');
     } finally {
       for (const w of threads) await w.terminate();

@@ -6,7 +6,8 @@
 // other vCPUs' register accesses never wait on a sink nobody reads); it stops at the sink's byte
 // limit (a log file's `max`, marked in the file) or when the sink fails (EPIPE, ENOSPC): the
 // guest's output is then dropped and counted, and the VM goes on. A VM that is stopping stops
-// waiting on a full sink and drops what it had not taken. Input arrives from the main thread through
+// waiting on a full sink and drops what it had not taken; one that is pausing holds the byte back
+// (in the shared state, so a snapshot keeps it) and sends it before the guest runs again. Input arrives from the main thread through
 // `pushInput` into a receive ring larger than the chip's 16-byte FIFO.
 import fs from 'node:fs';
 
@@ -49,7 +50,11 @@ const S_THRE_PENDING = 8; // THRE interrupt latched until IIR read or THR write
 const S_RX_HEAD = 9; // read index (consumer: guest)
 const S_RX_TAIL = 10; // write index (producer: host)
 const S_IRQ_ASSERTED = 11;
-const S_OUT_CLOSED = 12; // the sink failed or reached its limit: output is dropped
+// Bit 0: the sink failed or reached its limit (output is dropped). Bits 8-16: a byte (+1) held back
+// because a pause came while the sink took nothing; it goes out first after the pause.
+const S_TX = 12;
+const TX_CLOSED = 1;
+const TX_HELD_SHIFT = 8;
 const S_TX_LOCK = 13; // the transmitter: held while a byte goes to the sink (the counters too)
 const SLOTS = 14; // the ring's offset (and the state's size) is as with 13: slot 13 was padding
 export const UART_RX_RING = 4096;
@@ -76,14 +81,17 @@ export interface IrqTrigger {
  * Where the guest's output goes: a file descriptor (stdout, a file) or nowhere. `limit`: bytes
  * written at most (a log file's bound). `notice`: told once when output starts being dropped.
  * `stopping`: true once the VM is being stopped; a full sink (a pipe nobody reads) is then given up,
- * so a stop never waits on it. Only a non-blocking sink can be given up: a blocking write waits in
- * the kernel (machine/output-file.ts hands the vCPU threads non-blocking descriptions).
+ * so a stop never waits on it. `pausing`: true while a pause is asked for; the byte waiting on a
+ * full sink is then held back, so the vCPU can park. Only a non-blocking sink can be left so: a
+ * blocking write waits in the kernel (machine/output-file.ts hands the vCPU threads non-blocking
+ * descriptions).
  */
 export type UartSink = {
   fd: number;
   limit?: number;
   notice?: (kind: string, line: string) => void;
   stopping?: () => boolean;
+  pausing?: () => boolean;
 } | null;
 
 export class Uart16550 {
@@ -91,12 +99,17 @@ export class Uart16550 {
   private readonly rx: Uint8Array;
   private readonly counters: Float64Array;
   private readonly one = new Uint8Array(1);
+  /** The sink is to be left now: the VM stops, or pauses (made once: asked on every EAGAIN). */
+  private readonly leaveSink: () => boolean;
 
   constructor(
     state: SharedArrayBuffer,
     private readonly sink: UartSink,
     private readonly irq: IrqTrigger,
   ) {
+    const stopping = sink?.stopping;
+    const pausing = sink?.pausing;
+    this.leaveSink = () => (stopping?.() ?? false) || (pausing?.() ?? false);
     this.s = new Int32Array(state, 0, SLOTS);
     this.rx = new Uint8Array(state, SLOTS * 4, UART_RX_RING);
     this.counters = new Float64Array(state, COUNTERS_OFFSET, 2);
@@ -251,30 +264,69 @@ export class Uart16550 {
   }
 
   /**
-   * One byte to the sink under the transmitter's lock, which keeps bytes in order between vCPUs.
-   * A vCPU waiting for it while the VM stops gives up (its byte is dropped, uncounted: the counters
-   * are the lock holder's).
+   * One byte to the sink under the transmitter's lock, which keeps bytes in order between vCPUs
+   * (a byte held back by a pause goes first). A vCPU waiting for the lock while the VM stops gives
+   * up (its byte is dropped, uncounted: the counters are the lock holder's).
    */
   private transmit(byte: number): void {
     const sink = this.sink;
-    if (!sink) return;
-    const s = this.s;
-    while (Atomics.compareExchange(s, S_TX_LOCK, 0, 1) !== 0) {
-      if (sink.stopping?.()) return;
-      Atomics.wait(s, S_TX_LOCK, 1, 1);
-    }
+    if (!sink || !this.lockTx(sink)) return;
     try {
-      this.emit(sink, byte);
+      this.sendHeld(sink);
+      // One byte can be held; a second vCPU's, behind a held one, waits out the pause instead.
+      this.emit(sink, byte, this.held() < 0);
     } finally {
-      Atomics.store(s, S_TX_LOCK, 0);
-      Atomics.notify(s, S_TX_LOCK, 1);
+      this.unlockTx();
     }
   }
 
-  /** One byte to the sink, under the transmitter's lock (so the counters and the closed flag are consistent). */
-  private emit(sink: NonNullable<UartSink>, byte: number): void {
+  /** Send the byte a pause held back, if any: a vCPU thread calls this before it runs the guest again. */
+  flushHeld(): void {
+    const sink = this.sink;
+    if (!sink || this.held() < 0 || !this.lockTx(sink)) return;
+    try {
+      this.sendHeld(sink);
+    } finally {
+      this.unlockTx();
+    }
+  }
+
+  /** The byte held back by a pause, or -1. */
+  private held(): number {
+    return (this.s[S_TX]! >> TX_HELD_SHIFT) - 1;
+  }
+
+  private setHeld(byte: number): void {
+    this.s[S_TX] = (this.s[S_TX]! & TX_CLOSED) | ((byte + 1) << TX_HELD_SHIFT);
+  }
+
+  private sendHeld(sink: NonNullable<UartSink>): void {
+    const held = this.held();
+    if (held < 0) return;
+    this.setHeld(-1);
+    this.emit(sink, held, true);
+  }
+
+  private lockTx(sink: NonNullable<UartSink>): boolean {
+    while (Atomics.compareExchange(this.s, S_TX_LOCK, 0, 1) !== 0) {
+      if (sink.stopping?.()) return false;
+      Atomics.wait(this.s, S_TX_LOCK, 1, 1);
+    }
+    return true;
+  }
+
+  private unlockTx(): void {
+    Atomics.store(this.s, S_TX_LOCK, 0);
+    Atomics.notify(this.s, S_TX_LOCK, 1);
+  }
+
+  /**
+   * One byte to the sink, under the transmitter's lock (so the counters and the flags are
+   * consistent). `mayHold`: a pause may hold it back; otherwise only a stop ends a wait on the sink.
+   */
+  private emit(sink: NonNullable<UartSink>, byte: number, mayHold: boolean): void {
     const c = this.counters;
-    if (this.s[S_OUT_CLOSED] === 1) {
+    if ((this.s[S_TX]! & TX_CLOSED) !== 0) {
       c[C_DROPPED]!++;
       return;
     }
@@ -282,14 +334,15 @@ export class Uart16550 {
     this.one[0] = byte;
     try {
       if (c[C_WRITTEN]! >= limit) {
-        this.s[S_OUT_CLOSED] = 1;
+        this.s[S_TX]! |= TX_CLOSED;
         c[C_DROPPED]!++;
+        // vmm's own line: a stop or a pause may cut it short.
         writeFully(
           sink.fd,
           new TextEncoder().encode(
             `\n[vmm: serial output reached its limit of ${limit} bytes; the rest is dropped]\n`,
           ),
-          sink.stopping,
+          this.leaveSink,
         );
         sink.notice?.(
           'serial-limit',
@@ -297,8 +350,12 @@ export class Uart16550 {
         );
         return;
       }
-      if (writeFully(sink.fd, this.one, sink.stopping) === 1) {
+      if (writeFully(sink.fd, this.one, mayHold ? this.leaveSink : sink.stopping) === 1) {
         c[C_WRITTEN]!++;
+        return;
+      }
+      if (mayHold && !sink.stopping?.()) {
+        this.setHeld(byte); // a pause: sent first after it
         return;
       }
       c[C_DROPPED]!++;
@@ -307,7 +364,7 @@ export class Uart16550 {
         'serial output: the terminal or pipe took no more when the VM stopped; what it had not taken is dropped',
       );
     } catch (e) {
-      this.s[S_OUT_CLOSED] = 1;
+      this.s[S_TX]! |= TX_CLOSED;
       c[C_DROPPED]!++;
       const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       sink.notice?.(
