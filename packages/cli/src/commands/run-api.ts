@@ -100,10 +100,10 @@ function typeInto(vm: Vm): void {
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   if (raw) stdin.setRawMode(true);
-  const onData = (chunk: Buffer) => vm.console.write(chunk);
-  stdin.on('data', onData);
+  // Piped, so that stdin waits while the guest does not read (a paused pipe holds it, not this process).
+  stdin.pipe(vm.console.input, { end: false });
   void vm.exited.then(() => {
-    stdin.off('data', onData);
+    stdin.unpipe(vm.console.input);
     stdin.pause();
     if (raw) stdin.setRawMode(false);
   });

@@ -652,14 +652,28 @@ export class Vmm {
   }
 }
 
+/**
+ * Host input held for the guest beyond the UART's receive ring: past this the input stream is
+ * paused (its producer waits, as on a pipe), and resumed once the guest has read down to a quarter.
+ */
+const INPUT_HIGH_WATER = 64 * 1024;
+
 /** The main thread's end of COM1: host input pushed into the shared UART state. */
 class SerialPlumbing {
   private uart: Uart16550 | undefined;
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inputPaused = false;
   private retry: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer) => {
     this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     this.flush();
+    // A guest that does not read its input must not make this process hold all the host sends.
+    if (this.pendingBytes > INPUT_HIGH_WATER && !this.inputPaused) {
+      this.inputPaused = true;
+      this.input?.pause();
+    }
   };
 
   constructor(
@@ -699,13 +713,18 @@ class SerialPlumbing {
     while (this.pending.length > 0) {
       const head = this.pending[0]!;
       const n = uart.pushInput(head);
+      this.pendingBytes -= n;
       if (n === head.length) this.pending.shift();
       else {
         this.pending[0] = head.subarray(n);
         clearTimeout(this.retry);
         this.retry = setTimeout(() => this.flush(), 5);
-        return;
+        break;
       }
+    }
+    if (this.inputPaused && this.pendingBytes <= INPUT_HIGH_WATER / 4) {
+      this.inputPaused = false;
+      this.input?.resume();
     }
   }
 }
