@@ -1,6 +1,6 @@
 // Vmm.builder(): sugar over VmConfig for the library, in Cloud Hypervisor's vocabulary. Each
-// call checks what it is given at once (a bad size is an error where it was written, not at
-// start()); build() gives the VmConfig, start() boots it.
+// call checks what it is given at once (a bad size, a misspelt option, a path that is no string:
+// an error where it was written, not at start()); build() gives the VmConfig, start() boots it.
 import { VmmError } from '@vmm/hypervisor';
 import {
   MAX_VCPUS,
@@ -12,6 +12,17 @@ import {
   type VmConfig,
   type VsockConfig,
 } from '../config';
+import {
+  DISK_FIELDS,
+  NET_FIELDS,
+  SHARE_FIELDS,
+  VSOCK_FIELDS,
+  fieldFault,
+  isBoolean,
+  oneOf,
+  optional,
+  type Check,
+} from '../config-shape';
 import { parseByteSize } from '../size';
 import { Vm, type VmStartOptions } from './vm';
 
@@ -41,16 +52,18 @@ export class VmBuilder {
   private quirks: VmConfig['hostQuirks'] = defaultConfig.hostQuirks;
 
   kernel(path: string): this {
-    this.kernelPath = path;
+    this.kernelPath = checkPath('kernel', path);
     return this;
   }
 
   initrd(path: string): this {
-    this.initrdPath = path;
+    this.initrdPath = checkPath('initrd', path);
     return this;
   }
 
   cmdline(text: string): this {
+    if (typeof text !== 'string')
+      throw optionError(`cmdline(${show(text)}): give the command line as a string`);
     this.commandLine = text;
     return this;
   }
@@ -58,7 +71,8 @@ export class VmBuilder {
   /** vCPUs at boot; `nested: true` lets the guest be a hypervisor itself (VMX/SVM shown; default off). */
   cpus(boot: number, options: { nested?: boolean } = {}): this {
     if (!Number.isInteger(boot) || boot < 1 || boot > MAX_VCPUS)
-      throw new VmmError('ECPUS', `cpus(${boot}): give a whole number from 1 to ${MAX_VCPUS}`);
+      throw new VmmError('ECPUS', `cpus(${show(boot)}): give a whole number from 1 to ${MAX_VCPUS}`);
+    checkOptions('cpus', options, { nested: optional(isBoolean) });
     this.bootCpus = boot;
     this.nestedVirt = options.nested === true;
     return this;
@@ -77,11 +91,13 @@ export class VmBuilder {
   }
 
   disk(disk: DiskConfig): this {
+    checkOptions('disk', disk, DISK_FIELDS);
     this.disks.push({ ...disk });
     return this;
   }
 
   net(net: NetInterfaceConfig = {}): this {
+    checkOptions('net', net, NET_FIELDS);
     this.nets.push({ ...net });
     return this;
   }
@@ -91,6 +107,7 @@ export class VmBuilder {
    * the directory are checked when the VM is created.
    */
   share(share: ShareConfig): this {
+    checkOptions('share', share, SHARE_FIELDS);
     this.shares.push({ ...share });
     return this;
   }
@@ -105,12 +122,13 @@ export class VmBuilder {
    * `agent: false`; `socket` serves Firecracker's hybrid vsock on a Unix socket too.
    */
   vsock(options: { cid: number; socket?: string; agent?: boolean }): this {
-    const { cid } = options;
+    const { cid } = options ?? {};
     if (!Number.isInteger(cid) || cid < 3 || cid > 0xfffffffe)
       throw new VmmError(
         'EVSOCKCID',
-        `vsock({ cid: ${cid} }): the guest's CID is a whole number from 3 to 4294967294`,
+        `vsock({ cid: ${show(cid)} }): the guest's CID is a whole number from 3 to 4294967294`,
       );
+    checkOptions('vsock', options, VSOCK_FIELDS);
     this.vsockConfig = { cid, agent: options.agent ?? true };
     if (options.socket !== undefined) this.vsockConfig.socket = options.socket;
     return this;
@@ -118,6 +136,10 @@ export class VmBuilder {
 
   /** Where the guest's console goes; capture (the default here) hands it to vm.console. */
   console(options: ConsoleOptions = {}): this {
+    checkOptions('console', options, {
+      capture: optional(isBoolean),
+      device: optional(oneOf('serial', 'virtio')),
+    });
     const mode: SerialConfig = options.capture === false ? { mode: 'off' } : { mode: 'capture' };
     if (options.device === 'virtio') this.consoleConfig = mode;
     else this.serialConfig = mode;
@@ -131,11 +153,15 @@ export class VmBuilder {
   }
 
   seccomp(setting: NonNullable<VmConfig['seccomp']>): this {
+    if (!oneOf('on', 'log', 'off')(setting))
+      throw optionError(`seccomp(${show(setting)}): give 'on', 'log' or 'off'`);
     this.seccompSetting = setting;
     return this;
   }
 
   hostQuirks(setting: VmConfig['hostQuirks']): this {
+    if (!oneOf('auto', 'off')(setting))
+      throw optionError(`hostQuirks(${show(setting)}): give 'auto' or 'off'`);
     this.quirks = setting;
     return this;
   }
@@ -168,4 +194,32 @@ export class VmBuilder {
   start(options: VmStartOptions = {}): Promise<Vm> {
     return Vm.start(this.build(), options);
   }
+}
+
+const show = (v: unknown): string => {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+};
+
+const optionError = (message: string) => new VmmError('EOPTION', message);
+
+/** A path given to kernel() or initrd(): a string that is not empty. */
+function checkPath(call: string, path: unknown): string {
+  if (typeof path !== 'string' || path === '')
+    throw optionError(`${call}(${show(path)}): give the file's path`);
+  return path;
+}
+
+/** An options object: every field it names is one `fields` knows, of the kind it takes. */
+function checkOptions(call: string, value: unknown, fields: Record<string, Check>): void {
+  const f = fieldFault(fields, value, true);
+  if (!f) return;
+  if (f.unknown) throw optionError(`${call}(): unknown option '${f.field}' (the options: ${f.what})`);
+  if (f.field === '') throw optionError(`${call}(${show(value)}): give ${f.what}`);
+  throw optionError(
+    `${call}(): ${f.field} must be ${f.what} (got ${show((value as Record<string, unknown>)[f.field])})`,
+  );
 }

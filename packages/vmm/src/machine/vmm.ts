@@ -19,6 +19,8 @@ import { buildAcpiTables } from '../arch/x86_64/acpi/index';
 import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
 import { bootMsrs, loadKernel, memoryLayout, vcpuCpuid, type BootPlan } from '../arch/x86_64/index';
 import type { VmConfig } from '../config';
+import { configFault } from '../config-shape';
+import { checkRamSize } from '../arch/x86_64/memory-map';
 import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
 import type { SerialConfig } from '../config';
 import type { StopReason } from '../vcpu/protocol';
@@ -170,6 +172,15 @@ export class Vmm {
    * are only opened, for a reboot.
    */
   private static async open(config: VmConfig, options: VmmOptions, checkBoot: boolean): Promise<Vmm> {
+    // A config from a library caller's own code has not been through a parser: a field of the
+    // wrong type is named here, not met as a TypeError in a device.
+    const fault = configFault(config);
+    if (fault) {
+      // A RAM size of the right type that the machine does not take: checkRamSize says why.
+      if (fault.field === 'memory' && Number.isSafeInteger(config.memory?.size))
+        checkRamSize(config.memory.size);
+      throw new VmmError('ECONFIG', `the VM's config: ${fault.field || 'it'} must be ${fault.what}`);
+    }
     if (config.serial.mode === 'tty' && config.console?.mode === 'tty') {
       throw new VmmError(
         'ECONSOLE',

@@ -4,7 +4,7 @@
 // written last, so a snapshot cut short has none and is refused; on the way back in every field is
 // checked before anything is used (a snapshot is a file anyone could have edited).
 import type { VmConfig } from '../config';
-import { configFault } from './config-shape';
+import { configFault } from '../config-shape';
 import { SnapshotError } from './errors';
 import { SNAPSHOT_VERSION } from './version';
 
@@ -79,7 +79,7 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
   }
   if (typeof m.createdAt !== 'string') bad('createdAt is missing');
   const fault = configFault(m.config);
-  if (fault !== undefined) bad(`config.${fault} is missing or malformed`);
+  if (fault !== undefined) bad(`config${fault.field ? `.${fault.field}` : ''} is missing or malformed`);
   const files = m.files;
   if (!isObject(files)) return bad('files is missing');
   for (const name of [KVM_STATE_FILE, DEVICES_FILE]) {
