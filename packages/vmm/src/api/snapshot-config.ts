@@ -1,7 +1,7 @@
 // The bodies of vm.snapshot (VmSnapshotConfig) and vm.restore (RestoreConfig), as in
 // cloud-hypervisor.yaml: a file:// URL naming a directory on this host ("file:///var/snap"),
 // read into its absolute path. Only the fields we can honour are taken.
-import { fileURLToPath } from 'node:url';
+import { directoryOfFileUrl } from '../snapshot/dir-url';
 import { JsonObject } from './json-fields';
 
 export interface RestoreRequest {
@@ -29,25 +29,7 @@ export function restoreFromCh(body: unknown): RestoreRequest {
 /** A file:// URL with an absolute path and nothing else (no host, query or fragment). */
 function directoryOf(o: JsonObject, key: string): string {
   const text = o.string(key, { required: true, nonEmpty: true });
-  let url: URL | undefined;
-  try {
-    // WHATWG URL parsing takes "file:x" as file:///x: only the full form is taken.
-    url = text.startsWith('file://') ? new URL(text) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || url.protocol !== 'file:' || url.host !== '' || url.search !== '' || url.hash !== '') {
-    throw o.refuse(
-      key,
-      `is '${text.slice(0, 200)}': give a file:// URL of a directory, e.g. file:///var/lib/vmm/snap`,
-    );
-  }
-  let dir: string;
-  try {
-    dir = fileURLToPath(url);
-  } catch (e) {
-    throw o.refuse(key, `is '${text.slice(0, 200)}': ${(e as Error).message}`);
-  }
-  if (dir.includes('\0')) throw o.refuse(key, 'holds a NUL byte');
-  return dir;
+  const r = directoryOfFileUrl(text);
+  if ('problem' in r) throw o.refuse(key, `is '${text.slice(0, 200)}': ${r.problem}`);
+  return r.dir;
 }

@@ -3,9 +3,9 @@
 // end costs at most KEEP_BYTES of history and MAX_LINE bytes of a line without a newline.
 import { PassThrough } from 'node:stream';
 import { VmmError } from '@vmm/hypervisor';
+import { timerMs } from './timer-ms';
 
 /** The longest wait setTimeout keeps (2^31 - 1 ms, ~24.8 days); a longer one fires at once. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Output kept for waitFor() (the newest; older output is gone from it). */
 const KEEP_BYTES = 1024 * 1024;
@@ -49,6 +49,11 @@ export class ConsoleCapture {
 
   /** Send text (or bytes) to the guest's console input. */
   write(data: string | Uint8Array): void {
+    if (typeof data !== 'string' && !(data instanceof Uint8Array))
+      throw new VmmError(
+        'EINVAL',
+        `console.write: give a string or bytes (a Uint8Array), not ${typeof data}`,
+      );
     this.input.write(data);
   }
 
@@ -58,15 +63,16 @@ export class ConsoleCapture {
    */
   waitFor(pattern: RegExp | string, options: WaitForOptions = {}): Promise<RegExpMatchArray | string> {
     const from = options.fromNow ? this.dropped + this.text.length : this.dropped;
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    // setTimeout would take a negative, NaN or huge time as 1 ms: say so instead.
-    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(
-        new VmmError(
+    let timeoutMs: number;
+    try {
+      timeoutMs = timerMs('console.waitFor: timeoutMs', options.timeoutMs ?? 30_000);
+      if (typeof pattern !== 'string' && !(pattern instanceof RegExp))
+        throw new VmmError(
           'EINVAL',
-          `console.waitFor: timeoutMs ${timeoutMs} is not a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`,
-        ),
-      );
+          `console.waitFor: the pattern ${String(pattern)} is not a RegExp or a string`,
+        );
+    } catch (e) {
+      return Promise.reject(e as Error);
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -11,6 +11,8 @@ import type { ExecOptions, ExecResult } from '../agent/exec';
 import type { SerialConfig, VmConfig } from '../config';
 import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
 import { ConsoleCapture } from './console-capture';
+import { snapshotDirOf } from './snapshot-dir';
+import { timerMs } from './timer-ms';
 import type { Forward, ForwardOptions } from './forward';
 import type { Socks5Options, Socks5Server } from './socks5';
 
@@ -103,6 +105,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
    * It comes back paused, as it was saved: resume() runs it. The console is captured here.
    */
   static async restore(dir: string, options: VmRestoreOptions = {}): Promise<Vm> {
+    dir = snapshotDirOf('Vm.restore', dir);
     const vm = new Vm();
     const serial = options.serial ?? { mode: 'capture' };
     const prefault = options.prefault === true;
@@ -124,7 +127,7 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
    */
   async snapshot(dir: string): Promise<void> {
     this.expectState('snapshot', 'paused');
-    await this.machine().snapshot(dir);
+    await this.machine().snapshot(snapshotDirOf('vm.snapshot', dir));
   }
 
   get state(): VmState {
@@ -263,11 +266,12 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
    * systemd-logind). A paused VM cannot answer: it is stopped at once.
    */
   async shutdown(options: ShutdownOptions = {}): Promise<VmExit> {
+    const grace = timerMs('vm.shutdown: graceMs', options.graceMs ?? 10_000);
     if (this.current === 'stopped') return this.exited;
     if (this.current === 'paused' || this.current === 'starting') return this.stop();
     const viaAgent = this.vmm?.config.vsock?.agent === true;
     this.setState('stopping');
-    const grace = options.graceMs ?? 10_000;
+
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), grace)));
     // A guest that cannot be asked is stopped after the grace period.
@@ -297,7 +301,8 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   }
 
   private async boot(create: (options: VmmOptions) => Promise<Vmm>, options: VmStartOptions): Promise<void> {
-    this.agentTimeoutMs = options.agentTimeoutMs ?? this.agentTimeoutMs;
+    const timeoutMs = timerMs('start: timeoutMs', options.timeoutMs ?? 60_000);
+    this.agentTimeoutMs = timerMs('start: agentTimeoutMs', options.agentTimeoutMs ?? this.agentTimeoutMs);
     let running: () => void = () => {};
     const started = new Promise<void>((r) => (running = r));
     const vmm = await create({
@@ -328,7 +333,6 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
       this.emit('exit', exit);
       this.settle(exit);
     });
-    const timeoutMs = options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       started.then(() => 'running' as const),

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vm, Vmm, VmmError, type VmState } from '../../src/index';
@@ -148,6 +149,16 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
         tail = vm.console.output.slice(vm.console.output.lastIndexOf('\n') + 1);
         await vm.snapshot(snap);
         await expect(vm.snapshot(snap)).rejects.toMatchObject({ code: 'ESNAPSHOTEXISTS' });
+        // The same directory as a file:// URL (the REST API's form) is that directory; any other
+        // URL is refused (before, 'http://host/x' made a directory 'http:' here).
+        await expect(vm.snapshot(pathToFileURL(snap).href)).rejects.toMatchObject({
+          code: 'ESNAPSHOTEXISTS',
+        });
+        await expect(vm.snapshot('http://host/x')).rejects.toMatchObject({
+          code: 'ESNAPSHOTDIR',
+          message: expect.stringMatching(/a snapshot is a directory on this host/),
+        });
+        expect(fs.existsSync('http:')).toBe(false);
         expect(fs.readdirSync(snap).sort()).toEqual(['devices.json', 'kvm.state', 'manifest.json', 'memory']);
         // Only what the guest touched is stored: a few MiB of 256.
         expect(fs.statSync(path.join(snap, 'memory')).blocks * 512).toBeLessThan(16 * 2 ** 20);
@@ -158,7 +169,7 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
 
     it('restored twice (the second with prefault), each VM comes back paused and counts on from where the first stopped', async () => {
       const a = await Vm.restore(snap, START);
-      const b = await Vm.restore(snap, { ...START, prefault: true });
+      const b = await Vm.restore(pathToFileURL(snap).href, { ...START, prefault: true });
       try {
         expect(a.state).toBe('paused');
         await sleep(500);
