@@ -166,6 +166,21 @@ describe('vmm command-line errors', () => {
     },
   );
 
+  it.each([
+    [
+      'a file that is not a network namespace',
+      '/etc/passwd',
+      /\/etc\/passwd: .*\(it is not a network namespace: give \/var\/run\/netns\/NAME/,
+    ],
+    ['a path that does not exist', '/nonexistent-netns', /\/nonexistent-netns does not exist: create it/],
+  ])('vmm nat --netns with %s: exit 1, one line saying what', (_what, netns, message) => {
+    // Before, any failure to enter the namespace said "vmm nat needs CAP_SYS_ADMIN: run as root".
+    const r = vmm('nat', '--netns', netns);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(oneLine(r.err)).toBe(true);
+  });
+
   it("vmm doctor names this host's virtualization kind and, when KVM is unusable, how to fix it", () => {
     const r = vmm('doctor');
     expect(r.out).toContain(`virtualization: ${p.virtualization}`);

@@ -1,7 +1,7 @@
 // Running a few system calls inside another network namespace: setns(2) with CLONE_NEWNET on the
 // calling thread (allowed in a multi-threaded process for network namespaces), then back.
 import { NetSysError } from './errors';
-import { CLONE_NEWNET, netLibc, O_CLOEXEC, O_RDONLY } from './sys';
+import { CLONE_NEWNET, EINVAL, EPERM, netLibc, O_CLOEXEC, O_RDONLY } from './sys';
 
 /** `/proc/PID/ns/net` for a PID, or the path as given (e.g. /var/run/netns/NAME). */
 export function netnsPath(pathOrPid: string): string {
@@ -37,10 +37,17 @@ export function withNetns<T>(pathOrPid: string, fn: () => T): T {
     try {
       if (libc.setns(target, CLONE_NEWNET) !== 0) {
         const e = libc.errno();
+        // setns(2): EINVAL, the file is not a network namespace; EPERM, no CAP_SYS_ADMIN.
+        const why =
+          e === EINVAL
+            ? 'it is not a network namespace: give /var/run/netns/NAME (ip netns add NAME) or a PID'
+            : e === EPERM
+              ? 'vmm nat needs CAP_SYS_ADMIN: run as root'
+              : 'check the path or PID';
         throw new NetSysError(
           'setns',
           e,
-          `cannot enter network namespace ${netnsPath(pathOrPid)}: ${libc.strerror(e)} (vmm nat needs CAP_SYS_ADMIN: run as root)`,
+          `cannot enter network namespace ${netnsPath(pathOrPid)}: ${libc.strerror(e)} (${why})`,
         );
       }
     } finally {
