@@ -1,4 +1,4 @@
-// Child process of hostile-guests.test.ts: the library with COM1 captured and a guest (`stream`)
+// Child process of unread-output.test.ts: the library with COM1 captured and a guest (`stream`)
 // that writes it without a pause. This thread stays busy long enough for the capture pipe to fill,
 // then types into the console. Prints one JSON line when its event loop is back and the guest's
 // output flows again. A monitor that deadlocks here (the vCPU waiting on the full pipe while
