@@ -137,6 +137,16 @@ describe('vmm command-line errors', () => {
       /serial output .*serial\.fifo cannot be written \(ENXIO\): it is a FIFO that no process reads: start its reader first/,
     ],
     [
+      'an initrd larger than guest RAM (a sparse 10 GiB file; before, "Invalid typed array length")',
+      () => {
+        const f = path.join(dir, 'huge.initrd');
+        fs.closeSync(fs.openSync(f, 'w'));
+        fs.truncateSync(f, 10 * 2 ** 30);
+        return ['--kernel', guest, '--initrd', f, '--memory', 'size=256M'];
+      },
+      /initrd .*huge\.initrd \(10240 MiB\) is larger than the guest's RAM \(256 MiB\)/,
+    ],
+    [
       'a disk image not a multiple of 512 bytes',
       () => {
         const f = path.join(dir, 'odd.img');

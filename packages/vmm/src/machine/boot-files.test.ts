@@ -73,4 +73,24 @@ describe('BootImages', () => {
     expect(readBootFiles({ kernel: write('k7', 'K7'), initrd }).kernel.length).toBe(2);
     expect(openFds()).toBe(fds);
   });
+
+  it('refuses an initrd larger than guest RAM before reading it (a 10 GiB one was an "Invalid typed array length")', () => {
+    const big = path.join(dir, 'big-initrd');
+    fs.closeSync(fs.openSync(big, 'w'));
+    fs.truncateSync(big, 10 * 2 ** 30); // sparse: nothing is written
+    const files = BootImages.open({ kernel: write('k8', 'K'), initrd: big, memory: { size: 256 * 2 ** 20 } });
+    try {
+      expect(() => files.hold()).toThrow(
+        expect.objectContaining({
+          code: 'EINITRD',
+          message: expect.stringMatching(
+            /initrd .*big-initrd \(10240 MiB\) is larger than the guest's RAM \(256 MiB\): give the VM more memory or a smaller initrd/,
+          ),
+        }),
+      );
+    } finally {
+      files.close();
+      fs.rmSync(big);
+    }
+  });
 });

@@ -54,6 +54,8 @@ export class BootImages {
   private constructor(
     private readonly kernelFile: OpenBootFile,
     private readonly initrdFile: OpenBootFile | undefined,
+    /** Guest RAM: an initrd larger cannot be loaded, and is refused before it is read. */
+    private readonly ramSize: number | undefined,
   ) {
     const file = kernelFile;
     let length = fileSize(file);
@@ -77,12 +79,12 @@ export class BootImages {
   }
 
   /** Opens both files and checks them (regular files, the kernel not empty). */
-  static open(config: Pick<VmConfig, 'kernel' | 'initrd'>): BootImages {
+  static open(config: Pick<VmConfig, 'kernel' | 'initrd'> & { memory?: VmConfig['memory'] }): BootImages {
     const kernelFile = openBootFile(config.kernel, 'kernel', 'EKERNEL');
     let initrdFile: OpenBootFile | undefined;
     try {
       initrdFile = config.initrd === undefined ? undefined : openBootFile(config.initrd, 'initrd', 'EINITRD');
-      return new BootImages(kernelFile, initrdFile);
+      return new BootImages(kernelFile, initrdFile, config.memory?.size);
     } catch (e) {
       fs.closeSync(kernelFile.fd);
       if (initrdFile) fs.closeSync(initrdFile.fd);
@@ -106,7 +108,17 @@ export class BootImages {
           const size = fileSize(this.initrdFile);
           const suffix = this.suffix;
           const start = suffix ? suffix.at(size) : size;
-          initrd = HostBuffer.alloc(suffix ? start + suffix.archive.length : size);
+          const total = suffix ? start + suffix.archive.length : size;
+          // Refused before a byte is read (a 10 GiB file failed as "Invalid typed array length").
+          if (this.ramSize !== undefined && total > this.ramSize) {
+            const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+            throw new BootFileError(
+              'EINITRD',
+              `initrd ${this.initrdFile.path} (${mib(total)}) is larger than the guest's RAM (${mib(this.ramSize)}): ` +
+                'give the VM more memory or a smaller initrd',
+            );
+          }
+          initrd = HostBuffer.alloc(total);
           readWhole(this.initrdFile, initrd.bytes.subarray(0, size));
           if (suffix) initrd.bytes.set(suffix.archive, start);
         }
