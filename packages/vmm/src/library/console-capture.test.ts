@@ -29,3 +29,20 @@ describe('ConsoleCapture input and patterns from JavaScript callers', () => {
     expect(c.input.read()?.toString()).toBe('ok!');
   });
 });
+
+describe('ConsoleCapture.write and a guest that does not read', () => {
+  it('says when its input is backed up, and drains when read', async () => {
+    const c = new ConsoleCapture(() => {});
+    // As the monitor's serial side does past 64 KiB held: the input stops flowing.
+    c.input.pause();
+    let accepted = 0;
+    while (c.write('x'.repeat(4096))) accepted += 4096;
+    // true while it takes more, false at the stream's own high-water mark (not unbounded)
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(1024 * 1024);
+    const drained = new Promise((r) => c.input.once('drain', r));
+    c.input.on('data', () => {});
+    c.input.resume();
+    await drained;
+  });
+});

@@ -47,14 +47,18 @@ export class ConsoleCapture {
     return this.text;
   }
 
-  /** Send text (or bytes) to the guest's console input. */
-  write(data: string | Uint8Array): void {
+  /**
+   * Send text (or bytes) to the guest's console input. False when the guest has not read what came
+   * before (past 64 KiB held for it, the input is paused): what was given is kept, and a caller
+   * that sends much waits for `input`'s 'drain' before it writes more.
+   */
+  write(data: string | Uint8Array): boolean {
     if (typeof data !== 'string' && !(data instanceof Uint8Array))
       throw new VmmError(
         'EINVAL',
         `console.write: give a string or bytes (a Uint8Array), not ${typeof data}`,
       );
-    this.input.write(data);
+    return this.input.write(data);
   }
 
   /**
