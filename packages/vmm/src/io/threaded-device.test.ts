@@ -3,6 +3,7 @@
 // the thread's seccomp filter on. What the thread served shows in the counters it publishes,
 // and the main thread's instance of the model served nothing.
 import fs from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemfdGuestMemory, createHostNotifier } from '@vmm/hypervisor';
 import { RngDevice, TRANSPORT_FEATURES, type DeviceThreadSpec } from '@vmm/virtio';
@@ -82,6 +83,36 @@ describe('a device served in its own thread from its threadSpec()', () => {
     // Running now: a pause waits for it, and its queues come from the thread.
     device.pause();
     expect(device.queueStates()?.[0]).toMatchObject({ nextAvail: 1, nextUsed: 1 });
+  }, 90_000);
+
+  it('closed while its thread still loads, the thread is not terminated mid-load: it applies the stop once loaded and exits by itself, and what it uses is closed after', async () => {
+    // Terminating a thread inside koffi's native registration aborts the whole process (seen in CI:
+    // a guest powered off while its disk's thread was still loading).
+    const closedModel = vi.fn();
+    const model = Object.assign(new RngDevice(), {
+      threadSpec: (): DeviceThreadSpec => ({
+        module: new URL('./test-support/slow-rng.ts', import.meta.url).href,
+        exportName: 'createSlowRngDevice',
+        options: { queueSize: 256 },
+        syscalls: [],
+      }),
+      close: closedModel,
+    });
+    const device = new ThreadedDevice(model, { name: 'rng', pollUs: 0 });
+    const worker = (device as unknown as { worker: Worker }).worker;
+    const wakeFd = (device as unknown as { wake: { fd: number } }).wake.fd;
+    const exited = new Promise<number>((r) => worker.once('exit', r));
+    const t0 = performance.now();
+    device.close();
+    expect(performance.now() - t0).toBeLessThan(SLOW_LOAD_MS / 2); // close() does not wait for it
+    // Until it is gone, its wake-up eventfd stays open and the model is not closed.
+    expect(fs.readlinkSync(`/proc/self/fd/${wakeFd}`)).toMatch(/eventfd/);
+    expect(closedModel).not.toHaveBeenCalled();
+    // Exit code 0: its own process.exit(0) on 'stop'; a terminated worker exits with 1.
+    expect(await exited).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThan(SLOW_LOAD_MS * 0.9);
+    expect(closedModel).toHaveBeenCalledTimes(1);
+    expect(() => fs.readlinkSync(`/proc/self/fd/${wakeFd}`)).toThrow();
   }, 90_000);
 
   it('a spec the thread cannot build from says so in a log line, and the thread gives its RAM back', async () => {

@@ -24,6 +24,8 @@ import {
   type DeviceThreadReport,
 } from './device-thread-protocol';
 
+/** How long a device closed while its thread still loads waits for it to exit by itself. */
+const LOADING_CLOSE_MS = 60_000;
 /**
  * How long a command that takes something from the running thread may wait for it. The thread
  * answers between two pieces of work (milliseconds); only a stalled file system makes it wait
@@ -259,14 +261,30 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.closed = true;
     this.attached = undefined;
     const stopped = this.command({ type: 'stop' }, true);
+    if (stopped === 'posted') {
+      // Still loading. Terminated now, it could be inside koffi's native registration, and that
+      // aborts the whole process ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", seen
+      // in CI when a guest powered off while its disk's thread loaded). It applies the stop first
+      // thing once loaded and exits by itself; the process waits for it, and what it reads or may
+      // build its device over (the wake-up eventfd, the port, the model's files, shared by number)
+      // is closed once it is gone.
+      this.worker.ref();
+      // A load that never ends (its files on a stalled file system) must not hold the process for ever.
+      const last = setTimeout(() => void this.worker.terminate(), LOADING_CLOSE_MS);
+      last.unref();
+      this.worker.once('exit', () => {
+        clearTimeout(last);
+        this.port.close();
+        this.wake.close();
+        this.model.close?.();
+      });
+      return;
+    }
     void this.worker.terminate();
     this.port.close();
     this.wake.close();
-    // A thread that did not stop may still be in a read or write on the model's files: leave them
-    // open. One still loading may yet build its device over them (they are shared by number):
-    // close them once it has exited.
+    // A thread that did not stop may still be in a read or write on the model's files: leave them open.
     if (stopped === 'applied') this.model.close?.();
-    else if (stopped === 'posted') this.worker.once('exit', () => this.model.close?.());
   }
 
   /** Whether the thread has loaded and runs its loop. */
