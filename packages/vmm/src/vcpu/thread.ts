@@ -17,6 +17,8 @@ export class VcpuThread {
   /** Resolves when the thread has attached its vCPU and is about to run it (never, if it stopped first). */
   readonly ready: Promise<void>;
   private onReady: () => void = () => {};
+  /** It posted 'ready': its modules are loaded and its vCPU attached. */
+  private attached = false;
   private readonly worker: Worker;
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   private readonly words = new Int32Array(this.control);
@@ -35,6 +37,7 @@ export class VcpuThread {
     // A running vCPU keeps the process alive (pooled workers start unref'd).
     this.worker.ref();
     this.ready = new Promise((resolve) => (this.onReady = resolve));
+    void this.ready.then(() => (this.attached = true));
     this.stopped = new Promise((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'notice') notice?.(m.kind, m.line);
@@ -86,7 +89,17 @@ export class VcpuThread {
     Atomics.notify(this.words, CONTROL_PAUSE);
   }
 
-  async terminate(): Promise<void> {
+  /**
+   * End the thread. One that has not attached its vCPU yet is still loading: terminated inside
+   * koffi's native registration it would abort the whole process, so it is left to see the stop
+   * once loaded and end by itself (at most `loadingMs` more), and only then terminated.
+   */
+  async terminate(loadingMs = 60_000): Promise<void> {
+    if (!this.attached) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.stopped, new Promise((r) => (timer = setTimeout(r, loadingMs)))]);
+      clearTimeout(timer);
+    }
     await this.worker.terminate();
   }
 }
