@@ -52,6 +52,8 @@ async function main(init: VcpuWorkerInit): Promise<void> {
   irqWord.writeBigUInt64LE(1n);
   let event: StopReason | undefined;
 
+  const stopRequested = () => Atomics.load(control, CONTROL_STOP) !== 0;
+  const pauseRequested = () => Atomics.load(control, CONTROL_PAUSE) !== 0;
   const pio = new PioBus();
   const uart = new Uart16550(
     init.uart.state,
@@ -63,8 +65,8 @@ async function main(init: VcpuWorkerInit): Promise<void> {
           notice: (kind, line) => post({ type: 'notice', kind, line }),
           // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal
           // or pipe that nobody reads; a pause holds the byte back and parks (park() sends it).
-          stopping: () => Atomics.load(control, CONTROL_STOP) !== 0,
-          pausing: () => Atomics.load(control, CONTROL_PAUSE) !== 0,
+          stopping: stopRequested,
+          pausing: pauseRequested,
         },
     { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
   );
@@ -81,7 +83,6 @@ async function main(init: VcpuWorkerInit): Promise<void> {
   // Everything this thread opens or loads is in place: from here on it only runs the guest.
   if (init.seccomp !== 'off') installSeccomp(vcpuThreadPolicy(init.vcpu.threadIoctls ?? []), init.seccomp);
   post({ type: 'ready' });
-  const stopRequested = () => Atomics.load(control, CONTROL_STOP) !== 0;
   // Parked outside KVM_RUN: the vCPU's state is still and can be read (a snapshot) until resumed.
   // The word holds the pause request's generation: each request is answered once, even one that
   // comes while the thread is still parked for the one before.
@@ -104,7 +105,7 @@ async function main(init: VcpuWorkerInit): Promise<void> {
     {
       pending: (last) => {
         if (event) return event;
-        if (Atomics.load(control, CONTROL_PAUSE) !== 0) {
+        if (pauseRequested()) {
           // Park only after a run that ran no guest code. An io or mmio exit is finished only when
           // KVM_RUN is entered again (an `out` leaves RIP on itself): parked now, a snapshot would
           // save it unfinished and the restored guest would do it again (a byte printed twice).

@@ -6,6 +6,14 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadNodeOptions, withoutRefused } from './io/thread-node-options';
 
+/**
+ * How long a thread that must end while it is still loading is given to load and end by itself.
+ * Terminated in the middle of koffi's native registration, a worker aborts the whole process
+ * ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw"); only a load that never ends (its
+ * files on a stalled file system) is terminated, after this.
+ */
+export const LOADING_EXIT_MS = 60_000;
+
 export function startWorker(name: 'pool-worker' | 'device-thread', given: WorkerOptions): Worker {
   // Without the process's preloads: these threads install a seccomp filter (io/thread-node-options.ts).
   const options = { ...threadNodeOptions(), ...given };

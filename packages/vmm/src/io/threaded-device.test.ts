@@ -30,6 +30,18 @@ function boot(device: ThreadedDevice) {
   return { memory, driver, q, kick };
 }
 
+/** virtio-rng whose thread builds it from a module that takes SLOW_LOAD_MS to load. */
+function slowRngModel() {
+  return Object.assign(new RngDevice(), {
+    threadSpec: (): DeviceThreadSpec => ({
+      module: new URL('./test-support/slow-rng.ts', import.meta.url).href,
+      exportName: 'createSlowRngDevice',
+      options: { queueSize: 256 },
+      syscalls: [],
+    }),
+  });
+}
+
 describe('a device served in its own thread from its threadSpec()', () => {
   it('virtio-rng in a seccomp-filtered thread fills the guest buffers; its counters come from the thread', async () => {
     const model = new RngDevice();
@@ -51,14 +63,7 @@ describe('a device served in its own thread from its threadSpec()', () => {
 
   it('a thread that loads for longer than the stall timeout is not out of service: the driver reset, activation and a snapshot pause do not wait for it, and the request queued meanwhile is served', async () => {
     const lines: string[] = [];
-    const model = Object.assign(new RngDevice(), {
-      threadSpec: (): DeviceThreadSpec => ({
-        module: new URL('./test-support/slow-rng.ts', import.meta.url).href,
-        exportName: 'createSlowRngDevice',
-        options: { queueSize: 256 },
-        syscalls: [],
-      }),
-    });
+    const model = slowRngModel();
     // Commands to a running thread still time out after 1 s; its load takes SLOW_LOAD_MS.
     const device = new ThreadedDevice(model, {
       name: 'rng',
@@ -89,15 +94,7 @@ describe('a device served in its own thread from its threadSpec()', () => {
     // Terminating a thread inside koffi's native registration aborts the whole process (seen in CI:
     // a guest powered off while its disk's thread was still loading).
     const closedModel = vi.fn();
-    const model = Object.assign(new RngDevice(), {
-      threadSpec: (): DeviceThreadSpec => ({
-        module: new URL('./test-support/slow-rng.ts', import.meta.url).href,
-        exportName: 'createSlowRngDevice',
-        options: { queueSize: 256 },
-        syscalls: [],
-      }),
-      close: closedModel,
-    });
+    const model = Object.assign(slowRngModel(), { close: closedModel });
     const device = new ThreadedDevice(model, { name: 'rng', pollUs: 0 });
     const worker = (device as unknown as { worker: Worker }).worker;
     const wakeFd = (device as unknown as { wake: { fd: number } }).wake.fd;

@@ -13,7 +13,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { createHostNotifier, type EventNotifier, type GuestMemoryLease, type LogSink } from '@vmm/hypervisor';
 import type { DeviceContext, DeviceThreadSpec, SplitQueueState, VirtioDevice } from '@vmm/virtio';
 import type { SeccompSetting } from '../vcpu/protocol';
-import { startWorker } from '../worker-url';
+import { LOADING_EXIT_MS, startWorker } from '../worker-url';
 import {
   CONTROL_ACK,
   CONTROL_POSTED,
@@ -23,9 +23,6 @@ import {
   type DeviceThreadInit,
   type DeviceThreadReport,
 } from './device-thread-protocol';
-
-/** How long a device closed while its thread still loads waits for it to exit by itself. */
-const LOADING_CLOSE_MS = 60_000;
 /**
  * How long a command that takes something from the running thread may wait for it. The thread
  * answers between two pieces of work (milliseconds); only a stalled file system makes it wait
@@ -262,15 +259,12 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.attached = undefined;
     const stopped = this.command({ type: 'stop' }, true);
     if (stopped === 'posted') {
-      // Still loading. Terminated now, it could be inside koffi's native registration, and that
-      // aborts the whole process ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw", seen
-      // in CI when a guest powered off while its disk's thread loaded). It applies the stop first
-      // thing once loaded and exits by itself; the process waits for it, and what it reads or may
-      // build its device over (the wake-up eventfd, the port, the model's files, shared by number)
-      // is closed once it is gone.
+      // Still loading: not terminated now (LOADING_EXIT_MS; seen in CI when a guest powered off
+      // while its disk's thread loaded). It applies the stop first thing once loaded and exits by
+      // itself; the process waits for it, and what it reads or may build its device over (the
+      // wake-up eventfd, the port, the model's files, shared by number) is closed once it is gone.
       this.worker.ref();
-      // A load that never ends (its files on a stalled file system) must not hold the process for ever.
-      const last = setTimeout(() => void this.worker.terminate(), LOADING_CLOSE_MS);
+      const last = setTimeout(() => void this.worker.terminate(), LOADING_EXIT_MS);
       last.unref();
       this.worker.once('exit', () => {
         clearTimeout(last);

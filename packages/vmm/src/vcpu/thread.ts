@@ -3,6 +3,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Vcpu } from '@vmm/hypervisor';
 import { startPooledThread } from '../io/worker-pool';
+import { LOADING_EXIT_MS } from '../worker-url';
 import {
   CONTROL_PAUSE,
   CONTROL_STOP,
@@ -90,14 +91,13 @@ export class VcpuThread {
   }
 
   /**
-   * End the thread. One that has not attached its vCPU yet is still loading: terminated inside
-   * koffi's native registration it would abort the whole process, so it is left to see the stop
-   * once loaded and end by itself (at most `loadingMs` more), and only then terminated.
+   * End the thread. One that has not attached its vCPU yet is still loading: it is left to see the
+   * stop once loaded and end by itself (at most LOADING_EXIT_MS more), and only then terminated.
    */
-  async terminate(loadingMs = 60_000): Promise<void> {
+  async terminate(): Promise<void> {
     if (!this.attached) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.stopped, new Promise((r) => (timer = setTimeout(r, loadingMs)))]);
+      await Promise.race([this.stopped, new Promise((r) => (timer = setTimeout(r, LOADING_EXIT_MS)))]);
       clearTimeout(timer);
     }
     await this.worker.terminate();
