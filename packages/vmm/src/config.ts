@@ -86,7 +86,8 @@ export interface DiskConfig {
   pollUs?: number;
 }
 
-export const MAX_VCPUS = 254;
+/** The most vCPUs a VM can have: the x86 APIC id's limit (arch/x86_64/cpuid.ts). */
+export { MAX_VCPUS } from './arch/x86_64/cpuid';
 /** DiskConfig.pollUs when not given, and the largest taken (past it, polling is a spinning thread). */
 export const DEFAULT_DISK_POLL_US = 1000;
 export const MAX_DISK_POLL_US = 100_000;

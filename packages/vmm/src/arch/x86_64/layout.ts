@@ -18,9 +18,10 @@
 //   0xfee0_0000  LAPIC
 //   0x1_0000_0000  RAM that does not fit below the hole
 
-import { VmmError } from '@vmm/hypervisor';
+import { PAGE_SIZE, VmmError } from '@vmm/hypervisor';
+import { MMIO_SLOT_SIZE } from '@vmm/virtio';
 
-export const PAGE_SIZE = 0x1000;
+export { PAGE_SIZE };
 
 /** GDT (gdt.ts): 5 descriptors of 8 bytes. */
 export const GDT_START = 0x500;
@@ -66,7 +67,7 @@ export const MMIO_HOLE_END = 0x1_0000_0000;
 
 /** virtio-mmio devices: slot i at VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SLOT_SIZE. */
 export const VIRTIO_MMIO_BASE = 0xd000_0000;
-export const VIRTIO_MMIO_SLOT_SIZE = 0x200;
+export const VIRTIO_MMIO_SLOT_SIZE = MMIO_SLOT_SIZE;
 export const VIRTIO_MMIO_MAX_SLOTS = 64;
 
 /** IOAPIC and local APIC register windows (Intel SDM vol. 3 §10.4.1; 82093AA datasheet). */
