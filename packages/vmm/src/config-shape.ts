@@ -45,10 +45,10 @@ const isRamSize = check('a RAM size in bytes (whole 4 KiB pages)', (v) => {
 });
 
 const isSerial = check(
-  "{ mode: 'tty' }, { mode: 'capture' }, { mode: 'off' } or { mode: 'file', path, max? }",
+  "{ mode: 'tty' }, { mode: 'capture' }, { mode: 'off' }, { mode: 'null' } or { mode: 'file', path, max? }",
   (v) =>
     isObject(v) &&
-    (oneOf('tty', 'capture', 'off')(v.mode) ||
+    (oneOf('tty', 'capture', 'off', 'null')(v.mode) ||
       (v.mode === 'file' && isString(v.path) && optional(intIn(0, Number.MAX_SAFE_INTEGER))(v.max))),
 );
 

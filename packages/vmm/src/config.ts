@@ -4,9 +4,15 @@ import type { HostForward, OutboundDeny } from '@vmm/net';
 /**
  * Output to the terminal, to a file (at most `max` bytes, then dropped and marked), to the
  * library (`capture`: VmmOptions.output receives it, VmmOptions.input feeds it), or nowhere.
+ * Nowhere is `off` or `null` (Cloud Hypervisor's Off and Null): for virtio-console, `off` makes no
+ * device and `null` one whose output is dropped; COM1 is always there, so both are the latter.
  */
 export type SerialConfig =
-  { mode: 'tty' } | { mode: 'file'; path: string; max?: number } | { mode: 'capture' } | { mode: 'off' };
+  | { mode: 'tty' }
+  | { mode: 'file'; path: string; max?: number }
+  | { mode: 'capture' }
+  | { mode: 'off' }
+  | { mode: 'null' };
 
 export interface VmConfig {
   kernel: string;

@@ -19,7 +19,10 @@ export function parseKeyValues(
     let value: string;
     if (eq < 0) {
       if (!bare || !bare.values.includes(part)) {
-        throw new UsageError(`${flag}: '${part}' needs a value (key=value; keys: ${allowed.join(', ')})`);
+        const words = bare ? `${bare.values.join(', ')} or ` : '';
+        throw new UsageError(
+          `${flag}: '${part}' needs a value (${words}key=value; keys: ${allowed.join(', ')})`,
+        );
       }
       key = bare.key;
       value = part;

@@ -63,6 +63,14 @@ describe('vmm run flags', () => {
     });
   });
 
+  it('--serial and --console null: the device with its output dropped', () => {
+    const c = parseRunFlags([...base, '--serial', 'null', '--console', 'null']);
+    expect(c).toMatchObject({ serial: { mode: 'null' }, console: { mode: 'null' } });
+    expect(() => parseRunFlags([...base, '--console', 'nul'])).toThrow(
+      /'nul' needs a value \(tty, off, null or key=value; keys: mode, file, max\)/,
+    );
+  });
+
   it('--seccomp true|false|log, true by default', () => {
     expect(parseRunFlags(base)).toMatchObject({ seccomp: 'on' });
     expect(parseRunFlags([...base, '--seccomp', 'false'])).toMatchObject({ seccomp: 'off' });

@@ -32,8 +32,8 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   memory: { value: true, arg: 'size=SIZE', help: 'guest RAM, e.g. 512M or 4G (default size=512M)' },
   serial: {
     value: true,
-    arg: 'tty|file=PATH[,max=SIZE]|off',
-    help: 'COM1 16550: to this terminal (default), a file (at most max bytes, e.g. 100M), or nowhere',
+    arg: 'tty|file=PATH[,max=SIZE]|off|null',
+    help: 'COM1 16550: to this terminal (default), a file (at most max bytes, e.g. 100M), or nowhere (off and null alike: the port is always there)',
   },
   disk: {
     value: true,
@@ -55,8 +55,8 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   },
   console: {
     value: true,
-    arg: 'tty|file=PATH[,max=SIZE]|off',
-    help: 'virtio-console hvc0 (default off); a file holds at most max bytes',
+    arg: 'tty|file=PATH[,max=SIZE]|off|null',
+    help: 'virtio-console hvc0 (default off: no device); null: the device, its output dropped; a file holds at most max bytes',
   },
   rng: { value: false, help: 'virtio-rng fed from the host CSPRNG' },
   vsock: {
@@ -300,20 +300,23 @@ export function parseShare(text: string): ShareConfig {
 }
 
 export function parseSerial(flag: string, text: string): SerialConfig {
-  const kv = parseKeyValues(flag, text, ['mode', 'file', 'max'], { key: 'mode', values: ['tty', 'off'] });
+  const kv = parseKeyValues(flag, text, ['mode', 'file', 'max'], {
+    key: 'mode',
+    values: ['tty', 'off', 'null'],
+  });
   const file = kv.get('file');
   const mode = kv.get('mode');
   const max = kv.get('max');
   if (file !== undefined && mode !== undefined)
-    throw new UsageError(`${flag}: give either file=PATH or tty/off`);
+    throw new UsageError(`${flag}: give either file=PATH or tty/off/null`);
   if (max !== undefined && file === undefined) throw new UsageError(`${flag}: max=SIZE bounds a file=PATH`);
   if (file !== undefined) {
     const out: SerialConfig = { mode: 'file', path: file };
     if (max !== undefined) out.max = parseSize(max, `${flag} max`);
     return out;
   }
-  if (mode === 'tty' || mode === 'off') return { mode };
-  throw new UsageError(`${flag}: '${text}' is not tty, file=PATH or off`);
+  if (mode === 'tty' || mode === 'off' || mode === 'null') return { mode };
+  throw new UsageError(`${flag}: '${text}' is not tty, file=PATH, off or null`);
 }
 
 const NET_KEYS = ['mac', 'tap', 'hostfwd', 'host_loopback', 'dns', 'mtu', 'deny'];

@@ -30,7 +30,7 @@ export interface ChVmConfig {
 }
 
 export interface ChConsoleConfig {
-  mode: 'Off' | 'Tty' | 'File';
+  mode: 'Off' | 'Null' | 'Tty' | 'File';
   file?: string;
 }
 
@@ -177,8 +177,9 @@ function consoleFromCh(c: JsonObject | undefined): SerialConfig | undefined {
   }
   if (file !== undefined) throw c.refuse('file', `is given with mode ${mode}: it goes with mode File only`);
   if (mode === 'Off') return { mode: 'off' };
+  if (mode === 'Null') return { mode: 'null' };
   if (mode === 'Tty') return { mode: 'tty' };
-  throw c.refuse('mode', `is '${mode}': vmm takes Off, Tty or File`);
+  throw c.refuse('mode', `is '${mode}': vmm takes Off, Null, Tty or File`);
 }
 
 /** Run one of the library's own checks; its VmmError becomes a 400 naming the field. */
@@ -225,6 +226,7 @@ export function vmConfigToCh(config: VmConfig): ChVmConfig {
 function consoleToCh(c: SerialConfig): ChConsoleConfig {
   if (c.mode === 'file') return { mode: 'File', file: c.path };
   if (c.mode === 'tty') return { mode: 'Tty' };
+  if (c.mode === 'null') return { mode: 'Null' };
   // 'capture' (the library's) has no Cloud Hypervisor form; neither the API nor `vmm run` makes it.
   return { mode: 'Off' };
 }

@@ -225,7 +225,7 @@ describe('REST API server (VMs are stand-ins)', () => {
       [
         { ...CONFIG, serial: { mode: 'Pty' } },
         'EAPIVALUE',
-        /serial.mode is 'Pty': vmm takes Off, Tty or File/,
+        /serial.mode is 'Pty': vmm takes Off, Null, Tty or File/,
       ],
       [{ ...CONFIG, serial: { mode: 'File' } }, 'EAPIVALUE', /serial.file is required with mode File/],
       [{ ...CONFIG, serial: { mode: 'Tty', file: '/x' } }, 'EAPIVALUE', /serial.file is given with mode Tty/],
@@ -284,6 +284,17 @@ describe('REST API server (VMs are stand-ins)', () => {
       hostQuirks: 'auto',
       seccomp: 'on',
     });
+  });
+
+  it('mode Null (the device there, its output dropped) is taken for serial and console and comes back from vm.info', async () => {
+    const nulls = { ...CONFIG, serial: { mode: 'Null' }, console: { mode: 'Null' } };
+    expect(validate(schema('VmConfig'), nulls)).toEqual([]);
+    expect((await put('vm.create', body(nulls))).status).toBe(204);
+    expect((await get('vm.info')).json).toMatchObject({
+      config: { serial: { mode: 'Null' }, console: { mode: 'Null' } },
+    });
+    await put('vm.boot');
+    expect(h.booted[0]).toMatchObject({ serial: { mode: 'null' }, console: { mode: 'null' } });
   });
 
   it('a VM that does not boot is a 500 with the library code, and stays created', async () => {

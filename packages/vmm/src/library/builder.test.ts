@@ -70,6 +70,12 @@ describe('Vmm.builder() options', () => {
     expect(config.disks).toEqual([{ path: '/d', readonly: true, serial: 's', discard: 'ignore', pollUs: 0 }]);
     expect(config.console).toEqual({ mode: 'capture' });
   });
+
+  it('console({ capture: false }) keeps the device and drops its output', () => {
+    expect(b().console({ device: 'virtio', capture: false }).build().console).toEqual({ mode: 'null' });
+    expect(b().console({ capture: false }).build().serial).toEqual({ mode: 'null' });
+    expect(b().build().console).toBeUndefined();
+  });
 });
 
 describe('Vm.start(config) with a config built by hand', () => {

@@ -27,7 +27,10 @@ import { parseByteSize } from '../size';
 import { Vm, type VmStartOptions } from './vm';
 
 export interface ConsoleOptions {
-  /** Deliver the output to the library (vm.console, 'console-line' events); default true. */
+  /**
+   * Deliver the output to the library (vm.console, 'console-line' events); default true. False:
+   * the device is there and its output dropped (COM1 is there in every VM anyway).
+   */
   capture?: boolean;
   /** Which console: the serial port COM1 (ttyS0, default) or virtio-console (hvc0). */
   device?: 'serial' | 'virtio';
@@ -140,7 +143,7 @@ export class VmBuilder {
       capture: optional(isBoolean),
       device: optional(oneOf('serial', 'virtio')),
     });
-    const mode: SerialConfig = options.capture === false ? { mode: 'off' } : { mode: 'capture' };
+    const mode: SerialConfig = options.capture === false ? { mode: 'null' } : { mode: 'capture' };
     if (options.device === 'virtio') this.consoleConfig = mode;
     else this.serialConfig = mode;
     return this;

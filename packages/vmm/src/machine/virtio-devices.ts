@@ -84,6 +84,7 @@ function createConsole(
   captured: ((chunk: Buffer) => void) | undefined,
 ): VirtioDevice {
   if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
+  if (c.mode === 'null') return new ConsoleDevice({ log }); // present, its output dropped
   if (c.mode === 'capture') {
     const deliver = captured ?? (() => {});
     return new ConsoleDevice({

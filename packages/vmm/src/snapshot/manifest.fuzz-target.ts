@@ -45,7 +45,8 @@ export function fuzz(data: Uint8Array): void {
   if (!(Number.isSafeInteger(memory.size) && memory.size >= MIN_RAM_SIZE && memory.size <= MAX_RAM_SIZE))
     fail(`RAM of ${memory.size} bytes taken`);
   if (memory.size % 4096 !== 0) fail(`RAM of ${memory.size} bytes, not whole pages, taken`);
-  if (!['tty', 'file', 'capture', 'off'].includes(serial.mode)) fail(`serial mode ${serial.mode} taken`);
+  if (!['tty', 'file', 'capture', 'off', 'null'].includes(serial.mode))
+    fail(`serial mode ${serial.mode} taken`);
   if (serial.mode === 'file' && typeof serial.path !== 'string')
     fail('serial to a file without a path taken');
   for (const name of [KVM_STATE_FILE, DEVICES_FILE] as const) {

@@ -12,6 +12,7 @@ import {
   expectBlkPattern,
   expectBlkReadOnly,
   expectConsole,
+  expectConsoleTaken,
   expectRng,
 } from '../../../../test-vms/src/guests/virtio-checks.test-support';
 import { runToEnd, vmmCommand } from '../support/console-process';
@@ -94,6 +95,14 @@ describe.skipIf(!canRun)('virtio test guests on /dev/kvm under vmm run', () => {
     const r = await runToEnd(vmm(g['virtio-console']!, '--console', `file=${hvc}`));
     expect(r.code, r.err).toBe(0);
     expectConsole(r.out, hvc);
+  });
+
+  it('virtio-console null is a device whose output goes nowhere; off is no device', async () => {
+    const r = await runToEnd(vmm(g['virtio-console']!, '--console', 'null'));
+    expect(r.code, r.err).toBe(0);
+    expectConsoleTaken(r.out);
+    const off = await runToEnd(vmm(g['virtio-console']!, '--console', 'off'));
+    expect(off.out).toMatch(/no usable virtio-console device/);
   });
 
   it('finds each device among several (disk, console and rng together)', async () => {
