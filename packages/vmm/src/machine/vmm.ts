@@ -21,7 +21,7 @@ import { bootMsrs, loadKernel, memoryLayout, vcpuCpuid, type BootPlan } from '..
 import type { VmConfig } from '../config';
 import { configFault } from '../config-shape';
 import { checkRamSize } from '../arch/x86_64/memory-map';
-import { COM1_IRQ, Uart16550, createUartState } from '../devices/uart/uart16550';
+import { COM1_IRQ, Uart16550, createUartState, uartStateFault } from '../devices/uart/uart16550';
 import type { SerialConfig } from '../config';
 import type { StopReason } from '../vcpu/protocol';
 import { VcpuThread } from '../vcpu/thread';
@@ -422,7 +422,7 @@ export class Vmm {
    */
   static async restore(dir: string, options: VmmOptions & VmmRestoreOptions = {}): Promise<Vmm> {
     const { loadSnapshot } = await import('../snapshot/store');
-    const snap = loadSnapshot(dir, createUartState().byteLength);
+    const snap = loadSnapshot(dir, uartStateFault);
     const saved = snap.manifest.config;
     const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };
     const vmm = await Vmm.open(config, options, false);

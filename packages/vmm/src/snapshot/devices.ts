@@ -30,8 +30,14 @@ function isVirtioEntry(v: unknown): boolean {
   return Number.isInteger(id) && (id as number) >= 0 && (id as number) <= 0xffffffff && isObject(v.transport);
 }
 
-/** Check what the file holds against the state it must restore into (the UART state's size). */
-export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesState {
+/**
+ * Check what the file holds against the state it must restore into: `uartFault` says why a COM1
+ * state cannot be restored (devices/uart/uart16550.ts uartStateFault), or undefined.
+ */
+export function decodeDevicesState(
+  bytes: Buffer,
+  uartFault: (state: Uint8Array) => string | undefined,
+): DevicesState {
   let v: unknown;
   try {
     v = JSON.parse(bytes.toString('utf8'));
@@ -43,7 +49,6 @@ export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesSta
     typeof o !== 'object' ||
     o === null ||
     typeof o.uart !== 'string' ||
-    Buffer.from(o.uart, 'base64').length !== uartBytes ||
     !Number.isInteger(o.gedEvents) ||
     (o.gedEvents as number) < 0 ||
     (o.gedEvents as number) > 0xff ||
@@ -52,5 +57,8 @@ export function decodeDevicesState(bytes: Buffer, uartBytes: number): DevicesSta
   ) {
     throw new SnapshotError('ESNAPSHOTCORRUPT', 'the devices state of the snapshot is malformed');
   }
+  const fault = uartFault(Buffer.from(o.uart, 'base64'));
+  if (fault !== undefined)
+    throw new SnapshotError('ESNAPSHOTCORRUPT', `the snapshot's COM1 ${fault}: it was changed or damaged`);
   return { uart: o.uart, gedEvents: o.gedEvents as number, virtio: o.virtio as DevicesState['virtio'] };
 }

@@ -129,7 +129,10 @@ export interface LoadedSnapshot {
  * checks, and that the parts agree (one saved vCPU per configured vCPU, RAM of the configured
  * size). SnapshotError (or the codec's StateDecodeError) says what is wrong; nothing is started.
  */
-export function loadSnapshot(dir: string, uartBytes: number): LoadedSnapshot {
+export function loadSnapshot(
+  dir: string,
+  uartFault: (state: Uint8Array) => string | undefined,
+): LoadedSnapshot {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
@@ -158,7 +161,7 @@ export function loadSnapshot(dir: string, uartBytes: number): LoadedSnapshot {
     return bytes;
   };
   const kvm = decodeHypervisorState(small(KVM_STATE_FILE));
-  const devices = decodeDevicesState(small(DEVICES_FILE), uartBytes);
+  const devices = decodeDevicesState(small(DEVICES_FILE), uartFault);
   const memoryFile = path.join(dir, MEMORY_FILE);
   try {
     verifyMemoryFile(memoryFile, manifest.files[MEMORY_FILE]);

@@ -2,6 +2,7 @@
 // guest (it prints "COUNT n" every 100 ms): pause stops the count and resume goes on from it,
 // reboot starts the guest over, the ACPI power button runs the guest's handler and it powers off;
 // a call in the wrong state is refused and changes nothing. One VM, one run.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -249,6 +250,27 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       const m = JSON.parse(fs.readFileSync(path.join(version, 'manifest.json'), 'utf8'));
       fs.writeFileSync(path.join(version, 'manifest.json'), JSON.stringify({ ...m, version: 99 }));
       await expect(Vm.restore(version)).rejects.toMatchObject({ code: 'ESNAPSHOTVERSION' });
+
+      // Edited with its checksum made to fit: COM1's lock word held (a restore that took it hung the
+      // monitor at the first host input, SIGTERM unheard).
+      const locked = copy('uart-locked');
+      const devicesFile = path.join(locked, 'devices.json');
+      const devices = JSON.parse(fs.readFileSync(devicesFile, 'utf8')) as { uart: string };
+      const uart = Buffer.from(devices.uart, 'base64');
+      uart.writeInt32LE(1, 0);
+      const edited = Buffer.from(JSON.stringify({ ...devices, uart: uart.toString('base64') }));
+      fs.writeFileSync(devicesFile, edited);
+      const manifestFile = path.join(locked, 'manifest.json');
+      const mf = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+      mf.files['devices.json'] = {
+        size: edited.length,
+        sha256: crypto.createHash('sha256').update(edited).digest('hex'),
+      };
+      fs.writeFileSync(manifestFile, JSON.stringify(mf));
+      await expect(Vm.restore(locked)).rejects.toMatchObject({
+        code: 'ESNAPSHOTCORRUPT',
+        message: expect.stringMatching(/COM1 state has a lock held/),
+      });
     }, 60_000);
 
     it('a restore loads no kernel: with its kernel file turned to junk since, the VM comes back and counts on; its reboot fails on that file', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
 import { createHostPipe } from '@vmm/hypervisor';
 import { startModuleWorker } from '../../worker-url';
-import { COM1_PORT, UART_RX_RING, Uart16550, createUartState } from './uart16550';
+import { COM1_PORT, UART_RX_RING, Uart16550, createUartState, uartStateFault } from './uart16550';
 
 const THR = COM1_PORT;
 const IER = COM1_PORT + 1;
@@ -67,6 +67,40 @@ describe('16550 UART', () => {
     expect(got).toBe('hi\n');
     expect(r.inb(IIR) & 0x0f).toBe(0x01);
     r.close();
+  });
+
+  it('a saved state is restorable only as the UART leaves it: locks free, registers, ring indices and counters in range', () => {
+    const r = rig();
+    expect(uartStateFault(new Uint8Array(r.state))).toBeUndefined();
+    // Every register written with all ones, input pending, output counted: still a state it makes.
+    for (let reg = 0; reg < 8; reg++) r.outb(COM1_PORT + reg, 0xff);
+    r.outb(LCR, 0x03);
+    r.uart.pushInput(Buffer.from('typed'));
+    r.outb(THR, 0x41);
+    r.close();
+    const used = new Uint8Array(r.state);
+    expect(uartStateFault(used)).toBeUndefined();
+    const changed = (slot: number, value: number) => {
+      const b = used.slice();
+      new DataView(b.buffer).setInt32(slot * 4, value, true);
+      return uartStateFault(b);
+    };
+    expect(changed(0, 1)).toMatch(/lock held/); // the register lock: it would hang pushInput
+    expect(changed(13, 1)).toMatch(/lock held/); // the transmitter's
+    expect(changed(9, UART_RX_RING)).toMatch(/outside the ring/);
+    expect(changed(10, -1)).toMatch(/outside the ring/);
+    expect(changed(1, 0x10)).toMatch(/slot 1 holds 16/); // IER keeps 4 bits
+    expect(changed(8, 2)).toMatch(/slot 8/);
+    expect(changed(12, 0x1ff << 8)).toMatch(/transmitter word/);
+    expect(changed(12, 2)).toMatch(/transmitter word/);
+    expect(changed(12, (0x41 + 1) << 8)).toBeUndefined(); // a byte held by a pause
+    const counter = used.slice();
+    const at = counter.length - 16;
+    new DataView(counter.buffer).setFloat64(at, Number.NaN, true);
+    expect(uartStateFault(counter)).toMatch(/counter NaN/);
+    new DataView(counter.buffer).setFloat64(at, -1, true);
+    expect(uartStateFault(counter)).toMatch(/counter -1/);
+    expect(uartStateFault(used.subarray(1))).toMatch(/bytes, not/);
   });
 
   it('accepts input only up to its ring and keeps the rest for the caller', () => {

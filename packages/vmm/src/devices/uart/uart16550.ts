@@ -72,6 +72,43 @@ export function createUartState(): SharedArrayBuffer {
   return sab;
 }
 
+/** The largest value each register slot holds (the bits the UART keeps of what the guest wrote). */
+const SLOT_MAX: readonly [slot: number, max: number][] = [
+  [S_IER, 0x0f],
+  [S_LCR, 0xff],
+  [S_MCR, 0x1f],
+  [S_SCR, 0xff],
+  [S_DLL, 0xff],
+  [S_DLM, 0xff],
+  [S_FCR, 0xff],
+  [S_THRE_PENDING, 1],
+  [S_IRQ_ASSERTED, 1],
+];
+
+/**
+ * Why `bytes` cannot be a saved COM1 state (a snapshot's, taken from createUartState's buffer while
+ * the VM was paused), or undefined when it can. A snapshot is input: a lock word left held would
+ * hang the first thread that takes it (the main thread with host input), a ring index out of
+ * range would read outside the ring, a counter that is not a count would lift a file's limit.
+ */
+export function uartStateFault(bytes: Uint8Array): string | undefined {
+  const size = COUNTERS_OFFSET + 16;
+  if (bytes.length !== size) return `state is ${bytes.length} bytes, not ${size}`;
+  const copy = bytes.slice(); // aligned, whatever the view it came in
+  const s = new Int32Array(copy.buffer, 0, SLOTS);
+  if (s[S_LOCK] !== 0 || s[S_TX_LOCK] !== 0) return 'state has a lock held (none is while the VM is paused)';
+  for (const [slot, max] of SLOT_MAX)
+    if (s[slot]! < 0 || s[slot]! > max) return `register slot ${slot} holds ${s[slot]}, past ${max}`;
+  for (const slot of [S_RX_HEAD, S_RX_TAIL])
+    if (s[slot]! < 0 || s[slot]! >= UART_RX_RING) return `receive ring index ${s[slot]} is outside the ring`;
+  const tx = s[S_TX]!;
+  if ((tx & ~(TX_CLOSED | (0x1ff << TX_HELD_SHIFT))) !== 0 || tx >> TX_HELD_SHIFT > 0x100)
+    return `transmitter word ${tx} is not a flag and a held byte`;
+  const counters = new Float64Array(copy.buffer, COUNTERS_OFFSET, 2);
+  for (const c of counters) if (!Number.isSafeInteger(c) || c < 0) return `byte counter ${c} is not a count`;
+  return undefined;
+}
+
 /** How the UART raises its interrupt line: an edge on the IRQ (an irqfd write, or a callback). */
 export interface IrqTrigger {
   trigger(): void;
