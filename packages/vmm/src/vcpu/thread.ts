@@ -75,6 +75,9 @@ export class VcpuThread {
   pause(): Promise<'paused' | 'stopped'> {
     const gen = ++this.pauseGen;
     Atomics.store(this.words, CONTROL_PAUSE, gen);
+    // A thread already parked for the pause before sleeps on that generation: wake it to answer
+    // this one (two pauses at once hung so); a running one leaves KVM_RUN at the kick.
+    Atomics.notify(this.words, CONTROL_PAUSE);
     this.vcpu.kick();
     const parked =
       this.parkedGen === gen

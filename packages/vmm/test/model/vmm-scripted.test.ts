@@ -161,6 +161,19 @@ describe('Vmm on a scripted vCPU backend (stands in for KVM: runs on hosts witho
     expect(await running).toMatchObject({ outcome: 'stopped', exitCode: 0 });
   });
 
+  it('pause() asked again while the vCPUs are parked answers at once (the parked thread slept on the first pause and hung it)', async () => {
+    const hv = new ScriptedHypervisor([[[]]]);
+    const vmm = await Vmm.create(config({ cpus: { boot: 1 } }), { hypervisor: hv, probe: hostProbe });
+    const running = vmm.run();
+    await vi.waitFor(() => expect(hv.vms[0]?.vcpus[0]?.waiting).toBe(true), { timeout: 30_000 });
+    expect(await vmm.pause()).toBe(true);
+    const again = await Promise.race([vmm.pause(), new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+    expect(again).toBe(true);
+    vmm.resume();
+    await vmm.stop();
+    expect(await running).toMatchObject({ outcome: 'stopped', exitCode: 0 });
+  });
+
   it('stop() (vmm run on SIGINT or SIGTERM) leaves the terminal as it found it: raw mode off, input let go', async () => {
     const rawModes: boolean[] = [];
     const input = Object.assign(new PassThrough(), {
