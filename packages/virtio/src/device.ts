@@ -75,8 +75,11 @@ export interface VirtioDevice {
   readonly stats?: Readonly<Record<string, number>>;
   /** Start what the device serves before the guest runs (the NAT's host port forwards). */
   start?(): Promise<void>;
-  /** Let go of what the device holds (files, sockets); call once no transport uses it. */
-  close?(): void;
+  /**
+   * Let go of what the device holds (files, sockets); call once no transport uses it. A promise
+   * when that takes a while (a device thread still loading): it resolves once all is let go.
+   */
+  close?(): void | Promise<void>;
   /**
    * The VM pauses: take no more requests and put nothing into the guest's rings until resume()
    * (the piece of work under way finishes first). Absent: the device does nothing on its own

@@ -100,8 +100,10 @@ describe('a device served in its own thread from its threadSpec()', () => {
     const wakeFd = (device as unknown as { wake: { fd: number } }).wake.fd;
     const exited = new Promise<number>((r) => worker.once('exit', r));
     const t0 = performance.now();
-    device.close();
-    expect(performance.now() - t0).toBeLessThan(SLOW_LOAD_MS / 2); // close() does not wait for it
+    const closing = device.close();
+    expect(performance.now() - t0).toBeLessThan(SLOW_LOAD_MS / 2); // close() does not block on it
+    let letGo = false;
+    void closing.then(() => (letGo = closedModel.mock.calls.length === 1)); // ...its promise waits
     // Until it is gone, its wake-up eventfd stays open and the model is not closed.
     expect(fs.readlinkSync(`/proc/self/fd/${wakeFd}`)).toMatch(/eventfd/);
     expect(closedModel).not.toHaveBeenCalled();
@@ -110,6 +112,9 @@ describe('a device served in its own thread from its threadSpec()', () => {
     expect(performance.now() - t0).toBeGreaterThan(SLOW_LOAD_MS * 0.9);
     expect(closedModel).toHaveBeenCalledTimes(1);
     expect(() => fs.readlinkSync(`/proc/self/fd/${wakeFd}`)).toThrow();
+    await closing;
+    expect(letGo).toBe(true); // resolved only once the model was closed
+    expect(device.close()).toBe(closing); // once, for every call
   }, 90_000);
 
   it('a spec the thread cannot build from says so in a log line, and the thread gives its RAM back', async () => {
@@ -126,7 +131,7 @@ describe('a device served in its own thread from its threadSpec()', () => {
     const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
     const kick = createHostNotifier();
     cleanups.push(() => {
-      device.close();
+      void device.close();
       kick.close();
       memory.close();
     });

@@ -90,7 +90,8 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
   private exited = false;
   /** The thread stopped answering: it was terminated, and the device is out of service. */
   private failed = false;
-  private closed = false;
+  /** close() was called: what it returns, once for every call. */
+  private closing: Promise<void> | undefined;
 
   constructor(model: D, options: ThreadedDeviceOptions) {
     this.model = model;
@@ -253,9 +254,13 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
   }
 
   /** Stop the thread, then close the model (never under work the thread may still be doing). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** Resolves once the thread is gone or let go, and the device's files are closed. */
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private closeNow(): Promise<void> {
     this.attached = undefined;
     const stopped = this.command({ type: 'stop' }, true);
     if (stopped === 'posted') {
@@ -266,19 +271,22 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
       this.worker.ref();
       const last = setTimeout(() => void this.worker.terminate(), LOADING_EXIT_MS);
       last.unref();
-      this.worker.once('exit', () => {
-        clearTimeout(last);
-        this.port.close();
-        this.wake.close();
-        this.model.close?.();
-      });
-      return;
+      return new Promise((resolve) =>
+        this.worker.once('exit', () => {
+          clearTimeout(last);
+          this.port.close();
+          this.wake.close();
+          this.model.close?.();
+          resolve();
+        }),
+      );
     }
     void this.worker.terminate();
     this.port.close();
     this.wake.close();
     // A thread that did not stop may still be in a read or write on the model's files: leave them open.
     if (stopped === 'applied') this.model.close?.();
+    return Promise.resolve();
   }
 
   /** Whether the thread has loaded and runs its loop. */

@@ -258,7 +258,7 @@ export class Vmm {
       if (serialFd !== undefined) fs.closeSync(serialFd);
       owned?.close?.();
       muxer?.close();
-      for (const d of devices) d.close?.();
+      await Promise.all(devices.map((d) => d.close?.()));
       files.close();
       throw e;
     }
@@ -276,7 +276,13 @@ export class Vmm {
     this.uartState = serial.state;
     const poller = new EventfdPoller();
     this.drains.push(() => poller.close());
-    for (const d of this.devices) this.cleanups.push(() => void d.close?.());
+    // A device still letting go (its thread loading) is waited for: the run ends with its files
+    // closed (a disk image's lock released), so whoever retries at once finds them free.
+    for (const d of this.devices)
+      this.cleanups.push(() => {
+        const closing = d.close?.();
+        if (closing) this.drains.push(() => closing);
+      });
     if (this.muxer) this.cleanups.push(() => this.muxer?.close());
     if (this.ownedHypervisor) this.cleanups.push(() => this.ownedHypervisor?.close?.());
     this.cleanups.push(() => this.files.close());

@@ -254,19 +254,11 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       // Edited with its checksum made to fit: COM1's lock word held (a restore that took it hung the
       // monitor at the first host input, SIGTERM unheard).
       const locked = copy('uart-locked');
-      const devicesFile = path.join(locked, 'devices.json');
-      const devices = JSON.parse(fs.readFileSync(devicesFile, 'utf8')) as { uart: string };
-      const uart = Buffer.from(devices.uart, 'base64');
-      uart.writeInt32LE(1, 0);
-      const edited = Buffer.from(JSON.stringify({ ...devices, uart: uart.toString('base64') }));
-      fs.writeFileSync(devicesFile, edited);
-      const manifestFile = path.join(locked, 'manifest.json');
-      const mf = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
-      mf.files['devices.json'] = {
-        size: edited.length,
-        sha256: crypto.createHash('sha256').update(edited).digest('hex'),
-      };
-      fs.writeFileSync(manifestFile, JSON.stringify(mf));
+      editDevices(locked, (devices) => {
+        const uart = Buffer.from(devices.uart as string, 'base64');
+        uart.writeInt32LE(1, 0);
+        return { ...devices, uart: uart.toString('base64') };
+      });
       await expect(Vm.restore(locked)).rejects.toMatchObject({
         code: 'ESNAPSHOTCORRUPT',
         message: expect.stringMatching(/COM1 state has a lock held/),
@@ -323,6 +315,12 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       const before = vm.console.output;
       const last = [...before.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1])).at(-1)!;
       expect(last).toBeLessThan(40); // paused in the middle of the writes, not after
+      // A copy whose devices do not fit is refused, and lets go of the disk before it says so: the
+      // restore right after opens the same image (its lock was still held, its thread loading).
+      const unfit = path.join(dir, 'unfit');
+      fs.cpSync(snap, unfit, { recursive: true });
+      editDevices(unfit, (devices) => ({ ...devices, virtio: [] }));
+      await expect(Vm.restore(unfit, START)).rejects.toMatchObject({ code: 'ESNAPSHOTMISMATCH' });
       // The log option, not the 'log' event: it hears the restore's own notices too.
       const notices: string[] = [];
       const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });
@@ -351,3 +349,17 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
     }
   }, 480_000);
 });
+
+/** Rewrite a snapshot's devices.json through `edit`, with its manifest entry made to fit. */
+function editDevices(dir: string, edit: (devices: Record<string, unknown>) => Record<string, unknown>): void {
+  const file = path.join(dir, 'devices.json');
+  const edited = Buffer.from(JSON.stringify(edit(JSON.parse(fs.readFileSync(file, 'utf8')))));
+  fs.writeFileSync(file, edited);
+  const manifestFile = path.join(dir, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  m.files['devices.json'] = {
+    size: edited.length,
+    sha256: crypto.createHash('sha256').update(edited).digest('hex'),
+  };
+  fs.writeFileSync(manifestFile, JSON.stringify(m));
+}
