@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HIGH_RAM, LOW_RAM, makeGuest } from '../../test/support/setup';
 import type { DriverQueue, Segment } from '../../test/support/guest-driver';
 import { entryOf, fhOf, req } from '../../test/fuse/requests';
@@ -190,6 +190,8 @@ describe('virtio-fs under a hostile driver', () => {
     fs.writeFileSync(path.join(outside, 'secret'), 'not for the guest');
     fs.symlinkSync(outside, path.join(share, 'escape'));
     const outsideBefore = tree(outside);
+    // The server's log (console.warn, as in a device thread): kept, for what the guest did wrong.
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const seed = firstSeed();
     console.log(`virtio-fs fuzz: seeds from ${seed} (FUZZ_SEED=${seed} replays the first guest)`);
     const deadline = Date.now() + FUZZ_MS;
@@ -272,5 +274,11 @@ describe('virtio-fs under a hostile driver', () => {
     expect(served.errors).toBeGreaterThan(0);
     expect(served.directReads).toBeGreaterThan(0);
     expect(served.directWrites).toBeGreaterThan(0);
+    // A reply the guest left no room for is said (rate-limited), not only counted.
+    const lines = warned.mock.calls.map((c) => String(c[0]));
+    warned.mockRestore();
+    expect(served.shortReplies).toBeGreaterThan(0);
+    expect(lines.some((l) => /gave \d+ bytes for a \d+-byte reply/.test(l))).toBe(true);
+    expect(lines.filter((l) => /internal error/.test(l))).toEqual([]);
   }, 60_000);
 });
