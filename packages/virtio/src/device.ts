@@ -25,6 +25,11 @@ export interface DeviceContext {
   /** The device hit an error it cannot recover from: set DEVICE_NEEDS_RESET (§2.1.2). */
   needsReset(): void;
   /**
+   * One line about what the guest did wrong that the device dropped or refused (`kind` names the
+   * fault; the sink keeps at most one line per kind per 10 s). Counted in the device's stats too.
+   */
+  log?(kind: string, line: string): void;
+  /**
    * The device stopped a batch early with work left in queue `index` (its loops are bounded, so a
    * guest that keeps a ring full cannot hold the thread): call queueNotify(index) again soon,
    * after other work had its turn. Coalesced: several calls before that make one.

@@ -415,6 +415,10 @@ export class BlkDevice implements VirtioDevice {
     // The header (16 readable bytes) and the status byte (the last writable one) must be there.
     if (chain.readableBytes < L.REQ_HEADER_SIZE || chain.writableBytes < 1) {
       this.stats.malformed++;
+      this.ctx?.log?.(
+        'blk-malformed',
+        'the guest queued a request without its 16-byte header or its status byte: returned unused',
+      );
       this.complete(req, 0);
       return;
     }

@@ -63,7 +63,7 @@ export class MmioTransport implements DeviceContext {
   readonly views: RegionViews;
   readonly queues: readonly SplitQueue[];
   private readonly sink: InterruptSink;
-  private readonly log: LogSink | undefined;
+  private readonly logSink: LogSink | undefined;
   readonly name: string;
   /** Times this device was parked in DEVICE_NEEDS_RESET (a broken ring, a device error). */
   needsResetCount = 0;
@@ -83,7 +83,7 @@ export class MmioTransport implements DeviceContext {
     this.device = options.device;
     this.memory = options.memory;
     this.sink = options.interrupt;
-    this.log = options.log;
+    this.logSink = options.log;
     this.name = options.name ?? `virtio device ${options.device.deviceId}`;
     this.views = new RegionViews(options.memory);
     this.queues = options.device.queueMaxSizes.map((max) => new SplitQueue(max, options.maxChainBytes));
@@ -137,11 +137,16 @@ export class MmioTransport implements DeviceContext {
     this.park('its driver broke a ring (a bad head index, or avail idx running ahead)');
   }
 
+  /** DeviceContext.log: the device's line, named after it, to the transport's sink. */
+  log(kind: string, line: string): void {
+    this.logSink?.(kind, `${this.name}: ${line}`);
+  }
+
   /** Set DEVICE_NEEDS_RESET (§2.1.2), tell the driver (config change) and the user (one line). */
   private park(why: string): void {
     if (this.status & STATUS_DEVICE_NEEDS_RESET) return;
     this.needsResetCount++;
-    this.log?.(
+    this.logSink?.(
       'virtio-needs-reset',
       `${this.name}: ${why}; parked in DEVICE_NEEDS_RESET until the guest resets it`,
     );

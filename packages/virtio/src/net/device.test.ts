@@ -305,10 +305,11 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     expect(r.frame[20]).toBe(2);
   });
 
-  it('transmit: completes NEEDS_CSUM, drops GSO, bad offsets, runts and oversize frames', async () => {
+  it('transmit: completes NEEDS_CSUM, drops GSO, bad offsets, runts and oversize frames, and says why', async () => {
     const be = testBackend();
     const dev = device({ backend: be.factory });
-    const g = netGuest(dev);
+    const lines: string[] = [];
+    const g = netGuest(dev, { log: (kind, line) => lines.push(`${kind} ${line}`) });
     const seg = tcpSegment(GUEST_MAC, GATEWAY_IP, 1, 2, 3, 4, ACK, new Uint8Array(33).fill(9));
     await g.send(seg);
     expect(be.sent.length).toBe(1);
@@ -325,6 +326,18 @@ describe('virtio-net (virtio 1.2 §5.1)', () => {
     g.txq.add([{ addr: g.driver.buffer(4), len: 4, write: true }]);
     g.txq.kick();
     expect(dev.stats.txDropped).toBe(7);
+    // Each drop is said to the transport's sink (which the monitor limits to a line per kind per 10 s).
+    expect(lines, lines.join('\n')).toHaveLength(7);
+    expect(
+      lines.every((l) => l.startsWith('net-tx-dropped virtio device 1: dropped a')),
+      lines.join('\n'),
+    ).toBe(true);
+    expect(lines.filter((l) => /GSO type 1, past the MTU or an offload not negotiated/.test(l))).toHaveLength(
+      1,
+    );
+    expect(lines.filter((l) => /checksum offset is past/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /not an Ethernet frame this link takes/.test(l))).toHaveLength(2);
+    expect(lines.filter((l) => /short of the 12-byte virtio-net header/.test(l))).toHaveLength(2);
   });
 
   it('transmit with HOST_TSO4 to a backend that takes offloads: partial checksums and TCPV4 super-segments pass as they are', async () => {

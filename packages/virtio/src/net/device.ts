@@ -237,6 +237,12 @@ export class NetDevice implements VirtioDevice, FramePort {
     const len = total - L.HDR_SIZE;
     if (total < L.HDR_SIZE || len < 14 || len > this.maxSuperFrame) {
       this.stats.txDropped++;
+      this.ctx?.log?.(
+        'net-tx-dropped',
+        total < L.HDR_SIZE
+          ? `dropped a chain the guest sent: ${total} bytes, short of the ${L.HDR_SIZE}-byte virtio-net header`
+          : `dropped a frame the guest sent: ${len} bytes, not an Ethernet frame this link takes`,
+      );
       return;
     }
     chain.read(0, this.txHdr, 0, L.HDR_SIZE);
@@ -249,6 +255,10 @@ export class NetDevice implements VirtioDevice, FramePort {
         : gso !== L.VIRTIO_NET_HDR_GSO_TCPV4 || !this.hostTso
     ) {
       this.stats.txDropped++;
+      this.ctx?.log?.(
+        'net-tx-dropped',
+        `dropped a frame the guest sent: ${len} bytes with GSO type ${gso}, past the MTU or an offload not negotiated`,
+      );
       return;
     }
     chain.read(L.HDR_SIZE, this.txBuf, 0, len);
@@ -258,6 +268,10 @@ export class NetDevice implements VirtioDevice, FramePort {
       const offset = h.getUint16(L.HDR_CSUM_OFFSET, true);
       if (start + offset + 2 > len) {
         this.stats.txDropped++;
+        this.ctx?.log?.(
+          'net-tx-dropped',
+          `dropped a frame the guest sent: its checksum offset is past its ${len} bytes`,
+        );
         return;
       }
       // A backend that takes offloads gets the partial sum as it is (it does not verify it).
@@ -399,6 +413,10 @@ export class NetDevice implements VirtioDevice, FramePort {
       }
       if (chain.writableBytes === 0) {
         this.stats.rxBadBuffers++;
+        this.ctx?.log?.(
+          'net-rx-bad-buffer',
+          'the guest queued a receive buffer with no writable bytes: returned unused',
+        );
         q.pushUsed(chain.head, 0); // nothing to write into: hand it back
         continue;
       }

@@ -50,13 +50,19 @@ export type DeviceThreadCommand = { gen: number } & (
   | { type: 'stop' }
 );
 
-/** What the thread reports: the device must be reset (a broken ring, or a bug in the model). */
-export interface DeviceThreadReport {
-  type: 'needs-reset';
-  /** The command generation it happened under (a report from before a reset is stale). */
-  gen: number;
-  error?: string;
-}
+/**
+ * What the thread reports: the device must be reset (a broken ring, or a bug in the model), or a
+ * line the device logged about what the guest did wrong (DeviceContext.log, limited in the thread
+ * to one per kind per 10 s, so a guest repeating a fault costs no message per fault).
+ */
+export type DeviceThreadReport =
+  | {
+      type: 'needs-reset';
+      /** The command generation it happened under (a report from before a reset is stale). */
+      gen: number;
+      error?: string;
+    }
+  | { type: 'notice'; kind: string; line: string };
 
 /** Int32 words of `control`: the last command generation applied (the thread writes it)... */
 export const CONTROL_ACK = 0;

@@ -28,6 +28,7 @@ import {
   type DeviceThreadReport,
 } from './device-thread-protocol';
 import { POLLFD_REVENTS, POLLFD_SIZE, POLLIN, bindPoll, pollTable } from './pollfd';
+import { rateLimitedLog } from '../log/rate-limited';
 
 const init = workerData as DeviceThreadInit;
 const control = new Int32Array(init.control);
@@ -81,6 +82,17 @@ function drain(fd: number): void {
   }
 }
 
+/** DeviceContext.log: what the guest did wrong, one line per kind per 10 s, to the main thread. */
+let noticeKind = '';
+const limitedNotice = rateLimitedLog((line) => {
+  const r: DeviceThreadReport = { type: 'notice', kind: noticeKind, line };
+  parentPort!.postMessage(r);
+});
+function notice(kind: string, line: string): void {
+  noticeKind = kind;
+  limitedNotice(kind, line);
+}
+
 function report(error?: unknown): void {
   const r: DeviceThreadReport = { type: 'needs-reset', gen };
   if (error !== undefined) r.error = (error as Error).stack ?? String(error);
@@ -108,6 +120,7 @@ function context(a: Attachment, features: bigint, states: SplitQueueState[]): De
     features,
     signalUsed: (index) => signalUsedBuffer(queues[index], a.isr, raise),
     needsReset: () => report(),
+    log: notice,
     requeue(index: number): void {
       requeued |= 1 << index;
     },

@@ -43,13 +43,18 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ASLEEP_WITHIN = { timeout: 20_000, interval: 5 };
 
 /** A disk served by its thread, a driver that has set up its queue, and the boot's eventfds. */
-function setup(opts: { attach?: boolean; pollUs?: number } = {}) {
+function setup(opts: { attach?: boolean; pollUs?: number; log?: (kind: string, line: string) => void } = {}) {
   const file = path.join(dir, `disk-${Math.random()}.img`);
   const bytes = randomBytes(64 * 1024);
   fs.writeFileSync(file, bytes);
   const memory = MemfdGuestMemory.create({ ranges: [{ gpa: 0, size: RAM }] });
   const before = new Set(threadIds());
-  const device = new ThreadedBlkDevice({ path: file, serial: 'thread-disk', pollUs: opts.pollUs });
+  const device = new ThreadedBlkDevice({
+    path: file,
+    serial: 'thread-disk',
+    pollUs: opts.pollUs,
+    log: opts.log,
+  });
   // The disk's I/O thread: started by the constructor.
   const started = threadIds().filter((t) => !before.has(t));
   /** The thread sleeps in poll(2) on its wake-up and kick eventfds, with no timeout: only a kick wakes it. */
@@ -97,6 +102,24 @@ describe('virtio-blk served in its own I/O thread (ioeventfd in, irqfd out)', ()
     expect(u).toEqual({ id: r.head, len: 8193 });
     expect(sha(memory.slice(r.data, 8192)!)).toBe(sha(pattern));
     expect(Atomics.load(new Int32Array(cells), 0) & INTERRUPT_USED_BUFFER).toBe(0); // acked by waitUsed
+  });
+
+  it('requests the guest malforms are said from the thread, one line per 10 s however many', async () => {
+    const lines: string[] = [];
+    const { driver, q, kick } = setup({ log: (kind, line) => lines.push(`${kind} ${line}`) });
+    // No 16-byte header, no status byte: returned unused, counted, and said.
+    for (let i = 0; i < 5; i++) q.add([{ addr: driver.buffer(8), len: 8, write: false }]);
+    kick.signal();
+    await q.waitUsed(5);
+    await vi.waitFor(() => expect(lines).toHaveLength(1), { timeout: 5000 });
+    expect(lines[0]).toMatch(
+      /^blk-malformed disk \S+: the guest queued a request without its 16-byte header or its status byte: returned unused$/,
+    );
+    for (let i = 0; i < 5; i++) q.add([{ addr: driver.buffer(8), len: 8, write: false }]);
+    kick.signal();
+    await q.waitUsed(5);
+    await new Promise((r) => setTimeout(r, 200)); // a second line would have come by now
+    expect(lines).toHaveLength(1);
   });
 
   it('a QueueNotify write that no ioeventfd caught reaches the thread too', async () => {

@@ -125,6 +125,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
       throw e;
     }
     this.worker.on('message', (r: DeviceThreadReport) => {
+      if (r.type === 'notice') return this.log?.(r.kind, `${this.name}: ${r.line}`);
       if (r.error) {
         this.lastDeviceError = r.error;
         this.log?.('device-error', `${this.name}: device error in its I/O thread: ${firstLine(r.error)}`);

@@ -1,6 +1,7 @@
 // The guest side of virtio-net for model tests, over the TypeScript guest driver: posts receive
 // buffers, reassembles merged receive buffers (num_buffers, §5.1.6.4), and transmits frames with a
 // virtio_net_hdr (§5.1.6.2) in a separate descriptor, as Linux's virtio_net does.
+import type { LogSink } from '@vmm/hypervisor';
 import { makeGuest } from '../../../test/support/setup';
 import { TRANSPORT_FEATURES, bit } from '../../features';
 import type { NetDevice } from '../device';
@@ -27,9 +28,9 @@ export interface Received {
 
 export function netGuest(
   dev: NetDevice,
-  opts: { features?: bigint; rxBufSize?: number; rxBufs?: number } = {},
+  opts: { features?: bigint; rxBufSize?: number; rxBufs?: number; log?: LogSink } = {},
 ) {
-  const g = makeGuest(dev);
+  const g = makeGuest(dev, { log: opts.log });
   const features = opts.features ?? NET_FEATURES;
   const negotiated = g.driver.init(features, L.DEVICE_ID_NET);
   const rxq = g.driver.setupQueue(L.RX_QUEUE);
