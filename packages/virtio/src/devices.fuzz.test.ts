@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { makeGuest } from '../test/support/setup';
+import { fuzzSeed as firstSeed, xorshift32 as rng } from '../test/support/fuzz-seed';
 import { BlkDevice } from './blk/device';
 import { ConsoleDevice } from './console/device';
 import type { VirtioDevice } from './device';
@@ -17,27 +18,6 @@ import * as R from './mmio/registers';
 import { RngDevice } from './rng/device';
 
 const FUZZ_MS = 800;
-
-/** The first guest's seed: FUZZ_SEED, or the clock; guest k uses seed + k. */
-function firstSeed(): number {
-  const given = process.env.FUZZ_SEED;
-  if (given === undefined || given === '') return Date.now() >>> 0;
-  const n = Number(given);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new Error(`FUZZ_SEED=${given}: give a 32-bit whole number`);
-  return n;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
 
 async function hammer(name: string, make: () => VirtioDevice & { close?: () => void }): Promise<void> {
   const seed = firstSeed();

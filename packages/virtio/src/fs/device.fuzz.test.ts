@@ -18,29 +18,14 @@ import { entryOf, fhOf, req } from '../../test/fuse/requests';
 import { TRANSPORT_FEATURES } from '../features';
 import * as R from '../mmio/registers';
 import { FsDevice } from './device';
+import { fuzzSeed, xorshift32 } from '../../test/support/fuzz-seed';
 
 const FUZZ_MS = 1500;
 const STEPS = 120;
 
-function firstSeed(): number {
-  const given = process.env.FUZZ_SEED;
-  if (given === undefined || given === '') return Date.now() >>> 0;
-  const n = Number(given);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new Error(`FUZZ_SEED=${given}: give a 32-bit whole number`);
-  return n;
-}
-
-/** xorshift32: one stream of numbers per guest. */
+/** One stream of numbers per guest, with the picks the requests are made of. */
 function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
+  const next = xorshift32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[next() % xs.length]!;
   return { next, pick, below: (n: number) => next() % n };
 }
@@ -192,7 +177,7 @@ describe('virtio-fs under a hostile driver', () => {
     const outsideBefore = tree(outside);
     // The server's log (console.warn, as in a device thread): kept, for what the guest did wrong.
     const warned = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const seed = firstSeed();
+    const seed = fuzzSeed();
     console.log(`virtio-fs fuzz: seeds from ${seed} (FUZZ_SEED=${seed} replays the first guest)`);
     const deadline = Date.now() + FUZZ_MS;
     let guests = 0;

@@ -10,18 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Mutator } from '../../../../tools/fuzz/mutate';
 import { Rng } from '../../../../tools/fuzz/rng';
 import * as target from './request.fuzz-target';
+import { fuzzSeed } from '../../test/support/fuzz-seed';
 
 const FUZZ_MS = 3000;
 const CORPUS = path.resolve(import.meta.dirname, '../../fuzz/corpus/fs/request');
-
-function seed(): number {
-  const given = process.env.FUZZ_SEED;
-  if (given === undefined || given === '') return Date.now() >>> 0;
-  const n = Number(given);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new Error(`FUZZ_SEED=${given}: give a 32-bit whole number`);
-  return n;
-}
 
 function tree(dir: string): string {
   return fs
@@ -45,7 +37,7 @@ describe('FUSE request fuzz', () => {
     const { base, share, outside } = target.paths;
     const outsideBefore = tree(outside);
     const fdsBefore = openFds();
-    const s = seed();
+    const s = fuzzSeed();
     console.log(`FUSE request fuzz: seed ${s} (FUZZ_SEED=${s} replays it)`);
     const rng = new Rng(s);
     const corpus = [

@@ -1,29 +1,22 @@
 // Fuzz: virtio-net behind the transport under a hostile guest (random ring and buffer bytes, random
 // register writes and kicks) while a backend pushes frames at it, for a bounded time. Nothing may
-// throw, the transport keeps answering, and no device error reaches the transport.
+// throw, the transport keeps answering, and no device error reaches the transport. The seed is
+// printed; FUZZ_SEED=<seed> replays it.
 import { describe, expect, it } from 'vitest';
 import type { FramePort } from '@vmm/net';
 import { makeGuest } from '../../test/support/setup';
 import { TRANSPORT_FEATURES } from '../features';
 import * as R from '../mmio/registers';
 import { NetDevice } from './device';
+import { fuzzSeed, xorshift32 as rng } from '../../test/support/fuzz-seed';
 
 const FUZZ_MS = 800;
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
-
 describe('virtio-net under a hostile guest', () => {
   it('never throws, keeps answering, bounded time', async () => {
-    const r = rng(Date.now());
+    const seed = fuzzSeed();
+    console.log(`virtio-net fuzz: seed ${seed} (FUZZ_SEED=${seed} replays it)`);
+    const r = rng(seed);
     const deadline = Date.now() + FUZZ_MS;
     const frame = new Uint8Array(70_000); // past the largest super-segment
     let rounds = 0;

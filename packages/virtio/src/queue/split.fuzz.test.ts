@@ -9,6 +9,7 @@ import { RegionViews } from '../memory/region-views';
 import { DescriptorChain } from './chain';
 import * as Q from './layout';
 import { SplitQueue } from './split';
+import { fuzzSeed, xorshift32 as rng } from '../../test/support/fuzz-seed';
 
 const LOW = { gpa: 0, size: 4 * 1024 * 1024 };
 const HIGH = { gpa: 0x8000_0000, size: 1024 * 1024 };
@@ -37,26 +38,6 @@ class CountingViews extends RegionViews {
   override view(region: number): DataView {
     return (this.counted[region] ??= new CountingView(super.view(region), this));
   }
-}
-
-function fuzzSeed(): number {
-  const given = process.env.FUZZ_SEED;
-  if (given === undefined || given === '') return Date.now() >>> 0;
-  const n = Number(given);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new Error(`FUZZ_SEED=${given}: give a 32-bit whole number`);
-  return n;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
 }
 
 /** Rings each run walks, whatever FUZZ_MS allows. */
