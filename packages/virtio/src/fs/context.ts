@@ -251,7 +251,7 @@ export class FsContext {
     const last = this.warned.get(kind);
     if (last !== undefined && now - last < WARN_EVERY_MS) return;
     this.warned.set(kind, now);
-    this.opts.log(line);
+    this.opts.log(line, kind);
   }
 }
 

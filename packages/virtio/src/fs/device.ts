@@ -101,7 +101,13 @@ export class FsDevice implements VirtioDevice {
       throw new FsShareError('FS_TAG', `virtio-fs tag "${options.tag}" must be 1 to 36 bytes, without NUL`);
     const size = options.queueSize ?? 128;
     this.queueMaxSizes = Array.from({ length: 1 + NUM_REQUEST_QUEUES }, () => size);
-    this.server = new FuseServer(options);
+    // Once the device runs, the server's warnings go where the device's do (a thread's cross to the
+    // VM's log); before that (the descriptor budget at start), to stderr.
+    this.server = new FuseServer({
+      ...options,
+      log: (line, kind) =>
+        this.ctx?.log ? this.ctx.log(`fs-${kind}`, line.replace(/^vmm fs: /, '')) : console.warn(line),
+    });
     this.request = new Uint8Array(Math.max(this.server.maxRequestSize, 72 * 1024));
     this.chains = this.queueMaxSizes.map((n) => new DescriptorChain(n));
     this.config.set(tag, FS_CONFIG.fields.tag);

@@ -17,6 +17,7 @@ export function reserveShareFds(o: ResolvedFsOptions): void {
       `one fd each, but RLIMIT_NOFILE is ${soft} (hard ${hard}; this process cannot raise it without ` +
       `CAP_SYS_RESOURCE), room for about ${Math.max(room, 0)}: past that the guest's lookups fail with ` +
       `EMFILE. Raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) or lower maxNodes`,
+    'fd-budget',
   );
   warned = true;
 }

@@ -30,8 +30,8 @@ export interface FuseServerOptions {
   maxHandles?: number;
   /** Largest file size the guest may make (WRITE, FALLOCATE, SETATTR size); beyond: EFBIG. */
   maxFileSize?: number;
-  /** Where the server's rare warnings go (rate-limited); default console.warn. */
-  log?: (line: string) => void;
+  /** Where the server's rare warnings go (rate-limited per `kind`); default console.warn. */
+  log?: (line: string, kind: string) => void;
 }
 
 export interface ResolvedFsOptions {
@@ -44,7 +44,7 @@ export interface ResolvedFsOptions {
   maxNodes: number;
   maxHandles: number;
   maxFileSize: number;
-  log: (line: string) => void;
+  log: (line: string, kind: string) => void;
 }
 
 /** 128 KiB: larger WRITEs measured slower through /dev/fuse here (each is copied twice; 1 MiB
