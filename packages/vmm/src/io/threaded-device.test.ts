@@ -10,6 +10,7 @@ import { RngDevice, TRANSPORT_FEATURES, type DeviceThreadSpec } from '@vmm/virti
 import { GuestAllocator, GuestDriver } from '../../../virtio/test/support/guest-driver';
 import { ThreadedDevice } from './threaded-device';
 import { SLOW_LOAD_MS } from './test-support/slow-rng';
+import { STALL_MS } from './test-support/stalling-rng';
 import { threadPlumbing } from './test-support/thread-plumbing';
 
 const RAM = 1024 * 1024;
@@ -116,6 +117,39 @@ describe('a device served in its own thread from its threadSpec()', () => {
     expect(letGo).toBe(true); // resolved only once the model was closed
     expect(device.close()).toBe(closing); // once, for every call
   }, 90_000);
+
+  it('a thread stalled in its work is given up on, not waited for at close, and its files are closed once it is gone', async () => {
+    const closedModel = vi.fn();
+    const model = Object.assign(new RngDevice(), {
+      close: closedModel,
+      threadSpec: (): DeviceThreadSpec => ({
+        module: new URL('./test-support/stalling-rng.ts', import.meta.url).href,
+        exportName: 'createStallingRngDevice',
+        options: { queueSize: 16 },
+        syscalls: [],
+      }),
+    });
+    const lines: string[] = [];
+    const device = new ThreadedDevice(model, {
+      name: 'rng',
+      pollUs: 0,
+      stallMs: 300,
+      log: (_k, l) => lines.push(l),
+    });
+    const { driver, q, kick } = boot(device);
+    const running = () => (device as unknown as { running: boolean }).running;
+    await vi.waitFor(() => expect(running()).toBe(true), { timeout: 30_000 });
+    q.add([{ addr: driver.buffer(64, 0), len: 64, write: true }]);
+    kick.signal();
+    await new Promise((r) => setTimeout(r, 200)); // the thread is in its held queueNotify now
+    device.pause(); // not answered within stallMs: the thread is given up on
+    expect(lines.some((l) => /did not answer within 0.3 s/.test(l))).toBe(true);
+    const t0 = performance.now();
+    await device.close();
+    expect(performance.now() - t0).toBeLessThan(STALL_MS / 2); // a stalled file system is not waited for
+    // The model's files stay open while the thread may still be in a read on them, then close.
+    await vi.waitFor(() => expect(closedModel).toHaveBeenCalledTimes(1), { timeout: STALL_MS * 3 });
+  }, 60_000);
 
   it('a spec the thread cannot build from says so in a log line, and the thread gives its RAM back', async () => {
     const lines: string[] = [];

@@ -254,8 +254,10 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     return reply?.queues ?? undefined;
   }
 
-  /** Stop the thread, then close the model (never under work the thread may still be doing). */
-  /** Resolves once the thread is gone or let go, and the device's files are closed. */
+  /**
+   * Stop the thread, then close the model (never under work the thread may still be doing).
+   * Resolves once the thread is gone or let go, and the device's files are closed.
+   */
   close(): Promise<void> {
     this.closing ??= this.closeNow();
     return this.closing;
@@ -285,8 +287,10 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     void this.worker.terminate();
     this.port.close();
     this.wake.close();
-    // A thread that did not stop may still be in a read or write on the model's files: leave them open.
-    if (stopped === 'applied') this.model.close?.();
+    // A thread that did not answer may still be in a read or write on the model's files (a stalled
+    // file system): they are closed once it is gone, and nobody waits for that.
+    if (stopped === 'applied' || this.exited) this.model.close?.();
+    else this.worker.once('exit', () => this.model.close?.());
     return Promise.resolve();
   }
 
