@@ -196,9 +196,9 @@ export class FsDevice implements VirtioDevice {
     if (len <= room) return chain.write(0, reply, 0, len);
     // A fixed-size reply the guest left no room for: a bare EIO, if even that fits.
     this.shortReplies++;
-    this.server.warn(
-      'short-reply',
-      `vmm fs: the guest gave ${room} bytes for a ${len}-byte reply (opcode ${this.opcodeOf(request)}): it gets EIO`,
+    this.ctx?.log?.(
+      'fs-short-reply',
+      `the guest gave ${room} bytes for a ${len}-byte reply (opcode ${this.opcodeOf(request)}): it gets EIO`,
     );
     if (room < OUT_HEADER.size) return 0;
     const dv = new DataView(reply.buffer, reply.byteOffset);

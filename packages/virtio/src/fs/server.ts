@@ -76,11 +76,6 @@ export class FuseServer {
     return this.ctx.stats;
   }
 
-  /** One line to the server's log, at most once per 10 s for each `kind` (what the guest did wrong). */
-  warn(kind: string, line: string): void {
-    this.ctx.warn(kind, line);
-  }
-
   /** How many host inodes and open files the guest holds. */
   get held(): { nodes: number; handles: number } {
     return { nodes: this.ctx.nodes.size, handles: this.ctx.handles.size };

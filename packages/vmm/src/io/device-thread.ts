@@ -83,15 +83,10 @@ function drain(fd: number): void {
 }
 
 /** DeviceContext.log: what the guest did wrong, one line per kind per 10 s, to the main thread. */
-let noticeKind = '';
-const limitedNotice = rateLimitedLog((line) => {
-  const r: DeviceThreadReport = { type: 'notice', kind: noticeKind, line };
+const notice = rateLimitedLog((line, kind) => {
+  const r: DeviceThreadReport = { type: 'notice', kind, line };
   parentPort!.postMessage(r);
 });
-function notice(kind: string, line: string): void {
-  noticeKind = kind;
-  limitedNotice(kind, line);
-}
 
 function report(error?: unknown): void {
   const r: DeviceThreadReport = { type: 'needs-reset', gen };

@@ -23,6 +23,7 @@ import {
   type DeviceThreadInit,
   type DeviceThreadReport,
 } from './device-thread-protocol';
+
 /**
  * How long a command that takes something from the running thread may wait for it. The thread
  * answers between two pieces of work (milliseconds); only a stalled file system makes it wait

@@ -6,7 +6,7 @@ import type { LogSink } from '@vmm/hypervisor';
 export const LOG_INTERVAL_MS = 10_000;
 
 export function rateLimitedLog(
-  out: (line: string) => void,
+  out: (line: string, kind: string) => void,
   intervalMs = LOG_INTERVAL_MS,
   now: () => number = () => performance.now(),
 ): LogSink {
@@ -20,6 +20,6 @@ export function rateLimitedLog(
     }
     const held = k?.held ?? 0;
     kinds.set(kind, { last: t, held: 0 });
-    out(held > 0 ? `${line} (and ${held} more like it)` : line);
+    out(held > 0 ? `${line} (and ${held} more like it)` : line, kind);
   };
 }

@@ -62,10 +62,13 @@ export const UART_RX_RING = 4096;
 const COUNTERS_OFFSET = Math.ceil((SLOTS * 4 + UART_RX_RING) / 8) * 8;
 const C_WRITTEN = 0;
 const C_DROPPED = 1;
+const COUNTERS = 2;
+/** The whole state's size: the slots, the ring, the counters. */
+const STATE_BYTES = COUNTERS_OFFSET + COUNTERS * 8;
 
 /** The shared buffer to pass to each thread's Uart16550 over the same state. */
 export function createUartState(): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(COUNTERS_OFFSET + 16);
+  const sab = new SharedArrayBuffer(STATE_BYTES);
   const s = new Int32Array(sab, 0, SLOTS);
   s[S_DLL] = 12; // 9600 baud until the guest programs it
   s[S_THRE_PENDING] = 0;
@@ -92,8 +95,7 @@ const SLOT_MAX: readonly [slot: number, max: number][] = [
  * range would read outside the ring, a counter that is not a count would lift a file's limit.
  */
 export function uartStateFault(bytes: Uint8Array): string | undefined {
-  const size = COUNTERS_OFFSET + 16;
-  if (bytes.length !== size) return `state is ${bytes.length} bytes, not ${size}`;
+  if (bytes.length !== STATE_BYTES) return `state is ${bytes.length} bytes, not ${STATE_BYTES}`;
   const copy = bytes.slice(); // aligned, whatever the view it came in
   const s = new Int32Array(copy.buffer, 0, SLOTS);
   if (s[S_LOCK] !== 0 || s[S_TX_LOCK] !== 0) return 'state has a lock held (none is while the VM is paused)';
@@ -104,7 +106,7 @@ export function uartStateFault(bytes: Uint8Array): string | undefined {
   const tx = s[S_TX]!;
   if ((tx & ~(TX_CLOSED | (0x1ff << TX_HELD_SHIFT))) !== 0 || tx >> TX_HELD_SHIFT > 0x100)
     return `transmitter word ${tx} is not a flag and a held byte`;
-  const counters = new Float64Array(copy.buffer, COUNTERS_OFFSET, 2);
+  const counters = new Float64Array(copy.buffer, COUNTERS_OFFSET, COUNTERS);
   for (const c of counters) if (!Number.isSafeInteger(c) || c < 0) return `byte counter ${c} is not a count`;
   return undefined;
 }
@@ -149,7 +151,7 @@ export class Uart16550 {
     this.leaveSink = () => (stopping?.() ?? false) || (pausing?.() ?? false);
     this.s = new Int32Array(state, 0, SLOTS);
     this.rx = new Uint8Array(state, SLOTS * 4, UART_RX_RING);
-    this.counters = new Float64Array(state, COUNTERS_OFFSET, 2);
+    this.counters = new Float64Array(state, COUNTERS_OFFSET, COUNTERS);
   }
 
   /** Bytes of guest output written to the sink, and dropped (over the limit, or the sink failed). */
