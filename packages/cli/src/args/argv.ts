@@ -3,6 +3,11 @@ import { UsageError } from './errors';
 export interface FlagSpec {
   /** Takes a value (`--kernel PATH` or `--kernel=PATH`). */
   value: boolean;
+  /**
+   * The value may be left out (`--net` alone: every key at its default): the next argument is
+   * taken as the value only when it is not itself a flag.
+   */
+  optional?: boolean;
   /** May be given more than once. */
   repeat?: boolean;
 }
@@ -26,8 +31,10 @@ export function parseFlags(
     if (!spec) throw new UsageError(`unknown flag --${name} (see --help)`);
     let value = '';
     if (spec.value) {
+      const next = argv[i + 1];
       if (eq >= 0) value = arg.slice(eq + 1);
-      else if (i + 1 < argv.length) value = argv[++i]!;
+      else if (spec.optional && (next === undefined || next.startsWith('--'))) value = '';
+      else if (next !== undefined) value = argv[++i]!;
       else throw new UsageError(`--${name} needs a value`);
     } else if (eq >= 0) {
       throw new UsageError(`--${name} takes no value`);

@@ -227,6 +227,16 @@ describe('vmm run flags', () => {
     });
   });
 
+  it('takes --net with no value as a NAT with every default, before another flag or last', () => {
+    const nets = (argv: string[]) => (parseRunFlags(argv) as VmConfig).nets;
+    expect(nets([...base, '--net', '--rng'])).toEqual([{}]);
+    expect(nets([...base, '--rng', '--net'])).toEqual([{}]);
+    expect(nets([...base, '--net', '--net', 'mtu=9000'])).toEqual([{}, { mtu: 9000 }]);
+    expect(nets([...base, '--net='])).toEqual([{}]);
+    // a flag that needs its value still says so when it is last
+    expect(() => parseRunFlags([...base, '--disk'])).toThrow(/--disk needs a value/);
+  });
+
   it('returns help for --help', () => {
     expect(parseRunFlags(['--help'])).toBe('help');
   });

@@ -49,9 +49,10 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   },
   net: {
     value: true,
+    optional: true,
     repeat: true,
     arg: '[mac=..][,tap=..][,hostfwd=..][,host_loopback=on][,dns=IP:PORT][,mtu=N][,deny=host+linklocal+CIDR]',
-    help: "virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22); deny= refuses the host's own addresses, 169.254/16 and the networks named (default: none)",
+    help: "virtio-net on the userspace NAT (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3; --net alone: all defaults) or a tap; repeatable, hostfwd too (tcp:127.0.0.1:8022-:22); deny= refuses the host's own addresses, 169.254/16 and the networks named (default: none)",
   },
   console: {
     value: true,
