@@ -104,6 +104,16 @@ export interface VirtioDevice {
    */
   restored?(): void;
   /**
+   * What the guest learned of the host through this device that stays fixed while it runs (a
+   * disk's size), as names to numbers: a snapshot keeps them for hostFactsFault to check.
+   */
+  hostFacts?(): Readonly<Record<string, number>> | undefined;
+  /**
+   * Why this device cannot take over from the one a snapshot saw, given that one's hostFacts (the
+   * guest would go on with values the host no longer has), or undefined when it can.
+   */
+  hostFactsFault?(saved: Readonly<Record<string, number>>): string | undefined;
+  /**
    * The device can be served from its own I/O thread, built there from this spec; absent: it is
    * served where its transport runs (the main thread).
    */

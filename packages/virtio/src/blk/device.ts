@@ -276,6 +276,21 @@ export class BlkDevice implements VirtioDevice {
     data.set(this.config.subarray(offset, offset + data.length));
   }
 
+  /** The capacity the driver read at probe and keeps (no config change is raised for it). */
+  hostFacts(): Readonly<Record<string, number>> {
+    return { sectors: this.capacity };
+  }
+
+  hostFactsFault(saved: Readonly<Record<string, number>>): string | undefined {
+    const was = saved.sectors;
+    if (was === undefined || was === this.capacity) return undefined;
+    return (
+      `disk image ${this.image.path} is ${this.capacity * L.SECTOR_SIZE} bytes and was ` +
+      `${was * L.SECTOR_SIZE} when the snapshot was taken: the guest would go on with the old size ` +
+      `(reads and writes past the end fail); restore with the image as it was then`
+    );
+  }
+
   writeConfig(): void {
     // Only `writeback` is writable, with VIRTIO_BLK_F_CONFIG_WCE, which is not offered.
   }

@@ -156,6 +156,14 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.model.readConfig(offset, data);
   }
 
+  hostFacts(): Readonly<Record<string, number>> | undefined {
+    return this.model.hostFacts?.();
+  }
+
+  hostFactsFault(saved: Readonly<Record<string, number>>): string | undefined {
+    return this.model.hostFactsFault?.(saved);
+  }
+
   writeConfig(offset: number, data: Uint8Array): void {
     this.model.writeConfig(offset, data);
   }

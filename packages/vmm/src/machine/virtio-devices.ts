@@ -349,12 +349,20 @@ export class VirtioMmioBus implements MmioHandler {
    * Give each transport its saved state (slot order; the devices must be the same kinds). Throws,
    * naming the slot, when a state does not fit.
    */
-  restoreStates(states: readonly { deviceId: number; transport: MmioTransportState }[]): void {
+  restoreStates(
+    states: readonly { deviceId: number; transport: MmioTransportState; facts?: Record<string, number> }[],
+  ): void {
     if (states.length !== this.transports.length) {
       throw new RangeError(
         `the snapshot has ${states.length} virtio devices, the VM ${this.transports.length}`,
       );
     }
+    // What the guest learned of the host (a disk's size) first: nothing is restored on a change.
+    this.transports.forEach((t, i) => {
+      const facts = states[i]!.facts;
+      const fault = facts && t.device.hostFactsFault?.(facts);
+      if (fault) throw new RangeError(fault);
+    });
     this.transports.forEach((t, i) => {
       const s = states[i]!;
       if (s.deviceId !== t.device.deviceId || !t.restoreState(s.transport)) {

@@ -19,6 +19,7 @@ import { buildAcpiTables } from '../arch/x86_64/acpi/index';
 import { GED_EVENT_POWER_BUTTON, GED_GSI } from '../arch/x86_64/acpi/registers';
 import { bootMsrs, loadKernel, memoryLayout, vcpuCpuid, type BootPlan } from '../arch/x86_64/index';
 import type { VmConfig } from '../config';
+import { withAbsolutePaths } from '../config-paths';
 import { configFault } from '../config-shape';
 import { checkRamSize } from '../arch/x86_64/memory-map';
 import { COM1_IRQ, Uart16550, createUartState, uartStateFault } from '../devices/uart/uart16550';
@@ -181,6 +182,7 @@ export class Vmm {
         checkRamSize(config.memory.size);
       throw new VmmError('ECONFIG', `the VM's config: ${fault.field || 'it'} must be ${fault.what}`);
     }
+    config = withAbsolutePaths(config);
     if (config.serial.mode === 'tty' && config.console?.mode === 'tty') {
       throw new VmmError(
         'ECONSOLE',
@@ -415,7 +417,13 @@ export class Vmm {
     const devices = {
       uart: Buffer.from(new Uint8Array(this.uartState)).toString('base64'),
       gedEvents: Atomics.load(this.ged.events, 0),
-      virtio: transports.map((transport, i) => ({ deviceId: this.devices[i]!.deviceId, transport })),
+      virtio: transports.map((transport, i) => {
+        const device = this.devices[i]!;
+        const facts = device.hostFacts?.();
+        return facts
+          ? { deviceId: device.deviceId, transport, facts }
+          : { deviceId: device.deviceId, transport };
+      }),
     };
     const { saveSnapshot } = await import('../snapshot/store');
     return saveSnapshot(dir, { config: this.config, kvm, devices, memory: vm.memory });

@@ -6,8 +6,9 @@
 // Contract: it returns the devices' state or throws SnapshotError ESNAPSHOTCORRUPT, nothing else; a
 // state it returns holds a COM1 state the UART can run (uartStateFault: its size, locks free,
 // registers, ring indices and counters in range), GED events in one byte, and a
-// list of virtio entries each with a 32-bit device id and a transport state object (whose fields
-// MmioTransport.restoreState checks: the virtio/mmio/restore-state target); encoded again, it
+// list of virtio entries each with a 32-bit device id, a transport state object (whose fields
+// MmioTransport.restoreState checks: the virtio/mmio/restore-state target) and, when kept, the
+// device's host facts (at most 16 names to finite numbers); encoded again, it
 // decodes to the same state.
 import { isDeepStrictEqual } from 'node:util';
 import { ArrayGuestMemory } from '@vmm/hypervisor';
@@ -43,6 +44,11 @@ export function fuzz(data: Uint8Array): void {
       fail(`device id ${String(v.deviceId)} taken`);
     if (typeof v.transport !== 'object' || v.transport === null || Array.isArray(v.transport))
       fail('a virtio entry without a transport state taken');
+    if (v.facts !== undefined) {
+      const facts = typeof v.facts === 'object' && v.facts !== null ? Object.values(v.facts) : undefined;
+      if (!facts || Array.isArray(v.facts) || facts.length > 16 || !facts.every(Number.isFinite))
+        fail('host facts that are not a few names to numbers taken');
+    }
   }
   const again = decodeDevicesState(encodeDevicesState(s), uartStateFault);
   if (!isDeepStrictEqual(again, s)) fail('a taken state, encoded again, decodes to another');
@@ -76,7 +82,7 @@ export function seeds(): Uint8Array[] {
       gedEvents: 1,
       virtio: [
         { deviceId: 4, transport: saved },
-        { deviceId: 2, transport: { ...saved, queues: [], addressRegs: [] } },
+        { deviceId: 2, transport: { ...saved, queues: [], addressRegs: [] }, facts: { sectors: 2048 } },
       ],
     },
   ].map((s) => encodeDevicesState(s));

@@ -13,7 +13,7 @@ export interface DevicesState {
   /** The GED's events raised and not yet read by the guest. */
   gedEvents: number;
   /** The virtio-mmio transports in slot order (the restored VM's transport checks each state). */
-  virtio: { deviceId: number; transport: MmioTransportState }[];
+  virtio: { deviceId: number; transport: MmioTransportState; facts?: Record<string, number> }[];
 }
 
 export function encodeDevicesState(s: DevicesState): Buffer {
@@ -23,11 +23,22 @@ export function encodeDevicesState(s: DevicesState): Buffer {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A 32-bit device id (virtio 1.2 §4.2.2 DeviceID) and a transport state for restoreState to check. */
+/** The most facts a device keeps of the host (VirtioDevice.hostFacts): a disk keeps one. */
+const MAX_FACTS = 16;
+
+/**
+ * A 32-bit device id (virtio 1.2 §4.2.2 DeviceID), a transport state for restoreState to check,
+ * and the device's host facts, when kept: a few names, each to a number.
+ */
 function isVirtioEntry(v: unknown): boolean {
   if (!isObject(v)) return false;
   const id = v.deviceId;
-  return Number.isInteger(id) && (id as number) >= 0 && (id as number) <= 0xffffffff && isObject(v.transport);
+  if (!(Number.isInteger(id) && (id as number) >= 0 && (id as number) <= 0xffffffff && isObject(v.transport)))
+    return false;
+  if (v.facts === undefined) return true;
+  if (!isObject(v.facts)) return false;
+  const facts = Object.entries(v.facts);
+  return facts.length <= MAX_FACTS && facts.every(([k, n]) => k.length <= 64 && Number.isFinite(n));
 }
 
 /**

@@ -116,16 +116,28 @@ describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by v
     const socket = path.join(dir, 'snap.sock');
     const snap = path.join(dir, 'snap');
     const counts = (out: string) => [...out.matchAll(/COUNT (\d+)\n/g)].map((m) => Number(m[1]));
-    const a = new ConsoleProcess([
-      ...vmmCommand,
-      'run',
-      '--kernel',
-      g.lifecycle!,
-      '--memory',
-      'size=128M',
-      '--api-socket',
-      `path=${socket}`,
-    ]);
+    // The disk is named relative to the first process's working directory; the restore runs in
+    // another one, which has no such file: the snapshot names the image the VM had.
+    const cwdA = path.join(dir, 'a');
+    const cwdB = path.join(dir, 'b');
+    fs.mkdirSync(cwdA);
+    fs.mkdirSync(cwdB);
+    fs.writeFileSync(path.join(cwdA, 'disk.img'), Buffer.alloc(1 << 20));
+    const a = new ConsoleProcess(
+      [
+        ...vmmCommand,
+        'run',
+        '--kernel',
+        g.lifecycle!,
+        '--memory',
+        'size=128M',
+        '--disk',
+        'path=disk.img',
+        '--api-socket',
+        `path=${socket}`,
+      ],
+      cwdA,
+    );
     try {
       await a.waitFor(/COUNT 3\n/, 60_000);
       expect((await remote(socket, 'pause')).code).toBe(0);
@@ -138,7 +150,9 @@ describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by v
     await a.exited;
     const last = counts(a.out).at(-1)!;
 
-    const b = new ConsoleProcess([...vmmCommand, 'run', '--restore', `source_url=file://${snap}`]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(snap, 'manifest.json'), 'utf8'));
+    expect(manifest.config.disks).toEqual([{ path: path.join(cwdA, 'disk.img'), readonly: false }]);
+    const b = new ConsoleProcess([...vmmCommand, 'run', '--restore', `source_url=file://${snap}`], cwdB);
     try {
       await b.waitFor(new RegExp(`COUNT ${last + 2}\\n`), 60_000);
       // The pause may fall inside a line ("COUNT 2" before, "5\n" after): the two outputs joined

@@ -321,6 +321,20 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       fs.cpSync(snap, unfit, { recursive: true });
       editDevices(unfit, (devices) => ({ ...devices, virtio: [] }));
       await expect(Vm.restore(unfit, START)).rejects.toMatchObject({ code: 'ESNAPSHOTMISMATCH' });
+      // The guest keeps the disk's size it read at boot: an image resized since is refused,
+      // smaller (its end would fail) or larger, and nothing of it is touched.
+      const kept = fs.readFileSync(disk);
+      for (const size of [512 << 10, 2 << 20]) {
+        fs.truncateSync(disk, size);
+        await expect(Vm.restore(snap, START)).rejects.toMatchObject({
+          code: 'ESNAPSHOTMISMATCH',
+          message: expect.stringMatching(
+            `disk image ${disk} is ${size} bytes and was 1048576 when the snapshot`,
+          ),
+        });
+        expect(fs.statSync(disk).size).toBe(size);
+      }
+      fs.writeFileSync(disk, kept);
       // The log option, not the 'log' event: it hears the restore's own notices too.
       const notices: string[] = [];
       const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });

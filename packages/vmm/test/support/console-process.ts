@@ -1,11 +1,18 @@
 // A monitor process driven over its serial console: test-vms' ConsoleSession on the child's
 // stdio (wait for a pattern after the previous match, type input), plus its stderr and exit.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { threadReport } from './thread-report';
 import { ConsoleSession } from '../../../../test-vms/src/kernel/console-session';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../../../..');
+
+/** tsx's loader by its file URL: found from any working directory a test starts the monitor in. */
+function tsxLoader(): string {
+  return pathToFileURL(createRequire(path.join(repoRoot, 'package.json')).resolve('tsx')).href;
+}
 /**
  * `vmm` as the tests start it: from the TypeScript sources through tsx (no build needed), or the
  * built CLI when VMM_TEST_BUILT=1 (`pnpm test` builds first; it starts in a fraction of the time,
@@ -16,7 +23,7 @@ export const vmmCommand = [
   ...(process.env.VMM_TEST_WRAP?.split(' ').filter(Boolean) ?? []),
   ...(process.env.VMM_TEST_BUILT === '1'
     ? ['node', path.join(repoRoot, 'packages/cli/dist/bin.cjs')]
-    : ['node', '--import', 'tsx', path.join(repoRoot, 'packages/cli/src/bin.ts')]),
+    : ['node', '--import', tsxLoader(), path.join(repoRoot, 'packages/cli/src/bin.ts')]),
 ];
 
 export class ConsoleProcess {
