@@ -114,6 +114,11 @@ describe('vmm remote against vmm run --api-socket (no kernel: no VM is booted)',
     [['remote', '--api-socket', '/x', 'create'], /create needs a VmConfig/],
     [['remote', '--api-socket', '/x', 'create', '/no/such.json'], /cannot read \/no\/such.json \(ENOENT\)/],
     [['run', '--api-socket', 'path=/x', '--cpus', 'boot=2'], /--cpus describes a VM: give --kernel too/],
+    [
+      ['run', '--restore', 'source_url=file:///s', '--disk', 'path=/d.img'],
+      /--disk describes a VM, and --restore brings back the VM its snapshot describes: leave out --disk/,
+    ],
+    [['run', '--restore', 'source_url=file:///s', '--serial', 'file='], /--serial: 'file' needs a value/],
     [['run', '--api-socket', 'file=/x'], /--api-socket: unknown key 'file'/],
     [
       ['remote', '--api-socket', '/x', 'restore', 'source_url=file:///s,prefault=yes'],

@@ -5,11 +5,18 @@
 // and vm.boot (or vm.restore). It ends on vmm.shutdown (exit 0), on SIGINT/SIGTERM/SIGHUP (0), or when the
 // guest ends the VM by itself (its exit code, as `vmm run`; Cloud Hypervisor also exits then). A VM
 // ended through the API (vm.shutdown, vm.delete) leaves the process serving.
-import { Vm, type VmConfig } from '@vmm/vmm';
+import { Vm, type SerialConfig, type VmConfig } from '@vmm/vmm';
 import { ApiController, ApiServer } from '@vmm/vmm/api';
 import { parseFlags } from '../args/argv';
 import { UsageError } from '../args/errors';
-import { RUN_FLAGS, parseApiSocket, parseRestore, parseRunFlags, parseVmSettings } from './run-flags';
+import {
+  RUN_FLAGS,
+  parseApiSocket,
+  parseRestore,
+  parseRunFlags,
+  parseSerial,
+  parseVmSettings,
+} from './run-flags';
 import { StopSignals } from './stop-signals';
 
 /** Flags that describe the process rather than a VM: taken without --kernel too. */
@@ -32,7 +39,13 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
   if (flags.has('kernel')) {
     config = parseRunFlags(argv) as VmConfig;
   } else {
-    const vmFlag = [...flags.keys()].find((f) => !PROCESS_FLAGS.includes(f));
+    // A restored VM's COM1 may be sent elsewhere than the terminal (its guest is the snapshot's).
+    const taken = restore ? [...PROCESS_FLAGS, 'serial'] : PROCESS_FLAGS;
+    const vmFlag = [...flags.keys()].find((f) => !taken.includes(f));
+    if (vmFlag && restore)
+      throw new UsageError(
+        `--${vmFlag} describes a VM, and --restore brings back the VM its snapshot describes: leave out --${vmFlag}`,
+      );
     if (vmFlag)
       throw new UsageError(
         `--${vmFlag} describes a VM: give --kernel too, or leave it out and send the VM's config with vm.create`,
@@ -40,7 +53,13 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see --help)`);
   }
 
-  const controller = new ApiController({ start: startVm, restore: restoreVm });
+  const serialText = flags.get('serial')?.[0];
+  const restoredSerial: SerialConfig =
+    restore && serialText !== undefined ? parseSerial('--serial', serialText) : { mode: 'tty' };
+  const controller = new ApiController({
+    start: startVm,
+    restore: (dir, options) => restoreVm(dir, options, restoredSerial),
+  });
   const server =
     socket === undefined
       ? undefined
@@ -87,11 +106,18 @@ async function startVm(config: VmConfig): Promise<Vm> {
   return vm;
 }
 
-/** Restore a snapshot as the API's VM: COM1 on this terminal (and its input), notices on stderr. */
-async function restoreVm(dir: string, options: { prefault: boolean }): Promise<{ vm: Vm; config: VmConfig }> {
-  const vm = await Vm.restore(dir, { serial: { mode: 'tty' }, prefault: options.prefault });
+/**
+ * Restore a snapshot as the API's VM: COM1 on this terminal (and its input) or where `serial`
+ * says (a file goes on after what is in it), notices on stderr.
+ */
+async function restoreVm(
+  dir: string,
+  options: { prefault: boolean },
+  serial: SerialConfig,
+): Promise<{ vm: Vm; config: VmConfig }> {
+  const vm = await Vm.restore(dir, { serial, prefault: options.prefault });
   vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
-  typeInto(vm);
+  if (serial.mode === 'tty') typeInto(vm);
   return { vm, config: vm.config! };
 }
 

@@ -95,7 +95,7 @@ export const RUN_FLAGS: Record<string, FlagSpec & { help: string; arg?: string }
   restore: {
     value: true,
     arg: 'source_url=file:///DIR[,resume=on|off][,prefault=on|off]',
-    help: 'bring back the VM a snapshot in DIR holds (vm.snapshot), paused as it was saved; resume=on (the default without --api-socket) runs it; prefault=on copies the stored guest pages in during the restore instead of as the guest touches them',
+    help: 'bring back the VM a snapshot in DIR holds (vm.snapshot), paused as it was saved; resume=on (the default without --api-socket) runs it; prefault=on copies the stored guest pages in during the restore instead of as the guest touches them; COM1 comes to this terminal unless --serial says otherwise',
   },
   help: { value: false, help: 'show this help' },
 };

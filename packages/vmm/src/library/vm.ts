@@ -107,11 +107,12 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   static async restore(dir: string, options: VmRestoreOptions = {}): Promise<Vm> {
     dir = snapshotDirOf('Vm.restore', dir);
     const vm = new Vm();
-    const serial = options.serial ?? { mode: 'capture' };
-    const prefault = options.prefault === true;
+    // The restore's own options go to Vmm.restore as it takes them, not through boot()'s spread
+    // of the rest ('as-saved' reached the VM's config as its serial, refused as ECONFIG).
+    const { serial = { mode: 'capture' }, prefault = false, ...startOptions } = options;
     await vm.boot(
       (o) => Vmm.restore(dir, serial === 'as-saved' ? { ...o, prefault } : { ...o, serial, prefault }),
-      options,
+      startOptions,
     );
     return vm;
   }

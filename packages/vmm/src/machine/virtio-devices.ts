@@ -40,6 +40,8 @@ export async function createVirtioDevices(
   config: VmConfig,
   log?: LogSink,
   captured?: (chunk: Buffer) => void,
+  /** A console file: emptied (a new VM) or appended to (a restored one goes on). */
+  output: 'new' | 'continue' = 'new',
 ): Promise<VirtioDevice[]> {
   checkShares(config.shares ?? []);
   const [net, vsock, fsShare] = await Promise.all([
@@ -64,7 +66,7 @@ export async function createVirtioDevices(
     }
     if (net) config.nets!.forEach((n, i) => devices.push(createNetDevice(net, n, i, log)));
     const c = config.console;
-    if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured));
+    if (c && c.mode !== 'off') devices.push(createConsole(c, log, captured, output));
     if (config.rng) devices.push(new RngDevice());
     if (vsock && config.vsock) devices.push(new vsock.VsockDevice({ guestCid: config.vsock.cid, log }));
     if (fsShare) for (const sh of config.shares!) devices.push(createShareDevice(fsShare, sh, config, log));
@@ -82,6 +84,7 @@ function createConsole(
   c: Exclude<SerialConfig, { mode: 'off' }>,
   log: LogSink | undefined,
   captured: ((chunk: Buffer) => void) | undefined,
+  output: 'new' | 'continue',
 ): VirtioDevice {
   if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
   if (c.mode === 'null') return new ConsoleDevice({ log }); // present, its output dropped
@@ -92,7 +95,7 @@ function createConsole(
       log,
     });
   }
-  const fd = openOutputFile(c.path, 'console output');
+  const fd = openOutputFile(c.path, 'console output', output);
   if (fs.fstatSync(fd).isFIFO()) {
     // A FIFO takes output only as fast as its reader. Written as a stream, its backpressure makes
     // the guest wait, not this thread (a write to it here would hold the event loop, signals and
@@ -106,7 +109,10 @@ function createConsole(
       },
     });
   }
-  const dev = new ConsoleDevice({ output: fd, outputLimit: c.max, log });
+  // `max` bounds the file, what a restored VM wrote there before its snapshot included.
+  const before = fs.fstatSync(fd).size;
+  const outputLimit = c.max === undefined ? undefined : Math.max(0, c.max - before);
+  const dev = new ConsoleDevice({ output: fd, outputLimit, log });
   return Object.assign(dev, {
     close: () => {
       ConsoleDevice.prototype.close.call(dev);

@@ -207,7 +207,10 @@ export class Vmm {
     let owned: Hypervisor | undefined;
     try {
       if (config.vsock?.socket) vsockSide?.checkVsockSocketFolder(config.vsock.socket);
-      if (config.serial.mode === 'file') serialFd = openOutputFile(config.serial.path, 'serial output');
+      // A restored VM's output goes on after what it wrote before the snapshot.
+      const output = checkBoot ? 'new' : 'continue';
+      if (config.serial.mode === 'file')
+        serialFd = openOutputFile(config.serial.path, 'serial output', output);
       if (vsockSide && config.vsock?.agent) {
         files.appendToInitrd(
           vsockSide.agentArchive(vsockSide.readAgentBinary()),
@@ -216,7 +219,7 @@ export class Vmm {
         base = vsockSide.cmdlineWithAgent(base);
       }
       const log = rateLimitedLog((line) => options.log?.(line));
-      devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk));
+      devices = await createVirtioDevices(config, log, (chunk) => options.output?.('console', chunk), output);
       const placement = virtioPlacement(devices.length);
       const cmdline = withKernelParams(base, virtioCmdline(placement));
       // Load once into memory that keeps nothing: a kernel we do not know, an initrd that does not

@@ -167,6 +167,24 @@ describe.skipIf(!canRun)('REST API on /dev/kvm: vmm run --api-socket driven by v
     }
     expect((await b.exited).code).toBe(0);
 
+    // --serial sends the restored VM's COM1 to a file instead of this terminal.
+    const log = path.join(dir, 'restored-serial.log');
+    const c = new ConsoleProcess(
+      [...vmmCommand, 'run', '--restore', `source_url=file://${snap}`, '--serial', `file=${log}`],
+      cwdB,
+    );
+    try {
+      const t0 = Date.now();
+      while (!counts(fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '').includes(last + 2)) {
+        expect(Date.now() - t0, `no COUNT ${last + 2} in ${log}; stderr: ${c.err}`).toBeLessThan(60_000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(c.out).not.toMatch(/COUNT/);
+    } finally {
+      c.child.kill('SIGTERM');
+    }
+    expect((await c.exited).code).toBe(0);
+
     // A damaged snapshot: one line naming what is wrong, exit 1, no VM.
     const bad = path.join(dir, 'bad');
     fs.cpSync(snap, bad, { recursive: true });

@@ -193,6 +193,40 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       }
     }, 360_000);
 
+    it("a serial file: the restored VM's output goes on after what it wrote there before the snapshot", async () => {
+      const out = path.join(dir, 'serial.log');
+      const fileSnap = path.join(dir, 'snap-file');
+      const fileCounts = () =>
+        [...fs.readFileSync(out, 'utf8').matchAll(/^COUNT (\d+)$/gm)].map((m) => Number(m[1]));
+      const until = async (n: number) => {
+        for (const t0 = Date.now(); !fileCounts().includes(n); await sleep(50))
+          if (Date.now() - t0 > 60_000)
+            throw new Error(`no COUNT ${n} in ${out}: ${fs.readFileSync(out, 'utf8')}`);
+      };
+      const config = Vmm.builder().kernel(guest).memory('128M').build();
+      const vm = await Vm.start({ ...config, serial: { mode: 'file', path: out, max: 1 << 20 } }, START);
+      try {
+        await until(3);
+        await vm.pause();
+        await vm.snapshot(fileSnap);
+      } finally {
+        await vm.dispose();
+      }
+      const before = fs.readFileSync(out, 'utf8');
+      const stopped = fileCounts().at(-1)!;
+      const back = await Vm.restore(fileSnap, { ...START, serial: 'as-saved' });
+      try {
+        await back.resume();
+        await until(stopped + 2);
+      } finally {
+        await back.dispose();
+      }
+      // Kept, and continued: every count once, in order (it was emptied before).
+      expect(fs.readFileSync(out, 'utf8').startsWith(before)).toBe(true);
+      const all = fileCounts();
+      expect(all).toEqual(all.map((_, i) => all[0]! + i));
+    }, 360_000);
+
     it('a guest writing to its serial port without a pause, snapshotted and restored twice in a row, prints every byte once', async () => {
       // The stream guest's exits are nearly all UART accesses, so each pause lands right after
       // one; a vCPU saved before KVM_RUN finished that `out` would print its byte again.
