@@ -68,6 +68,12 @@ export interface FsDeviceOptions extends Omit<FuseServerOptions, 'log'> {
   tag: string;
   /** QueueNumMax of each queue (default 128). */
   queueSize?: number;
+  /**
+   * Where the server's warnings go before the device runs (its descriptor budget, at start):
+   * the VM's log. Once it runs they go through its context. 'drop': a device thread's copy, whose
+   * model in the main thread said them already. Default: stderr.
+   */
+  startLog?: ((kind: string, line: string) => void) | 'drop';
 }
 
 /** A virtio-fs device built from FsDevice.threadSpec() in its thread. */
@@ -102,11 +108,16 @@ export class FsDevice implements VirtioDevice {
     const size = options.queueSize ?? 128;
     this.queueMaxSizes = Array.from({ length: 1 + NUM_REQUEST_QUEUES }, () => size);
     // Once the device runs, the server's warnings go where the device's do (a thread's cross to the
-    // VM's log); before that (the descriptor budget at start), to stderr.
+    // VM's log); before that (the descriptor budget at start), to startLog.
+    const { startLog } = options;
     this.server = new FuseServer({
       ...options,
-      log: (line, kind) =>
-        this.ctx?.log ? this.ctx.log(`fs-${kind}`, line.replace(/^vmm fs: /, '')) : console.warn(line),
+      log: (line, kind) => {
+        const text = line.replace(/^vmm fs: /, '');
+        if (this.ctx?.log) this.ctx.log(`fs-${kind}`, text);
+        else if (typeof startLog === 'function') startLog(`fs-${kind}`, text);
+        else if (startLog !== 'drop') console.warn(line);
+      },
     });
     this.request = new Uint8Array(Math.max(this.server.maxRequestSize, 72 * 1024));
     this.chains = this.queueMaxSizes.map((n) => new DescriptorChain(n));
@@ -130,7 +141,7 @@ export class FsDevice implements VirtioDevice {
     return {
       module: '@vmm/virtio/fs',
       exportName: 'createFsDevice',
-      options: this.options,
+      options: { ...this.options, startLog: 'drop' },
       syscalls: FS_THREAD_SYSCALLS,
     };
   }

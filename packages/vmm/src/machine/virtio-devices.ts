@@ -175,6 +175,7 @@ function createShareDevice(
     root: path.resolve(sh.path),
     readonly: sh.readonly === true,
     cache: sh.cache ?? 'auto',
+    startLog: log,
   });
   try {
     // No busy-polling: a file system's requests come one at a time, each after a guest syscall.
