@@ -1,5 +1,5 @@
-// A snapshot directory on disk: written file by file with the manifest last (renamed into place,
-// so a reader never sees half of one), read back with every file checked against the manifest
+// A snapshot directory on disk: written file by file, each renamed into place, the manifest last
+// (so a reader never sees half of one), read back with every file checked against the manifest
 // before any of it is used.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -49,7 +49,6 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  */
 export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary {
   prepareSnapshotDir(dir);
-  const manifestPath = path.join(dir, MANIFEST_FILE);
   const written: string[] = [];
   const file = (name: string) => {
     const p = path.join(dir, name);
@@ -57,21 +56,26 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
     return p;
   };
   try {
+    // Each file is written under a new name and renamed over any old one: an old `memory` may be
+    // the file a running VM restored from maps copy-on-write, and truncating it would take the
+    // pages that VM has not written from under it (they read as zeros, in the guest and here).
     const small = (name: string, bytes: Uint8Array): SnapshotFileEntry => {
-      fs.writeFileSync(file(name), bytes, { mode: 0o600 });
+      fs.writeFileSync(file(`${name}.tmp`), bytes, { mode: 0o600 });
       return { size: bytes.length, sha256: sha256(bytes) };
     };
     const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
     const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
-    const memory = writeMemoryFile(s.memory, file(MEMORY_FILE));
+    const memory = writeMemoryFile(s.memory, file(`${MEMORY_FILE}.tmp`));
     const manifest = createManifest(s.config, {
       [MEMORY_FILE]: { size: memory.size, crc32: memory.crc32, dataBytes: memory.dataBytes },
       [KVM_STATE_FILE]: kvm,
       [DEVICES_FILE]: devices,
     });
-    const tmp = file(`${MANIFEST_FILE}.tmp`);
-    fs.writeFileSync(tmp, formatManifest(manifest), { mode: 0o600 });
-    fs.renameSync(tmp, manifestPath);
+    fs.writeFileSync(file(`${MANIFEST_FILE}.tmp`), formatManifest(manifest), { mode: 0o600 });
+    // The manifest last: a reader finds all of the snapshot or none of it.
+    for (const name of [KVM_STATE_FILE, DEVICES_FILE, MEMORY_FILE, MANIFEST_FILE]) {
+      fs.renameSync(path.join(dir, `${name}.tmp`), file(name));
+    }
     return { dir, memoryDataBytes: memory.dataBytes };
   } catch (e) {
     for (const p of written) {

@@ -193,6 +193,38 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
       }
     }, 360_000);
 
+    it('a restored VM snapshotted into the directory it came from (its manifest deleted) counts on, and so does that snapshot', async () => {
+      // Its guest RAM is that directory's `memory`, mapped copy-on-write: a new one truncated over it
+      // zeroed every page the guest had not written, under the running guest and in the new file.
+      const again = path.join(dir, 'again');
+      fs.cpSync(snap, again, { recursive: true });
+      const vm = await Vm.restore(again, START);
+      let n: number;
+      try {
+        await vm.resume();
+        await shows(vm, new RegExp(`^COUNT ${last + 2}\n`, 'm'), 30_000);
+        await vm.pause();
+        fs.unlinkSync(path.join(again, 'manifest.json'));
+        await vm.snapshot(again);
+        n = counts(vm, tail).at(-1)!;
+        await vm.resume();
+        await shows(vm, new RegExp(`^COUNT ${n + 3}\n`, 'm'), 30_000);
+        expect(vm.state).toBe('running');
+      } finally {
+        await vm.dispose();
+      }
+      const back = await Vm.restore(again, START);
+      try {
+        await back.resume();
+        await shows(back, new RegExp(`^COUNT ${n + 2}\n`, 'm'), 30_000);
+        // It goes on from the second snapshot (the pause may have cut the next line in two).
+        expect(counts(back)[0]).toBeGreaterThan(n);
+        expect(counts(back)[0]).toBeLessThanOrEqual(n + 2);
+      } finally {
+        await back.dispose();
+      }
+    }, 360_000);
+
     it("a serial file: the restored VM's output goes on after what it wrote there before the snapshot", async () => {
       const out = path.join(dir, 'serial.log');
       const fileSnap = path.join(dir, 'snap-file');
