@@ -46,7 +46,20 @@ async function main(init: VcpuWorkerInit): Promise<void> {
   const attach = mod[init.vcpu.exportName];
   if (typeof attach !== 'function') throw new Error(`${init.vcpu.module} has no ${init.vcpu.exportName}`);
   const vcpu = attach(init.vcpu.handle);
+  let stop: StopReason;
+  try {
+    stop = serve(init, vcpu);
+  } finally {
+    // Before 'stopped' is posted: the main thread terminates this thread once it reads that, and
+    // the kvm_run mapping made here is the process's, not the thread's. Left mapped, it held the
+    // vCPU and with it the whole KVM VM (and its NX recovery thread) for the life of the process.
+    vcpu.close();
+  }
+  post({ type: 'stopped', ...stop });
+}
 
+/** Run the attached vCPU until it stops (a guest event, a stop request, an error of the run). */
+function serve(init: VcpuWorkerInit, vcpu: ReturnType<Attach>): StopReason {
   const control = new Int32Array(init.control);
   const irqWord = Buffer.alloc(8);
   irqWord.writeBigUInt64LE(1n);
@@ -126,6 +139,5 @@ async function main(init: VcpuWorkerInit): Promise<void> {
         }),
     },
   );
-  post({ type: 'stopped', ...stop });
-  vcpu.close();
+  return stop;
 }
