@@ -285,6 +285,68 @@ describe('16550 UART', () => {
     }
   });
 
+  it('a pause parks two vCPUs writing into a full sink at once: the first byte is held back, the second dropped and said', async () => {
+    // Before, the second vCPU, behind a held byte, waited on the sink for a stop only: with the
+    // terminal or pipe not read, the pause (and a snapshot, and the API behind it) never ended.
+    const { readFd, writeFd } = createHostPipe();
+    const chunk = Buffer.alloc(65536, 0x2e);
+    let filled = 0;
+    for (;;) {
+      try {
+        filled += fs.writeSync(writeFd, chunk);
+      } catch {
+        break; // EAGAIN: full
+      }
+    }
+    const state = createUartState();
+    const control = new SharedArrayBuffer(8); // stop, pause
+    const words = new Int32Array(control);
+    const threads: Worker[] = [];
+    const thread = async () => {
+      const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
+        workerData: { state, fd: writeFd, control },
+      });
+      threads.push(w);
+      await next(w);
+      return w;
+    };
+    type Answer = { output: { written: number; dropped: number }; notices: string[] };
+    try {
+      const a = await thread();
+      const b = await thread();
+      const first = next(a);
+      a.postMessage({ write: 0x41 });
+      await sleep(200);
+      Atomics.store(words, 1, 1); // pause
+      expect(((await within(first, 2000)) as Answer).output).toEqual({ written: 0, dropped: 0 });
+      const second = next(b);
+      b.postMessage({ write: 0x42 });
+      const dropped = (await within(second, 2000)) as Answer;
+      expect(dropped.output).toEqual({ written: 0, dropped: 1 });
+      expect(dropped.notices.join('\n')).toMatch(/held back by a pause .* was dropped/);
+      // After the pause the held byte goes out, after what the pipe held; the dropped one never.
+      Atomics.store(words, 1, 0);
+      const flushed = next(a);
+      a.postMessage({ flush: true });
+      const all = Buffer.alloc(filled + 16);
+      let got = 0;
+      for (let i = 0; i < 400 && got < filled + 1; i++) {
+        try {
+          got += fs.readSync(readFd, all, got, all.length - got, null);
+        } catch {
+          await sleep(5);
+        }
+      }
+      expect(((await within(flushed, 2000)) as Answer).output).toEqual({ written: 1, dropped: 1 });
+      expect(got).toBe(filled + 1);
+      expect(all[filled]).toBe(0x41);
+    } finally {
+      for (const w of threads) await w.terminate();
+      fs.closeSync(readFd);
+      fs.closeSync(writeFd);
+    }
+  });
+
   it('stops a log file at its limit with a marker line, and drops (never throws on) a failing output', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uart-'));
     const file = path.join(dir, 'out');

@@ -312,7 +312,9 @@ export class Uart16550 {
     if (!sink || !this.lockTx(sink)) return;
     try {
       this.sendHeld(sink);
-      // One byte can be held; a second vCPU's, behind a held one, waits out the pause instead.
+      // One byte can be held back by a pause. Another vCPU's, behind it, is dropped if the sink
+      // is still full when a pause comes: waiting on, it would keep its vCPU from parking, and
+      // the pause (a snapshot, the API behind it) would wait on a terminal nobody reads.
       this.emit(sink, byte, this.held() < 0);
     } finally {
       this.unlockTx();
@@ -389,15 +391,23 @@ export class Uart16550 {
         );
         return;
       }
-      if (writeFully(sink.fd, this.one, mayHold ? this.leaveSink : sink.stopping) === 1) {
+      if (writeFully(sink.fd, this.one, this.leaveSink) === 1) {
         c[C_WRITTEN]!++;
         return;
       }
-      if (mayHold && !sink.stopping?.()) {
+      const stopping = sink.stopping?.() === true;
+      if (mayHold && !stopping) {
         this.setHeld(byte); // a pause: sent first after it
         return;
       }
       c[C_DROPPED]!++;
+      if (!stopping) {
+        sink.notice?.(
+          'serial-output',
+          "serial output: a byte a vCPU wrote while another's was held back by a pause (the terminal or pipe took no more) was dropped",
+        );
+        return;
+      }
       sink.notice?.(
         'serial-output',
         'serial output: the terminal or pipe took no more when the VM stopped; what it had not taken is dropped',
