@@ -33,6 +33,7 @@ export { installSeccomp, SeccompError } from './sys/seccomp/install';
 export { buildSeccompFilter, type SeccompMode, type SeccompPolicy } from './sys/seccomp/filter';
 export { X86_64_SYSCALLS, syscallName, type SyscallName } from './sys/seccomp/syscalls-x86_64';
 export { fsAt, fsErrno, cString, type FsAt } from './sys/fs-at';
+export { OfdLock } from './sys/ofd-lock';
 export * as fsConst from './sys/fs-constants';
 export { loadBuiltin } from './sys/builtin';
 export { raiseFdLimit, openFdCount, type FdLimit } from './sys/fd-limit';

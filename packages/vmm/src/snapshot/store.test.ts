@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArrayGuestMemory } from '@vmm/hypervisor';
+import { ArrayGuestMemory, OfdLock, fsConst } from '@vmm/hypervisor';
 import { sampleState } from '../../../hypervisor/src/test-support/sample-state';
 import type { VmConfig } from '../config';
 import { createUartState } from '../devices/uart/uart16550';
@@ -41,25 +41,53 @@ describe('prepareSnapshotDir', () => {
   });
 });
 
+/** A small VM's snapshot contents: 1 MiB of RAM with one word set. */
+function contents() {
+  const config: VmConfig = {
+    kernel: '/k/vmlinux',
+    cmdline: '',
+    cpus: { boot: 1 },
+    memory: { size: 1 << 20 },
+    serial: { mode: 'tty' },
+    noReboot: false,
+    hostQuirks: 'auto',
+  };
+  const memory = new ArrayGuestMemory([{ gpa: 0, size: 1 << 20 }]);
+  memory.writeU32(4096, 0xfeedface);
+  const uart = Buffer.from(new Uint8Array(createUartState())).toString('base64');
+  return { config, kvm: sampleState(), devices: { uart, gedEvents: 0, virtio: [] }, memory };
+}
+
 describe('saveSnapshot', () => {
+  it('a directory another writer is writing a snapshot into is refused and left to it; its claim dies with it', () => {
+    const d = path.join(dir, 'busy');
+    fs.mkdirSync(d);
+    // The other writer: the manifest's temporary file, write-locked, with its content so far.
+    const claim = path.join(d, 'manifest.json.tmp');
+    fs.writeFileSync(claim, 'theirs');
+    const theirs = fs.openSync(claim, 'r+');
+    expect(new OfdLock(theirs).set(fsConst.F_WRLCK, 0, 0)).toBe('ok');
+    expect(() => saveSnapshot(d, contents())).toThrow(
+      expect.objectContaining({
+        code: 'ESNAPSHOTDIR',
+        message: expect.stringMatching(/another snapshot is being written into .*busy right now/),
+      }),
+    );
+    expect(fs.readdirSync(d)).toEqual(['manifest.json.tmp']);
+    expect(fs.readFileSync(claim, 'utf8')).toBe('theirs');
+    // It ends (or dies) without finishing: its lock goes with its file, and the directory is free.
+    fs.closeSync(theirs);
+    saveSnapshot(d, contents());
+    expect(fs.readdirSync(d).sort()).toEqual(['devices.json', 'kvm.state', 'manifest.json', 'memory']);
+    // A snapshot landed there first: refused, and the claim made to find that out is not left.
+    expect(() => saveSnapshot(d, contents())).toThrow(expect.objectContaining({ code: 'ESNAPSHOTEXISTS' }));
+    expect(fs.readdirSync(d)).not.toContain('manifest.json.tmp');
+  });
+
   it('a write that fails part-way keeps nothing of the snapshot and says why', () => {
     const d = path.join(dir, 'partial');
     fs.mkdirSync(path.join(d, 'memory'), { recursive: true }); // in the way of the memory file
-    const config: VmConfig = {
-      kernel: '/k/vmlinux',
-      cmdline: '',
-      cpus: { boot: 1 },
-      memory: { size: 1 << 20 },
-      serial: { mode: 'tty' },
-      noReboot: false,
-      hostQuirks: 'auto',
-    };
-    const memory = new ArrayGuestMemory([{ gpa: 0, size: 1 << 20 }]);
-    memory.writeU32(4096, 0xfeedface);
-    const uart = Buffer.from(new Uint8Array(createUartState())).toString('base64');
-    expect(() =>
-      saveSnapshot(d, { config, kvm: sampleState(), devices: { uart, gedEvents: 0, virtio: [] }, memory }),
-    ).toThrow(
+    expect(() => saveSnapshot(d, contents())).toThrow(
       expect.objectContaining({
         code: 'ESNAPSHOTWRITE',
         message: expect.stringMatching(

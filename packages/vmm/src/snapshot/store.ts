@@ -5,8 +5,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  OfdLock,
   decodeHypervisorState,
   encodeHypervisorState,
+  fsConst,
   verifyMemoryFile,
   VmmError,
   writeMemoryFile,
@@ -49,7 +51,8 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  */
 export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary {
   prepareSnapshotDir(dir);
-  const written: string[] = [];
+  const claim = claimSnapshotDir(dir);
+  const written: string[] = [claim.path];
   const file = (name: string) => {
     const p = path.join(dir, name);
     written.push(p);
@@ -71,11 +74,12 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
       [KVM_STATE_FILE]: kvm,
       [DEVICES_FILE]: devices,
     });
-    fs.writeFileSync(file(`${MANIFEST_FILE}.tmp`), formatManifest(manifest), { mode: 0o600 });
+    fs.writeFileSync(claim.fd, formatManifest(manifest));
     // The manifest last: a reader finds all of the snapshot or none of it.
     for (const name of [KVM_STATE_FILE, DEVICES_FILE, MEMORY_FILE, MANIFEST_FILE]) {
       fs.renameSync(path.join(dir, `${name}.tmp`), file(name));
     }
+    fs.closeSync(claim.fd); // the claim's lock with it
     return { dir, memoryDataBytes: memory.dataBytes };
   } catch (e) {
     for (const p of written) {
@@ -85,6 +89,7 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
         // never made, or not a file of ours (a directory in the way)
       }
     }
+    fs.closeSync(claim.fd);
     if (e instanceof VmmError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new SnapshotError(
@@ -112,12 +117,52 @@ export function prepareSnapshotDir(dir: string): void {
       { cause: e },
     );
   }
-  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
+  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) throw holdsSnapshot(dir);
+}
+
+function holdsSnapshot(dir: string): SnapshotError {
+  return new SnapshotError(
+    'ESNAPSHOTEXISTS',
+    `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
+  );
+}
+
+/**
+ * The directory claimed for one writer: the manifest's temporary file, created and write-locked
+ * (an open file description lock: a writer that dies lets go with it), then the check that no
+ * snapshot landed there meanwhile. Two processes writing into one directory at once would mix
+ * their files; the second is refused instead.
+ */
+function claimSnapshotDir(dir: string): { fd: number; path: string } {
+  const claimPath = path.join(dir, `${MANIFEST_FILE}.tmp`);
+  let fd: number;
+  try {
+    // Not truncated before the lock is ours: another writer's manifest may be in it.
+    fd = fs.openSync(claimPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new SnapshotError(
-      'ESNAPSHOTEXISTS',
-      `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
+      'ESNAPSHOTDIR',
+      `cannot write a snapshot into ${dir} (${code}): give another directory`,
+      {
+        cause: e,
+      },
     );
   }
+  if (new OfdLock(fd).set(fsConst.F_WRLCK, 0, 0) === 'held') {
+    fs.closeSync(fd);
+    throw new SnapshotError(
+      'ESNAPSHOTDIR',
+      `another snapshot is being written into ${dir} right now: wait for it, or give another directory`,
+    );
+  }
+  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
+    fs.unlinkSync(claimPath); // ours, and no writer's but ours: the lock was free
+    fs.closeSync(fd);
+    throw holdsSnapshot(dir);
+  }
+  fs.ftruncateSync(fd, 0); // what a writer that died left
+  return { fd, path: claimPath };
 }
 
 export interface LoadedSnapshot {
