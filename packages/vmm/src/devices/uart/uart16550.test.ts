@@ -168,28 +168,7 @@ describe('16550 UART', () => {
     // A full pipe: what a terminal or a library's capture is when nothing reads it. Before, the
     // vCPU waited on it holding the UART's lock, and the main thread's host input waited for the
     // lock: the monitor hung for good (found with the library, a chatty guest and console.write).
-    const { readFd, writeFd } = createHostPipe();
-    const chunk = Buffer.alloc(65536, 0x2e);
-    let filled = 0;
-    for (;;) {
-      try {
-        filled += fs.writeSync(writeFd, chunk);
-      } catch {
-        break; // EAGAIN: full
-      }
-    }
-    const state = createUartState();
-    const control = new SharedArrayBuffer(8); // stop, pause
-    const words = new Int32Array(control);
-    const threads: Worker[] = [];
-    const thread = async (fd: number | null) => {
-      const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
-        workerData: { state, fd, control },
-      });
-      threads.push(w);
-      await next(w);
-      return w;
-    };
+    const { readFd, writeFd, filled, fill, words, thread, close } = fullPipeRig();
     try {
       const vcpu = await thread(writeFd);
       const host = await thread(null);
@@ -232,16 +211,6 @@ describe('16550 UART', () => {
       expect(drained[filled]).toBe(0x41);
       // Full again, and a pause comes: the waiting byte is held back (the vCPU can park), and
       // sent, after what the pipe held, once the pause is over and the reader reads.
-      const fill = () => {
-        let n = 0;
-        for (;;) {
-          try {
-            n += fs.writeSync(writeFd, chunk);
-          } catch {
-            return n;
-          }
-        }
-      };
       const refilled = fill();
       const paused = next(vcpu);
       vcpu.postMessage({ write: 0x43 });
@@ -279,37 +248,14 @@ describe('16550 UART', () => {
       expect(after.output).toEqual({ written: 2, dropped: 1 });
       expect(after.notices.join('\n')).toContain('took no more when the VM stopped');
     } finally {
-      for (const w of threads) await w.terminate();
-      fs.closeSync(readFd);
-      fs.closeSync(writeFd);
+      await close();
     }
   });
 
   it('a pause parks two vCPUs writing into a full sink at once: the first byte is held back, the second dropped and said', async () => {
     // Before, the second vCPU, behind a held byte, waited on the sink for a stop only: with the
     // terminal or pipe not read, the pause (and a snapshot, and the API behind it) never ended.
-    const { readFd, writeFd } = createHostPipe();
-    const chunk = Buffer.alloc(65536, 0x2e);
-    let filled = 0;
-    for (;;) {
-      try {
-        filled += fs.writeSync(writeFd, chunk);
-      } catch {
-        break; // EAGAIN: full
-      }
-    }
-    const state = createUartState();
-    const control = new SharedArrayBuffer(8); // stop, pause
-    const words = new Int32Array(control);
-    const threads: Worker[] = [];
-    const thread = async () => {
-      const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
-        workerData: { state, fd: writeFd, control },
-      });
-      threads.push(w);
-      await next(w);
-      return w;
-    };
+    const { readFd, filled, words, thread, close } = fullPipeRig();
     type Answer = { output: { written: number; dropped: number }; notices: string[] };
     try {
       const a = await thread();
@@ -341,9 +287,7 @@ describe('16550 UART', () => {
       expect(got).toBe(filled + 1);
       expect(all[filled]).toBe(0x41);
     } finally {
-      for (const w of threads) await w.terminate();
-      fs.closeSync(readFd);
-      fs.closeSync(writeFd);
+      await close();
     }
   });
 
@@ -395,6 +339,45 @@ export function brokenPipe(dir: string): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A pipe filled until it takes no more (what a terminal or a library's capture is when nothing
+ * reads it), and threads driving one UART on it on command (test-support/uart-thread.ts), each
+ * a vCPU's (the pipe as its sink) or the host input side's (none), with stop and pause words.
+ */
+function fullPipeRig() {
+  const { readFd, writeFd } = createHostPipe();
+  const chunk = Buffer.alloc(65536, 0x2e);
+  /** Fill the pipe again: the bytes it took. */
+  const fill = () => {
+    let n = 0;
+    for (;;) {
+      try {
+        n += fs.writeSync(writeFd, chunk);
+      } catch {
+        return n; // EAGAIN: full
+      }
+    }
+  };
+  const filled = fill();
+  const state = createUartState();
+  const control = new SharedArrayBuffer(8); // stop, pause
+  const threads: Worker[] = [];
+  const thread = async (fd: number | null = writeFd) => {
+    const w = startModuleWorker(new URL('./test-support/uart-thread.ts', import.meta.url), {
+      workerData: { state, fd, control },
+    });
+    threads.push(w);
+    await next(w);
+    return w;
+  };
+  const close = async () => {
+    for (const w of threads) await w.terminate();
+    fs.closeSync(readFd);
+    fs.closeSync(writeFd);
+  };
+  return { readFd, writeFd, filled, fill, words: new Int32Array(control), thread, close };
+}
 
 /** The next message a worker posts (its error rejects). */
 function next(w: Worker): Promise<unknown> {
