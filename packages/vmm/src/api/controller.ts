@@ -6,6 +6,7 @@
 // 501 not implemented yet, 500 the VM could not do it.
 import { EventEmitter } from 'node:events';
 import type { VmConfig } from '../config';
+import { withAbsolutePaths } from '../config-paths';
 import type { VmExit, VmState, ShutdownOptions } from '../library/vm';
 import { Vm } from '../library/vm';
 import type { VmmCounters } from '../machine/vmm';
@@ -142,7 +143,8 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
     return this.serially(async () => {
       if (this.config)
         throw new ApiError(409, 'EVMEXISTS', 'vm.create: a VM is already created: vm.delete it first');
-      this.config = config;
+      // Its paths are this process's from now on (vm.info shows what vm.boot will open).
+      this.config = withAbsolutePaths(config);
       this.booted = undefined;
     });
   }

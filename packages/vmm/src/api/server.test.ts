@@ -4,6 +4,7 @@
 // api.test.ts boots a real one. Every answer is checked against docs/openapi.yaml (api-harness.ts).
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VmmError } from '@vmm/hypervisor';
 import { ApiClient, ApiRequestError } from './client';
@@ -109,6 +110,20 @@ describe('REST API server (VMs are stand-ins)', () => {
     expect(h.vms[1]!.calls).toEqual(['stop']);
     expect((await get('vm.info')).status).toBe(404);
     expect((await put('vm.delete')).status).toBe(204); // nothing created is fine, as Cloud Hypervisor
+  });
+
+  it("vm.create takes paths relative to the server's working directory, and keeps them absolute", async () => {
+    const relative = { ...CONFIG, payload: { kernel: 'k/vmlinux' }, disks: [{ path: 'disk.img' }] };
+    expect((await put('vm.create', body(relative))).status).toBe(204);
+    const { config } = (await get('vm.info')).json as { config: typeof relative };
+    expect(config.payload.kernel).toBe(path.resolve('k/vmlinux'));
+    expect(config.disks[0]!.path).toBe(path.resolve('disk.img'));
+    expect((await put('vm.boot')).status).toBe(204);
+    expect(h.booted.at(-1)).toMatchObject({
+      kernel: path.resolve('k/vmlinux'),
+      disks: [{ path: path.resolve('disk.img') }],
+    });
+    expect((await put('vm.delete')).status).toBe(204);
   });
 
   it('vm.snapshot and vm.restore check their bodies and the state, then snapshot and restore (stand-in VMs)', async () => {
