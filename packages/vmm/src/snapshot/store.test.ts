@@ -21,7 +21,7 @@ describe('prepareSnapshotDir', () => {
     prepareSnapshotDir(d); // empty: still fine
   });
 
-  it('refuses a file, a path through a file, and a directory that holds a snapshot', () => {
+  it('refuses a file and a path through a file', () => {
     const f = path.join(dir, 'file');
     fs.writeFileSync(f, 'x');
     for (const d of [f, path.join(f, 'sub')]) {
@@ -34,10 +34,6 @@ describe('prepareSnapshotDir', () => {
         }),
       );
     }
-    const held = path.join(dir, 'held');
-    fs.mkdirSync(held);
-    fs.writeFileSync(path.join(held, 'manifest.json'), '{}');
-    expect(() => prepareSnapshotDir(held)).toThrow(expect.objectContaining({ code: 'ESNAPSHOTEXISTS' }));
   });
 });
 
@@ -59,6 +55,16 @@ function contents() {
 }
 
 describe('saveSnapshot', () => {
+  it('refuses a directory that holds a snapshot, and leaves it as it was', () => {
+    const held = path.join(dir, 'held');
+    fs.mkdirSync(held);
+    fs.writeFileSync(path.join(held, 'manifest.json'), '{}');
+    expect(() => saveSnapshot(held, contents())).toThrow(
+      expect.objectContaining({ code: 'ESNAPSHOTEXISTS' }),
+    );
+    expect(fs.readdirSync(held)).toEqual(['manifest.json']);
+  });
+
   it('a directory another writer is writing a snapshot into is refused and left to it; its claim dies with it', () => {
     const d = path.join(dir, 'busy');
     fs.mkdirSync(d);

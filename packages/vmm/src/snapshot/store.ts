@@ -102,7 +102,8 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
 
 /**
  * `dir` made ready for a snapshot: created (with its parents, mode 0700) when missing, refused
- * when it is not a directory, cannot be made, or already holds a snapshot.
+ * when it is not a directory or cannot be made. Whether it holds a snapshot is asked once the
+ * directory is claimed (claimSnapshotDir), where no other writer can be landing one.
  */
 export function prepareSnapshotDir(dir: string): void {
   try {
@@ -117,21 +118,13 @@ export function prepareSnapshotDir(dir: string): void {
       { cause: e },
     );
   }
-  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) throw holdsSnapshot(dir);
-}
-
-function holdsSnapshot(dir: string): SnapshotError {
-  return new SnapshotError(
-    'ESNAPSHOTEXISTS',
-    `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
-  );
 }
 
 /**
  * The directory claimed for one writer: the manifest's temporary file, created and write-locked
- * (an open file description lock: a writer that dies lets go with it), then the check that no
- * snapshot landed there meanwhile. Two processes writing into one directory at once would mix
- * their files; the second is refused instead.
+ * (an open file description lock: a writer that dies lets go with it), then refused when the
+ * directory holds a snapshot (one another writer landed included). Two processes writing into one
+ * directory at once would mix their files; the second is refused instead.
  */
 function claimSnapshotDir(dir: string): { fd: number; path: string } {
   const claimPath = path.join(dir, `${MANIFEST_FILE}.tmp`);
@@ -159,7 +152,10 @@ function claimSnapshotDir(dir: string): { fd: number; path: string } {
   if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
     fs.unlinkSync(claimPath); // ours, and no writer's but ours: the lock was free
     fs.closeSync(fd);
-    throw holdsSnapshot(dir);
+    throw new SnapshotError(
+      'ESNAPSHOTEXISTS',
+      `${dir} already holds a snapshot: give an empty or new directory (or delete the old snapshot)`,
+    );
   }
   fs.ftruncateSync(fd, 0); // what a writer that died left
   return { fd, path: claimPath };
