@@ -8,13 +8,16 @@ import { VmmError } from '@vmm/hypervisor';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
+/** How an output file is opened: emptied (a new VM) or appended to (a restored one goes on). */
+export type OutputStart = 'new' | 'continue';
+
 /**
  * `path` opened for writing (created with mode 0644 when it is not there), non-blocking: a FIFO
  * no process reads is refused at once (ENXIO) instead of holding the start up. `new` empties it;
  * `continue` appends, for a VM restored from a snapshot, whose output goes on after what it
  * wrote there before the snapshot.
  */
-export function openOutputFile(path: string, what: string, mode: 'new' | 'continue' = 'new'): number {
+export function openOutputFile(path: string, what: string, mode: OutputStart = 'new'): number {
   const start = mode === 'new' ? O_TRUNC : O_APPEND;
   try {
     return fs.openSync(path, O_WRONLY | O_CREAT | start | O_NONBLOCK | O_NOCTTY, 0o644);

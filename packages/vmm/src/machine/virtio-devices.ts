@@ -22,9 +22,10 @@ import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '
 import { GED_GSI } from '../arch/x86_64/acpi/registers';
 import type { NetInterfaceConfig, SerialConfig, ShareConfig, VmConfig } from '../config';
 import type { EventfdPoller } from '../io/eventfd-poller';
+import type { DevicesState } from '../snapshot/devices';
 import { ThreadedBlkDevice } from '../io/threaded-blk-device';
 import { ThreadedDevice } from '../io/threaded-device';
-import { openOutputFile } from './output-file';
+import { openOutputFile, type OutputStart } from './output-file';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
 
@@ -41,7 +42,7 @@ export async function createVirtioDevices(
   log?: LogSink,
   captured?: (chunk: Buffer) => void,
   /** A console file: emptied (a new VM) or appended to (a restored one goes on). */
-  output: 'new' | 'continue' = 'new',
+  output: OutputStart = 'new',
 ): Promise<VirtioDevice[]> {
   checkShares(config.shares ?? []);
   const [net, vsock, fsShare] = await Promise.all([
@@ -84,7 +85,7 @@ function createConsole(
   c: Exclude<SerialConfig, { mode: 'off' }>,
   log: LogSink | undefined,
   captured: ((chunk: Buffer) => void) | undefined,
-  output: 'new' | 'continue',
+  output: OutputStart,
 ): VirtioDevice {
   if (c.mode === 'tty') return new ConsoleDevice({ output: process.stdout, input: process.stdin, log });
   if (c.mode === 'null') return new ConsoleDevice({ log }); // present, its output dropped
@@ -356,9 +357,7 @@ export class VirtioMmioBus implements MmioHandler {
    * Give each transport its saved state (slot order; the devices must be the same kinds). Throws,
    * naming the slot, when a state does not fit.
    */
-  restoreStates(
-    states: readonly { deviceId: number; transport: MmioTransportState; facts?: Record<string, number> }[],
-  ): void {
+  restoreStates(states: DevicesState['virtio']): void {
     if (states.length !== this.transports.length) {
       throw new RangeError(
         `the snapshot has ${states.length} virtio devices, the VM ${this.transports.length}`,

@@ -13,7 +13,7 @@ export interface DevicesState {
   /** The GED's events raised and not yet read by the guest. */
   gedEvents: number;
   /** The virtio-mmio transports in slot order (the restored VM's transport checks each state). */
-  virtio: { deviceId: number; transport: MmioTransportState; facts?: Record<string, number> }[];
+  virtio: { deviceId: number; transport: MmioTransportState; facts?: Readonly<Record<string, number>> }[];
 }
 
 export function encodeDevicesState(s: DevicesState): Buffer {
