@@ -168,7 +168,7 @@ describe('16550 UART', () => {
     // A full pipe: what a terminal or a library's capture is when nothing reads it. Before, the
     // vCPU waited on it holding the UART's lock, and the main thread's host input waited for the
     // lock: the monitor hung for good (found with the library, a chatty guest and console.write).
-    const { readFd, writeFd, filled, fill, words, thread, close } = fullPipeRig();
+    const { readFd, writeFd, filled, fill, readInto, words, thread, close } = fullPipeRig();
     try {
       const vcpu = await thread(writeFd);
       const host = await thread(null);
@@ -200,13 +200,7 @@ describe('16550 UART', () => {
       );
       await first;
       expect(wrote!.output).toEqual({ written: 1, dropped: 0 });
-      for (let i = 0; i < 50 && got < filled + 1; i++) {
-        try {
-          got += fs.readSync(readFd, drained, got, drained.length - got, null);
-        } catch {
-          await sleep(5);
-        }
-      }
+      got = await readInto(drained, got, filled + 1, 50);
       expect(got).toBe(filled + 1);
       expect(drained[filled]).toBe(0x41);
       // Full again, and a pause comes: the waiting byte is held back (the vCPU can park), and
@@ -224,14 +218,7 @@ describe('16550 UART', () => {
       const flushed = next(vcpu);
       vcpu.postMessage({ flush: true });
       const tail = Buffer.alloc(refilled + 16);
-      let gotTail = 0;
-      for (let i = 0; i < 400 && gotTail < refilled + 1; i++) {
-        try {
-          gotTail += fs.readSync(readFd, tail, gotTail, tail.length - gotTail, null);
-        } catch {
-          await sleep(5);
-        }
-      }
+      const gotTail = await readInto(tail, 0, refilled + 1);
       expect(((await within(flushed, 2000)) as NonNullable<typeof wrote>).output).toEqual({
         written: 2,
         dropped: 0,
@@ -255,7 +242,7 @@ describe('16550 UART', () => {
   it('a pause parks two vCPUs writing into a full sink at once: the first byte is held back, the second dropped and said', async () => {
     // Before, the second vCPU, behind a held byte, waited on the sink for a stop only: with the
     // terminal or pipe not read, the pause (and a snapshot, and the API behind it) never ended.
-    const { readFd, filled, words, thread, close } = fullPipeRig();
+    const { filled, readInto, words, thread, close } = fullPipeRig();
     type Answer = { output: { written: number; dropped: number }; notices: string[] };
     try {
       const a = await thread();
@@ -275,14 +262,7 @@ describe('16550 UART', () => {
       const flushed = next(a);
       a.postMessage({ flush: true });
       const all = Buffer.alloc(filled + 16);
-      let got = 0;
-      for (let i = 0; i < 400 && got < filled + 1; i++) {
-        try {
-          got += fs.readSync(readFd, all, got, all.length - got, null);
-        } catch {
-          await sleep(5);
-        }
-      }
+      const got = await readInto(all, 0, filled + 1);
       expect(((await within(flushed, 2000)) as Answer).output).toEqual({ written: 1, dropped: 1 });
       expect(got).toBe(filled + 1);
       expect(all[filled]).toBe(0x41);
@@ -360,6 +340,17 @@ function fullPipeRig() {
     }
   };
   const filled = fill();
+  /** Read the pipe into `buf` from `got` until it holds `want` bytes or `tries` reads came up empty: the count. */
+  const readInto = async (buf: Buffer, got: number, want: number, tries = 400) => {
+    for (let i = 0; i < tries && got < want; i++) {
+      try {
+        got += fs.readSync(readFd, buf, got, buf.length - got, null);
+      } catch {
+        await sleep(5); // EAGAIN: nothing yet
+      }
+    }
+    return got;
+  };
   const state = createUartState();
   const control = new SharedArrayBuffer(8); // stop, pause
   const threads: Worker[] = [];
@@ -376,7 +367,7 @@ function fullPipeRig() {
     fs.closeSync(readFd);
     fs.closeSync(writeFd);
   };
-  return { readFd, writeFd, filled, fill, words: new Int32Array(control), thread, close };
+  return { readFd, writeFd, filled, fill, readInto, words: new Int32Array(control), thread, close };
 }
 
 /** The next message a worker posts (its error rejects). */
