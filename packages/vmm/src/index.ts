@@ -49,6 +49,7 @@ export type { AgentClient, OpenAgentStream } from './agent/client';
 export { AgentError, type AgentClientCode, type AgentOp } from './agent/errors';
 export type { ExecOptions, ExecResult } from './agent/exec';
 export type { CopyInOptions } from './agent/copy-in';
+export type { CopyOutOptions } from './agent/copy-out';
 export type { ConnectOptions } from './agent/connect';
 export { VSOCK_PORT as AGENT_VSOCK_PORT } from './agent/protocol';
 export { startSocks5, type Socks5Options, type Socks5Server, type GuestConnect } from './library/socks5';

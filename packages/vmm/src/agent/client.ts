@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { runConnect, type ConnectOptions } from './connect';
 import { runCopyIn, type CopyInOptions } from './copy-in';
-import { runCopyOut } from './copy-out';
+import { runCopyOut, type CopyOutOptions } from './copy-out';
 import { runExec, type ExecOptions, type ExecResult } from './exec';
 
 export type OpenAgentStream = () => Promise<Duplex>;
@@ -23,9 +23,10 @@ export class AgentClient {
     return runCopyIn(this.open, hostPath, guestPath, opts);
   }
 
-  /** Copies a guest file to the host (streamed); the host file is removed again if the copy fails. */
-  copyOut(guestPath: string, hostPath: string): Promise<void> {
-    return runCopyOut(this.open, guestPath, hostPath);
+  /** Copies a guest file to the host (streamed); the host file is removed again if the copy fails.
+      See CopyOutOptions.maxBytes for a guest you do not trust. */
+  copyOut(guestPath: string, hostPath: string, opts?: CopyOutOptions): Promise<void> {
+    return runCopyOut(this.open, guestPath, hostPath, opts);
   }
 
   /** A TCP connection opened from inside the guest (a host name resolved there, or an IP literal),

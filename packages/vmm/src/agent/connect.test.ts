@@ -120,6 +120,29 @@ describe('connect', () => {
     expect((e as Error).message).toContain("cannot resolve 'no-such-host.invalid' in the guest");
   });
 
+  it('gives up on a guest that does not answer within timeoutMs and the grace', async () => {
+    const server = await listen((s) => s.end());
+    process.kill(agent.pid, 'SIGSTOP');
+    // Woken again after 5 s whatever happens: a client that waits for ever then fails, not hangs.
+    const wake = setTimeout(() => process.kill(agent.pid, 'SIGCONT'), 5000); // a wedged guest: the CONNECT waits in the agent's backlog
+    try {
+      const t0 = Date.now();
+      const e = await agent.client
+        .connect('127.0.0.1', portOf(server), { timeoutMs: 200, timeoutGraceMs: 300 })
+        .catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(AgentError);
+      expect(e).toMatchObject({ code: 'AGENT_TIMEOUT', op: 'connect' });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(490);
+    } finally {
+      clearTimeout(wake);
+      process.kill(agent.pid, 'SIGCONT');
+    }
+    const up = await agent.client.connect('127.0.0.1', portOf(server), { timeoutMs: 200 });
+    expect((await readAll(up)).length).toBe(0); // the server ends at once: answered, not timed out
+    up.destroy();
+    server.close();
+  });
+
   it('rejects a bad port before sending', async () => {
     await expect(agent.client.connect('127.0.0.1', 0)).rejects.toMatchObject({ code: 'AGENT_BAD_REQUEST' });
     await expect(agent.client.connect('127.0.0.1', 70000)).rejects.toMatchObject({

@@ -5,11 +5,15 @@
 import type { Duplex } from 'node:stream';
 import { FrameChannel } from './channel';
 import { guestError, protocolError } from './errors';
+import { hostDeadline, timeoutGrace } from './guards';
 import { T_CONNECT, T_ERROR, T_OK, decodeError, encodeConnect, expectEmpty } from './protocol';
 
 export interface ConnectOptions {
   /** Give up connecting after this many milliseconds (ETIMEDOUT); default: the guest kernel's. */
   timeoutMs?: number;
+  /** With timeoutMs: how much longer the host waits for the guest's answer before connect rejects
+      with AGENT_TIMEOUT (a wedged guest); default 10 000 ms. */
+  timeoutGraceMs?: number;
 }
 
 export async function runConnect(
@@ -21,7 +25,9 @@ export async function runConnect(
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host; // "[::1]"
   const what = `connect to ${host} port ${port}`;
   const request = encodeConnect(bare, port, opts.timeoutMs ?? 0);
+  const grace = timeoutGrace('connect', opts.timeoutGraceMs);
   const ch = await FrameChannel.open(open, 'connect');
+  const disarm = hostDeadline(ch, opts.timeoutMs, grace, 'connect', what);
   try {
     await ch.send(T_CONNECT, request);
     const reply = await ch.next();
@@ -36,5 +42,7 @@ export async function runConnect(
   } catch (e) {
     ch.destroy();
     throw e;
+  } finally {
+    disarm();
   }
 }

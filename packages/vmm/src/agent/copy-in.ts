@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { FrameChannel } from './channel';
 import { guestError, protocolError } from './errors';
+import { abortWith, abortedError } from './guards';
 import type { Frame } from './frame-reader';
 import {
   DATA_CHUNK,
@@ -22,6 +23,9 @@ import {
 export interface CopyInOptions {
   /** The guest file's permission bits (default: the host file's rwx bits, as `cp` does). */
   mode?: number;
+  /** Aborting stops the upload: copyIn rejects with AGENT_ABORTED (the guest file is left as far
+      as it got). */
+  signal?: AbortSignal;
 }
 
 export async function runCopyIn(
@@ -31,11 +35,13 @@ export async function runCopyIn(
   opts: CopyInOptions = {},
 ): Promise<void> {
   const what = `copyIn to '${guestPath}'`;
+  if (opts.signal?.aborted) throw abortedError('copyIn', what);
   const file = await fs.promises.open(hostPath, 'r');
   try {
     const mode = opts.mode ?? (await file.stat()).mode & 0o777;
     const request = encodeCopyIn(guestPath, mode);
     const ch = await FrameChannel.open(open, 'copyIn');
+    const stopAbort = abortWith(ch, opts.signal, 'copyIn', what);
     try {
       await ch.send(T_COPY_IN, request);
       const opened = await ch.next();
@@ -61,6 +67,7 @@ export async function runCopyIn(
       const written = decodeSizeOk('copyIn', done.payload);
       if (written !== sent) throw protocolError('copyIn', `the agent wrote ${written} bytes of ${sent}`);
     } finally {
+      stopAbort();
       ch.destroy();
     }
   } finally {

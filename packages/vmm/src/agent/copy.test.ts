@@ -128,6 +128,87 @@ describe('copyIn and copyOut', () => {
     expect(fs.existsSync(host)).toBe(false); // the partial host file is removed
   });
 
+  /** An agent of its own for a test that copies /dev/zero: killed after `ms` if the copy has not
+      stopped by then, so that a client which does not stop fails the test instead of filling /dev/shm. */
+  async function endlessCopyAgent(ms = 15_000): Promise<RunningAgent> {
+    const own = await startAgent();
+    const watchdog = setTimeout(() => process.kill(own.pid, 'SIGKILL'), ms);
+    const stop = own.stop;
+    own.stop = async () => {
+      clearTimeout(watchdog);
+      await stop();
+    };
+    return own;
+  }
+
+  it('refuses a guest file over maxBytes: before making the host file when its size is known, else once more came', async () => {
+    const src = path.join(dir, 'two-mib');
+    fs.writeFileSync(src, randomBytes(2 * 1024 * 1024));
+    const back = path.join(dir, 'two-mib-back');
+    const big = await agent.client.copyOut(src, back, { maxBytes: 1024 * 1024 }).catch((e: unknown) => e);
+    expect(big).toBeInstanceOf(AgentError);
+    expect(big).toMatchObject({ code: 'AGENT_TOO_LARGE', op: 'copyOut' });
+    expect((big as Error).message).toContain('is 2097152 bytes, over maxBytes (1048576)');
+    expect(fs.existsSync(back)).toBe(false);
+    await agent.client.copyOut(src, back, { maxBytes: 2 * 1024 * 1024 }); // exactly: taken
+    expect(await sha256(back)).toBe(await sha256(src));
+
+    // /dev/zero says no size and never ends: the copy stops at the cap, and keeps nothing.
+    const zeros = path.join(dir, 'zeros');
+    const own = await endlessCopyAgent();
+    const endless = await own.client
+      .copyOut('/dev/zero', zeros, { maxBytes: 3 * 1024 * 1024 })
+      .catch((e: unknown) => e)
+      .finally(() => own.stop());
+    expect(endless).toMatchObject({ code: 'AGENT_TOO_LARGE', op: 'copyOut' });
+    expect((endless as Error).message).toContain('the guest sent more than maxBytes (3145728)');
+    expect(fs.existsSync(zeros)).toBe(false);
+
+    await expect(agent.client.copyOut(src, back, { maxBytes: -1 })).rejects.toMatchObject({
+      code: 'AGENT_BAD_REQUEST',
+    });
+    expect((await agent.client.exec(['true'])).code).toBe(0); // the agent serves on
+  });
+
+  it('stops a copy that never ends when the caller aborts, either way', async () => {
+    const grows = async (file: string, ac: AbortController): Promise<void> => {
+      while (!(fs.existsSync(file) && fs.statSync(file).size > 1024 * 1024))
+        await new Promise((r) => setTimeout(r, 10));
+      ac.abort();
+    };
+    const own = await endlessCopyAgent();
+    try {
+      const out = path.join(dir, 'zeros-out');
+      const acOut = new AbortController();
+      const copyOut = own.client.copyOut('/dev/zero', out, { signal: acOut.signal });
+      await grows(out, acOut);
+      await expect(copyOut).rejects.toMatchObject({ code: 'AGENT_ABORTED', op: 'copyOut' });
+      expect(fs.existsSync(out)).toBe(false);
+
+      const into = path.join(dir, 'zeros-in');
+      const acIn = new AbortController();
+      const copyIn = own.client.copyIn('/dev/zero', into, { signal: acIn.signal });
+      await grows(into, acIn);
+      await expect(copyIn).rejects.toMatchObject({ code: 'AGENT_ABORTED', op: 'copyIn' });
+      expect((await own.client.exec(['true'])).code).toBe(0); // it serves on
+    } finally {
+      await own.stop();
+    }
+
+    const aborted = AbortSignal.abort();
+    await expect(
+      agent.client.copyOut('/dev/zero', path.join(dir, 'x'), { signal: aborted }),
+    ).rejects.toMatchObject({
+      code: 'AGENT_ABORTED',
+    });
+    await expect(
+      agent.client.copyIn('/dev/zero', path.join(dir, 'y'), { signal: aborted }),
+    ).rejects.toMatchObject({
+      code: 'AGENT_ABORTED',
+    });
+    expect(fs.existsSync(path.join(dir, 'x'))).toBe(false);
+  }, 60_000);
+
   it('reports a host file that does not exist as the host’s own error', async () => {
     await expect(agent.client.copyIn(path.join(dir, 'nope'), path.join(dir, 'y'))).rejects.toMatchObject({
       code: 'ENOENT',

@@ -14,8 +14,12 @@ export type AgentClientCode =
   | 'AGENT_DISCONNECTED'
   /** The request cannot be encoded (an argument over a protocol cap, a NUL in a string). */
   | 'AGENT_BAD_REQUEST'
-  /** The caller aborted the operation (ExecOptions.signal). */
+  /** The caller aborted the operation (its `signal` option). */
   | 'AGENT_ABORTED'
+  /** The guest did not report the end of an operation within its timeoutMs and the grace after it. */
+  | 'AGENT_TIMEOUT'
+  /** A copyOut brought more than its maxBytes. */
+  | 'AGENT_TOO_LARGE'
   /** No agent binary: not built, or no compiler to build it. */
   | 'AGENT_BINARY_MISSING';
 
@@ -91,6 +95,10 @@ export function unreachable(op: AgentOp, cause: unknown): AgentError {
     `cannot open a stream to the guest agent for ${op}: ${why}; check that the VM is running and its agent listens (vsock port 1024)`,
     { cause },
   );
+}
+
+export function badRequest(op: AgentOp, why: string): AgentError {
+  return new AgentError('AGENT_BAD_REQUEST', op, `cannot send this ${op} request to the guest agent: ${why}`);
 }
 
 export function protocolError(op: AgentOp, why: string): AgentError {

@@ -169,6 +169,32 @@ describe('exec', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 
+  it('gives up on a guest that does not report the end within timeoutMs and the grace', async () => {
+    // A stopped agent is a wedged guest: connections wait in its backlog, unanswered.
+    process.kill(agent.pid, 'SIGSTOP');
+    // Woken again after 5 s whatever happens: a client that waits for ever then fails, not hangs.
+    const wake = setTimeout(() => process.kill(agent.pid, 'SIGCONT'), 5000);
+    try {
+      const t0 = Date.now();
+      const r = await agent.client
+        .exec(['true'], { timeoutMs: 200, timeoutGraceMs: 300 })
+        .catch((e: unknown) => e);
+      const took = Date.now() - t0;
+      expect(r).toBeInstanceOf(AgentError);
+      expect(r).toMatchObject({ code: 'AGENT_TIMEOUT', op: 'exec' });
+      expect((r as Error).message).toContain('within its timeoutMs (200 ms) and 300 ms more');
+      expect(took).toBeGreaterThanOrEqual(490);
+      expect(took).toBeLessThan(5000);
+    } finally {
+      clearTimeout(wake);
+      process.kill(agent.pid, 'SIGCONT');
+    }
+    expect((await agent.client.exec(['true'])).code).toBe(0); // and it serves on once it runs
+    await expect(agent.client.exec(['true'], { timeoutGraceMs: -1 })).rejects.toMatchObject({
+      code: 'AGENT_BAD_REQUEST',
+    });
+  });
+
   it('kills the process group when the caller aborts', async () => {
     const ac = new AbortController();
     let pid = 0;

@@ -4,7 +4,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import { OutputCapture } from './capture';
 import { FrameChannel } from './channel';
-import { AgentError, guestError, protocolError } from './errors';
+import { guestError, protocolError } from './errors';
+import { abortWith, abortedError, hostDeadline, timeoutGrace } from './guards';
 import { linuxSignalName } from './linux-signals';
 import {
   DATA_CHUNK,
@@ -37,6 +38,10 @@ export interface ExecOptions {
   stdin?: string | Uint8Array | Readable;
   /** Kill the command's whole process group after this many milliseconds (timedOut in the result). */
   timeoutMs?: number;
+  /** With timeoutMs: how much longer the host waits for the guest to report the end before exec
+      rejects with AGENT_TIMEOUT and closes the stream (a wedged guest, or an agent that does not
+      kill); default 10 000 ms. */
+  timeoutGraceMs?: number;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   /** Bytes of stdout and of stderr kept in the result (default 64 MiB each); the callbacks see all. */
@@ -74,13 +79,11 @@ export async function runExec(
     timeoutMs: opts.timeoutMs ?? 0,
   });
   const what = `exec of '${argv[0]}'`;
-  const aborted = (): AgentError =>
-    new AgentError('AGENT_ABORTED', 'exec', `${what} was aborted by the caller`);
-  if (opts.signal?.aborted) throw aborted();
+  const grace = timeoutGrace('exec', opts.timeoutGraceMs);
+  if (opts.signal?.aborted) throw abortedError('exec', what);
   const ch = await FrameChannel.open(open, 'exec');
-  const abort = (): void => ch.destroy(aborted());
-  opts.signal?.addEventListener('abort', abort, { once: true });
-  if (opts.signal?.aborted) abort(); // aborted while the stream was being opened
+  const stopAbort = abortWith(ch, opts.signal, 'exec', what);
+  const disarm = hostDeadline(ch, opts.timeoutMs, grace, 'exec', what);
   let finished = false;
   try {
     await ch.send(T_EXEC, request);
@@ -129,7 +132,8 @@ export async function runExec(
     }
   } finally {
     finished = true;
-    opts.signal?.removeEventListener('abort', abort);
+    stopAbort();
+    disarm();
     ch.destroy();
   }
 }

@@ -3,6 +3,7 @@ export { AgentClient, type OpenAgentStream } from './client';
 export { AgentError, type AgentClientCode, type AgentOp } from './errors';
 export { DEFAULT_MAX_OUTPUT, type ExecOptions, type ExecResult } from './exec';
 export type { CopyInOptions } from './copy-in';
+export type { CopyOutOptions } from './copy-out';
 export type { ConnectOptions } from './connect';
 export { agentBinaryPath } from './binary-path';
 export { VSOCK_PORT as AGENT_VSOCK_PORT } from './protocol';

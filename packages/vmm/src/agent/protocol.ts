@@ -1,7 +1,7 @@
 // The guest agent's wire protocol, mirrored once from packages/vmm/agent/protocol.h, which describes
 // every frame and payload; protocol.test.ts compiles that header and checks each value here. Frames
 // and payloads are read and written only through this module.
-import { AgentError, protocolError, type AgentOp } from './errors';
+import { badRequest, protocolError, type AgentOp } from './errors';
 
 export const PROTOCOL_VERSION = 1;
 export const VSOCK_PORT = 1024;
@@ -146,10 +146,6 @@ class PayloadWriter {
     }
     return Buffer.concat(this.parts, this.size);
   }
-}
-
-function badRequest(op: AgentOp, why: string): AgentError {
-  return new AgentError('AGENT_BAD_REQUEST', op, `cannot send this ${op} request to the guest agent: ${why}`);
 }
 
 export interface ExecRequest {

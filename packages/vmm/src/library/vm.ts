@@ -7,6 +7,7 @@ import { VsockError } from '@vmm/virtio';
 import type { VsockDevice } from '@vmm/virtio/vsock';
 import type { AgentClient } from '../agent/client';
 import type { CopyInOptions } from '../agent/copy-in';
+import type { CopyOutOptions } from '../agent/copy-out';
 import type { ExecOptions, ExecResult } from '../agent/exec';
 import type { SerialConfig, VmConfig } from '../config';
 import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
@@ -161,9 +162,9 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     return this.agent().copyIn(hostPath, guestPath, options);
   }
 
-  /** Copy a guest file to the host (streamed; any size). */
-  copyOut(guestPath: string, hostPath: string): Promise<void> {
-    return this.agent().copyOut(guestPath, hostPath);
+  /** Copy a guest file to the host (streamed; any size unless options.maxBytes says otherwise). */
+  copyOut(guestPath: string, hostPath: string, options?: CopyOutOptions): Promise<void> {
+    return this.agent().copyOut(guestPath, hostPath, options);
   }
 
   /**
