@@ -104,6 +104,16 @@ export interface VirtioDevice {
    */
   restored?(): void;
   /**
+   * The device's own state beyond its registers and queues, as plain data (a snapshot writes it
+   * as JSON), read while paused: what the guest holds of the device's host side (virtio-fs: its
+   * FUSE session). Absent, or undefined: nothing worth keeping.
+   */
+  saveState?(): unknown;
+  /** Why `state` (as saveState gave it, read back from a snapshot) cannot be restored, or undefined. */
+  stateFault?(state: unknown): string | undefined;
+  /** Take `state` back (stateFault found nothing wrong), before the transport is restored. */
+  restoreState?(state: unknown): void;
+  /**
    * What the guest learned of the host through this device that stays fixed while it runs (a
    * disk's size), as names to numbers: a snapshot keeps them for hostFactsFault to check.
    */

@@ -10,3 +10,5 @@ export { mountFuse, serveFuseDevice, unmountFuse } from './fs/dev-fuse';
 export type { FuseDeviceStats, FuseMountOptions } from './fs/dev-fuse';
 export { DEVICE_ID_FS, FS_THREAD_SYSCALLS, FsDevice, createFsDevice } from './fs/device';
 export type { FsDeviceOptions } from './fs/device';
+export { fsSessionFault } from './fs/session';
+export type { FsRestoreCount, FsSessionState } from './fs/session';

@@ -12,6 +12,7 @@ import type { DriverQueue, GuestDriver, Segment } from '../../test/support/guest
 import { direntsOf, entryOf, fhOf, req, type Reply } from '../../test/fuse/requests';
 import { TRANSPORT_FEATURES } from '../features';
 import * as R from '../mmio/registers';
+import { MmioTransport } from '../mmio/transport';
 import { DEVICE_ID_FS, FS_CONFIG, FsDevice } from './device';
 import * as E from './errno';
 import * as L from './layout';
@@ -46,13 +47,14 @@ async function send(
   q: DriverQueue,
   request: Uint8Array,
   room = 4096,
+  kick = () => q.kick(),
 ): Promise<Reply & { used: number }> {
   const inAddr = driver.place(request);
   const segs = [{ addr: inAddr, len: request.length, write: false }];
   const outAddr = room > 0 ? driver.buffer(room, 0) : 0;
   if (room > 0) segs.push({ addr: outAddr, len: room, write: true });
   q.add(segs);
-  q.kick();
+  kick();
   const [u] = await q.waitUsed();
   const out = room > 0 ? driver.mem.slice(outAddr, u!.len)!.slice() : new Uint8Array(0);
   const v = new DataView(out.buffer);
@@ -137,6 +139,41 @@ describe('virtio-fs (virtio 1.2 §5.11)', () => {
     const whole = req.read(hello.nodeid, fh, 0, 10);
     expect((await send(driver, requests, whole.subarray(0, 50))).errno).toBe(E.EINVAL);
     expect((await send(driver, requests, whole.subarray(0, 7))).errno).toBe(E.EINVAL);
+  });
+
+  it('a snapshot keeps the FUSE session: a new device behind a restored transport serves it on, and says what is gone', async () => {
+    fs.writeFileSync(path.join(dir, 'gone'), 'deleted before the restore');
+    const g = fsGuest();
+    await send(g.driver, g.requests, req.init());
+    const hello = entryOf(await send(g.driver, g.requests, req.lookup(1, 'hello'))).nodeid;
+    const gone = entryOf(await send(g.driver, g.requests, req.lookup(1, 'gone'))).nodeid;
+    const fh = fhOf(await send(g.driver, g.requests, req.open(hello, 0)));
+    const transport = JSON.parse(JSON.stringify(g.transport.saveState())) as ReturnType<
+      MmioTransport['saveState']
+    >;
+    const state = JSON.parse(JSON.stringify(device.saveState())) as unknown;
+    fs.unlinkSync(path.join(dir, 'gone'));
+    device.close();
+
+    device = new FsDevice({ tag: 'share', root: dir });
+    const notices: string[] = [];
+    const t2 = new MmioTransport({
+      device,
+      memory: g.mem,
+      interrupt: g.irq,
+      log: (kind, line) => notices.push(`${kind}: ${line}`),
+    });
+    expect(device.stateFault(state)).toBeUndefined();
+    expect(device.stateFault({ ...(state as object), nodes: 'no' })).toMatch(/nodes/);
+    // The transport resets the device, then hands it its state, then activates it.
+    expect(t2.restoreState(transport, state)).toBe(true);
+    const kick = () => t2.notify(1);
+    const read = await send(g.driver, g.requests, req.read(hello, fh, 0, 100), 4096, kick);
+    expect(new TextDecoder().decode(read.body)).toBe('hello from the host');
+    expect((await send(g.driver, g.requests, req.getattr(gone), 4096, kick)).errno).toBe(E.ESTALE);
+    expect(notices).toEqual([
+      expect.stringMatching(/fs-restore: .*restored 1 files and 1 open files of the guest's; 1 were gone/),
+    ]);
   });
 
   it('a device reset ends the FUSE session: nodes and open files let go, INIT needed again', async () => {

@@ -14,6 +14,7 @@ import { FsShareError } from './errors';
 import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
 import type { FuseServerOptions } from './options';
 import { FuseServer } from './server';
+import { fsSessionFault, type FsSessionState } from './session';
 
 /** Device ID of the file system device (virtio 1.2 §5.11.1). */
 export const DEVICE_ID_FS = 26;
@@ -100,6 +101,8 @@ export class FsDevice implements VirtioDevice {
   private paused = false;
   /** Chains answered with a bare EIO because their writable part could not hold the reply. */
   private shortReplies = 0;
+  /** What a restore left out, said once the device has a log (at activation). */
+  private restoreNotice: string | undefined;
 
   constructor(private readonly options: FsDeviceOptions) {
     const tag = new TextEncoder().encode(options.tag ?? '');
@@ -155,6 +158,8 @@ export class FsDevice implements VirtioDevice {
 
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
+    if (this.restoreNotice) ctx.log?.('fs-restore', this.restoreNotice);
+    this.restoreNotice = undefined;
     for (let i = 0; i < ctx.queues.length; i++) this.queueNotify(i);
   }
 
@@ -223,6 +228,25 @@ export class FsDevice implements VirtioDevice {
     return (
       (request[at]! | (request[at + 1]! << 8) | (request[at + 2]! << 16) | (request[at + 3]! << 24)) >>> 0
     );
+  }
+
+  /** The guest's FUSE session (its node ids and open files), for a snapshot. */
+  saveState(): FsSessionState {
+    return this.server.saveSession();
+  }
+
+  stateFault(state: unknown): string | undefined {
+    const o = this.server.options;
+    return fsSessionFault(state, o.maxNodes, o.maxHandles);
+  }
+
+  /** The session a snapshot kept; what is gone from the share since is said on the VM's log. */
+  restoreState(state: unknown): void {
+    const n = this.server.restoreSession(state);
+    if (n.stale > 0)
+      this.restoreNotice =
+        `restored ${n.nodes} files and ${n.handles} open files of the guest's; ${n.stale} were gone from ` +
+        'the share or had changed kind since the snapshot: the guest gets ESTALE or EBADF for them';
   }
 
   /** Device reset: the guest's FUSE session is over (nodes and open files let go; INIT again). */

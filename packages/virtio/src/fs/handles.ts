@@ -9,6 +9,8 @@ export class FsHandle {
     /** Opened for writing (O_WRONLY or O_RDWR). */
     readonly writable: boolean,
     readonly dir: boolean,
+    /** The open(2) flags it was opened with (a restore opens it again with them). */
+    readonly flags: number,
   ) {}
   /** Directory stream state (dir handles): entries read from the host, not yet given to the guest. */
   dirBuf: Uint8Array | null = null;
@@ -34,14 +36,39 @@ export class HandleTable {
   }
 
   /** A handle for `fd` (taken), or null (fd closed) when the table is full. */
-  open(fd: number, writable: boolean, dir: boolean): FsHandle | null {
+  open(fd: number, writable: boolean, dir: boolean, flags: number): FsHandle | null {
     if (this.byFh.size >= this.max) {
       this.close(fd);
       return null;
     }
-    const h = new FsHandle(this.nextFh++, fd, writable, dir);
+    const h = new FsHandle(this.nextFh++, fd, writable, dir, flags);
     this.byFh.set(h.fh, h);
     return h;
+  }
+
+  /** The fh the next open gets (a restore goes on from the saved one: fhs are never reused). */
+  get next(): number {
+    return this.nextFh;
+  }
+
+  /** A restored handle under its saved fh (taken fd); false (fd closed) if the fh is taken or the table full. */
+  adopt(fh: number, fd: number, writable: boolean, dir: boolean, flags: number): boolean {
+    if (this.byFh.has(fh) || this.byFh.size >= this.max) {
+      this.close(fd);
+      return false;
+    }
+    this.byFh.set(fh, new FsHandle(fh, fd, writable, dir, flags));
+    this.nextFh = Math.max(this.nextFh, fh + 1);
+    return true;
+  }
+
+  /** Continue numbering at `fh` at least (the saved session's next fh). */
+  skipTo(fh: number): void {
+    this.nextFh = Math.max(this.nextFh, fh);
+  }
+
+  values(): IterableIterator<FsHandle> {
+    return this.byFh.values();
   }
 
   get(fh: number): FsHandle | undefined {

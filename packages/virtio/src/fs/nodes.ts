@@ -97,6 +97,37 @@ export class NodeTable {
     this.byKey.set(this.root.key, this.root);
   }
 
+  /** The id the next new node gets (a restore goes on from the saved one: ids are never reused). */
+  get next(): number {
+    return this.nextId;
+  }
+
+  /**
+   * A restored node under its saved id, with its saved lookup count (takes `fd`); false (fd closed)
+   * when the id or the inode already has a node, or the table is full.
+   */
+  adopt(id: number, fd: number, key: string, type: number, refs: number): boolean {
+    if (this.byId.has(id) || this.byKey.has(key) || this.byId.size >= this.max) {
+      this.close(fd);
+      return false;
+    }
+    const node = new FsNode(id, fd, key, type);
+    node.refs = refs;
+    this.byId.set(id, node);
+    this.byKey.set(key, node);
+    this.nextId = Math.max(this.nextId, id + 1);
+    return true;
+  }
+
+  /** Continue numbering at `id` at least (the saved session's next id). */
+  skipTo(id: number): void {
+    this.nextId = Math.max(this.nextId, id);
+  }
+
+  values(): IterableIterator<FsNode> {
+    return this.byId.values();
+  }
+
   /** Every fd the table holds, the root's included (for audits). */
   fds(): number[] {
     return [...this.byId.values()].map((n) => n.fd);

@@ -39,7 +39,7 @@ export function open(ctx: FsContext): number {
   if (ctx.opts.readonly && (writable || flags & C.O_TRUNC)) return ctx.error(EROFS);
   const fd = ctx.host.reopen(node.fd, flags);
   if (fd < 0) return ctx.error(-fd);
-  const h = ctx.handles.open(fd, writable, false);
+  const h = ctx.handles.open(fd, writable, false, flags);
   if (!h) return tooManyOpen(ctx);
   writeOpenOut(ctx, L.OUT_HEADER.size, h.fh, fileOpenFlags(ctx));
   return ctx.ok(L.OPEN_OUT.size);

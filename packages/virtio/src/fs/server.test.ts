@@ -2,13 +2,12 @@
 // a real temporary directory: the protocol (INIT, errors, malformed requests), each operation's
 // effect on the host, the tables' bounds and the options. No root, no /dev/fuse needed.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attrOf, call, direntsOf, entryOf, fhOf, req, request, struct } from '../../test/fuse/requests';
+import { shareFixture } from '../../test/fuse/server-fixture';
 import * as E from './errno';
 import * as L from './layout';
-import type { FuseServerOptions } from './options';
 import { FuseServer } from './server';
 
 const O_RDONLY = 0;
@@ -20,31 +19,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const isRoot = process.getuid?.() === 0;
 
-let dir: string;
-let servers: FuseServer[] = [];
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuse-server-'));
-  fs.mkdirSync(path.join(dir, 'share'));
-});
-
-afterEach(() => {
-  for (const s of servers) {
-    expect(s.stats.internalErrors).toBe(0);
-    s.close();
-  }
-  servers = [];
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const share = (p = '') => path.join(dir, 'share', p);
-
-function serve(options: Partial<FuseServerOptions> = {}, init = true): FuseServer {
-  const s = new FuseServer({ root: share(), ...options });
-  servers.push(s);
-  if (init) expect(call(s, req.init()).errno).toBe(0);
-  return s;
-}
+const fixture = shareFixture('fuse-server-');
+const { share, serve } = fixture;
 
 describe('INIT and the protocol', () => {
   it('agrees on 7.31 with the features it serves, max_write and max_pages (128 KiB by default)', () => {
@@ -511,9 +487,9 @@ describe('bounds and options', () => {
   });
 
   it('options are checked: a missing share, a bad cache mode, a maxWrite that is no page multiple', () => {
-    expect(() => new FuseServer({ root: path.join(dir, 'nope') })).toThrow(/does not exist/);
-    fs.writeFileSync(path.join(dir, 'file'), '');
-    expect(() => new FuseServer({ root: path.join(dir, 'file') })).toThrow(/not a directory/);
+    expect(() => new FuseServer({ root: path.join(fixture.dir, 'nope') })).toThrow(/does not exist/);
+    fs.writeFileSync(path.join(fixture.dir, 'file'), '');
+    expect(() => new FuseServer({ root: path.join(fixture.dir, 'file') })).toThrow(/not a directory/);
     expect(() => new FuseServer({ root: share(), cache: 'sometimes' as 'auto' })).toThrow(
       /never, auto or always/,
     );

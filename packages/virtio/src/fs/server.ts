@@ -17,6 +17,13 @@ import * as dir from './ops-dir';
 import * as make from './ops-create';
 import * as xattr from './ops-xattr';
 import { resolveFsOptions, type FuseServerOptions, type ResolvedFsOptions } from './options';
+import {
+  fsSessionFault,
+  restoreSession,
+  saveSession,
+  type FsRestoreCount,
+  type FsSessionState,
+} from './session';
 
 const I = L.INIT_IN.fields;
 const IO = L.INIT_OUT.fields;
@@ -234,6 +241,32 @@ export class FuseServer {
     dv.setUint16(out + IO.max_pages, this.options.maxWrite / 4096, true);
     this.initialized = true;
     return ctx.ok(L.INIT_OUT.size);
+  }
+
+  /** The guest's session (the VM paused): what a snapshot keeps of the share (session.ts). */
+  saveSession(): FsSessionState {
+    return saveSession(this.ctx, this.initialized ? this.minor : 0);
+  }
+
+  /**
+   * The session a snapshot kept, brought back into this new server before the guest runs again:
+   * its node ids and open files opened anew beneath the share (those gone are left out: ESTALE or
+   * EBADF for the guest), INIT as agreed then. Throws when `state` is malformed or the server has
+   * served a request already.
+   */
+  restoreSession(state: unknown): FsRestoreCount {
+    const fault = fsSessionFault(state, this.options.maxNodes, this.options.maxHandles);
+    if (fault) throw new FsShareError('FS_SESSION', `the saved virtio-fs session is unusable: ${fault}`);
+    if (this.initialized || this.ctx.nodes.size > 1 || this.ctx.handles.size > 0)
+      throw new FsShareError(
+        'FS_SESSION',
+        'a session can only be restored into a server that has served nothing',
+      );
+    const s = state as FsSessionState;
+    const count = restoreSession(this.ctx, s);
+    this.minor = s.minor;
+    this.initialized = s.minor > 0;
+    return count;
   }
 
   /** DESTROY: the guest unmounted; everything it held is let go. A new INIT may follow. */

@@ -190,11 +190,12 @@ export class MmioTransport implements DeviceContext {
 
   /**
    * Make this new transport (the same kind of device, over the restored guest RAM) what
-   * saveState() saw, and activate the device if it was. False, with the transport reset, when the
-   * state does not fit: another queue count, a size over the maximum, a ring outside RAM, a
-   * malformed field.
+   * saveState() saw, and activate the device if it was. `deviceState`: the device's own (its
+   * saveState()), which it takes after the reset and before it is activated; the caller checked it
+   * with stateFault. False, with the transport reset, when the state does not fit: another queue
+   * count, a size over the maximum, a ring outside RAM, a malformed field.
    */
-  restoreState(s: MmioTransportState): boolean {
+  restoreState(s: MmioTransportState, deviceState?: unknown): boolean {
     this.reset();
     if (!validState(s, this.queues, this.device.features)) return false;
     for (let i = 0; i < this.queues.length; i++) {
@@ -211,6 +212,7 @@ export class MmioTransport implements DeviceContext {
     this.queueSel = s.queueSel;
     this.configGeneration = s.configGeneration;
     Atomics.store(this.isr, 0, s.interruptStatus);
+    if (deviceState !== undefined) this.device.restoreState?.(deviceState);
     if (s.activated) {
       this.activated = true;
       try {

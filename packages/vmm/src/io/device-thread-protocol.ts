@@ -47,6 +47,10 @@ export type DeviceThreadCommand = { gen: number } & (
   | { type: 'resume' }
   /** Paused: post { queues: SplitQueueState[] | null } on the command port (null: not activated). */
   | { type: 'save' }
+  /** Paused: post { state } on the command port: the device's saveState() (null: none). */
+  | { type: 'save-state' }
+  /** Before the restored transport is: the device's state as a snapshot kept it (restoreState). */
+  | { type: 'restore-state'; state: unknown }
   | { type: 'stop' }
 );
 

@@ -184,6 +184,12 @@ function apply(c: DeviceThreadCommand): void {
       // The reply goes back on the command port; the main thread reads it once this is acknowledged.
       init.port.postMessage({ queues: ctx ? ctx.queues.map((q) => q.state()) : null });
       return;
+    case 'save-state':
+      init.port.postMessage({ state: device.saveState?.() ?? null });
+      return;
+    case 'restore-state':
+      device.restoreState?.(c.state);
+      return;
     case 'resume':
       paused = false;
       ctx?.queues.forEach((q, i) => {

@@ -263,6 +263,26 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     return reply?.queues ?? undefined;
   }
 
+  /** The device's own state as its thread holds it (paused first); undefined: none kept. */
+  saveState(): unknown {
+    if (!this.model.saveState || !this.attached || !this.running) return undefined;
+    if (this.command({ type: 'save-state' }, true) !== 'applied') {
+      throw new Error(`${this.name}: its I/O thread did not answer: its state cannot be saved`);
+    }
+    const reply = receiveMessageOnPort(this.port)?.message as { state: unknown } | undefined;
+    return reply?.state ?? undefined;
+  }
+
+  stateFault(state: unknown): string | undefined {
+    return this.model.restoreState ? this.model.stateFault?.(state) : 'the device keeps no state of its own';
+  }
+
+  /** The thread's device takes `state` before it serves anything (a loading thread: first thing). */
+  restoreState(state: unknown): void {
+    if (this.command({ type: 'restore-state', state }, true) === 'failed')
+      throw new Error(`${this.name}: its I/O thread did not take the saved state`);
+  }
+
   /**
    * Stop the thread, then close the model (never under work the thread may still be doing).
    * Resolves once the thread is gone or let go, and the device's files are closed.

@@ -365,13 +365,16 @@ export class VirtioMmioBus implements MmioHandler {
     }
     // What the guest learned of the host (a disk's size) first: nothing is restored on a change.
     this.transports.forEach((t, i) => {
-      const facts = states[i]!.facts;
-      const fault = facts && t.device.hostFactsFault?.(facts);
+      const s = states[i]!;
+      const fault = s.facts && t.device.hostFactsFault?.(s.facts);
       if (fault) throw new RangeError(fault);
+      if (s.state === undefined) return;
+      const why = t.device.restoreState ? t.device.stateFault?.(s.state) : 'it keeps no state of its own';
+      if (why) throw new RangeError(`the saved state of virtio device ${i} (${t.name}) is unusable: ${why}`);
     });
     this.transports.forEach((t, i) => {
       const s = states[i]!;
-      if (s.deviceId !== t.device.deviceId || !t.restoreState(s.transport)) {
+      if (s.deviceId !== t.device.deviceId || !t.restoreState(s.transport, s.state)) {
         throw new RangeError(`the saved state of virtio device ${i} (${t.name}) does not fit it`);
       }
     });

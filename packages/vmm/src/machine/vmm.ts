@@ -406,15 +406,6 @@ export class Vmm {
     if (!vm.saveState || this.vcpus.some((v) => !v.saveState)) {
       throw new SnapshotError('ESNAPSHOTUNSUPPORTED', 'this hypervisor backend cannot save a VM');
     }
-    if ((this.config.shares ?? []).length > 0) {
-      // The guest's FUSE session (its node IDs and open file handles) names host fds of this process.
-      throw new SnapshotError(
-        'ESNAPSHOTUNSUPPORTED',
-        `a VM with a virtio-fs share (${this.config.shares!.map((s) => s.tag).join(', ')}) cannot be snapshotted: ` +
-          'the guest holds file handles of the host file server that a restored VM could not have; ' +
-          'use a disk instead of a share for a VM you snapshot',
-      );
-    }
     const kvm = { machine: vm.saveState(), vcpus: this.vcpus.map((v) => v.saveState!()) };
     const transports = this.bus?.saveStates() ?? [];
     const devices = {
@@ -423,9 +414,13 @@ export class Vmm {
       virtio: transports.map((transport, i) => {
         const device = this.devices[i]!;
         const facts = device.hostFacts?.();
-        return facts
-          ? { deviceId: device.deviceId, transport, facts }
-          : { deviceId: device.deviceId, transport };
+        const state = device.saveState?.();
+        return {
+          deviceId: device.deviceId,
+          transport,
+          ...(facts ? { facts } : {}),
+          ...(state !== undefined ? { state } : {}),
+        };
       }),
     };
     const { saveSnapshot } = await import('../snapshot/store');

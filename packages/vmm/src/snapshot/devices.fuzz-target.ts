@@ -8,8 +8,9 @@
 // registers, ring indices and counters in range), GED events in one byte, and a
 // list of virtio entries each with a 32-bit device id, a transport state object (whose fields
 // MmioTransport.restoreState checks: the virtio/mmio/restore-state target) and, when kept, the
-// device's host facts (at most 16 names to finite numbers); encoded again, it
-// decodes to the same state.
+// device's host facts (at most 16 names to finite numbers) and its own state (any JSON: the
+// device checks it, as the virtio/fs/session target does a share's); encoded again, it decodes to
+// the same state.
 import { isDeepStrictEqual } from 'node:util';
 import { ArrayGuestMemory } from '@vmm/hypervisor';
 import { MmioTransport, RngDevice } from '@vmm/virtio';

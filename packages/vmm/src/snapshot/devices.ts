@@ -1,6 +1,7 @@
 // The devices in a snapshot (devices.json): COM1's shared register state, the GED's pending
 // events, and each virtio-mmio transport with its queues (the device kind, to check it against the
-// restored VM's). What a device keeps on the host is not copied: the restored VM opens the same
+// restored VM's), and a device's own state where it keeps one (a share's FUSE session: the files
+// the guest holds, by path). What a device keeps on the host is not copied: the restored VM opens the same
 // disk images, starts a fresh NAT (the guest's TCP connections through it are reset when they
 // next send; its address, routes and DNS go on working) and resets the guest's vsock connections
 // with VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (its listeners stay: the agent answers again).
@@ -13,7 +14,13 @@ export interface DevicesState {
   /** The GED's events raised and not yet read by the guest. */
   gedEvents: number;
   /** The virtio-mmio transports in slot order (the restored VM's transport checks each state). */
-  virtio: { deviceId: number; transport: MmioTransportState; facts?: Readonly<Record<string, number>> }[];
+  virtio: {
+    deviceId: number;
+    transport: MmioTransportState;
+    facts?: Readonly<Record<string, number>>;
+    /** The device's own state (VirtioDevice.saveState: virtio-fs's FUSE session), checked by it. */
+    state?: unknown;
+  }[];
 }
 
 export function encodeDevicesState(s: DevicesState): Buffer {
@@ -28,7 +35,8 @@ const MAX_FACTS = 16;
 
 /**
  * A 32-bit device id (virtio 1.2 §4.2.2 DeviceID), a transport state for restoreState to check,
- * and the device's host facts, when kept: a few names, each to a number.
+ * and the device's host facts, when kept: a few names, each to a number. A device's own `state`
+ * is any JSON here: the device checks it (VirtioDevice.stateFault) before it takes it.
  */
 function isVirtioEntry(v: unknown): boolean {
   if (!isObject(v)) return false;

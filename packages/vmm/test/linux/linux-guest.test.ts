@@ -1,14 +1,14 @@
 // Tier 4: the minimal Linux kernel from test-vms under `vmm run` on /dev/kvm. Boots are slow on
 // software-emulated KVM (~40 s), so each boot carries many checks, one script per boot: the
 // machine, its reboot path, and a snapshot of the shell restored in a new process.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConsoleProcess, repoRoot, vmmCommand } from '../support/console-process';
+import type { ConsoleProcess } from '../support/console-process';
 import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
 import { kvmUsable } from '../support/kvm-available';
+import { snapshotIntoNewProcess } from '../support/snapshot-restore';
 
 const canRun = kvmUsable('tier 4: Linux guests on /dev/kvm');
 const BOOT_MS = 240_000;
@@ -37,11 +37,6 @@ describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
     async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-linux-snap-'));
       const socket = path.join(dir, 'api.sock');
-      const remote = (...args: string[]) =>
-        execFileSync(vmmCommand[0]!, [...vmmCommand.slice(1), 'remote', '--api-socket', socket, ...args], {
-          cwd: repoRoot,
-          encoding: 'utf8',
-        });
       const p = boot('--cpus', 'boot=2', '--api-socket', `path=${socket}`);
       let restored: ConsoleProcess | undefined;
       try {
@@ -72,16 +67,7 @@ describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
 
         // Snapshot the shell, end this process hard, restore in a new one: the shell answers, with
         // its variables, on 2 vCPUs.
-        remote('pause');
-        remote('snapshot', `file://${path.join(dir, 'snap')}`);
-        p.kill();
-        await p.exited;
-        restored = new ConsoleProcess([
-          ...vmmCommand,
-          'run',
-          '--restore',
-          `source_url=file://${path.join(dir, 'snap')}`,
-        ]);
+        restored = await snapshotIntoNewProcess(p, socket, path.join(dir, 'snap'));
         restored.send('echo RESTORED=$((6*7))-$MARK-$(nproc)\n');
         await restored.waitFor(/RESTORED=42-before-snapshot-2/, 120_000);
         restored.send('poweroff -f\n');
