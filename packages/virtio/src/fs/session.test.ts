@@ -162,6 +162,16 @@ describe('a FUSE session saved and restored into a new server', () => {
     expect(() => serve(false).restoreSession(bad[1])).toThrow(/unusable: a bad minor version/);
   });
 
+  it('names files beneath a share of "/" by their paths there', () => {
+    const s = fixture.serve({ root: '/' });
+    lookup(s, lookup(s, ROOT, 'proc'), 'self');
+    const saved = s.saveSession();
+    expect(saved.nodes.map((n) => Buffer.from(n.path!, 'base64').toString()).sort()).toEqual([
+      'proc',
+      'proc/self',
+    ]);
+  });
+
   it('walks a saved path one name at a time: "..", "." and empty names are refused', () => {
     fs.writeFileSync(share('sub/x'), 'x');
     const saved = (p: string): FsSessionState => ({

@@ -38,14 +38,15 @@ const CREATE_ONLY = C.O_CREAT | C.O_EXCL | C.O_TRUNC;
 /** The session of `ctx` (the VM paused: no request is being served). */
 export function saveSession(ctx: FsContext, minor: number): FsSessionState {
   const root = hostPath(ctx, ctx.nodes.root.fd);
+  // What a path beneath the root starts with: the root's name and a slash ("/" alone for "/").
+  const prefix = root && (root.at(-1) === SLASH ? root : Buffer.concat([root, Buffer.of(SLASH)]));
   const beneath = (fd: number): string | null => {
     const p = hostPath(ctx, fd);
     // nlink 0: unlinked (the kernel's name for it then ends in " (deleted)").
-    if (!p || !root || ctx.host.stat(fd, ctx.stx) < 0 || nlink(ctx) === 0) return null;
-    if (p.length === root.length) return p.equals(root) ? '' : null;
-    if (p.length < root.length + 2 || p[root.length] !== SLASH || !p.subarray(0, root.length).equals(root))
-      return null;
-    return p.subarray(root.length + 1).toString('base64');
+    if (!p || !root || !prefix || ctx.host.stat(fd, ctx.stx) < 0 || nlink(ctx) === 0) return null;
+    if (p.equals(root)) return '';
+    if (p.length <= prefix.length || !p.subarray(0, prefix.length).equals(prefix)) return null;
+    return p.subarray(prefix.length).toString('base64');
   };
   const nodes: FsSessionState['nodes'] = [];
   for (const n of ctx.nodes.values())
