@@ -60,20 +60,27 @@ export function saveSession(ctx: FsContext, minor: number): FsSessionState {
 /** Brings `state` back into the fresh session of `ctx` (checked with fsSessionFault first). */
 export function restoreSession(ctx: FsContext, state: FsSessionState): FsRestoreCount {
   const count: FsRestoreCount = { nodes: 0, handles: 0, stale: 0 };
-  for (const n of state.nodes) {
-    const fd = n.path === null ? -1 : openBeneathRoot(ctx, Buffer.from(n.path, 'base64'));
-    if (fd >= 0 && sameType(ctx, fd, n.type)) {
-      if (ctx.nodes.adopt(n.id, fd, statKey(ctx.stxView), n.type, n.refs)) count.nodes++;
-      else count.stale++;
-    } else {
-      if (fd >= 0) ctx.host.close(fd);
-      count.stale++;
-    }
+  const walk = new PathWalk(ctx);
+  // Parents first: a node's directory is then found restored, and the node is one lookup from it
+  // (the guest's kernel holds every ancestor of a node it holds, so they are nodes too).
+  const nodes = state.nodes
+    .map((n) => ({ n, rel: n.path === null ? null : Buffer.from(n.path, 'base64') }))
+    .sort((x, y) => depth(x.rel) - depth(y.rel));
+  for (const { n, rel } of nodes) {
+    const fd = rel === null ? -1 : walk.open(rel);
+    if (fd >= 0 && statType(ctx.stxView) === n.type) {
+      if (ctx.nodes.adopt(n.id, fd, statKey(ctx.stxView), n.type, n.refs)) {
+        count.nodes++;
+        if (n.type === C.S_IFDIR) walk.known(rel!, fd);
+        continue;
+      }
+    } else if (fd >= 0) ctx.host.close(fd);
+    count.stale++;
   }
   ctx.nodes.skipTo(state.nextNode);
   for (const h of state.handles) {
     const writable = (h.flags & C.O_ACCMODE) !== C.O_RDONLY;
-    const fd = reopenHandle(ctx, h, writable);
+    const fd = reopenHandle(ctx, walk, h, writable);
     if (fd >= 0 && ctx.handles.adopt(h.fh, fd, writable, h.dir, h.flags)) count.handles++;
     else count.stale++;
   }
@@ -130,42 +137,70 @@ function nlink(ctx: FsContext): number {
   return ctx.stxView.getUint32(fsLayout.STATX.fields.stx_nlink, true);
 }
 
-/**
- * An O_PATH fd of `rel` beneath the share's root, walked one component at a time as a LOOKUP
- * walks it (no symlink followed, none of "", "." or ".."), or -1. Its statx is in ctx.stx.
- */
-function openBeneathRoot(ctx: FsContext, rel: Buffer): number {
-  let fd = ctx.nodes.root.fd;
-  if (rel.length === 0) return -1; // the root is never a saved node
-  for (let at = 0; at <= rel.length;) {
-    let end = rel.indexOf(SLASH, at);
-    if (end < 0) end = rel.length;
-    const name = rel.subarray(at, end);
-    const dots = name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
-    const bad = name.length === 0 || dots || name.includes(0);
-    const next = bad ? -1 : ctx.host.lookup(fd, Buffer.concat([name, Buffer.of(0)]));
-    if (fd !== ctx.nodes.root.fd) ctx.host.close(fd);
-    if (next < 0) return -1;
-    fd = next;
-    at = end + 1;
-  }
-  if (ctx.host.stat(fd, ctx.stx) < 0) {
-    ctx.host.close(fd);
-    return -1;
-  }
-  return fd;
+/** Components in a saved path (-1 for none): parents sort before their children. */
+function depth(rel: Buffer | null): number {
+  if (rel === null) return -1;
+  let n = 1;
+  for (const b of rel) if (b === SLASH) n++;
+  return n;
 }
 
-function sameType(ctx: FsContext, fd: number, type: number): boolean {
-  return fd >= 0 && statType(ctx.stxView) === type;
+/**
+ * O_PATH fds of paths beneath the share's root, each name looked up beneath its parent as a
+ * LOOKUP does it (one component, no symlink followed; "", "." and ".." refused), from the nearest
+ * directory restored so far (`known`), else from the root. The statx of what it opened is in
+ * ctx.stx.
+ */
+class PathWalk {
+  /** Restored directories by their path (latin1 of its bytes; "" the root): fds the node table owns. */
+  private readonly dirs = new Map<string, number>();
+
+  constructor(private readonly ctx: FsContext) {
+    this.dirs.set('', ctx.nodes.root.fd);
+  }
+
+  known(rel: Buffer, fd: number): void {
+    this.dirs.set(rel.toString('latin1'), fd);
+  }
+
+  /** An fd of `rel` (not empty), or -1. */
+  open(rel: Buffer): number {
+    const host = this.ctx.host;
+    const cut = rel.lastIndexOf(SLASH);
+    const parent = this.dirs.get(cut < 0 ? '' : rel.subarray(0, cut).toString('latin1'));
+    let fd = parent ?? this.ctx.nodes.root.fd;
+    const owned = (f: number) => !(f === this.ctx.nodes.root.fd || (f === parent && parent !== undefined));
+    for (let at = parent === undefined ? 0 : cut + 1; at <= rel.length;) {
+      let end = rel.indexOf(SLASH, at);
+      if (end < 0) end = rel.length;
+      const name = rel.subarray(at, end);
+      const dots = name[0] === 0x2e && (name.length === 1 || (name.length === 2 && name[1] === 0x2e));
+      const bad = name.length === 0 || dots || name.includes(0);
+      const next = bad ? -1 : host.lookup(fd, Buffer.concat([name, Buffer.of(0)]));
+      if (owned(fd)) host.close(fd);
+      if (next < 0) return -1;
+      fd = next;
+      at = end + 1;
+    }
+    if (fd === this.ctx.nodes.root.fd) return -1; // "" : the root is never a saved node
+    if (host.stat(fd, this.ctx.stx) < 0) {
+      host.close(fd);
+      return -1;
+    }
+    return fd;
+  }
 }
 
 /** An open file again, as OPEN, CREATE or OPENDIR had it, from its path; or -1. */
-function reopenHandle(ctx: FsContext, h: FsSessionState['handles'][number], writable: boolean): number {
+function reopenHandle(
+  ctx: FsContext,
+  walk: PathWalk,
+  h: FsSessionState['handles'][number],
+  writable: boolean,
+): number {
   if (h.path === null || (h.path === '' && !h.dir)) return -1;
   if (ctx.opts.readonly && writable) return -1;
-  const pfd =
-    h.path === '' ? ctx.host.pathOf(ctx.nodes.root.fd) : openBeneathRoot(ctx, Buffer.from(h.path, 'base64'));
+  const pfd = h.path === '' ? ctx.host.pathOf(ctx.nodes.root.fd) : walk.open(Buffer.from(h.path, 'base64'));
   if (pfd < 0) return -1;
   if (h.path === '' && ctx.host.stat(pfd, ctx.stx) < 0) {
     ctx.host.close(pfd);
