@@ -29,7 +29,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     const running = vmm.run();
     if (extras.socks5 !== undefined || extras.forwards.length > 0) {
       const agent = vmm.agentClient();
-      const connect = (host: string, port: number) => agent.connect(host, port);
+      const connect = (host: string, port: number, timeoutMs: number) =>
+        agent.connect(host, port, { timeoutMs });
       if (extras.socks5 !== undefined) {
         // The client sees only a reply code: say why on stderr, a line now and then.
         const log = rateLimitedLog((line) => process.stderr.write(`vmm: ${line}\n`));

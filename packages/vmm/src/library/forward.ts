@@ -4,7 +4,8 @@
 import { VmmError } from '@vmm/hypervisor';
 import { joinStreams } from '../net-relay/join';
 import { listenTcp, type TcpService } from '../net-relay/tcp-listener';
-import type { GuestConnect } from './socks5';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type GuestConnect } from './socks5';
+import { timerMs } from './timer-ms';
 
 export interface ForwardOptions {
   /** "HOST:PORT" to listen on (default 127.0.0.1:0: a free port on loopback). */
@@ -13,6 +14,9 @@ export interface ForwardOptions {
   guestPort: number;
   /** The address in the guest (default 127.0.0.1). */
   guestHost?: string;
+  /** How long the guest may take to open each connection (default 30 000 ms); past it, also when
+      the guest does not answer at all, the host's connection is closed. */
+  connectTimeoutMs?: number;
 }
 
 export type Forward = TcpService;
@@ -22,9 +26,13 @@ export async function startForward(connect: GuestConnect, options: ForwardOption
   if (!Number.isInteger(guestPort) || guestPort < 1 || guestPort > 65535)
     throw new VmmError('EFORWARD', `forward: guestPort ${guestPort} is not a TCP port (1 to 65535)`);
   const guestHost = options.guestHost ?? '127.0.0.1';
+  const timeoutMs = timerMs(
+    'forward: connectTimeoutMs',
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  );
   return listenTcp('forward', options.listen ?? '127.0.0.1:0', (client, track) => {
     client.pause();
-    connect(guestHost, guestPort).then(
+    connect(guestHost, guestPort, timeoutMs).then(
       (guest) => {
         if (client.destroyed) return void guest.destroy();
         track(guest);

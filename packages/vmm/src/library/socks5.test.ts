@@ -33,7 +33,8 @@ afterAll(async () => {
   await agent?.stop();
 });
 
-const connect = (host: string, port: number) => agent.client.connect(host, port);
+const connect = (host: string, port: number, timeoutMs: number) =>
+  agent.client.connect(host, port, { timeoutMs });
 
 async function curl(args: string[]): Promise<{ code: number; out: string }> {
   try {
@@ -62,9 +63,9 @@ describe('SOCKS5 (RFC 1928) over the guest agent, with curl as the client', () =
 
   it('IPv6: curl sends the address of [::1] (ATYP 4) and the agent connects to it', async () => {
     const asked: string[] = [];
-    const proxy = await startSocks5((host, port) => {
+    const proxy = await startSocks5((host, port, timeoutMs) => {
       asked.push(`${host} ${port}`);
-      return connect(host, port);
+      return connect(host, port, timeoutMs);
     });
     // socks5:// (not socks5h): curl resolves the name itself and sends the 16-byte address.
     const r = await curl(['-g', '-x', `socks5://127.0.0.1:${proxy.port}`, `http://[::1]:${web6Port}/v6`]);
@@ -130,6 +131,32 @@ describe('SOCKS5 (RFC 1928) over the guest agent, with curl as the client', () =
     await proxy.close();
   });
 
+  it('a guest that does not answer a CONNECT gets the client a "TTL expired" reply once connectTimeoutMs and the grace are past', async () => {
+    const why: string[] = [];
+    const quick = (host: string, port: number, timeoutMs: number) =>
+      agent.client.connect(host, port, { timeoutMs, timeoutGraceMs: 300 });
+    const proxy = await startSocks5(quick, {
+      connectTimeoutMs: 200,
+      onConnectError: (target, e) => why.push(`${target} ${(e as { code?: string }).code}`),
+    });
+    process.kill(agent.pid, 'SIGSTOP'); // a wedged guest: the CONNECT waits unanswered
+    // Woken again after 10 s whatever happens: a proxy that waits for ever then fails, not hangs.
+    const wake = setTimeout(() => process.kill(agent.pid, 'SIGCONT'), 10_000);
+    try {
+      const t0 = Date.now();
+      const r = await curl(['--socks5-hostname', `127.0.0.1:${proxy.port}`, `http://localhost:${webPort}/`]);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/SOCKS5 connection to .*\(6\)/); // RFC 1928 §6: X'06' TTL expired
+      expect(why).toEqual([`localhost:${webPort} AGENT_TIMEOUT`]);
+    } finally {
+      clearTimeout(wake);
+      process.kill(agent.pid, 'SIGCONT');
+      await proxy.close();
+    }
+    await expect(startSocks5(connect, { connectTimeoutMs: -1 })).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
   it('a listen address that is not HOST:PORT is a clear error', async () => {
     await expect(startSocks5(connect, { listen: 'nope' })).rejects.toThrow(/is not HOST:PORT/);
   });
@@ -170,5 +197,27 @@ describe('a host port forwarded to a port where the agent runs', () => {
     const d = await curl([`http://127.0.0.1:${dead.port}/`]);
     expect(d.code).not.toBe(0);
     await dead.close();
+  });
+
+  it('closes the client once connectTimeoutMs and the grace are past when the guest does not answer', async () => {
+    const { startForward } = await import('./forward');
+    const quick = (host: string, port: number, timeoutMs: number) =>
+      agent.client.connect(host, port, { timeoutMs, timeoutGraceMs: 300 });
+    const fwd = await startForward(quick, { guestPort: webPort, connectTimeoutMs: 200 });
+    process.kill(agent.pid, 'SIGSTOP');
+    const wake = setTimeout(() => process.kill(agent.pid, 'SIGCONT'), 10_000);
+    try {
+      const t0 = Date.now();
+      const r = await curl([`http://127.0.0.1:${fwd.port}/`]);
+      expect(r.code).not.toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      clearTimeout(wake);
+      process.kill(agent.pid, 'SIGCONT');
+      await fwd.close();
+    }
+    await expect(startForward(connect, { guestPort: 80, connectTimeoutMs: 2 ** 40 })).rejects.toMatchObject({
+      code: 'EINVAL',
+    });
   });
 });

@@ -7,9 +7,13 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { joinStreams } from '../net-relay/join';
 import { listenTcp, type TcpService } from '../net-relay/tcp-listener';
+import { timerMs } from './timer-ms';
 
-/** Opens a TCP connection from inside the guest (AgentClient.connect). */
-export type GuestConnect = (host: string, port: number) => Promise<Duplex>;
+/** Opens a TCP connection from inside the guest within `timeoutMs` (AgentClient.connect). */
+export type GuestConnect = (host: string, port: number, timeoutMs: number) => Promise<Duplex>;
+
+/** How long a connection from inside the guest may take to open, by default. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 export interface Socks5Options {
   /** "HOST:PORT" to listen on (default 127.0.0.1:0: a free port on loopback). */
@@ -18,6 +22,9 @@ export interface Socks5Options {
   auth?: { username: string; password: string };
   /** Told why a CONNECT failed (the client gets only the RFC 1928 reply code). */
   onConnectError?: (target: string, error: Error) => void;
+  /** How long the guest may take to open a CONNECT's connection (default 30 000 ms); past it the
+      client gets "TTL expired" (RFC 1928 §6 X'06'), also when the guest does not answer at all. */
+  connectTimeoutMs?: number;
 }
 
 export type Socks5Server = TcpService;
@@ -44,6 +51,7 @@ const REP_ADDRESS_NOT_SUPPORTED = 8;
 const HANDSHAKE_MS = 30_000;
 
 export async function startSocks5(connect: GuestConnect, options: Socks5Options = {}): Promise<Socks5Server> {
+  timerMs('socks5: connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   return listenTcp(
     'SOCKS5',
     options.listen ?? '127.0.0.1:0',
@@ -137,13 +145,13 @@ async function serve(
     const port = (await r.take(2)).readUInt16BE(0);
     if (cmd !== CMD_CONNECT) return reply(client, REP_COMMAND_NOT_SUPPORTED);
     let guest: Duplex;
+    clearTimeout(timer); // the handshake is done: the connect has a time of its own
     try {
-      guest = await connect(host, port);
+      guest = await connect(host, port, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     } catch (e) {
       options.onConnectError?.(`${host}:${port}`, e as Error);
       return reply(client, replyFor((e as { code?: string }).code));
     }
-    clearTimeout(timer);
     if (client.destroyed) return void guest.destroy();
     track(guest);
     // The bound address is the guest's and means nothing to the client: 0.0.0.0:0, as many proxies say.
@@ -176,6 +184,7 @@ function replyFor(code: string | undefined): number {
     case 'EAGAIN':
       return REP_HOST_UNREACHABLE;
     case 'ETIMEDOUT':
+    case 'AGENT_TIMEOUT': // the guest did not answer in time at all
       return REP_TTL_EXPIRED;
     default:
       return REP_GENERAL_FAILURE;

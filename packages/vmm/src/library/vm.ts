@@ -175,7 +175,10 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   async socks5(options: Socks5Options = {}): Promise<Socks5Server> {
     const agent = this.agent();
     const { startSocks5 } = await import('./socks5');
-    const proxy = await startSocks5((host, port) => agent.connect(host, port), options);
+    const proxy = await startSocks5(
+      (host, port, timeoutMs) => agent.connect(host, port, { timeoutMs }),
+      options,
+    );
     this.servers.add(proxy);
     return proxy;
   }
@@ -184,7 +187,10 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
   async forward(options: ForwardOptions): Promise<Forward> {
     const agent = this.agent();
     const { startForward } = await import('./forward');
-    const fwd = await startForward((host, port) => agent.connect(host, port), options);
+    const fwd = await startForward(
+      (host, port, timeoutMs) => agent.connect(host, port, { timeoutMs }),
+      options,
+    );
     this.servers.add(fwd);
     return fwd;
   }
