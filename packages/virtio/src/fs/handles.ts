@@ -2,16 +2,26 @@
 // (reopened from the node, never from a path), until RELEASE/RELEASEDIR. Bounded: at `max` handles
 // a new open is refused. A directory handle keeps its getdents64 buffer between READDIRs.
 
+import { fsConst as C } from '@vmm/hypervisor';
+
+/** Whether open(2) `flags` open for writing (O_WRONLY or O_RDWR). */
+export function opensForWriting(flags: number): boolean {
+  return (flags & C.O_ACCMODE) !== C.O_RDONLY;
+}
+
 export class FsHandle {
+  /** Opened for writing (O_WRONLY or O_RDWR). */
+  readonly writable: boolean;
+
   constructor(
     readonly fh: number,
     readonly fd: number,
-    /** Opened for writing (O_WRONLY or O_RDWR). */
-    readonly writable: boolean,
     readonly dir: boolean,
     /** The open(2) flags it was opened with (a restore opens it again with them). */
     readonly flags: number,
-  ) {}
+  ) {
+    this.writable = opensForWriting(flags);
+  }
   /** Directory stream state (dir handles): entries read from the host, not yet given to the guest. */
   dirBuf: Uint8Array | null = null;
   dirView: DataView | null = null;
@@ -36,12 +46,12 @@ export class HandleTable {
   }
 
   /** A handle for `fd` (taken), or null (fd closed) when the table is full. */
-  open(fd: number, writable: boolean, dir: boolean, flags: number): FsHandle | null {
+  open(fd: number, dir: boolean, flags: number): FsHandle | null {
     if (this.byFh.size >= this.max) {
       this.close(fd);
       return null;
     }
-    const h = new FsHandle(this.nextFh++, fd, writable, dir, flags);
+    const h = new FsHandle(this.nextFh++, fd, dir, flags);
     this.byFh.set(h.fh, h);
     return h;
   }
@@ -52,12 +62,12 @@ export class HandleTable {
   }
 
   /** A restored handle under its saved fh (taken fd); false (fd closed) if the fh is taken or the table full. */
-  adopt(fh: number, fd: number, writable: boolean, dir: boolean, flags: number): boolean {
+  adopt(fh: number, fd: number, dir: boolean, flags: number): boolean {
     if (this.byFh.has(fh) || this.byFh.size >= this.max) {
       this.close(fd);
       return false;
     }
-    this.byFh.set(fh, new FsHandle(fh, fd, writable, dir, flags));
+    this.byFh.set(fh, new FsHandle(fh, fd, dir, flags));
     this.nextFh = Math.max(this.nextFh, fh + 1);
     return true;
   }

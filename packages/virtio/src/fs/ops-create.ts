@@ -145,7 +145,7 @@ export function create(ctx: FsContext): number {
       return ctx.error(r < 0 ? -r : -host.err());
     }
   }
-  const h = ctx.handles.open(fd, (flags & C.O_ACCMODE) !== C.O_RDONLY, false, flags);
+  const h = ctx.handles.open(fd, false, flags);
   if (!h) {
     ctx.nodes.unref(node);
     return tooManyOpen(ctx);

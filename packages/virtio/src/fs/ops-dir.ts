@@ -13,7 +13,7 @@ import * as L from './layout';
 const D = fsLayout.DIRENT64.fields;
 const FD = L.DIRENT.fields;
 const DOT_NAME = new Uint8Array([0x2e, 0]);
-export const DIR_OPEN_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC;
+const DIR_OPEN_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC;
 
 /** OPENDIR: the directory opened anew from its node ("." beneath its O_PATH fd). */
 export function opendir(ctx: FsContext): number {
@@ -22,7 +22,7 @@ export function opendir(ctx: FsContext): number {
   if (node.type !== C.S_IFDIR) return ctx.error(ENOTDIR);
   const fd = ctx.host.fs.openat(node.fd, DOT_NAME, DIR_OPEN_FLAGS, 0);
   if (fd < 0) return ctx.error(-ctx.host.err());
-  const h = ctx.handles.open(fd, false, true, DIR_OPEN_FLAGS);
+  const h = ctx.handles.open(fd, true, DIR_OPEN_FLAGS);
   if (!h) return tooManyOpen(ctx);
   const flags = ctx.opts.cache === 'always' ? L.FOPEN_CACHE_DIR | L.FOPEN_KEEP_CACHE : 0;
   writeOpenOut(ctx, L.OUT_HEADER.size, h.fh, flags);

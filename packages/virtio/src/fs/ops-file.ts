@@ -6,7 +6,7 @@ import { fsConst as C } from '@vmm/hypervisor';
 import type { FsContext } from './context';
 import { NOT_DIRECT } from './direct-io';
 import { EACCES, EBADF, EFBIG, EINVAL, EISDIR, EMFILE, EOPNOTSUPP, EROFS, ESTALE } from './errno';
-import type { FsHandle } from './handles';
+import { opensForWriting, type FsHandle } from './handles';
 import * as L from './layout';
 
 /** The open flags the server passes on to the host: access mode, append, sync; nothing that would
@@ -35,11 +35,10 @@ export function open(ctx: FsContext): number {
   if (node.type === C.S_IFDIR) return ctx.error(EISDIR);
   if (node.type !== C.S_IFREG) return ctx.error(EACCES);
   const flags = req.u32(req.arg + L.OPEN_IN.fields.flags) & PASSED_OPEN_FLAGS;
-  const writable = (flags & C.O_ACCMODE) !== C.O_RDONLY;
-  if (ctx.opts.readonly && (writable || flags & C.O_TRUNC)) return ctx.error(EROFS);
+  if (ctx.opts.readonly && (opensForWriting(flags) || flags & C.O_TRUNC)) return ctx.error(EROFS);
   const fd = ctx.host.reopen(node.fd, flags);
   if (fd < 0) return ctx.error(-fd);
-  const h = ctx.handles.open(fd, writable, false, flags);
+  const h = ctx.handles.open(fd, false, flags);
   if (!h) return tooManyOpen(ctx);
   writeOpenOut(ctx, L.OUT_HEADER.size, h.fh, fileOpenFlags(ctx));
   return ctx.ok(L.OPEN_OUT.size);

@@ -8,6 +8,7 @@
 import { fsConst as C, fsLayout } from '@vmm/hypervisor';
 import { statKey, statType } from './attr';
 import type { FsContext } from './context';
+import { opensForWriting } from './handles';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_MIN_MINOR_VERSION } from './layout';
 
 /** A session as saved: plain data (a snapshot writes it as JSON). Paths are base64 of their bytes. */
@@ -79,9 +80,8 @@ export function restoreSession(ctx: FsContext, state: FsSessionState): FsRestore
   }
   ctx.nodes.skipTo(state.nextNode);
   for (const h of state.handles) {
-    const writable = (h.flags & C.O_ACCMODE) !== C.O_RDONLY;
-    const fd = reopenHandle(ctx, walk, h, writable);
-    if (fd >= 0 && ctx.handles.adopt(h.fh, fd, writable, h.dir, h.flags)) count.handles++;
+    const fd = reopenHandle(ctx, walk, h);
+    if (fd >= 0 && ctx.handles.adopt(h.fh, fd, h.dir, h.flags)) count.handles++;
     else count.stale++;
   }
   ctx.handles.skipTo(state.nextFh);
@@ -168,8 +168,10 @@ class PathWalk {
     const host = this.ctx.host;
     const cut = rel.lastIndexOf(SLASH);
     const parent = this.dirs.get(cut < 0 ? '' : rel.subarray(0, cut).toString('latin1'));
-    let fd = parent ?? this.ctx.nodes.root.fd;
-    const owned = (f: number) => !(f === this.ctx.nodes.root.fd || (f === parent && parent !== undefined));
+    const root = this.ctx.nodes.root.fd;
+    let fd = parent ?? root;
+    // Only what this walk opened is closed: the root's and a restored parent's fds are the table's.
+    const owned = (f: number) => f !== root && f !== parent;
     for (let at = parent === undefined ? 0 : cut + 1; at <= rel.length;) {
       let end = rel.indexOf(SLASH, at);
       if (end < 0) end = rel.length;
@@ -182,7 +184,7 @@ class PathWalk {
       fd = next;
       at = end + 1;
     }
-    if (fd === this.ctx.nodes.root.fd) return -1; // "" : the root is never a saved node
+    if (fd === root) return -1; // "" : the root is never a saved node
     if (host.stat(fd, this.ctx.stx) < 0) {
       host.close(fd);
       return -1;
@@ -192,14 +194,9 @@ class PathWalk {
 }
 
 /** An open file again, as OPEN, CREATE or OPENDIR had it, from its path; or -1. */
-function reopenHandle(
-  ctx: FsContext,
-  walk: PathWalk,
-  h: FsSessionState['handles'][number],
-  writable: boolean,
-): number {
+function reopenHandle(ctx: FsContext, walk: PathWalk, h: FsSessionState['handles'][number]): number {
   if (h.path === null || (h.path === '' && !h.dir)) return -1;
-  if (ctx.opts.readonly && writable) return -1;
+  if (ctx.opts.readonly && opensForWriting(h.flags)) return -1;
   const pfd = h.path === '' ? ctx.host.pathOf(ctx.nodes.root.fd) : walk.open(Buffer.from(h.path, 'base64'));
   if (pfd < 0) return -1;
   if (h.path === '' && ctx.host.stat(pfd, ctx.stx) < 0) {

@@ -51,11 +51,15 @@ const REP_ADDRESS_NOT_SUPPORTED = 8;
 const HANDSHAKE_MS = 30_000;
 
 export async function startSocks5(connect: GuestConnect, options: Socks5Options = {}): Promise<Socks5Server> {
-  timerMs('socks5: connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const timeoutMs = timerMs(
+    'socks5: connectTimeoutMs',
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  );
+  const connectInTime = (host: string, port: number) => connect(host, port, timeoutMs);
   return listenTcp(
     'SOCKS5',
     options.listen ?? '127.0.0.1:0',
-    (client, track) => void serve(client, connect, options, track),
+    (client, track) => void serve(client, connectInTime, options, track),
   );
 }
 
@@ -100,7 +104,8 @@ class Reader {
 
 async function serve(
   client: net.Socket,
-  connect: GuestConnect,
+  /** GuestConnect with the proxy's connectTimeoutMs. */
+  connect: (host: string, port: number) => Promise<Duplex>,
   options: Socks5Options,
   track: (s: Duplex) => void,
 ): Promise<void> {
@@ -147,7 +152,7 @@ async function serve(
     let guest: Duplex;
     clearTimeout(timer); // the handshake is done: the connect has a time of its own
     try {
-      guest = await connect(host, port, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      guest = await connect(host, port);
     } catch (e) {
       options.onConnectError?.(`${host}:${port}`, e as Error);
       return reply(client, replyFor((e as { code?: string }).code));
