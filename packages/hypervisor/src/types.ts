@@ -280,6 +280,11 @@ export interface MachineSnapshot {
 }
 
 /** A virtual CPU. `run()` blocks its thread until the next exit. */
+/** The calling thread's turn at running a vCPU (Vcpu.leaseThread). */
+export interface VcpuThreadLease {
+  release(): void;
+}
+
 export interface Vcpu {
   readonly id: number;
   run(): VmExit;
@@ -310,6 +315,13 @@ export interface Vcpu {
   setMpState(state: 'runnable' | 'uninitialized' | 'init-received' | 'halted'): void;
   /** Make a blocked or future `run()` return `{ kind: 'interrupted' }` soon (from any thread). */
   kick(): void;
+  /**
+   * Let the calling thread run this vCPU for a while, before the thread that will run it is
+   * ready: its `run()` returns `interrupted` at least every `tickMs` whatever the guest does, so
+   * the caller can look up and hand the vCPU on. Call `release()` before another thread runs it.
+   * Undefined where the backend cannot.
+   */
+  leaseThread?(tickMs: number): VcpuThreadLease;
   /**
    * Everything the backend holds of this vCPU, for `restoreState()` elsewhere. Call it while the
    * vCPU is out of `run()` with its last exit finished, with every other vCPU of the VM out of

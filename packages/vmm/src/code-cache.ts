@@ -249,8 +249,14 @@ function fnv1a(text: string): string {
   return h.toString(16);
 }
 
+/** VMM_DEBUG: straight to fd 2, from the main thread or a worker (whose stderr may not be read yet). */
 function debug(line: string): void {
-  if (process.env.VMM_DEBUG) process.stderr.write(`vmm: code cache: ${line}\n`);
+  if (!process.env.VMM_DEBUG) return;
+  try {
+    fs.writeSync(2, `vmm: code cache: ${line}\n`);
+  } catch {
+    // a diagnostic that cannot be written is dropped
+  }
 }
 
 /** Not from the bundle: say why (VMM_DEBUG); the caller loads the modules. */

@@ -17,6 +17,7 @@ export { Uart16550, createUartState, COM1_PORT, COM1_IRQ } from './devices/uart/
 export { PioBus, type PioDevice } from './devices/pio-bus';
 export { instructionBytes } from './vcpu/exit-loop';
 export type { StopReason } from './vcpu/protocol';
+export type { EarlyRunReport } from './vcpu/early-run';
 export { rateLimitedLog } from './log/rate-limited';
 export {
   releaseWarmThreads,

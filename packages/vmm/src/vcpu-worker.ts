@@ -2,21 +2,24 @@
 // port I/O in the vCPU thread (the UART over shared state, the ACPI registers, port 0x80), run the
 // exit loop, report why it stopped. It runs in a pooled worker (io/pool-worker.ts), which loads
 // this module ahead and calls runVcpuThread() with the init VcpuThread posts (vcpu/thread.ts).
-import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { attachKvmVcpu, installSeccomp, type Vcpu } from '@vmm/hypervisor';
 import { dynamicImport } from './dynamic-import';
 import { vcpuThreadPolicy } from './sandbox/seccomp-policies';
-import { AcpiPmDevice } from './devices/acpi-pm';
-import { ACPI_PM_PORT_BASE, ACPI_PM_PORT_COUNT } from './arch/x86_64/acpi/registers';
-import { PioBus, POST_PORT, postPort } from './devices/pio-bus';
-import { COM1_PORT, Uart16550 } from './devices/uart/uart16550';
 import { runExitLoop } from './vcpu/exit-loop';
 import { MailboxClient } from './vcpu/mmio-mailbox';
+import { vcpuPioDevices } from './vcpu/pio-devices';
 import { VirtioIsrWindow } from './vcpu/virtio-isr-window';
 import {
+  CONTROL_EARLY,
   CONTROL_PAUSE,
   CONTROL_STOP,
+  EARLY_CLAIMED,
+  EARLY_DONE,
+  EARLY_HANDOFF,
+  EARLY_NONE,
+  EARLY_RUNNING,
+  EARLY_STOPPED,
   type StopReason,
   type VcpuWorkerInit,
   type WorkerMessage,
@@ -61,35 +64,18 @@ async function main(init: VcpuWorkerInit): Promise<void> {
 /** Run the attached vCPU until it stops (a guest event, a stop request, an error of the run). */
 function serve(init: VcpuWorkerInit, vcpu: ReturnType<Attach>): StopReason {
   const control = new Int32Array(init.control);
-  const irqWord = Buffer.alloc(8);
-  irqWord.writeBigUInt64LE(1n);
   let event: StopReason | undefined;
 
   const stopRequested = () => Atomics.load(control, CONTROL_STOP) !== 0;
   const pauseRequested = () => Atomics.load(control, CONTROL_PAUSE) !== 0;
-  const pio = new PioBus();
-  const uart = new Uart16550(
-    init.uart.state,
-    init.uart.outFd === null
-      ? null
-      : {
-          fd: init.uart.outFd,
-          limit: init.uart.outLimit,
-          notice: (kind, line) => post({ type: 'notice', kind, line }),
-          // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal
-          // or pipe that nobody reads; a pause holds the byte back and parks (park() sends it).
-          stopping: stopRequested,
-          pausing: pauseRequested,
-        },
-    { trigger: () => void fs.writeSync(init.uart.irqFd, irqWord) },
-  );
-  pio.add(COM1_PORT, 8, uart);
-  pio.add(
-    ACPI_PM_PORT_BASE,
-    ACPI_PM_PORT_COUNT,
-    new AcpiPmDevice((e) => (event = { reason: e }), new Int32Array(init.gedEvents, 0, 1)),
-  );
-  pio.add(POST_PORT, 1, postPort);
+  const { pio, uart } = vcpuPioDevices(init, {
+    notice: (kind, line) => post({ type: 'notice', kind, line }),
+    // A stop (SIGTERM, vm.shutdown's force-off, dispose) must not wait on a full terminal or pipe
+    // that nobody reads; a pause holds the byte back and parks (park() sends it).
+    stopping: stopRequested,
+    pausing: pauseRequested,
+    event: (e) => (event = e),
+  });
 
   const mmio = init.mmioMailbox ? new MailboxClient(init.mmioMailbox) : null;
   const fast = init.virtioIsr ? new VirtioIsrWindow(init.virtioIsr) : null;
@@ -112,6 +98,9 @@ function serve(init: VcpuWorkerInit, vcpu: ReturnType<Attach>): StopReason {
     if (!stopRequested()) uart.flushHeld();
   };
   park(); // a VM that starts paused parks before its first run
+  if (!takeFromMainThread(control)) return { reason: 'stopped' };
+  // A COM1 byte the main thread's run held back when it handed the vCPU on.
+  if (!stopRequested()) uart.flushHeld();
   const stop = runExitLoop(
     vcpu,
     { pio, mmio, mmioFast: fast },
@@ -140,4 +129,20 @@ function serve(init: VcpuWorkerInit, vcpu: ReturnType<Attach>): StopReason {
     },
   );
   return stop;
+}
+
+/**
+ * The vCPU from the main thread, if it started running it while this thread loaded
+ * (vcpu/early-run.ts): ask for it and wait until it has left KVM_RUN (at most its timer's tick).
+ * False: the guest stopped there, and the main thread reports why.
+ */
+function takeFromMainThread(control: Int32Array): boolean {
+  if (Atomics.compareExchange(control, CONTROL_EARLY, EARLY_NONE, EARLY_CLAIMED) === EARLY_NONE) return true;
+  Atomics.compareExchange(control, CONTROL_EARLY, EARLY_RUNNING, EARLY_HANDOFF);
+  for (;;) {
+    const s = Atomics.load(control, CONTROL_EARLY);
+    if (s === EARLY_DONE) return true;
+    if (s === EARLY_STOPPED) return false;
+    Atomics.wait(control, CONTROL_EARLY, s);
+  }
 }

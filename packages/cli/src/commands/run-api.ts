@@ -6,7 +6,7 @@
 // guest ends the VM by itself (its exit code, as `vmm run`; Cloud Hypervisor also exits then). A VM
 // ended through the API (vm.shutdown, vm.delete) leaves the process serving.
 import { Vm, type SerialConfig, type VmConfig } from '@vmm/vmm';
-import { ApiController, ApiServer } from '@vmm/vmm/api';
+import { ApiController, ApiServer, type VmSettings } from '@vmm/vmm/api';
 import { parseFlags } from '../args/argv';
 import { UsageError } from '../args/errors';
 import {
@@ -56,9 +56,15 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
   const serialText = flags.get('serial')?.[0];
   const restoredSerial: SerialConfig =
     restore && serialText !== undefined ? parseSerial('--serial', serialText) : { mode: 'tty' };
+  // The process's flags given with --restore stand instead of the snapshot's configuration.
+  const restoredSettings = {
+    ...(flags.has('seccomp') ? { seccomp: settings.seccomp } : {}),
+    ...(flags.has('no-reboot') ? { noReboot: true } : {}),
+    ...(flags.has('host-quirks') ? { hostQuirks: settings.hostQuirks } : {}),
+  };
   const controller = new ApiController({
     start: startVm,
-    restore: (dir, options) => restoreVm(dir, options, restoredSerial),
+    restore: (dir, options) => restoreVm(dir, options, restoredSerial, restoredSettings),
   });
   const server =
     socket === undefined
@@ -100,7 +106,7 @@ export async function runApiCommand(argv: readonly string[]): Promise<number> {
 
 /** Boot a VM as the API's: its notices on stderr, and this terminal's input on its serial port when that is the terminal. */
 async function startVm(config: VmConfig): Promise<Vm> {
-  const vm = await Vm.start(config);
+  const vm = await Vm.start(config, { earlyRun: true });
   vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
   if (config.serial.mode === 'tty') typeInto(vm);
   return vm;
@@ -112,10 +118,12 @@ async function startVm(config: VmConfig): Promise<Vm> {
  */
 async function restoreVm(
   dir: string,
-  options: { prefault: boolean },
+  options: { prefault: boolean; resume: boolean },
   serial: SerialConfig,
+  settings: Partial<VmSettings>,
 ): Promise<{ vm: Vm; config: VmConfig }> {
-  const vm = await Vm.restore(dir, { serial, prefault: options.prefault });
+  const { prefault, resume } = options;
+  const vm = await Vm.restore(dir, { serial, prefault, resume, settings, earlyRun: true });
   vm.on('log', (line) => process.stderr.write(`vmm: ${line}\n`));
   if (serial.mode === 'tty') typeInto(vm);
   return { vm, config: vm.config! };

@@ -21,7 +21,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const extras = parseRunExtras(argv, config);
-  const vmm = await Vmm.create(config, { log: (line) => process.stderr.write(`vmm: ${line}\n`) });
+  // This process's main thread has nothing to do while the first vCPU's thread loads: it runs the
+  // guest's first exits meanwhile (VmmOptions.earlyRun).
+  const vmm = await Vmm.create(config, {
+    log: (line) => process.stderr.write(`vmm: ${line}\n`),
+    earlyRun: true,
+  });
   const signals = new StopSignals(() => void vmm.stop());
   let code = 1;
   const servers: { close(): Promise<void> }[] = [];

@@ -7,8 +7,19 @@ import { VmmError } from '../errors';
 import { callError, check } from '../sys/call';
 import { EAGAIN, EINTR, ESRCH } from '../sys/errno';
 import { hostView, lastErrno, libc, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE } from '../sys/libc';
-import { blockKickSignal, KickReceiver, runSignalMask, sendKick } from '../sys/signals';
-import type { CpuidEntry, MsrEntry, Vcpu, VcpuSnapshot, VmExit, X86Fpu, X86Regs, X86Sregs } from '../types';
+import { KickTimer } from '../sys/kick-timer';
+import { blockKickSignal, KickReceiver, runSignalMask, sendKick, unblockKickSignal } from '../sys/signals';
+import type {
+  CpuidEntry,
+  MsrEntry,
+  Vcpu,
+  VcpuSnapshot,
+  VcpuThreadLease,
+  VmExit,
+  X86Fpu,
+  X86Regs,
+  X86Sregs,
+} from '../types';
 import {
   KVM_CREATE_VCPU,
   KVM_GET_FPU,
@@ -159,6 +170,44 @@ export class KvmVcpu implements Vcpu {
     );
     this.preparedTid = tid;
     Atomics.store(this.tids, SHARED_TID, tid);
+  }
+
+  /**
+   * Run this vCPU from the calling thread for a while (its first exits, before its own thread is
+   * ready), kicked by a timer every `tickMs`. release() gives the vCPU back: the timer stopped,
+   * its kicks taken, the signal unblocked again, and no thread named for kick() until the next
+   * one runs it, so a kick meanwhile only sets immediate_exit for that thread's first run.
+   */
+  leaseThread(tickMs: number): VcpuThreadLease {
+    this.assertOpen();
+    const c = libc();
+    if (this.preparedTid !== 0)
+      throw new VmmError('EVCPUTHREAD', `vCPU ${this.id} has run on a thread already`);
+    const tid = c.gettid();
+    this.prepareThread(tid);
+    let timer: KickTimer;
+    try {
+      timer = new KickTimer(Math.round(tickMs * 1e6));
+    } catch (e) {
+      this.releaseThread(tid);
+      throw e;
+    }
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        timer.close();
+        this.releaseThread(tid);
+      },
+    };
+  }
+
+  private releaseThread(tid: number): void {
+    Atomics.compareExchange(this.tids, SHARED_TID, tid, 0);
+    this.preparedTid = 0;
+    this.kicks?.drain();
+    unblockKickSignal();
   }
 
   kick(): void {

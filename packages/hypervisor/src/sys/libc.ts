@@ -43,6 +43,11 @@ export interface Libc {
   prctl(option: number, arg2: number, arg3: number | Uint8Array): number;
   /** prlimit(pid, resource, new, old): each limit a struct rlimit (two u64: soft, hard) or null. */
   prlimit(pid: number, resource: number, newLimit: BufferArg, oldLimit: BufferArg): number;
+  /** timer_create(clockid, sevp, timerid): 0, or -1 with errno; the timer_t is written to `timerid`. */
+  timerCreate(clockid: number, sevp: Uint8Array, timerid: BigUint64Array): number;
+  /** timer_settime(timerid, flags, new, old): 0, or -1 with errno. */
+  timerSettime(timerid: bigint, flags: number, value: Uint8Array, old: BufferArg): number;
+  timerDelete(timerid: bigint): number;
 }
 
 let cached: Libc | undefined;
@@ -80,6 +85,11 @@ export function libc(): Libc {
     'int prctl(int option, unsigned long arg2, void *arg3, unsigned long arg4, unsigned long arg5)',
   );
   const prlimit = lib.func('int prlimit(int pid, int resource, const void *newLimit, void *oldLimit)');
+  const timerCreate = lib.func('int timer_create(int clockid, void *sevp, void *timerid)');
+  const timerSettime = lib.func(
+    'int timer_settime(uintptr_t timerid, int flags, const void *value, void *old)',
+  );
+  const timerDelete = lib.func('int timer_delete(uintptr_t timerid)');
   const num = (v: unknown): number => Number(v);
   cached = {
     open: (p, f) => open(p, f) as number,
@@ -114,6 +124,9 @@ export function libc(): Libc {
     prctl: (o, a2, a3) =>
       (typeof a3 === 'number' ? prctlInt(o, a2, a3, 0, 0) : prctlPtr(o, a2, a3, 0, 0)) as number,
     prlimit: (p, r, n, o) => prlimit(p, r, n, o) as number,
+    timerCreate: (c, e, t) => timerCreate(c, e, t) as number,
+    timerSettime: (t, f, v, o) => timerSettime(t, f, v, o) as number,
+    timerDelete: (t) => timerDelete(t) as number,
   };
   return cached;
 }

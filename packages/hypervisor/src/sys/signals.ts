@@ -69,7 +69,7 @@ export function blockKickSignal(): Uint8Array {
   return old;
 }
 
-/** Unblock the kick signal in the calling thread (tests and teardown only). */
+/** Unblock the kick signal in the calling thread (a thread done running a vCPU; tests). */
 export function unblockKickSignal(): void {
   libc().pthreadSigmask(SIG_UNBLOCK, sigsetOf(vcpuKickSignal()), null);
 }

@@ -34,9 +34,10 @@ import { MSR_IA32_TSC, MSR_IA32_TSC_DEADLINE, VcpuStateError } from '../../src/k
 import type { KvmVm } from '../../src/kvm/vm';
 import { MachineStateError } from '../../src/kvm/vm-state';
 import { libc } from '../../src/sys/libc';
-import { nextMessage, startTsWorker } from '../../src/test-support/ts-worker';
+import { startTsWorker } from '../../src/test-support/ts-worker';
 import type { MachineSnapshot, VcpuSnapshot } from '../../src/types';
 import { announceSkip, kvmUsable } from './can-run';
+import { Kicker } from './kicker';
 import {
   DR0,
   EBX,
@@ -97,44 +98,6 @@ function guestVm(kvm: KvmHypervisor): { vm: KvmVm; vcpu: KvmVcpu } {
 function expectOut(out: Uint8Array): void {
   expect([...out.subarray(0, FX_OUT_OFFSET)]).toEqual([...expectedOut()]);
   expect(fxImageOf(out.subarray(FX_OUT_OFFSET))).toEqual(FX_EXPECTED);
-}
-
-/** Kicks the vCPU this thread runs out of KVM_RUN after a while, unless the run ended (kicker-worker.ts). */
-class Kicker {
-  private gen = 0;
-  private constructor(
-    private readonly worker: Worker,
-    private readonly words: Int32Array,
-  ) {}
-
-  static async start(): Promise<Kicker> {
-    const shared = new SharedArrayBuffer(16);
-    const worker = startTsWorker(new URL('./kicker-worker.ts', import.meta.url), {
-      workerData: { words: shared },
-    });
-    expect(await nextMessage(worker)).toBe('ready');
-    return new Kicker(worker, new Int32Array(shared));
-  }
-
-  /** Runs `fn`, which blocks this thread in KVM_RUN, with a kick due after `ms`. */
-  during<T>(ms: number, fn: () => T): T {
-    Atomics.store(this.words, 1, ms);
-    Atomics.store(this.words, 3, libc().gettid());
-    Atomics.store(this.words, 0, ++this.gen);
-    Atomics.notify(this.words, 0);
-    try {
-      return fn();
-    } finally {
-      Atomics.store(this.words, 2, this.gen);
-      Atomics.notify(this.words, 2);
-    }
-  }
-
-  async stop(): Promise<void> {
-    Atomics.store(this.words, 0, -1);
-    Atomics.notify(this.words, 0);
-    await this.worker.terminate();
-  }
 }
 
 let kicker: Kicker;

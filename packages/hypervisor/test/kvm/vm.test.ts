@@ -17,6 +17,17 @@ import type { KvmVm } from '../../src/kvm/vm';
 import { nextMessage, startTsWorker } from '../../src/test-support/ts-worker';
 import type { Vcpu, VirtualMachine } from '../../src/types';
 import { announceSkip, kvmUsable, softwareEmulated } from './can-run';
+import { Kicker } from './kicker';
+import { libc } from '../../src/sys/libc';
+import { sigsetOf, vcpuKickSignal } from '../../src/sys/signals';
+
+/** Whether this thread blocks the kick signal now. */
+function kickSignalBlocked(): boolean {
+  const mask = new Uint8Array(128);
+  libc().pthreadSigmask(0, null, mask);
+  const bit = vcpuKickSignal() - 1;
+  return (mask[bit >> 3]! & sigsetOf(vcpuKickSignal())[bit >> 3]!) !== 0;
+}
 
 announceSkip('KVM backend: real-mode guest, memory slots, irqchip, vCPU in a worker, kick');
 
@@ -185,14 +196,22 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
     expect(() => vm!.setIrqLine(99, true)).toThrow(/GSI 99/);
   });
 
-  it('a vCPU attached in a worker thread runs there and a kick from the main thread ends its KVM_RUN', async () => {
+  /** A VM whose vCPU 0 runs `out 0x70, al ; jmp $` (spins: no exit of its own after the out). */
+  function spinningVm(): { theVm: KvmVm; vcpu: KvmVcpu } {
     kvm = new KvmHypervisor();
     const theVm = kvm.createVm({ ranges: [{ gpa: 0, size: MiB }] }) as KvmVm;
     vm = theVm;
-    // out 0x70, al ; jmp $ (spins until kicked)
     vm.memory.write(CODE, new Uint8Array([0xe6, 0x70, 0xeb, 0xfe]));
     const vcpu = vm.createVcpu(0) as KvmVcpu;
     realMode(vcpu);
+    return { theVm, vcpu };
+  }
+
+  /** Run the vCPU in a worker until a kick from this thread ends its KVM_RUN: the ports it saw. */
+  async function runInWorkerUntilKicked(
+    theVm: KvmVm,
+    vcpu: KvmVcpu,
+  ): Promise<{ kind: string; ports: number[] }> {
     const spec = vcpu.attachSpec();
     const lease = theVm.memory.lend();
     expect(spec).toMatchObject({ module: '@vmm/hypervisor', exportName: 'attachKvmVcpu' });
@@ -204,11 +223,33 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
       const result = nextMessage<{ kind: string; ports: number[] }>(worker);
       await new Promise((r) => setTimeout(r, 300)); // let it block in KVM_RUN
       vcpu.kick();
-      expect(await result).toEqual({ kind: 'interrupted', ports: [0x70] });
+      return await result;
     } finally {
       await worker.terminate();
       lease.release();
     }
+  }
+
+  it('a vCPU attached in a worker thread runs there and a kick from the main thread ends its KVM_RUN', async () => {
+    const { theVm, vcpu } = spinningVm();
+    expect(await runInWorkerUntilKicked(theVm, vcpu)).toEqual({ kind: 'interrupted', ports: [0x70] });
+  });
+
+  it('a thread that leases the vCPU has its KVM_RUN ended by the lease timer while the guest spins; released, a worker runs it and a kick reaches that worker', async () => {
+    const { theVm, vcpu } = spinningVm();
+    // A watchdog for this thread: if the lease's timer did not kick it, the run would never end.
+    const kicker = await Kicker.start();
+    try {
+      const lease = vcpu.leaseThread(2);
+      const exits = kicker.during(30_000, () => [vcpu.run(), vcpu.run(), vcpu.run()]);
+      lease.release();
+      expect(exits.map((e) => e.kind)).toEqual(['io', 'interrupted', 'interrupted']);
+      expect(kicker.kicks).toBe(0);
+      expect(kickSignalBlocked()).toBe(false); // given back as it was
+    } finally {
+      await kicker.stop();
+    }
+    expect(await runInWorkerUntilKicked(theVm, vcpu)).toEqual({ kind: 'interrupted', ports: [] });
   });
 
   it('a kick before run() makes the next run() return interrupted', () => {

@@ -80,6 +80,8 @@ export interface ApiControllerOptions {
 export interface RestoreVmOptions {
   /** Copy the snapshot's stored guest pages in during the restore (Vm.restore's `prefault`). */
   prefault: boolean;
+  /** Bring the VM back running (Vm.restore's `resume`): its vCPUs run as soon as they are restored. */
+  resume: boolean;
 }
 
 export interface ApiControllerEvents {
@@ -115,8 +117,8 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
     this.start = options.start ?? ((config) => Vm.start(config));
     this.restoreVm =
       options.restore ??
-      (async (dir, { prefault }) => {
-        const vm = await Vm.restore(dir, { serial: 'as-saved', prefault });
+      (async (dir, { prefault, resume }) => {
+        const vm = await Vm.restore(dir, { serial: 'as-saved', prefault, resume });
         return { vm, config: vm.config! };
       });
     this.graceMs = options.shutdownGraceMs ?? 10_000;
@@ -211,7 +213,10 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
         throw new ApiError(409, 'EVMEXISTS', 'vm.restore: a VM is already created: vm.delete it first');
       let restored: { vm: VmHandle; config: VmConfig };
       try {
-        restored = await this.restoreVm(request.sourceDir, { prefault: request.prefault });
+        restored = await this.restoreVm(request.sourceDir, {
+          prefault: request.prefault,
+          resume: request.resume,
+        });
       } catch (e) {
         throw toApiError(e, 'vm.restore: the snapshot was not restored');
       }
@@ -219,7 +224,9 @@ export class ApiController extends EventEmitter<ApiControllerEvents> implements 
       this.config = restored.config;
       this.booted = booted;
       void restored.vm.exited.then((exit) => this.emit('vm-exit', exit, { requested: booted.requested }));
-      if (request.resume) {
+      // A restore asked to resume has done so (its vCPUs ran as soon as they were restored); a
+      // stand-in that came back paused all the same is resumed here.
+      if (request.resume && restored.vm.state === 'paused') {
         try {
           await restored.vm.resume();
         } catch (e) {

@@ -6,9 +6,10 @@
 // fails rather than replaces when something appeared there meanwhile. This touches no process-wide
 // state (a umask around listen() would be seen by every thread of the process).
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { VmmError } from '@vmm/hypervisor';
+import { nodeNet } from '../io/node-net';
 
 export interface BoundSocket {
   /** Remove the socket file, if it is still the one bound here. */
@@ -85,7 +86,7 @@ export async function removeStaleSocket(target: string): Promise<void> {
   }
   if (!st.isSocket()) throw socketError(target, 'the path exists and is not a socket', 'pick another path');
   const answer = await new Promise<string>((resolve) => {
-    const probe = net.connect(target);
+    const probe = nodeNet().connect(target);
     probe.once('connect', () => {
       probe.destroy();
       resolve('live');

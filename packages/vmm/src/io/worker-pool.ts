@@ -14,7 +14,7 @@
 import type { Transferable, Worker } from 'node:worker_threads';
 import { loadedKoffiNative } from './koffi-native';
 import type { VcpuWorkerInit } from '../vcpu/protocol';
-import { startWorker } from '../worker-url';
+import { passWorkerOutput, startWorker } from '../worker-url';
 
 /**
  * A pooled worker's one piece of work, posted to it once (io/pool-worker.ts); 'exit' ends an
@@ -151,6 +151,7 @@ export function startPooledThread(
     stats.takenCold++;
   }
   worker.postMessage(work, transferList);
+  passWorkerOutput(worker);
   scheduleRefill();
   return worker;
 }
@@ -168,6 +169,9 @@ function spawn(): IdleWorker {
   const loaded = new Int32Array(new SharedArrayBuffer(4));
   const worker = startWorker('pool-worker', {
     workerData: { loaded: loaded.buffer, koffiNative: loadedKoffiNative() },
+    // Passed on when it is taken (passWorkerOutput), not opened now.
+    stdout: true,
+    stderr: true,
   });
   stats.started++;
   if (process.env.VMM_DEBUG) process.stderr.write(`vmm: worker pool: thread ${stats.started} started\n`);

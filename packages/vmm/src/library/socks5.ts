@@ -3,11 +3,12 @@
 // say), names are resolved in the guest. Only CONNECT; BIND and UDP ASSOCIATE are refused with
 // "command not supported", as many proxies do. A request cut short (the client ended its side
 // before the whole address and port came) is answered "general failure", and the proxy goes on.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { joinStreams } from '../net-relay/join';
 import { listenTcp, type TcpService } from '../net-relay/tcp-listener';
 import { timerMs } from './timer-ms';
+import { nodeNet } from '../io/node-net';
 
 /** Opens a TCP connection from inside the guest within `timeoutMs` (AgentClient.connect). */
 export type GuestConnect = (host: string, port: number, timeoutMs: number) => Promise<Duplex>;
@@ -200,5 +201,5 @@ function replyFor(code: string | undefined): number {
 function ipv6(b: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return new net.SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+  return new (nodeNet().SocketAddress)({ address: groups.join(':'), family: 'ipv6' }).address;
 }

@@ -10,7 +10,14 @@ import type { CopyInOptions } from '../agent/copy-in';
 import type { CopyOutOptions } from '../agent/copy-out';
 import type { ExecOptions, ExecResult } from '../agent/exec';
 import type { SerialConfig, VmConfig } from '../config';
-import { Vmm, type RunResult, type VmmCounters, type VmmOptions } from '../machine/vmm';
+import {
+  Vmm,
+  type RunResult,
+  type VmmCounters,
+  type VmmOptions,
+  type VmmRestoreOptions,
+} from '../machine/vmm';
+import type { EarlyRunReport } from '../vcpu/early-run';
 import { ConsoleCapture } from './console-capture';
 import { snapshotDirOf } from './snapshot-dir';
 import { timerMs } from './timer-ms';
@@ -43,7 +50,7 @@ export interface VmEvents {
   log: [string];
 }
 
-export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe'> {
+export interface VmStartOptions extends Pick<VmmOptions, 'hypervisor' | 'probe' | 'earlyRun'> {
   /** Give up on the start after this long (default 60 s): the VM is stopped and start() rejects. */
   timeoutMs?: number;
   /** How long exec(), copyIn() and copyOut() wait for the guest agent to listen (default 60 s). */
@@ -65,6 +72,10 @@ export interface VmRestoreOptions extends VmStartOptions {
    * false: each page is read from the snapshot when the guest first touches it.
    */
   prefault?: boolean;
+  /** Come back running instead of paused (Cloud Hypervisor's restore `resume`; default false). */
+  resume?: boolean;
+  /** Instead of the snapshot's: the threads' seccomp, noReboot, hostQuirks (VmmRestoreOptions.settings). */
+  settings?: VmmRestoreOptions['settings'];
 }
 
 export interface ShutdownOptions {
@@ -110,9 +121,16 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
     const vm = new Vm();
     // The restore's own options go to Vmm.restore as it takes them, not through boot()'s spread
     // of the rest ('as-saved' reached the VM's config as its serial, refused as ECONFIG).
-    const { serial = { mode: 'capture' }, prefault = false, ...startOptions } = options;
+    const {
+      serial = { mode: 'capture' },
+      prefault = false,
+      resume = false,
+      settings,
+      ...startOptions
+    } = options;
+    const own = { prefault, resume, settings };
     await vm.boot(
-      (o) => Vmm.restore(dir, serial === 'as-saved' ? { ...o, prefault } : { ...o, serial, prefault }),
+      (o) => Vmm.restore(dir, serial === 'as-saved' ? { ...o, ...own } : { ...o, ...own, serial }),
       startOptions,
     );
     return vm;
@@ -134,6 +152,11 @@ export class Vm extends EventEmitter<VmEvents> implements AsyncDisposable {
 
   get state(): VmState {
     return this.current;
+  }
+
+  /** What the main thread ran of the vCPUs before their own threads were ready (VmStartOptions.earlyRun). */
+  get earlyRuns(): EarlyRunReport[] {
+    return this.vmm?.earlyRuns ?? [];
   }
 
   /** Each device's counters (requests, bytes, drops, refusals), and KVM's own of the VM and each vCPU. */

@@ -15,7 +15,6 @@ import {
 import type * as FsEntry from '@vmm/virtio/fs';
 import type * as NetEntry from '@vmm/virtio/net';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { VirtioMmioAcpiDevice } from '../arch/x86_64/acpi/index';
 import { VIRTIO_MMIO_BASE, VIRTIO_MMIO_MAX_SLOTS, virtioMmioSlotAddress } from '../arch/x86_64/index';
@@ -28,6 +27,7 @@ import { ThreadedDevice } from '../io/threaded-device';
 import { openOutputFile, type OutputStart } from './output-file';
 import type { MmioHandler } from '../vcpu/mmio-mailbox';
 import type { VirtioIsrSpec } from '../vcpu/virtio-isr-window';
+import { nodeNet } from '../io/node-net';
 
 /** IOAPIC inputs for virtio devices: 5 up to the one below the GED's (4 is COM1; 0-2 the PIT and cascade). */
 export const VIRTIO_FIRST_GSI = 5;
@@ -101,7 +101,7 @@ function createConsole(
     // A FIFO takes output only as fast as its reader. Written as a stream, its backpressure makes
     // the guest wait, not this thread (a write to it here would hold the event loop, signals and
     // all, for as long as the reader does not read). `max` bounds a file's size: a FIFO has none.
-    const out = new net.Socket({ fd, readable: false, writable: true });
+    const out = new (nodeNet().Socket)({ fd, readable: false, writable: true });
     const dev = new ConsoleDevice({ output: out, log });
     return Object.assign(dev, {
       close: () => {

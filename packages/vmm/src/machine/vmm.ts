@@ -2,7 +2,6 @@
 // what the guest did: poweroff (exit 0), reset (reboot, or exit 0 with noReboot), or an error that
 // names what happened (triple fault, KVM internal error with the instruction bytes, ...).
 import fs from 'node:fs';
-import net from 'node:net';
 import {
   createHostPipe,
   VmmError,
@@ -26,6 +25,7 @@ import { COM1_IRQ, Uart16550, createUartState, uartStateFault } from '../devices
 import type { SerialConfig } from '../config';
 import type { StopReason } from '../vcpu/protocol';
 import { VcpuThread } from '../vcpu/thread';
+import type { EarlyRunReport } from '../vcpu/early-run';
 import { EventfdPoller } from '../io/eventfd-poller';
 import { warmThreads } from '../io/worker-pool';
 import { MailboxServer, createMailbox } from '../vcpu/mmio-mailbox';
@@ -51,6 +51,7 @@ import type { AgentClient } from '../agent/client';
 import type { VsockUnixMuxer } from '../vsock/unix-muxer';
 import type * as VsockSideModule from './vsock-side';
 import { withKernelParams } from '../boot/cmdline';
+import { nodeNet } from '../io/node-net';
 
 /** What vsock-side.ts holds, once loaded. */
 type VsockSide = typeof VsockSideModule;
@@ -75,6 +76,13 @@ export interface VmmOptions {
   output?: (source: 'serial' | 'console', chunk: Buffer) => void;
   /** Called when a boot's vCPUs are about to run the guest (after each reboot too). */
   onRunning?: () => void;
+  /**
+   * Run the first vCPU's first exits on this (the main) thread while its own thread is still
+   * loading, so the guest starts without waiting on a Node worker's bootstrap (`vmm run` does).
+   * The event loop is blocked until that thread takes the vCPU (tens of ms; at most 3 s): only for
+   * a process whose main thread has nothing else to do then. Default false.
+   */
+  earlyRun?: boolean;
 }
 
 /** How Vmm.restore brings a snapshot back. */
@@ -87,6 +95,17 @@ export interface VmmRestoreOptions {
    * them. Default false: each page is read from the snapshot when the guest first touches it.
    */
   prefault?: boolean;
+  /**
+   * Come back running: the vCPUs run as soon as their state is set (Cloud Hypervisor's restore
+   * `resume`). Default false: paused, as it was saved, until resume().
+   */
+  resume?: boolean;
+  /**
+   * What this process says instead of the saved configuration (the CLI's --seccomp, --no-reboot,
+   * --host-quirks given with --restore): its threads' seccomp filters, whether a guest reset ends
+   * the run, the quirks of a reboot's command line.
+   */
+  settings?: Partial<Pick<VmConfig, 'seccomp' | 'noReboot' | 'hostQuirks'>>;
 }
 
 export interface RunResult {
@@ -376,6 +395,7 @@ export class Vmm {
     this.paused = false;
     for (const d of this.devices) d.resume?.();
     for (const t of this.threads) t.resume();
+    this.threads[0]?.runEarly(); // a restored VM's first resume (VmmOptions.earlyRun)
   }
 
   /** End this boot and start the machine again from the kernel, as a guest reset does. */
@@ -429,19 +449,27 @@ export class Vmm {
 
   /**
    * A VM from a snapshot, checked whole before anything starts: run() brings it back paused, as it
-   * was (resume() to run it). `serial` replaces where the saved configuration's COM1 went (a new
+   * was (resume() to run it), or running with `resume`. `serial` replaces where the saved configuration's COM1 went (a new
    * process has its own terminal or files). `prefault` faults the stored guest pages in at once.
    */
   static async restore(dir: string, options: VmmOptions & VmmRestoreOptions = {}): Promise<Vmm> {
     const { loadSnapshot } = await import('../snapshot/store');
     const snap = loadSnapshot(dir, uartStateFault);
     const saved = snap.manifest.config;
-    const config: VmConfig = { ...saved, serial: options.serial ?? saved.serial };
+    const config: VmConfig = { ...saved, ...options.settings, serial: options.serial ?? saved.serial };
     const vmm = await Vmm.open(config, options, false);
     vmm.restoring = snap;
     vmm.prefaultRestore = options.prefault === true;
-    vmm.paused = true;
+    vmm.paused = options.resume !== true;
     return vmm;
+  }
+
+  /** The vCPU threads of the current (or last) boot, for earlyRuns. */
+  private bootThreads: VcpuThread[] = [];
+
+  /** What the main thread ran of this boot's vCPUs before their threads took them (VmmOptions.earlyRun). */
+  get earlyRuns(): EarlyRunReport[] {
+    return this.bootThreads.flatMap((t) => (t.earlyRun ? [t.earlyRun] : []));
   }
 
   /** Whether the VM is paused (its vCPUs parked, or about to be: a restored VM starts so). */
@@ -479,6 +507,10 @@ export class Vmm {
       this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
       for (const vcpu of vcpus) {
+        const early =
+          this.options.earlyRun && vcpu === vcpus[0] && vcpu.leaseThread
+            ? { vcpu, mmio: bus ?? null }
+            : undefined;
         threads.push(
           new VcpuThread(
             {
@@ -493,10 +525,12 @@ export class Vmm {
             },
             vcpu,
             this.log,
+            early,
           ),
         );
       }
       this.threads = threads;
+      this.bootThreads = threads;
       const stopThreads = async (): Promise<void> => {
         for (const t of threads) t.stop();
         await Promise.all(threads.map((t) => Promise.race([t.stopped, delay(2000)])));
@@ -519,6 +553,8 @@ export class Vmm {
       this.files.release();
       if (!this.paused) for (const t of threads) t.resume();
       if (this.stopping) for (const t of threads) t.stop();
+      // The first vCPU's first exits on this thread while its own loads (VmmOptions.earlyRun).
+      else if (!this.paused) threads[0]?.runEarly();
       const running = this.options.onRunning;
       if (running) void Promise.all(threads.map((t) => t.ready)).then(running);
       const first = await Promise.race(threads.map((t) => t.stopped));
@@ -659,7 +695,7 @@ export class Vmm {
    */
   private capture(deliver: (chunk: Buffer) => void): number {
     const { readFd, writeFd } = createHostPipe();
-    const reader = new net.Socket({ fd: readFd, readable: true, writable: false });
+    const reader = new (nodeNet().Socket)({ fd: readFd, readable: true, writable: false });
     reader.on('data', deliver);
     const done = new Promise<void>((resolve) => {
       reader.on('close', () => resolve());

@@ -1,8 +1,9 @@
 // A TCP listener on "HOST:PORT" for a host-side service of the VM (SOCKS5, a port forward): it
 // keeps every stream it hands out, so close() ends them all and frees the port at once.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { VmmError } from '@vmm/hypervisor';
+import { nodeNet } from '../io/node-net';
 
 export interface TcpService {
   readonly host: string;
@@ -33,7 +34,7 @@ export async function listenTcp(
     open.add(s);
     s.once('close', () => open.delete(s));
   };
-  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+  const server = nodeNet().createServer({ allowHalfOpen: true }, (client) => {
     track(client);
     client.on('error', () => client.destroy());
     serve(client, track);

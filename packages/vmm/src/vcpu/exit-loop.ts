@@ -21,14 +21,22 @@ export interface ExitBuses {
   mmioFast?: MmioFastPath | null;
 }
 
-export interface ExitLoopHooks {
+/**
+ * `L`: what else may end the loop without the vCPU stopping (the main thread's early run hands
+ * the vCPU on with 'handoff').
+ */
+export interface ExitLoopHooks<L extends string = never> {
   /** Checked after every exit (`last`); a non-undefined value ends the loop with that reason. */
-  pending(last: VmExit): StopReason | undefined;
+  pending(last: VmExit): StopReason | NoInfer<L> | undefined;
   /** A device threw while handling an exit (a bug, never the guest's doing): told, and the loop goes on. */
   deviceError?(e: unknown): void;
 }
 
-export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks): StopReason {
+export function runExitLoop<L extends string = never>(
+  vcpu: Vcpu,
+  buses: ExitBuses,
+  hooks: ExitLoopHooks<L>,
+): StopReason | L {
   for (;;) {
     let exit: VmExit;
     try {
@@ -36,7 +44,7 @@ export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks):
     } catch (e) {
       return { reason: 'error', detail: (e as Error).message };
     }
-    let stop: StopReason | undefined;
+    let stop: StopReason | L | undefined;
     try {
       stop = handleExit(exit, buses) ?? hooks.pending(exit);
     } catch (e) {
@@ -44,7 +52,8 @@ export function runExitLoop(vcpu: Vcpu, buses: ExitBuses, hooks: ExitLoopHooks):
       hooks.deviceError?.(e);
       stop = hooks.pending(exit);
     }
-    if (stop?.reason === 'triple-fault') return { reason: 'triple-fault', at: cpuState(vcpu) };
+    if (typeof stop === 'object' && stop.reason === 'triple-fault')
+      return { reason: 'triple-fault', at: cpuState(vcpu) };
     if (stop) return stop;
   }
 }

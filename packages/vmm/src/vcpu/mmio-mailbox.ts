@@ -91,17 +91,31 @@ export class MailboxServer {
       }
       const len = w[W_LEN]!;
       const address = (w[W_ADDR_HI]! >>> 0) * 2 ** 32 + (w[W_ADDR_LO]! >>> 0);
-      const view = this.data.subarray(0, len);
-      try {
-        if (w[W_WRITE] === 1) this.handler.mmioWrite(address, view);
-        else this.handler.mmioRead(address, view);
-      } catch {
-        // A device must not throw for guest values; if one does, the guest reads all ones.
-        if (w[W_WRITE] !== 1) view.fill(0xff);
-      }
+      answerMmio(this.handler, w[W_WRITE] === 1, address, this.data.subarray(0, len));
       if (this.closed) return;
       Atomics.store(w, W_STATE, DONE);
       Atomics.notify(w, W_STATE);
     }
+  }
+}
+
+/** One access answered by `handler`'s devices. */
+function answerMmio(handler: MmioHandler, write: boolean, address: number, view: Uint8Array): void {
+  try {
+    if (write) handler.mmioWrite(address, view);
+    else handler.mmioRead(address, view);
+  } catch {
+    // A device must not throw for guest values; if one does, the guest reads all ones.
+    if (!write) view.fill(0xff);
+  }
+}
+
+/** The MMIO accesses of a vCPU the main thread runs itself (vcpu/early-run.ts): no mailbox. */
+export class DirectMmio {
+  constructor(private readonly handler: MmioHandler) {}
+
+  call(write: boolean, address: number, data: Uint8Array, len: number): boolean {
+    answerMmio(this.handler, write, address, data.subarray(0, Math.min(len, DATA_BYTES)));
+    return true;
   }
 }

@@ -38,7 +38,26 @@ export const CONTROL_STOP = 0;
  * until the word is 0 again or STOP is set; the main thread notifies on this word to wake it.
  */
 export const CONTROL_PAUSE = 1;
-export const CONTROL_WORDS = 2;
+/**
+ * Who runs the vCPU first (early-run.ts): the main thread may run its first exits while the
+ * vCPU's thread is still loading. Each side takes the word from EARLY_NONE with a
+ * compare-and-exchange, so exactly one runs it at a time.
+ */
+export const CONTROL_EARLY = 2;
+export const CONTROL_WORDS = 3;
+
+/** Nobody has run the vCPU yet. */
+export const EARLY_NONE = 0;
+/** The vCPU's thread took it first: no early run. */
+export const EARLY_CLAIMED = 1;
+/** The main thread runs it. */
+export const EARLY_RUNNING = 2;
+/** The vCPU's thread is ready and asks for it (the main thread leaves at its next exit). */
+export const EARLY_HANDOFF = 3;
+/** The main thread has left KVM_RUN, the last exit finished: the vCPU's thread runs it from here. */
+export const EARLY_DONE = 4;
+/** The guest stopped while the main thread ran it (it reports why): the vCPU's thread must not run. */
+export const EARLY_STOPPED = 5;
 
 export type StopReason =
   | { reason: 'poweroff' }

@@ -1,9 +1,11 @@
 // The main thread's side of one vCPU: hand it to a pooled worker (io/worker-pool.ts), learn why
 // it stopped, ask it to stop.
+import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { Vcpu } from '@vmm/hypervisor';
 import { startPooledThread } from '../io/worker-pool';
 import { LOADING_EXIT_MS } from '../worker-url';
+import { runEarly, type EarlyRunPlan, type EarlyRunReport } from './early-run';
 import {
   CONTROL_PAUSE,
   CONTROL_STOP,
@@ -26,12 +28,21 @@ export class VcpuThread {
   private pauseGen = 0;
   private parkedGen = 0;
   private parkWaiters: (() => void)[] = [];
+  private finish: (reason: StopReason) => void = () => {};
+  /** The worker has said it stopped, failed or exited (`stopped` may settle first: an early run's stop). */
+  private readonly workerEnded: Promise<void>;
+  /** The main thread may run the first exits while this thread loads (early-run.ts): once, at the first resume. */
+  private early: EarlyRunPlan | undefined;
+  /** What the main thread ran of this vCPU, if it ran any. */
+  earlyRun: EarlyRunReport | undefined;
 
   constructor(
-    init: Omit<VcpuWorkerInit, 'control'>,
+    private readonly init: Omit<VcpuWorkerInit, 'control'>,
     private readonly vcpu: Pick<Vcpu, 'kick'>,
-    notice?: (kind: string, line: string) => void,
+    private readonly notice?: (kind: string, line: string) => void,
+    early?: EarlyRunPlan,
   ) {
+    this.early = early;
     // A VM that starts paused: the thread parks before its first KVM_RUN (pause generation 1).
     if (init.startPaused) Atomics.store(this.words, CONTROL_PAUSE, (this.pauseGen = 1));
     this.worker = startPooledThread({ role: 'vcpu', init: { ...init, control: this.control } });
@@ -39,7 +50,10 @@ export class VcpuThread {
     this.worker.ref();
     this.ready = new Promise((resolve) => (this.onReady = resolve));
     void this.ready.then(() => (this.attached = true));
+    let ended: () => void = () => {};
+    this.workerEnded = new Promise((resolve) => (ended = resolve));
     this.stopped = new Promise((resolve) => {
+      this.finish = resolve;
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'notice') notice?.(m.kind, m.line);
         if (m.type === 'ready') this.onReady();
@@ -50,10 +64,17 @@ export class VcpuThread {
         if (m.type === 'stopped') {
           const { type: _type, ...reason } = m;
           resolve(reason as StopReason);
+          ended();
         }
       });
-      this.worker.on('error', (e) => resolve({ reason: 'error', detail: e.stack ?? String(e) }));
-      this.worker.on('exit', (code) => resolve({ reason: 'error', detail: `vCPU worker exited (${code})` }));
+      this.worker.on('error', (e) => {
+        resolve({ reason: 'error', detail: e.stack ?? String(e) });
+        ended();
+      });
+      this.worker.on('exit', (code) => {
+        resolve({ reason: 'error', detail: `vCPU worker exited (${code})` });
+        ended();
+      });
     });
   }
 
@@ -94,13 +115,53 @@ export class VcpuThread {
   }
 
   /**
+   * Run the vCPU's first exits on this (the main) thread until its own thread, still loading, is
+   * ready to take it (early-run.ts); at once if that thread is ready, or the vCPU is paused or
+   * stopped. Once: the first call takes the plan. It blocks this thread meanwhile: call it after
+   * everything the vCPU's run needs is in place (every vCPU resumed).
+   */
+  runEarly(): void {
+    const plan = this.early;
+    this.early = undefined;
+    if (!plan) return;
+    const debug = process.env.VMM_DEBUG
+      ? (line: string) =>
+          fs.writeSync(
+            2,
+            `vmm: vCPU ${this.init.id}: ${line} (${performance.now().toFixed(1)} ms after the process started)\n`,
+          )
+      : undefined;
+    const words = this.words;
+    if (
+      this.attached ||
+      Atomics.load(words, CONTROL_PAUSE) !== 0 ||
+      Atomics.load(words, CONTROL_STOP) !== 0
+    ) {
+      debug?.('no early run: its thread is ready, or it was paused or stopped meanwhile');
+      return;
+    }
+    const r = runEarly(plan, this.init, words, (kind, line) => this.notice?.(kind, line));
+    if (!r) {
+      debug?.('no early run: its thread took it first');
+      return;
+    }
+    const { outcome, exits, ms } = r.report;
+    debug?.(`early run on the main thread: ${outcome} after ${exits} exits in ${ms.toFixed(1)} ms`);
+    this.earlyRun = r.report;
+    if (r.stop) this.finish(r.stop);
+  }
+
+  /**
    * End the thread. One that has not attached its vCPU yet is still loading: it is left to see the
    * stop once loaded and end by itself (at most LOADING_EXIT_MS more), and only then terminated.
    */
   async terminate(): Promise<void> {
     if (!this.attached) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.stopped, new Promise((r) => (timer = setTimeout(r, LOADING_EXIT_MS)))]);
+      // Its own end, not the vCPU's: a guest that stopped in the main thread's early run stopped
+      // the vCPU while this thread still loaded, and a thread terminated inside koffi's native
+      // registration aborts the whole process.
+      await Promise.race([this.workerEnded, new Promise((r) => (timer = setTimeout(r, LOADING_EXIT_MS)))]);
       clearTimeout(timer);
     }
     await this.worker.terminate();
