@@ -25,6 +25,7 @@ export {
   writeMemoryFile,
   type MemoryFileSummary,
 } from './memory/memory-file';
+export { crc32Hex } from './memory/image-crc';
 export { ArrayGuestMemory } from './memory/array-guest-memory';
 export { HostBuffer } from './memory/host-buffer';
 export { MemoryLayoutError, PAGE_SIZE } from './memory/layout';

@@ -86,3 +86,10 @@ export class ImageCrc {
     return this.crc.toString(16).padStart(8, '0');
   }
 }
+
+/** The CRC-32 of `bytes` as 8 hex digits (a snapshot's small files: their checksum in its manifest). */
+export function crc32Hex(bytes: Uint8Array): string {
+  const c = new ImageCrc();
+  c.update(bytes);
+  return c.digest();
+}

@@ -1,6 +1,8 @@
 // A snapshot directory's manifest (manifest.json): what the snapshot is (format, version, arch),
-// the VM's configuration, and each file with its size and checksum (SHA-256; the memory file's a
-// CRC-32 of its content, which a restore checks at the speed of reading it: memory-file.ts). It is
+// the VM's configuration, and each file with its size and checksum (a CRC-32: it finds damage; one
+// who can edit a file can edit the manifest beside it, so no checksum here would find tampering.
+// The memory file's is of its content, holes as zeros, checked at the speed of reading its data:
+// memory-file.ts). It is
 // written last, so a snapshot cut short has none and is refused; on the way back in every field is
 // checked before anything is used (a snapshot is a file anyone could have edited).
 import type { VmConfig } from '../config';
@@ -20,7 +22,8 @@ export const DEVICES_FILE = 'devices.json';
 
 export interface SnapshotFileEntry {
   size: number;
-  sha256: string;
+  /** CRC-32 of the file: 8 hex digits. */
+  crc32: string;
 }
 
 export interface MemoryFileEntry {
@@ -50,7 +53,6 @@ export interface SnapshotManifest {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSize = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const isSha = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const isCrc = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}$/.test(v);
 
 /** Parse and check a manifest's text; SnapshotError names the first thing wrong. */
@@ -84,7 +86,7 @@ export function parseManifest(text: string, where: string): SnapshotManifest {
   if (!isObject(files)) return bad('files is missing');
   for (const name of [KVM_STATE_FILE, DEVICES_FILE]) {
     const f = files[name];
-    if (!isObject(f) || !isSize(f.size) || !isSha(f.sha256))
+    if (!isObject(f) || !isSize(f.size) || !isCrc(f.crc32))
       bad(`the entry of ${name} is missing or malformed`);
   }
   const memory = files[MEMORY_FILE];

@@ -1,11 +1,11 @@
 // A snapshot directory on disk: written file by file, each renamed into place, the manifest last
 // (so a reader never sees half of one), read back with every file checked against the manifest
 // before any of it is used.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   OfdLock,
+  crc32Hex,
   decodeHypervisorState,
   encodeHypervisorState,
   fsConst,
@@ -43,8 +43,6 @@ export interface SnapshotSummary {
   memoryDataBytes: number;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 /**
  * Write a snapshot into `dir` (created if missing; refused if it already holds one). The VM must
  * not run meanwhile. A write that fails (a full disk) removes what it wrote and says why.
@@ -64,7 +62,7 @@ export function saveSnapshot(dir: string, s: SnapshotContents): SnapshotSummary 
     // pages that VM has not written from under it (they read as zeros, in the guest and here).
     const small = (name: string, bytes: Uint8Array): SnapshotFileEntry => {
       fs.writeFileSync(file(`${name}.tmp`), bytes, { mode: 0o600 });
-      return { size: bytes.length, sha256: sha256(bytes) };
+      return { size: bytes.length, crc32: crc32Hex(bytes) };
     };
     const kvm = small(KVM_STATE_FILE, encodeHypervisorState(s.kvm));
     const devices = small(DEVICES_FILE, encodeDevicesState(s.devices));
@@ -197,7 +195,7 @@ export function loadSnapshot(
     } catch {
       throw new SnapshotError('ESNAPSHOTCORRUPT', `the snapshot in ${dir} lacks its ${name}`);
     }
-    if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) {
+    if (bytes.length !== entry.size || crc32Hex(bytes) !== entry.crc32) {
       throw new SnapshotError(
         'ESNAPSHOTCORRUPT',
         `the snapshot's ${name} in ${dir} does not match its manifest (size or checksum): it was changed or damaged`,
