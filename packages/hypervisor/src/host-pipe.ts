@@ -16,3 +16,17 @@ export function createHostPipe(): HostPipe {
   check('pipe2', libc().pipe2(fds, O_CLOEXEC | O_NONBLOCK));
   return { readFd: fds[0]!, writeFd: fds[1]! };
 }
+
+// <fcntl.h>: fcntl(2)'s file status flag commands.
+const F_GETFL = 3;
+const F_SETFL = 4;
+
+/**
+ * Make the open file description of `fd` non-blocking (as libuv does to a pipe or socket it opens
+ * as a stream), for a writer that must be able to stop waiting on a reader that does not read: a
+ * socket cannot be opened again through /proc for a description of its own.
+ */
+export function setNonBlocking(fd: number): void {
+  const flags = check('fcntl', libc().fcntlInt(fd, F_GETFL, 0));
+  if ((flags & O_NONBLOCK) === 0) check('fcntl', libc().fcntlInt(fd, F_SETFL, flags | O_NONBLOCK));
+}

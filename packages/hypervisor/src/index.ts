@@ -16,7 +16,7 @@ export {
 } from './kvm/state-codec';
 export { EventfdNotifier } from './kvm/event-notifier';
 export { createHostNotifier } from './host-notifier';
-export { createHostPipe, type HostPipe } from './host-pipe';
+export { createHostPipe, setNonBlocking, type HostPipe } from './host-pipe';
 export { MemfdGuestMemory, attachGuestMemory, type HostRange } from './memory/memfd-guest-memory';
 export { MappedGuestMemory, MAX_VIEW_BYTES } from './memory/mapped-guest-memory';
 export {

@@ -48,6 +48,8 @@ export interface Libc {
   /** timer_settime(timerid, flags, new, old): 0, or -1 with errno. */
   timerSettime(timerid: bigint, flags: number, value: Uint8Array, old: BufferArg): number;
   timerDelete(timerid: bigint): number;
+  /** fcntl(fd, cmd, int arg): the commands whose argument is an int (F_GETFL, F_SETFL). */
+  fcntlInt(fd: number, cmd: number, arg: number): number;
 }
 
 let cached: Libc | undefined;
@@ -90,6 +92,7 @@ export function libc(): Libc {
     'int timer_settime(uintptr_t timerid, int flags, const void *value, void *old)',
   );
   const timerDelete = lib.func('int timer_delete(uintptr_t timerid)');
+  const fcntlInt = lib.func('int fcntl(int fd, int cmd, int arg)');
   const num = (v: unknown): number => Number(v);
   cached = {
     open: (p, f) => open(p, f) as number,
@@ -127,6 +130,7 @@ export function libc(): Libc {
     timerCreate: (c, e, t) => timerCreate(c, e, t) as number,
     timerSettime: (t, f, v, o) => timerSettime(t, f, v, o) as number,
     timerDelete: (t) => timerDelete(t) as number,
+    fcntlInt: (fd, c, a) => fcntlInt(fd, c, a) as number,
   };
   return cached;
 }

@@ -4,7 +4,7 @@
 // non-blocking: a pipe or terminal that stops taking output then makes the thread wait in its own
 // loop, which a stop ends (uart16550.ts), not in the kernel, where nothing could.
 import fs from 'node:fs';
-import { VmmError } from '@vmm/hypervisor';
+import { setNonBlocking, VmmError } from '@vmm/hypervisor';
 
 const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
@@ -41,11 +41,16 @@ export function openOutputFile(path: string, what: string, mode: OutputStart = '
  * A description of its own, non-blocking, of the pipe or terminal `fd` writes to (opened again
  * through /proc, as libuv reopens a terminal), or undefined for a regular file or a socket (or
  * when it cannot be reopened): those are used as they are. The shared description (the shell's
- * terminal, a parent's pipe) keeps its flags. The caller closes the fd it gets.
+ * terminal, a parent's pipe) keeps its flags. A socket (a parent's `spawn` with stdio 'pipe')
+ * cannot be opened again: its description is made non-blocking, as Node does when it opens
+ * process.stdout on one, so that a stop can end a write its reader does not take (the vCPU thread
+ * blocked in write(2) for good, and SIGTERM with it, once nothing here opened process.stdout).
+ * The caller closes the fd it gets.
  */
 export function reopenNonBlocking(fd: number): number | undefined {
   try {
     const st = fs.fstatSync(fd);
+    if (st.isSocket()) setNonBlocking(fd);
     if (!st.isFIFO() && !st.isCharacterDevice()) return undefined;
     return fs.openSync(`/proc/self/fd/${fd}`, O_WRONLY | O_NONBLOCK | O_NOCTTY);
   } catch {

@@ -657,8 +657,9 @@ export class Vmm {
     } catch (e) {
       throw new SnapshotError('ESNAPSHOTMISMATCH', `cannot restore the devices: ${(e as Error).message}`);
     }
-    // It comes back paused: the devices too, until resume().
-    for (const d of this.devices) d.pause?.();
+    // It comes back paused, the devices too, until resume(); or running (`resume`): the devices
+    // serve from the start (paused here, nothing would resume them and the guest's requests waited).
+    if (this.paused) for (const d of this.devices) d.pause?.();
     Atomics.store(this.ged!.events, 0, snap.devices.gedEvents);
   }
 

@@ -401,29 +401,38 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
         });
         expect(fs.statSync(disk).size).toBe(size);
       }
-      fs.writeFileSync(disk, kept);
-      // The log option, not the 'log' event: it hears the restore's own notices too.
-      const notices: string[] = [];
-      const back = await Vm.restore(snap, { ...START, log: (line) => notices.push(line) });
-      try {
-        await back.resume();
-        await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000, notices);
-        // It went on from where it stopped: the output before the snapshot and after the restore,
-        // joined (the pause can fall in the middle of a line), reports every chunk once, in order.
-        const joined = before + back.console.output;
-        const writes = [...joined.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
-        expect(writes).toEqual(Array.from({ length: 48 }, (_, i) => i));
-        expect(back.console.output).toMatch(/^BLK-VERIFY ok$/m);
-        expect((await back.exited).outcome).toBe('poweroff');
-      } finally {
-        await back.dispose();
-      }
-      // And the host sees every chunk where the guest put it.
-      const bytes = fs.readFileSync(disk);
-      for (let i = 0; i < 48; i++) {
-        const chunk = bytes.subarray((64 + i * 8) * 512, (64 + i * 8) * 512 + 4096);
-        expect(chunk.readUInt16LE(0), `chunk ${i}`).toBe(i);
-        expect(chunk[100]).toBe((i * 13 + 100) & 0xff);
+      // Restored paused and resumed, then restored running (`resume`: its disk's thread must
+      // serve from the start), each from the same disk contents.
+      for (const resumeAtRestore of [false, true]) {
+        fs.writeFileSync(disk, kept);
+        // The log option, not the 'log' event: it hears the restore's own notices too.
+        const notices: string[] = [];
+        const back = await Vm.restore(snap, {
+          ...START,
+          resume: resumeAtRestore,
+          log: (line) => notices.push(line),
+        });
+        try {
+          expect(back.state).toBe(resumeAtRestore ? 'running' : 'paused');
+          if (!resumeAtRestore) await back.resume();
+          await shows(back, /^BLK-VERIFY (ok|bad \d+)\n/m, 120_000, notices);
+          // It went on from where it stopped: the output before the snapshot and after the restore,
+          // joined (the pause can fall in the middle of a line), reports every chunk once, in order.
+          const joined = before + back.console.output;
+          const writes = [...joined.matchAll(/^BLK-WRITE (\d+)$/gm)].map((m) => Number(m[1]));
+          expect(writes).toEqual(Array.from({ length: 48 }, (_, i) => i));
+          expect(back.console.output).toMatch(/^BLK-VERIFY ok$/m);
+          expect((await back.exited).outcome).toBe('poweroff');
+        } finally {
+          await back.dispose();
+        }
+        // And the host sees every chunk where the guest put it.
+        const bytes = fs.readFileSync(disk);
+        for (let i = 0; i < 48; i++) {
+          const chunk = bytes.subarray((64 + i * 8) * 512, (64 + i * 8) * 512 + 4096);
+          expect(chunk.readUInt16LE(0), `chunk ${i}`).toBe(i);
+          expect(chunk[100]).toBe((i * 13 + 100) & 0xff);
+        }
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
