@@ -170,7 +170,7 @@ export default async function benchSnapshot(): Promise<string> {
       "(its ES modules, no code cache) restores and resumes; `vmm run --restore` is the CLI's binary (its " +
       'code-cached bundle), to the first COUNT line. Targets: in-process restore → running < 20 ms for 256 MiB; ' +
       'new process − `node -e 0` ≤ 30 ms. Restore checks the whole snapshot first (manifest, ' +
-      "the small files' SHA-256, the memory file's CRC-32 over its stored extents) and maps guest RAM " +
+      "each file's CRC-32, the memory file's over its stored extents) and maps guest RAM " +
       'copy-on-write from the snapshot; restored with prefault (`Vm.restore(dir, { prefault: true })`, ' +
       "Cloud Hypervisor's restore `prefault`), the stored pages are also copied in before restore returns.",
   ].join('\n');
