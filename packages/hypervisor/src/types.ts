@@ -279,12 +279,12 @@ export interface MachineSnapshot {
   clock: Uint8Array;
 }
 
-/** A virtual CPU. `run()` blocks its thread until the next exit. */
 /** The calling thread's turn at running a vCPU (Vcpu.leaseThread). */
 export interface VcpuThreadLease {
   release(): void;
 }
 
+/** A virtual CPU. `run()` blocks its thread until the next exit. */
 export interface Vcpu {
   readonly id: number;
   run(): VmExit;

@@ -18,6 +18,7 @@ import { createRequire, Module } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { debugLine } from './log/debug';
 
 export interface CodeCacheOptions {
   /** What the cache is for, the start of its file name: one per kind of run (its own functions). */
@@ -249,14 +250,8 @@ function fnv1a(text: string): string {
   return h.toString(16);
 }
 
-/** VMM_DEBUG: straight to fd 2, from the main thread or a worker (whose stderr may not be read yet). */
 function debug(line: string): void {
-  if (!process.env.VMM_DEBUG) return;
-  try {
-    fs.writeSync(2, `vmm: code cache: ${line}\n`);
-  } catch {
-    // a diagnostic that cannot be written is dropped
-  }
+  debugLine('code cache', line);
 }
 
 /** Not from the bundle: say why (VMM_DEBUG); the caller loads the modules. */

@@ -7,8 +7,8 @@
 // slow (the nested-KVM VM's 9p root). What that loader adds to the native exports is deprecated
 // aliases (koffi.resolve, lib.cdecl, ...), which we do not use. Anything unexpected falls back to
 // koffi's own loader.
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { debugLine } from '../log/debug';
 
 /** koffi's major version in our dependency range, set by the builds (tools/build/koffi-major.ts). */
 declare const __KOFFI_MAJOR__: string | undefined;
@@ -90,12 +90,6 @@ function nativeKoffi(file: string): unknown {
   }
 }
 
-/** VMM_DEBUG: straight to fd 2, from the main thread or a worker (whose stderr may not be read yet). */
 function debug(line: string): void {
-  if (!process.env.VMM_DEBUG) return;
-  try {
-    fs.writeSync(2, `vmm: koffi: ${line}\n`);
-  } catch {
-    // a diagnostic that cannot be written is dropped
-  }
+  debugLine('koffi', line);
 }

@@ -15,6 +15,7 @@ import type { Transferable, Worker } from 'node:worker_threads';
 import { loadedKoffiNative } from './koffi-native';
 import type { VcpuWorkerInit } from '../vcpu/protocol';
 import { passWorkerOutput, startWorker } from '../worker-url';
+import { debugLine } from '../log/debug';
 
 /**
  * A pooled worker's one piece of work, posted to it once (io/pool-worker.ts); 'exit' ends an
@@ -174,7 +175,7 @@ function spawn(): IdleWorker {
     stderr: true,
   });
   stats.started++;
-  if (process.env.VMM_DEBUG) process.stderr.write(`vmm: worker pool: thread ${stats.started} started\n`);
+  debugLine('worker pool', `thread ${stats.started} started`);
   // Ref'd until it has loaded: at the process's exit Node terminates unref'd workers, and one
   // terminated inside koffi's native registration aborts the whole process (napi_throw in an
   // ending environment: "FATAL ERROR", seen once in CI). So an exit waits out a load.

@@ -507,10 +507,7 @@ export class Vmm {
       this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
       for (const vcpu of vcpus) {
-        const early =
-          this.options.earlyRun && vcpu === vcpus[0] && vcpu.leaseThread
-            ? { vcpu, mmio: bus ?? null }
-            : undefined;
+        const early = this.options.earlyRun && vcpu === vcpus[0] ? { vcpu, mmio: bus ?? null } : undefined;
         threads.push(
           new VcpuThread(
             {

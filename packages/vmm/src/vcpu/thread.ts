@@ -1,10 +1,10 @@
 // The main thread's side of one vCPU: hand it to a pooled worker (io/worker-pool.ts), learn why
 // it stopped, ask it to stop.
-import fs from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { Vcpu } from '@vmm/hypervisor';
 import { startPooledThread } from '../io/worker-pool';
 import { LOADING_EXIT_MS } from '../worker-url';
+import { debugLine } from '../log/debug';
 import { runEarly, type EarlyRunPlan, type EarlyRunReport } from './early-run';
 import {
   CONTROL_PAUSE,
@@ -126,9 +126,9 @@ export class VcpuThread {
     if (!plan) return;
     const debug = process.env.VMM_DEBUG
       ? (line: string) =>
-          fs.writeSync(
-            2,
-            `vmm: vCPU ${this.init.id}: ${line} (${performance.now().toFixed(1)} ms after the process started)\n`,
+          debugLine(
+            `vCPU ${this.init.id}`,
+            `${line} (${performance.now().toFixed(1)} ms after the process started)`,
           )
       : undefined;
     const words = this.words;
