@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
+import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
 
 const packagesDir = path.resolve(import.meta.dirname, '..');
 
@@ -70,7 +71,9 @@ function __vmmPackageDir(pkg) {
 const oneCommonJsFile = {
   format: ['cjs'],
   outExtension: () => ({ js: '.cjs' }),
-  noExternal: [/^@vmm\//],
+  noExternal: [/^@vmm\//, requiredOnceModules],
+  // tsup's plugin that takes node: off an import also makes it external before requiredOnce sees it.
+  removeNodeProtocol: false,
   platform: 'node',
   splitting: false,
   sourcemap: false,
@@ -97,7 +100,7 @@ export default defineConfig([
     external: ['./start.js'],
     define: { __KOFFI_MAJOR__: JSON.stringify(koffiMajor()) },
     banner: { js: fileUrlHelper },
-    esbuildPlugins: [importMetaUrlToPackageFile],
+    esbuildPlugins: [importMetaUrlToPackageFile, requiredOnce],
     target: 'node20',
   },
   {
@@ -114,7 +117,7 @@ export default defineConfig([
       options.minifySyntax = true;
       options.legalComments = 'none';
     },
-    esbuildPlugins: [importMetaUrlToPackageFile],
+    esbuildPlugins: [importMetaUrlToPackageFile, requiredOnce],
     target: 'node20',
   },
 ]);

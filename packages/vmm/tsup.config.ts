@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
+import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
 
 /**
  * In the pooled worker's bundle, `@vmm/virtio` is only the register layout a vCPU thread reads
@@ -64,10 +65,11 @@ export default defineConfig([
     outDir: 'dist/io',
     format: ['cjs'],
     outExtension: () => ({ js: '.cjs' }),
-    noExternal: ['@vmm/virtio', '@vmm/hypervisor'],
+    noExternal: ['@vmm/virtio', '@vmm/hypervisor', requiredOnceModules],
+    removeNodeProtocol: false, // see @vmm/cli's tsup.config.ts
     external: ['koffi', './pool-worker.js'],
     define: koffiDefine,
-    esbuildPlugins: [virtioRegistersOnly],
+    esbuildPlugins: [virtioRegistersOnly, requiredOnce],
     platform: 'node',
     splitting: false,
     sourcemap: false,

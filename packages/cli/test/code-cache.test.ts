@@ -4,7 +4,8 @@
 // the caches of the same bundle's earlier builds. The bundle finds what its modules find next to
 // themselves (package.json for --version, the guest agent's binary). Beside the cache, a note of the
 // koffi.node koffi's loader chose: the next run's main thread and first vCPU thread load it
-// themselves. `vmm run` starts its first vCPU thread before it reads the bundle.
+// themselves. `vmm run` starts its first vCPU thread before it reads the bundle. The bundles require
+// each Node module once.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -154,5 +155,21 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     const off = run({ VMM_CODE_CACHE: 'off' });
     expect(off.err).toMatch(/not a format we can boot/);
     expect(notes()).toEqual([]);
+  });
+
+  it("requires each Node module once in its bundles: no module makes its own copy of one's exports", () => {
+    // esbuild's `__toESM(require("fs"), 1)`, one per importing module, each a new object with a
+    // getter per export: tools/build/required-once.ts routes the imports that made them.
+    const bundles = [
+      'packages/cli/dist/bin.cjs',
+      'packages/cli/dist/vmm.cjs',
+      'packages/vmm/dist/io/pool-worker.cjs',
+      'packages/vmm/dist/io/pool-worker-loader.cjs',
+    ];
+    for (const b of bundles) {
+      const text = fs.readFileSync(path.join(root, b), 'utf8');
+      expect(text.match(/__toESM\(require\("[^"]+"\)/g) ?? [], b).toEqual([]);
+      expect(text, b).toMatch(/require\("node:fs"\)/);
+    }
   });
 });

@@ -382,15 +382,26 @@ class Writer {
   }
 }
 
-/** CRC-32/ISO-HDLC (polynomial 0xedb88320 reflected, as zlib and PNG): zlib.crc32 needs Node 20.15. */
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
+/**
+ * CRC-32/ISO-HDLC (polynomial 0xedb88320 reflected, as zlib and PNG): zlib.crc32 needs Node 20.15.
+ * Its table is made at the first use, not when the module loads (on the way to every start): made
+ * with Array.from and a callback, it took 1-7 ms of `vmm run`'s module loading here.
+ */
+let crcTable: Uint32Array | undefined;
+
+function makeCrcTable(): Uint32Array {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+}
 
 export function crc32(data: Uint8Array): number {
+  const table = (crcTable ??= makeCrcTable());
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
