@@ -6,10 +6,20 @@
 // the rest (more vCPUs). One thread, not more: each competes with this thread's loading for the
 // CPU (measured: docs/benchmarks.md). The process runs one VM: the pool does not refill after the
 // boot takes its threads.
-import { warmThreads } from '@vmm/vmm/warm';
+import { releaseWarmThreads, warmThreads } from '@vmm/vmm/warm';
 
 /** Start the first vCPU's thread if `argv` boots a VM. */
 export function startFirstThread(argv: readonly string[]): void {
   if (argv[0] === 'run' && !argv.includes('--help') && !argv.includes('-h'))
     warmThreads(1, { refill: false });
+}
+
+/**
+ * Once the command is done: end the first thread if no VM took it (the command failed first). A
+ * waiting thread that wrote to its stdout or stderr (a Node warning, NODE_DEBUG) holds the process
+ * open for as long as it lives: Node keeps a worker whose output is unread referenced, unref() or
+ * not, so `vmm run` with a bad flag never exited.
+ */
+export function endFirstThread(): Promise<void> {
+  return releaseWarmThreads();
 }

@@ -10,14 +10,16 @@ import { buildGuests } from '../../../test-vms/src/guests/build';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-cli-'));
-const vmm = (...args: string[]) => {
+const vmmWith = (env: Record<string, string>, ...args: string[]) => {
   const r = spawnSync('node', ['--import', 'tsx', path.join(root, 'packages/cli/src/bin.ts'), ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
+    env: { ...process.env, ...env },
   });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
 };
+const vmm = (...args: string[]) => vmmWith({}, ...args);
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
 /** A named pipe nobody writes to: opening it for reading without O_NONBLOCK would wait forever. */
 const fifo = (name: string) => {
@@ -160,6 +162,15 @@ describe('vmm command-line errors', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(message);
     expect(oneLine(r.err)).toBe(true);
+  });
+
+  it('a failed vmm run ends even when its waiting vCPU thread wrote to its stderr', () => {
+    // NODE_DEBUG makes Node's own bootstrap of that thread write there; a Node warning would too.
+    // Node keeps a worker whose output is unread referenced, so the process waited for good.
+    const r = vmmWith({ NODE_DEBUG: 'worker' }, 'run', '--kernel', path.join(dir, 'missing'));
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^vmm: kernel .*missing does not exist/m);
   });
 
   const p = probe();
