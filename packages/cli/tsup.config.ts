@@ -4,6 +4,7 @@ import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
 import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
+import { BUNDLE_WRAPPER } from '../vmm/src/code-cache';
 
 const packagesDir = path.resolve(import.meta.dirname, '..');
 
@@ -109,7 +110,9 @@ export default defineConfig([
     entry: { vmm: 'src/start.ts' },
     ...oneCommonJsFile,
     external: ['koffi'],
-    banner: { js: fileUrlHelper },
+    // In Node's function wrapper already: code-cache.ts compiles it as it is (BUNDLE_WRAPPER).
+    banner: { js: `${BUNDLE_WRAPPER.start}\n${fileUrlHelper}` },
+    footer: { js: BUNDLE_WRAPPER.end },
     // Less to read and hash at each start; names stay (stack traces; VMM_CODE_CACHE=off gives
     // the modules' own lines).
     esbuildOptions(options) {

@@ -3,6 +3,7 @@ import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
 import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
+import { BUNDLE_WRAPPER } from './src/code-cache';
 
 /**
  * In the pooled worker's bundle, `@vmm/virtio` is only the register layout a vCPU thread reads
@@ -23,6 +24,23 @@ const virtioRegistersOnly: Plugin = {
 
 // koffi-native.ts takes koffi straight from its native module only at the major of our range.
 const koffiDefine = { __KOFFI_MAJOR__: JSON.stringify(koffiMajor()) };
+
+/** The pooled worker's CommonJS files: @vmm/hypervisor inlined, koffi external. */
+const workerCommonJs = {
+  outDir: 'dist/io',
+  format: ['cjs'],
+  outExtension: () => ({ js: '.cjs' }),
+  noExternal: ['@vmm/virtio', '@vmm/hypervisor', requiredOnceModules],
+  removeNodeProtocol: false, // see @vmm/cli's tsup.config.ts
+  external: ['koffi', './pool-worker.js'],
+  define: koffiDefine,
+  esbuildPlugins: [virtioRegistersOnly, requiredOnce],
+  platform: 'node',
+  splitting: false,
+  sourcemap: false,
+  clean: false,
+  target: 'node20',
+} as const;
 
 export default defineConfig([
   {
@@ -60,21 +78,16 @@ export default defineConfig([
   },
   {
     // The same pooled worker as one CommonJS file with @vmm/hypervisor inlined (koffi external:
-    // a native module), and its entry, which runs it with a V8 code cache (pool-worker-loader.ts).
-    entry: { 'pool-worker': 'src/io/pool-worker.ts', 'pool-worker-loader': 'src/io/pool-worker-loader.ts' },
-    outDir: 'dist/io',
-    format: ['cjs'],
-    outExtension: () => ({ js: '.cjs' }),
-    noExternal: ['@vmm/virtio', '@vmm/hypervisor', requiredOnceModules],
-    removeNodeProtocol: false, // see @vmm/cli's tsup.config.ts
-    external: ['koffi', './pool-worker.js'],
-    define: koffiDefine,
-    esbuildPlugins: [virtioRegistersOnly, requiredOnce],
-    platform: 'node',
-    splitting: false,
-    sourcemap: false,
-    clean: false,
-    target: 'node20',
+    // a native module), in Node's function wrapper already (code-cache.ts compiles it as it is).
+    entry: { 'pool-worker': 'src/io/pool-worker.ts' },
+    ...workerCommonJs,
+    banner: { js: BUNDLE_WRAPPER.start },
+    footer: { js: BUNDLE_WRAPPER.end },
+  },
+  {
+    // Its entry, which runs it with a V8 code cache (pool-worker-loader.ts): a plain CommonJS file.
+    entry: { 'pool-worker-loader': 'src/io/pool-worker-loader.ts' },
+    ...workerCommonJs,
   },
   {
     // A device's I/O thread: it imports @vmm/virtio itself (its device's module).

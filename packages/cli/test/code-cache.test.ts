@@ -5,11 +5,12 @@
 // themselves (package.json for --version, the guest agent's binary). Beside the cache, a note of the
 // koffi.node koffi's loader chose: the next run's main thread and first vCPU thread load it
 // themselves. `vmm run` starts its first vCPU thread before it reads the bundle. The bundles require
-// each Node module once.
+// each Node module once, are ASCII (read as latin1), and come in Node's function wrapper.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BUNDLE_WRAPPER } from '@vmm/vmm/code-cache';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -157,7 +158,7 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
     expect(notes()).toEqual([]);
   });
 
-  it("requires each Node module once in its bundles: no module makes its own copy of one's exports", () => {
+  it("requires each Node module once in its bundles (no module makes its own copy of one's exports); they are ASCII, the code-cached ones already wrapped", () => {
     // esbuild's `__toESM(require("fs"), 1)`, one per importing module, each a new object with a
     // getter per export: tools/build/required-once.ts routes the imports that made them.
     const bundles = [
@@ -167,9 +168,21 @@ describe.skipIf(!built)('vmm from its code-cached bundle', () => {
       'packages/vmm/dist/io/pool-worker-loader.cjs',
     ];
     for (const b of bundles) {
-      const text = fs.readFileSync(path.join(root, b), 'utf8');
+      const bytes = fs.readFileSync(path.join(root, b));
+      // loadCodeCached reads a bundle as latin1, which is right for ASCII only.
+      expect(
+        bytes.every((c) => c < 0x80),
+        `${b} is ASCII`,
+      ).toBe(true);
+      const text = bytes.toString('latin1');
       expect(text.match(/__toESM\(require\("[^"]+"\)/g) ?? [], b).toEqual([]);
       expect(text, b).toMatch(/require\("node:fs"\)/);
+    }
+    // The code-cached two come in Node's function wrapper: compiled as they are, not copied into one.
+    for (const b of ['packages/cli/dist/vmm.cjs', 'packages/vmm/dist/io/pool-worker.cjs']) {
+      const text = fs.readFileSync(path.join(root, b), 'latin1');
+      expect(text.startsWith(BUNDLE_WRAPPER.start), b).toBe(true);
+      expect(text.trimEnd().endsWith(BUNDLE_WRAPPER.end.trim()), b).toBe(true);
     }
   });
 });

@@ -12,13 +12,23 @@
 // here may stop the program: a missing bundle, a cache that cannot be read or written, a bundle
 // that does not load all return undefined, and the caller loads its modules instead. A cache is
 // code that runs: it is read only from a directory of this user's that no one else can write.
-// VMM_DEBUG says which way it went.
+// VMM_DEBUG says which way it went. A bundle is ASCII (esbuild's output; the CLI's test checks).
 import fs from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { debugLine } from './log/debug';
+
+/**
+ * How our bundles begin and end (their builds' banner and footer): a CommonJS module already in
+ * Node's function wrapper. Wrapping 550 KB here (Module.wrap) made a second copy of the source,
+ * 3-4 ms of the CLI's start on a loaded host; a bundle that starts with this is compiled as it is.
+ */
+export const BUNDLE_WRAPPER = {
+  start: '(function (exports, require, module, __filename, __dirname) {',
+  end: '\n})',
+};
 
 export interface CodeCacheOptions {
   /** What the cache is for, the start of its file name: one per kind of run (its own functions). */
@@ -41,7 +51,9 @@ export function loadCodeCached<T>(file: string, options: CodeCacheOptions): T | 
   let name: CacheName;
   try {
     name = cacheName(options.name, file, '.v8');
-    source = fs.readFileSync(file, 'utf8');
+    // Read as latin1: the same string for an ASCII file, which esbuild writes (it escapes anything
+    // else, its default charset), without UTF-8's decoding: 1.6 ms less of the CLI's 550 KB here.
+    source = fs.readFileSync(file, 'latin1');
   } catch {
     return fallBack(`no bundle at ${file}`);
   }
@@ -62,7 +74,7 @@ export function loadCodeCached<T>(file: string, options: CodeCacheOptions): T | 
   let exports: T;
   let script: vm.Script;
   try {
-    script = new vm.Script(Module.wrap(source), {
+    script = new vm.Script(source.startsWith(BUNDLE_WRAPPER.start) ? source : Module.wrap(source), {
       filename: file,
       cachedData,
       importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
