@@ -241,9 +241,22 @@ describe.skipIf(!kvmUsable)('KVM backend on /dev/kvm', () => {
     const kicker = await Kicker.start();
     try {
       const lease = vcpu.leaseThread(2);
-      const exits = kicker.during(30_000, () => [vcpu.run(), vcpu.run(), vcpu.run()]);
+      const kinds = kicker.during(30_000, () => {
+        // The timer may end a run before the guest's `out` too: the first entry is slow in the
+        // nested-KVM VM (CI, 2026-12-05: interrupted, interrupted, io).
+        const seen: string[] = [];
+        while (seen.length < 20 && !seen.includes('io')) seen.push(vcpu.run().kind);
+        seen.push(vcpu.run().kind, vcpu.run().kind);
+        return seen;
+      });
       lease.release();
-      expect(exits.map((e) => e.kind)).toEqual(['io', 'interrupted', 'interrupted']);
+      const io = kinds.indexOf('io');
+      expect(io, kinds.join()).toBeGreaterThanOrEqual(0);
+      expect(
+        kinds.filter((k, i) => i !== io && k !== 'interrupted'),
+        kinds.join(),
+      ).toEqual([]);
+      expect(kinds.slice(io + 1)).toEqual(['interrupted', 'interrupted']); // the spin, ended twice
       expect(kicker.kicks).toBe(0);
       expect(kickSignalBlocked()).toBe(false); // given back as it was
     } finally {
