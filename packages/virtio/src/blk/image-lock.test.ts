@@ -143,6 +143,15 @@ async function qemuHolding(file: string, readonly: boolean): Promise<ChildProces
     await new Promise((r) => setTimeout(r, 50));
   }
   expect(locksOn(file).length).toBeGreaterThan(before);
+  // QEMU takes its byte locks one by one (the permissions it holds, then the ones it shares with
+  // no one): wait until their number has held for 250 ms, or a check meets them half-taken (a
+  // writer seen as a reader: on a quiet host, 2026-12-05).
+  for (let n = locksOn(file).length, still = 0; still < 5;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = locksOn(file).length;
+    still = now === n ? still + 1 : 0;
+    n = now;
+  }
   return q;
 }
 
