@@ -15,10 +15,9 @@ export function startFirstThread(argv: readonly string[]): void {
 }
 
 /**
- * Once the command is done: end the first thread if no VM took it (the command failed first). A
- * waiting thread that wrote to its stdout or stderr (a Node warning, NODE_DEBUG) holds the process
- * open for as long as it lives: Node keeps a worker whose output is unread referenced, unref() or
- * not, so `vmm run` with a bad flag never exited.
+ * Once the command is done: end the first thread if no VM took it (the command failed first),
+ * rather than leave it to the process's exit. (A `vmm run` with a bad flag never exited once that
+ * thread had written to its stderr, until the pool held such output: worker-url.ts.)
  */
 export function endFirstThread(): Promise<void> {
   return releaseWarmThreads();

@@ -42,6 +42,18 @@ function newWorker(what: URL | string, options: WorkerOptions): Worker {
 }
 
 /**
+ * For a worker started with `stdout: true, stderr: true` that no one reads yet (an idle pooled
+ * one): keep its streams from reading. Node holds a worker referenced, unref() or not, for as
+ * long as one of its streams here is being read, which begins with the first chunk the worker
+ * writes (ReadableWorkerStdio's _read), listened to or not: an idle worker that wrote anything (a
+ * Node warning, NODE_DEBUG) held the process open for good. What it writes waits, until
+ * passWorkerOutput passes it on.
+ */
+export function holdWorkerOutput(worker: Worker): void {
+  for (const stream of [worker.stdout, worker.stderr]) stream._read = () => {};
+}
+
+/**
  * For a worker started with `stdout: true, stderr: true` (a pooled one: left to Node, a new Worker
  * opens this process's stdout and stderr as streams at once, which for a pipe loads node:net, ~2 ms
  * on the way to `vmm run`'s guest): pass what it writes there on to this process's, from the next
@@ -50,6 +62,7 @@ function newWorker(what: URL | string, options: WorkerOptions): Worker {
  * idle one writes waits in its stream (our threads' own diagnostics go to fd 2 directly).
  */
 export function passWorkerOutput(worker: Worker): void {
+  for (const stream of [worker.stdout, worker.stderr]) delete (stream as { _read?: unknown })._read;
   setImmediate(() => {
     worker.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
     worker.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));

@@ -7,15 +7,15 @@
 // takes them at boot, and the pool starts replacements shortly after, in the background.
 //
 // A taken worker never comes back: it has installed its seccomp filter and ends with its VM.
-// Idle workers that have loaded are unref'd (they do not keep the process alive, unless one wrote
-// to its stdout or stderr: Node holds a worker whose output waits unread; one still loading holds
-// it until it has loaded) and end with the process; each
+// Idle workers that have loaded are unref'd (they never keep the process alive, even one that
+// wrote to its stdout or stderr: holdWorkerOutput; one still loading holds it until it has
+// loaded) and end with the process; each
 // costs memory (~10 MiB resident) and a few file descriptors (its event loop's epoll, eventfd and
 // pipe). releaseWarmThreads() ends them now, and the pool stays empty until the next warmThreads().
 import type { Transferable, Worker } from 'node:worker_threads';
 import { loadedKoffiNative } from './koffi-native';
 import type { VcpuWorkerInit } from '../vcpu/protocol';
-import { passWorkerOutput, startWorker } from '../worker-url';
+import { holdWorkerOutput, passWorkerOutput, startWorker } from '../worker-url';
 import { debugLine } from '../log/debug';
 
 /**
@@ -175,6 +175,7 @@ function spawn(): IdleWorker {
     stdout: true,
     stderr: true,
   });
+  holdWorkerOutput(worker);
   stats.started++;
   debugLine('worker pool', `thread ${stats.started} started`);
   // Ref'd until it has loaded: at the process's exit Node terminates unref'd workers, and one

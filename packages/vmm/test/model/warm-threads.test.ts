@@ -1,8 +1,8 @@
 // The worker-thread pool (io/worker-pool.ts) on the scripted vCPU backend (stands in for KVM:
-// runs on hosts without it). The vCPU threads of a second VM in the process come
-// from the pool, loaded (read from the pool's counters, not from timings); the pool refills after
-// a take; its idle threads never keep the process alive; a disposed VM and a released pool leave
-// no fd behind. The same on /dev/kvm: test/kvm/warm-threads.test.ts.
+// runs on hosts without it). The vCPU threads of a second VM in the process come from the pool,
+// loaded (read from the pool's counters, not from timings); the pool refills after a take; its
+// idle threads never keep the process alive, even when they wrote to their stderr; a disposed VM
+// and a released pool leave no fd behind. The same on /dev/kvm: test/kvm/warm-threads.test.ts.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,31 +66,45 @@ describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: 
     await vi.waitFor(() => expect(fds()).toEqual(before), { timeout: 5000 });
   });
 
-  it('idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself, once the threads still loading have loaded', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'packages/vmm/test/support/warm-child.ts', kernel],
-      {
-        cwd: root,
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-      child.on('exit', (c, s) => r([c, s])),
-    );
-    clearTimeout(kill);
-    expect(signal, `killed after 60 s: the pool kept the process alive\n${out}\n${err}`).toBeNull();
-    expect(code, err).toBe(0);
-    const [first = '', last = ''] = out.trim().split('\n');
-    const report = JSON.parse(first) as { exit: string; stats: { idle: number; idleLoaded: number } };
-    expect(report.exit).toBe('poweroff');
-    expect(report.stats.idle).toBe(4); // there were idle threads when the module returned...
-    expect(report.stats.idleLoaded).toBeLessThan(4); // ...still loading...
-    const atExit = JSON.parse(last) as { atExit: { idle: number; idleLoaded: number } };
-    expect(atExit.atExit).toMatchObject({ idle: 4, idleLoaded: 4 }); // ...which the exit waited out
-  });
+  it.each([
+    ['', {}],
+    // NODE_DEBUG makes each thread's bootstrap write to its stderr, which no one reads while it
+    // waits: Node held such a worker referenced, and the process waited for good.
+    [', even when they wrote to their stderr', { NODE_DEBUG: 'worker' }],
+  ])(
+    'idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself, once the threads still loading have loaded%s',
+    async (_what, env) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'packages/vmm/test/support/warm-child.ts', kernel],
+        {
+          cwd: root,
+          env: { ...process.env, ...env },
+        },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        child.on('exit', (c, s) => r([c, s])),
+      );
+      clearTimeout(kill);
+      expect(signal, `killed after 60 s: the pool kept the process alive\n${out}\n${err}`).toBeNull();
+      expect(code, err).toBe(0);
+      const [first = '', last = ''] = out.trim().split('\n');
+      const report = JSON.parse(first) as { exit: string; stats: { idle: number; idleLoaded: number } };
+      expect(report.exit).toBe('poweroff');
+      expect(report.stats.idle).toBe(4); // there were idle threads when the module returned...
+      expect(report.stats.idleLoaded).toBeLessThan(4); // ...still loading...
+      const atExit = JSON.parse(last) as { atExit: { idle: number; idleLoaded: number } };
+      expect(atExit.atExit).toMatchObject({ idle: 4, idleLoaded: 4 }); // ...which the exit waited out
+      if ('NODE_DEBUG' in env) {
+        // Each thread's bootstrap says which script it starts: the taken thread's lines were passed
+        // on, the four idle threads' waited unread.
+        expect(err.match(/starts worker script.*pool-worker/g)).toHaveLength(1);
+      }
+    },
+  );
 });
