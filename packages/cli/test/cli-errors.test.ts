@@ -171,6 +171,8 @@ describe('vmm command-line errors', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^vmm: kernel .*missing does not exist/m);
+    // What that thread wrote while it waited is passed on as it ends, not lost.
+    expect(r.err.match(/starts worker script.*pool-worker/g)).toHaveLength(1);
   });
 
   const p = probe();

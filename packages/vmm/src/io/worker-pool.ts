@@ -112,6 +112,7 @@ export async function releaseWarmThreads(): Promise<void> {
   await Promise.all(
     ending.map(({ worker, detach }) => {
       detach();
+      passWorkerOutput(worker); // what it wrote while it waited, if anything
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.on('error', () => {}); // it exits either way
       worker.postMessage({ role: 'exit' } satisfies PooledWork);
