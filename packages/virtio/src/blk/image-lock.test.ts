@@ -9,7 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openBlkImage, type BlkImage } from './image';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-blklock-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+/** Every QEMU started here, so that one a failed check left running is killed too. */
+const started = new Set<ChildProcess>();
+afterAll(() => {
+  for (const q of started) if (q.exitCode === null && q.signalCode === null) q.kill('SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function image(name: string): string {
   const f = path.join(dir, name);
@@ -107,7 +112,7 @@ describe('disk image locks', () => {
 
 /** QEMU (paused before its first instruction: no KVM needed) with `file` as a virtio disk. */
 function qemu(file: string, readonly: boolean): ChildProcess {
-  return spawn(
+  const q = spawn(
     'qemu-system-x86_64',
     [
       '-S',
@@ -123,6 +128,8 @@ function qemu(file: string, readonly: boolean): ChildProcess {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  started.add(q);
+  return q;
 }
 
 /** Its locks on `file`, as /proc/locks lists them (OFD locks: pid -1). */
