@@ -19,6 +19,7 @@
 //   A blob is a u32 length and that many bytes; the length must be its struct's size.
 // Nothing follows the last vCPU. A change to any of this is a new format version.
 import { VmmError } from '../errors';
+import { tableCrc32 } from '../memory/image-crc';
 import type { CpuidEntry, MachineSnapshot, MsrEntry, VcpuSnapshot } from '../types';
 import { KVM_IRQCHIP_IOAPIC, KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE } from './constants';
 import { CLOCK_DATA_SIZE } from './structs/clock-data';
@@ -383,25 +384,9 @@ class Writer {
 }
 
 /**
- * CRC-32/ISO-HDLC (polynomial 0xedb88320 reflected, as zlib and PNG): zlib.crc32 needs Node 20.15.
- * Its table is made at the first use, not when the module loads (on the way to every start): made
- * with Array.from and a callback, it took 1-7 ms of `vmm run`'s module loading here.
+ * CRC-32/ISO-HDLC (as zlib and PNG) of the state's payload: the memory image's table-driven one
+ * (image-crc.ts), whose table is made at its first use, not at every start.
  */
-let crcTable: Uint32Array | undefined;
-
-function makeCrcTable(): Uint32Array {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-}
-
 export function crc32(data: Uint8Array): number {
-  const table = (crcTable ??= makeCrcTable());
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return tableCrc32(data, 0);
 }
