@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
-import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
+import { requiredOnce, requiredOnceOptions } from '../../tools/build/required-once';
 import { BUNDLE_WRAPPER } from '../vmm/src/code-cache';
 
 const packagesDir = path.resolve(import.meta.dirname, '..');
@@ -72,9 +72,7 @@ function __vmmPackageDir(pkg) {
 const oneCommonJsFile = {
   format: ['cjs'],
   outExtension: () => ({ js: '.cjs' }),
-  noExternal: [/^@vmm\//, requiredOnceModules],
-  // tsup's plugin that takes node: off an import also makes it external before requiredOnce sees it.
-  removeNodeProtocol: false,
+  ...requiredOnceOptions([/^@vmm\//]),
   platform: 'node',
   splitting: false,
   sourcemap: false,

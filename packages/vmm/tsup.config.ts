@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 import { koffiMajor } from '../../tools/build/koffi-major';
-import { requiredOnce, requiredOnceModules } from '../../tools/build/required-once';
+import { requiredOnce, requiredOnceOptions } from '../../tools/build/required-once';
 import { BUNDLE_WRAPPER } from './src/code-cache';
 
 /**
@@ -30,8 +30,7 @@ const workerCommonJs = {
   outDir: 'dist/io',
   format: ['cjs'],
   outExtension: () => ({ js: '.cjs' }),
-  noExternal: ['@vmm/virtio', '@vmm/hypervisor', requiredOnceModules],
-  removeNodeProtocol: false, // see @vmm/cli's tsup.config.ts
+  ...requiredOnceOptions(['@vmm/virtio', '@vmm/hypervisor']),
   external: ['koffi', './pool-worker.js'],
   define: koffiDefine,
   esbuildPlugins: [virtioRegistersOnly, requiredOnce],

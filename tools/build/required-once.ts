@@ -9,12 +9,8 @@
 // ("No matching export"): take the default one, as the rest of the code does.
 import type { Plugin } from 'esbuild';
 
-/**
- * What our sources import by default only (the house style); koffi where it is external. A build
- * using the plugin lists it in tsup's noExternal too, or tsup's own externals plugin, which runs
- * first, takes these imports before this one sees them.
- */
-export const requiredOnceModules = /^(node:)?(fs|path|os|net|http|dgram|zlib|vm)$|^koffi$/;
+/** What our sources import by default only (the house style); koffi where it is external. */
+const requiredOnceModules = /^(node:)?(fs|path|os|net|http|dgram|zlib|vm)$|^koffi$/;
 const NAMESPACE = 'required-once';
 
 export const requiredOnce: Plugin = {
@@ -32,3 +28,12 @@ export const requiredOnce: Plugin = {
     }));
   },
 };
+
+/**
+ * What a tsup build that uses the plugin sets beside it (with its own noExternal): tsup's plugins
+ * run before ours, and would take these imports first (its node: plugin makes them external, and
+ * so does its externals plugin unless they are in noExternal).
+ */
+export function requiredOnceOptions(noExternal: (string | RegExp)[]) {
+  return { noExternal: [...noExternal, requiredOnceModules], removeNodeProtocol: false } as const;
+}
