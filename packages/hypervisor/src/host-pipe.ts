@@ -3,7 +3,7 @@
 // reads its end as a stream, and a writer that finds the pipe full waits in its own loop, where a
 // stop can end the wait (a write blocked in the kernel could not be ended).
 import { check } from './sys/call';
-import { O_CLOEXEC, O_NONBLOCK } from './sys/fs-constants';
+import { F_GETFL, F_SETFL, O_CLOEXEC, O_NONBLOCK } from './sys/fs-constants';
 import { libc } from './sys/libc';
 
 export interface HostPipe {
@@ -16,10 +16,6 @@ export function createHostPipe(): HostPipe {
   check('pipe2', libc().pipe2(fds, O_CLOEXEC | O_NONBLOCK));
   return { readFd: fds[0]!, writeFd: fds[1]! };
 }
-
-// <fcntl.h>: fcntl(2)'s file status flag commands.
-const F_GETFL = 3;
-const F_SETFL = 4;
 
 /**
  * Make the open file description of `fd` non-blocking (as libuv does to a pipe or socket it opens

@@ -61,6 +61,9 @@ export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
 
 export const SEEK_SET = 0;
+/** fcntl(2)'s file status flags commands. */
+export const F_GETFL = 3;
+export const F_SETFL = 4;
 /** fcntl(2) open file description locks (whole-file advisory locks a process can hold per open). */
 export const F_OFD_GETLK = 36;
 export const F_OFD_SETLK = 37;
