@@ -9,14 +9,14 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { repoRoot, vmmCommand } from '../support/console-process';
-import { kvmUsable } from '../support/kvm-available';
+import { kvmUsable, NESTED_VM } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 2: hostile test guests on /dev/kvm');
 /**
  * How long a signal may take to end the monitor: 1 s on a host with KVM; inside the nested-KVM
  * VM (QEMU under TCG, every instruction emulated, Node ~20 times slower) ten times that.
  */
-const SIGNAL_MS = process.env.VMM_NESTED_HOST === '1' ? 10_000 : 1_000;
+const SIGNAL_MS = NESTED_VM ? 10_000 : 1_000;
 
 const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
 

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vm, Vmm, VmmError, type VmState } from '../../src/index';
-import { kvmUsable } from '../support/kvm-available';
+import { kvmUsable, NESTED_VM } from '../support/kvm-available';
 import { threadReport } from '../support/thread-report';
 
 const canRun = kvmUsable('tier 2: VM lifecycle (pause, resume, reboot, power button) on /dev/kvm');
@@ -112,7 +112,7 @@ describe.skipIf(!canRun)('the VM lifecycle on /dev/kvm', () => {
   }, 480_000);
 
   // Fewer inside the nested-KVM VM, where each start takes seconds (TCG): 8 took 74 s of CI there.
-  const disposeRounds = process.env.VMM_NESTED_HOST === '1' ? 3 : 8;
+  const disposeRounds = NESTED_VM ? 3 : 8;
   it(`a VM disposed the moment its pause resolves ends, each of ${disposeRounds} times (the parked vCPU sees the stop)`, async () => {
     // The pause resolves on the vCPU thread's 'paused' message, which it posts before it sleeps:
     // a stop that only notified could come before the sleep and be slept through (it hung so).

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vmm } from '../../src/index';
-import { kvmUsable } from '../support/kvm-available';
+import { kvmUsable, NESTED_VM } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 2: what disposed VMs leave in the process');
 
@@ -71,7 +71,7 @@ describe.skipIf(!canRun)('VMs started and disposed one after another in one proc
     expect(before.runMappings).toBe(0);
     expect(before.kvmFds).toBe(0);
     // Each way twice; once inside the nested-KVM VM, where a VM of 2 vCPUs takes ~30 s (TCG).
-    const rounds = process.env.VMM_NESTED_HOST === '1' ? 3 : 6;
+    const rounds = NESTED_VM ? 3 : 6;
     for (let i = 1; i <= rounds; i++) await once(i);
     const after = held();
     expect(after.runMappings).toBe(0);

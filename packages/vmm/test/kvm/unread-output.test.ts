@@ -10,11 +10,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { repoRoot, vmmCommand } from '../support/console-process';
-import { kvmUsable } from '../support/kvm-available';
+import { kvmUsable, NESTED_VM } from '../support/kvm-available';
 
 const canRun = kvmUsable('tier 2: guests writing into output nobody reads, on /dev/kvm');
 /** How long a stop may take: 1 s on a host with KVM; ten times that inside the nested-KVM VM. */
-const SIGNAL_MS = process.env.VMM_NESTED_HOST === '1' ? 10_000 : 1_000;
+const SIGNAL_MS = NESTED_VM ? 10_000 : 1_000;
 
 describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
   let stream: string;
@@ -194,7 +194,7 @@ describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
       }
       const chunk = Buffer.alloc(65536, 0x79);
       let sent = 0;
-      const until = Date.now() + (process.env.VMM_NESTED_HOST === '1' ? 20_000 : 3_000);
+      const until = Date.now() + (NESTED_VM ? 20_000 : 3_000);
       while (Date.now() < until) {
         if (p.stdin.write(chunk)) sent += chunk.length;
         else {
@@ -234,9 +234,7 @@ describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await Promise.race([
       new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
-      new Promise<string>((r) =>
-        setTimeout(() => r('hung'), process.env.VMM_NESTED_HOST === '1' ? 240_000 : 60_000),
-      ),
+      new Promise<string>((r) => setTimeout(() => r('hung'), NESTED_VM ? 240_000 : 60_000)),
     ]);
     child.kill('SIGKILL');
     expect(code, `stdout:\n${out}\nstderr:\n${err}`).toBe(0);
@@ -253,7 +251,7 @@ describe.skipIf(!canRun)('a guest writing into output nobody reads', () => {
 });
 
 /** Time for a guest to fill a 64 KiB pipe many times over (a few tens of KB/s here, emulated). */
-const FILL_MS = process.env.VMM_NESTED_HOST === '1' ? 30_000 : 3_000;
+const FILL_MS = NESTED_VM ? 30_000 : 3_000;
 
 /**
  * Let the guest fill what nobody reads, then SIGTERM the monitor: its exit code ('still running'

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleProcess } from '../support/console-process';
 import { bootLinuxGuest, linuxGuestAssets, type LinuxGuestAssets } from '../support/linux-guest';
-import { kvmUsable } from '../support/kvm-available';
+import { kvmUsable, NESTED_VM } from '../support/kvm-available';
 import { snapshotIntoNewProcess } from '../support/snapshot-restore';
 
 const canRun = kvmUsable('tier 4: Linux guests on /dev/kvm');
@@ -17,8 +17,7 @@ const BOOT_MS = 240_000;
  * with the nested host's own registers from its VMRUN (QEMU 7.2's AMD-V emulation under TCG swapped
  * the contexts), without an exit. Skipped there, loudly; docs/testing.md has the evidence.
  */
-const NESTED = process.env.VMM_NESTED_HOST === '1';
-if (canRun && NESTED) {
+if (canRun && NESTED_VM) {
   console.log(
     'SKIP tier 4: the reboot step of the minimal Linux guest test inside the nested-KVM VM (an emulator bug there: the AMD-V of QEMU under TCG; see docs/testing.md)',
   );
@@ -33,7 +32,7 @@ describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
   const boot = (...args: string[]) => bootLinuxGuest(assets, ...args);
 
   it(
-    `2 vCPUs, 256M: VMM-READY, nproc, no VMX/SVM, meminfo, ACPI accepted; ${NESTED ? 'no reboot (skipped in the nested-KVM VM)' : 'reboot -f boots a fresh VM'}; a snapshot of the shell restored in a new process answers; poweroff -f exits 0`,
+    `2 vCPUs, 256M: VMM-READY, nproc, no VMX/SVM, meminfo, ACPI accepted; ${NESTED_VM ? 'no reboot (skipped in the nested-KVM VM)' : 'reboot -f boots a fresh VM'}; a snapshot of the shell restored in a new process answers; poweroff -f exits 0`,
     async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-linux-snap-'));
       const socket = path.join(dir, 'api.sock');
@@ -57,7 +56,7 @@ describe.skipIf(!canRun)('the minimal Linux guest under vmm run', () => {
         expect(out).toMatch(/ACPIERR=0/);
         // reboot=a (the test kernel's command line): the ACPI reset register; the monitor starts a
         // fresh VM from the same configuration. (--no-reboot is proven by the blk-reboot test guest.)
-        if (!NESTED) {
+        if (!NESTED_VM) {
           p.send('reboot -f\n');
           await p.waitFor(/VMM-READY/, BOOT_MS);
           expect(p.err).toMatch(/rebooting/);

@@ -5,6 +5,7 @@
 // holding the UART's lock, this thread waiting for the lock) never prints it; the parent bounds
 // the wait, which it could not do in its own thread.
 import { Vmm } from '../../src/index';
+import { NESTED_VM } from './kvm-available';
 
 const [kernel = ''] = process.argv.slice(2);
 await using vm = await Vmm.builder().kernel(kernel).memory('64M').console({ capture: true }).start();
@@ -15,7 +16,7 @@ await vm.console.waitFor('STREAM-READY', { timeoutMs: 60_000 });
 const from = vm.console.output.length;
 await new Promise((r) => setTimeout(r, 1000));
 const perSecond = Math.max(vm.console.output.length - from, 1);
-const over = process.env.VMM_NESTED_HOST === '1' ? 1.25 : 2;
+const over = NESTED_VM ? 1.25 : 2;
 const busyMs = Math.min((over * 65536 * 1000) / perSecond, 120_000);
 const busyUntil = Date.now() + busyMs;
 while (Date.now() < busyUntil);
