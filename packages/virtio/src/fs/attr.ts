@@ -32,12 +32,47 @@ export function statGid(stx: DataView): number {
   return stx.getUint32(S.stx_gid, true);
 }
 
-/** "major:minor:inoHi:inoLo": one host inode, across the file systems a share may span. */
-export function statKey(stx: DataView): string {
-  return `${stx.getUint32(S.stx_dev_major, true)}:${stx.getUint32(S.stx_dev_minor, true)}:${stx.getUint32(
-    S.stx_ino + 4,
-    true,
-  )}:${stx.getUint32(S.stx_ino, true)}`;
+/**
+ * One host inode, across the file systems a share may span: device and inode number. The node
+ * table's key, numbers rather than a string, so that finding a node makes nothing per request.
+ */
+export class InodeKey {
+  devMajor = 0;
+  devMinor = 0;
+  inoHi = 0;
+  inoLo = 0;
+
+  /** The table's hash: the inode number (exact below 2^53; `equals` tells apart the rest). */
+  get hash(): number {
+    return this.inoHi * 0x1_0000_0000 + this.inoLo;
+  }
+
+  equals(o: InodeKey): boolean {
+    return (
+      this.inoLo === o.inoLo &&
+      this.inoHi === o.inoHi &&
+      this.devMinor === o.devMinor &&
+      this.devMajor === o.devMajor
+    );
+  }
+
+  /** This key set to the inode of a statx. */
+  read(stx: DataView): this {
+    this.devMajor = stx.getUint32(S.stx_dev_major, true);
+    this.devMinor = stx.getUint32(S.stx_dev_minor, true);
+    this.inoHi = stx.getUint32(S.stx_ino + 4, true);
+    this.inoLo = stx.getUint32(S.stx_ino, true);
+    return this;
+  }
+
+  copy(): InodeKey {
+    const k = new InodeKey();
+    k.devMajor = this.devMajor;
+    k.devMinor = this.devMinor;
+    k.inoHi = this.inoHi;
+    k.inoLo = this.inoLo;
+    return k;
+  }
 }
 
 /** new_encode_dev (include/linux/kdev_t.h): how fuse_attr.rdev carries a device number. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { fsConst as C, fsLayout } from '@vmm/hypervisor';
 import { alignedBuffer } from './aligned';
-import { statGid, statKey, statMode, statType, writeAttr } from './attr';
+import { InodeKey, statGid, statMode, statType, writeAttr } from './attr';
 import type { DirectIo } from './direct-io';
 import { EMFILE, ENFILE, ENOENT, EPERM } from './errno';
 import { HandleTable } from './handles';
@@ -53,6 +53,8 @@ export class FsContext {
   /** A second statx, for a parent directory. */
   readonly stx2 = new Uint8Array(fsLayout.STATX.size);
   readonly stx2View = new DataView(this.stx2.buffer);
+  /** The inode of `stx`, as the node table keys it (one object, set again for each request). */
+  private readonly key = new InodeKey();
   readonly timeout: number;
   /** Whether new files are given to the caller (chown): only a root server can. */
   readonly chownNew: boolean;
@@ -72,7 +74,7 @@ export class FsContext {
     this.gids = new IdMap(opts.gidMap);
     const close = (fd: number) => void this.host.close(fd);
     if (this.host.stat(rootFd, this.stx) !== 0) throw new Error('statx of the share root failed');
-    this.nodes = new NodeTable(rootFd, statKey(this.stxView), statType(this.stxView), opts.maxNodes, close);
+    this.nodes = new NodeTable(rootFd, this.stxKey(), statType(this.stxView), opts.maxNodes, close);
     this.handles = new HandleTable(opts.maxHandles, close);
     this.out = alignedBuffer(OUT_HEADER.size + Math.max(opts.maxWrite, 64 * 1024), OUT_HEADER.size);
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
@@ -145,6 +147,11 @@ export class FsContext {
     writeAttr(this.dv, at + E.attr, this.stxView, this.uids, this.gids);
   }
 
+  /** The inode `stx` holds, as the node table's key (reused: valid until the next call). */
+  stxKey(): InodeKey {
+    return this.key.read(this.stxView);
+  }
+
   /** A reply of fuse_entry_out for `node` (statx in `stx`). */
   entryReply(node: FsNode): number {
     this.writeEntry(OUT_HEADER.size, node);
@@ -172,7 +179,7 @@ export class FsContext {
     const r0 = this.host.statAt(dirfd, name, this.stx);
     if (r0 === -ENOENT) return r0;
     if (r0 === 0) {
-      const known = this.nodes.find(statKey(this.stxView));
+      const known = this.nodes.find(this.stxKey());
       if (known) {
         known.refs++;
         return known;
@@ -190,7 +197,7 @@ export class FsContext {
       this.host.close(fd);
       return r;
     }
-    const node = this.nodes.intern(fd, statKey(this.stxView), statType(this.stxView));
+    const node = this.nodes.intern(fd, this.stxKey(), statType(this.stxView));
     if (!node) {
       this.warn(
         'nodes',

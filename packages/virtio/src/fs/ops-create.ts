@@ -10,7 +10,7 @@ import { EMPTY_PATH } from './host';
 import type { FsNode } from './nodes';
 import { PASSED_OPEN_FLAGS, fileOpenFlags, tooManyOpen, writeOpenOut } from './ops-file';
 import * as L from './layout';
-import { statKey, statType } from './attr';
+import { statType } from './attr';
 
 /** The parent directory a request names, or an errno. */
 function parentDir(ctx: FsContext, id: number): FsNode | number {
@@ -132,7 +132,7 @@ export function create(ctx: FsContext): number {
     host.close(fd);
     return ctx.error(-pfd);
   }
-  const node = ctx.nodes.intern(pfd, statKey(ctx.stxView), statType(ctx.stxView));
+  const node = ctx.nodes.intern(pfd, ctx.stxKey(), statType(ctx.stxView));
   if (!node) {
     host.close(fd);
     return ctx.error(ENFILE);

@@ -15,6 +15,8 @@ export const PATH_MAX = 4096;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const TWO_32 = 2 ** 32;
+/** Names that start before this offset (every request's first name) get a view kept by cstr. */
+const CACHED_STARTS = 128;
 /** The high half of a u64 at or above which it is no longer an exact JS number (2^53). */
 const HI_LIMIT = 0x20_0000;
 
@@ -95,6 +97,7 @@ export class FuseRequest {
       this.buf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       this.tailAt = -1;
+      this.starts.length = 0;
     }
     const dv = this.dv;
     length = Math.min(length, buf.length);
@@ -185,8 +188,17 @@ export class FuseRequest {
     return this.tailView;
   }
 
-  /** buf[off, end]: a NUL-terminated string as the C calls take it (end is the NUL's index). */
+  /** Views of buf from a name's first byte on, one per offset and buffer (see cstr). */
+  private readonly starts: (Uint8Array | undefined)[] = [];
+
+  /**
+   * The NUL-terminated string buf[off, end] (end is the NUL's index) as the C calls take it: a view
+   * that starts at `off`, for C reads up to the NUL. Its length is not the string's. A request's
+   * first name starts at one of a few offsets (after its fixed struct), so those views are made
+   * once per buffer instead of once per request.
+   */
   cstr(off: number, end: number): Uint8Array {
-    return this.buf.subarray(off, end + 1);
+    if (off >= CACHED_STARTS) return this.buf.subarray(off, end + 1);
+    return (this.starts[off] ??= this.buf.subarray(off));
   }
 }

@@ -6,7 +6,7 @@
 // kind is left out: the guest gets ESTALE for its node id, EBADF for its fh, never another file.
 // Ids and fhs go on from the saved ones, so a new one never names what the guest still holds.
 import { fsConst as C, fsLayout } from '@vmm/hypervisor';
-import { statKey, statType } from './attr';
+import { statType } from './attr';
 import type { FsContext } from './context';
 import { opensForWriting } from './handles';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_MIN_MINOR_VERSION } from './layout';
@@ -70,7 +70,7 @@ export function restoreSession(ctx: FsContext, state: FsSessionState): FsRestore
   for (const { n, rel } of nodes) {
     const fd = rel === null ? -1 : walk.open(rel);
     if (fd >= 0 && statType(ctx.stxView) === n.type) {
-      if (ctx.nodes.adopt(n.id, fd, statKey(ctx.stxView), n.type, n.refs)) {
+      if (ctx.nodes.adopt(n.id, fd, ctx.stxKey(), n.type, n.refs)) {
         count.nodes++;
         if (n.type === C.S_IFDIR) walk.known(rel!, fd);
         continue;
