@@ -42,9 +42,13 @@ export class InodeKey {
   inoHi = 0;
   inoLo = 0;
 
-  /** The table's hash: the inode number (exact below 2^53; `equals` tells apart the rest). */
+  /**
+   * The table's hash: the inode number where it is below 2^53. Above, the high half's top 11 bits
+   * are folded into the low half, so that neighbouring inode numbers (which rounding to a double
+   * would give one hash, up to 2048 of them) keep theirs apart; `equals` tells apart the rest.
+   */
   get hash(): number {
-    return this.inoHi * 0x1_0000_0000 + this.inoLo;
+    return (this.inoHi & 0x1f_ffff) * 0x1_0000_0000 + ((this.inoLo ^ (this.inoHi >>> 21)) >>> 0);
   }
 
   equals(o: InodeKey): boolean {

@@ -45,13 +45,14 @@ describe('NodeTable', () => {
     const a = t.intern(10, key(8, 1, 0, 500), 0o100000)!;
     const b = t.intern(11, key(8, 2, 0, 500), 0o100000)!;
     const c = t.intern(12, key(9, 1, 0, 500), 0o100000)!;
-    // Inode numbers 2^53 and 2^53 + 1: one JS number, two inodes.
+    // Two inode numbers past 2^53 whose hashes meet (the high half's folded bits cancel the low
+    // half's difference): 2^53 and 2^54 + 3.
     const d = t.intern(13, key(8, 1, 0x20_0000, 0), 0o100000)!;
-    const e = t.intern(14, key(8, 1, 0x20_0000, 1), 0o100000)!;
+    const e = t.intern(14, key(8, 1, 0x40_0000, 3), 0o100000)!;
     expect(new Set([a, b, c, d, e]).size).toBe(5);
-    expect(key(8, 1, 0x20_0000, 0).hash).toBe(key(8, 1, 0x20_0000, 1).hash);
+    expect(key(8, 1, 0x20_0000, 0).hash).toBe(key(8, 1, 0x40_0000, 3).hash);
     expect(t.find(key(8, 2, 0, 500))).toBe(b);
-    expect(t.find(key(8, 1, 0x20_0000, 1))).toBe(e);
+    expect(t.find(key(8, 1, 0x40_0000, 3))).toBe(e);
     // Forget one from the middle of a chain, then its first, then its last.
     t.forget(b.id, 1);
     expect(t.find(key(8, 2, 0, 500))).toBeUndefined();
@@ -61,9 +62,18 @@ describe('NodeTable', () => {
     t.forget(a.id, 1);
     expect(t.find(key(8, 1, 0, 500))).toBeUndefined();
     t.forget(d.id, 1);
-    expect(t.find(key(8, 1, 0x20_0000, 1))).toBe(e);
+    expect(t.find(key(8, 1, 0x40_0000, 3))).toBe(e);
     expect(closed).toEqual([11, 12, 10, 13]);
     expect(t.size).toBe(2);
+  });
+
+  it('gives neighbouring inode numbers past 2^53 hashes of their own (no long chains)', () => {
+    const hashes = new Set<number>();
+    for (let lo = 0; lo < 4096; lo++) hashes.add(key(8, 1, 0xffff_fff0, lo).hash);
+    expect(hashes.size).toBe(4096);
+    // Below 2^53 the hash is the inode number itself.
+    expect(key(8, 1, 0x1f_ffff, 0xffff_ffff).hash).toBe(2 ** 53 - 1);
+    expect(key(8, 1, 0, 12345).hash).toBe(12345);
   });
 
   it('finds the root again after clear(), and a node again after adopt()', () => {
