@@ -30,6 +30,17 @@ async function waitForFile(file: string): Promise<string> {
   return fs.readFileSync(file, 'utf8');
 }
 
+/** Waits until the agent's log holds `line`: PID 1 forks the daemon before it tries the init, so
+ *  the daemon's "listening" (which startAgent waits for) may come first. */
+async function waitForLog(agent: RunningAgent, line: string): Promise<string> {
+  const t0 = Date.now();
+  while (!agent.log().includes(line)) {
+    if (Date.now() - t0 > 5000) return agent.log();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return agent.log();
+}
+
 let running: RunningAgent | undefined;
 afterEach(async () => {
   await running?.stop();
@@ -76,7 +87,8 @@ describe('init mode', () => {
     async () => {
       agentBinaryPath();
       running = await startAgent({ wrap: ['unshare', '--pid', '--fork', '--kill-child'] });
-      expect(running.log()).toContain('vmm-agent[1]: init mode: cannot exec /init');
+      const cannotExec = 'vmm-agent[1]: init mode: cannot exec /init';
+      expect(await waitForLog(running, cannotExec)).toContain(cannotExec);
       expect(running.pid).toBe(2); // the daemon, in the namespace
       expect((await running.client.exec(['echo', 'served'])).stdout.toString()).toBe('served\n');
     },
