@@ -15,7 +15,8 @@ export const PATH_MAX = 4096;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const TWO_32 = 2 ** 32;
-/** Names that start before this offset (every request's first name) get a view kept by cstr. */
+/** Views of the request buffer from an offset before this one (every request's first name, a
+ *  WRITE's data) are kept for the buffer: tail and cstr. */
 const CACHED_STARTS = 128;
 /** The high half of a u64 at or above which it is no longer an exact JS number (2^53). */
 const HI_LIMIT = 0x20_0000;
@@ -96,7 +97,6 @@ export class FuseRequest {
     if (buf !== this.buf) {
       this.buf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.tailAt = -1;
       this.starts.length = 0;
     }
     const dv = this.dv;
@@ -176,20 +176,14 @@ export class FuseRequest {
     return nul;
   }
 
-  private tailAt = -1;
-  private tailView = this.buf;
-
-  /** buf from `off` on, made once per buffer (WRITE's data always starts at the same place). */
-  tail(off: number): Uint8Array {
-    if (off !== this.tailAt) {
-      this.tailAt = off;
-      this.tailView = this.buf.subarray(off);
-    }
-    return this.tailView;
-  }
-
-  /** Views of buf from a name's first byte on, one per offset and buffer (see cstr). */
+  /** Views of buf from an offset on, one per offset and buffer (see CACHED_STARTS). */
   private readonly starts: (Uint8Array | undefined)[] = [];
+
+  /** buf from `off` on (a WRITE's data), made once per buffer where requests use `off` again. */
+  tail(off: number): Uint8Array {
+    if (off >= CACHED_STARTS) return this.buf.subarray(off);
+    return (this.starts[off] ??= this.buf.subarray(off));
+  }
 
   /**
    * The NUL-terminated string buf[off, end] (end is the NUL's index) as the C calls take it: a view
@@ -198,7 +192,6 @@ export class FuseRequest {
    * once per buffer instead of once per request.
    */
   cstr(off: number, end: number): Uint8Array {
-    if (off >= CACHED_STARTS) return this.buf.subarray(off, end + 1);
-    return (this.starts[off] ??= this.buf.subarray(off));
+    return off < CACHED_STARTS ? this.tail(off) : this.buf.subarray(off, end + 1);
   }
 }
