@@ -89,26 +89,25 @@ function ddSeconds(out: string): number {
   return Number(m[1]);
 }
 
+/** The fastest MB/s of REPEATS runs of `dd` (`args`) moving the big file through `mnt`. */
+async function fastestDd(m: Mounted, mnt: string, what: string, args: string): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < REPEATS; i++) {
+    const r = await m.sh(`dd ${args} bs=1M 2>&1`, 600_000);
+    if (r.code !== 0) throw new Error(`${what} through ${mnt}: ${r.stdout}${r.stderr}`);
+    best = Math.max(best, (FILE_MIB * 2 ** 20) / 1e6 / ddSeconds(r.stdout));
+  }
+  return best;
+}
+
 async function runOnce(m: Mounted, mnt: string, into: Marks): Promise<void> {
   const file = path.join(mnt, 'bench-big.bin');
   // The fastest of REPEATS writes and of REPEATS reads: on these hosts (themselves VMs) the
   // kernel's copies into pages it has not touched lately stall at random, 2-5x, whichever server
   // runs (docs/benchmarks.md, "fs: ... the sequential read's spread"). Each write truncates the
   // file and each read opens it anew, so each goes to the server (no keep_cache on either).
-  let write = 0;
-  let read = 0;
-  for (let i = 0; i < REPEATS; i++) {
-    const w = await m.sh(`dd if=/dev/zero of=${file} bs=1M count=${FILE_MIB} 2>&1`, 600_000);
-    if (w.code !== 0) throw new Error(`write through ${mnt}: ${w.stdout}${w.stderr}`);
-    write = Math.max(write, (FILE_MIB * 2 ** 20) / 1e6 / ddSeconds(w.stdout));
-  }
-  for (let i = 0; i < REPEATS; i++) {
-    const r = await m.sh(`dd if=${file} of=/dev/null bs=1M 2>&1`, 600_000);
-    if (r.code !== 0) throw new Error(`read through ${mnt}: ${r.stdout}${r.stderr}`);
-    read = Math.max(read, (FILE_MIB * 2 ** 20) / 1e6 / ddSeconds(r.stdout));
-  }
-  into.writeMBs.push(write);
-  into.readMBs.push(read);
+  into.writeMBs.push(await fastestDd(m, mnt, 'write', `if=/dev/zero of=${file} count=${FILE_MIB}`));
+  into.readMBs.push(await fastestDd(m, mnt, 'read', `if=${file} of=/dev/null`));
   await m.sh(`rm -f ${file}`);
   const small = await m.sh(
     `${process.execPath} -e ${shellQuote(SMALL_FILES)} ${path.join(mnt, 'bench-small')} ${FILES}`,
