@@ -3,29 +3,19 @@
 // scenario runs in a child process (support/remap-child.ts) on real memfd RAM whose first
 // mapping is gone before the second boot's I/O: a device still using the old views dies of
 // SIGSEGV there, which fails the test here instead of killing the test runner.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsxChild } from '../support/tsx-child';
 
-const root = path.resolve(import.meta.dirname, '../../../..');
 const child = path.join(import.meta.dirname, '../support/remap-child.ts');
 
 /** Run a scenario; its facts. A SIGSEGV (a device touching unmapped RAM) fails here with its stderr. */
 async function runChild(scenario: string): Promise<Record<string, unknown>> {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, scenario], { cwd: root, env: process.env });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const kill = setTimeout(() => p.kill('SIGKILL'), 90_000);
-  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) =>
-    p.on('exit', (c, s) => res([c, s])),
-  );
-  clearTimeout(kill);
-  const where = `scenario ${scenario}: exit ${status}, signal ${signal}\n${stderr}`;
-  expect(signal, where).toBeNull();
-  expect(status, where).toBe(0);
-  const facts = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  const r = await runTsxChild(child, [scenario], { timeoutMs: 90_000 });
+  const where = `scenario ${scenario}: exit ${r.code}, signal ${r.signal}\n${r.err}`;
+  expect(r.signal, where).toBeNull();
+  expect(r.code, where).toBe(0);
+  const facts = JSON.parse(r.out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   expect(facts.ok).toBe(true);
   return facts;
 }

@@ -3,11 +3,11 @@
 // that run guest work (a disk's I/O thread) do everything they need inside
 // theirs; and only the thread that installed a filter is filtered. Each case runs in a child
 // process (support/seccomp-child.ts). The vCPU threads are filtered in every KVM tier's run.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsxChild } from '../support/tsx-child';
 
-const root = path.resolve(import.meta.dirname, '../../../..');
 const child = path.join(import.meta.dirname, '../support/seccomp-child.ts');
 const canRun = process.platform === 'linux' && process.arch === 'x64';
 if (!canRun)
@@ -15,18 +15,8 @@ if (!canRun)
     `SKIP (seccomp filters are written for x86_64 Linux, this is ${process.platform}/${process.arch})`,
   );
 
-async function run(...args: string[]) {
-  const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { cwd: root });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const kill = setTimeout(() => p.kill('SIGKILL'), 60_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-    p.on('exit', (c, s) => r([c, s])),
-  );
-  clearTimeout(kill);
-  return { code, signal, out, err, pid: p.pid! };
+function run(...args: string[]) {
+  return runTsxChild(child, args, { timeoutMs: 60_000 });
 }
 
 /** The kernel's audit lines about seccomp for `pid`, where this host lets us read its log. */

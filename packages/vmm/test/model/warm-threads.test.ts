@@ -3,17 +3,15 @@
 // loaded (read from the pool's counters, not from timings); the pool refills after a take; its
 // idle threads never keep the process alive, even when they wrote to their stderr; a disposed VM
 // and a released pool leave no fd behind. The same on /dev/kvm: test/kvm/warm-threads.test.ts.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { Vmm, releaseWarmThreads, warmThreadStats } from '../../src/index';
 import { ScriptedHypervisor } from '../support/scripted-hypervisor';
 import { printLine } from '../support/scripted-vcpu';
 import { hostProbe, poweroff } from '../support/scripted-vmm';
+import { runTsxChild } from '../support/tsx-child';
 
-const root = path.resolve(import.meta.dirname, '../../../..');
 const fds = () =>
   fs
     .readdirSync('/proc/self/fd')
@@ -74,23 +72,11 @@ describe('the worker-thread pool on a scripted vCPU backend (stands in for KVM: 
   ])(
     'idle pool threads never keep the process alive: a process that booted a VM and returned exits by itself, once the threads still loading have loaded%s',
     async (_what, env) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'packages/vmm/test/support/warm-child.ts', kernel],
-        {
-          cwd: root,
-          env: { ...process.env, ...env },
-        },
+      const { code, signal, out, err } = await runTsxChild(
+        'packages/vmm/test/support/warm-child.ts',
+        [kernel],
+        { timeoutMs: 60_000, env: { ...process.env, ...env } },
       );
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) =>
-        child.on('exit', (c, s) => r([c, s])),
-      );
-      clearTimeout(kill);
       expect(signal, `killed after 60 s: the pool kept the process alive\n${out}\n${err}`).toBeNull();
       expect(code, err).toBe(0);
       const [first = '', last = ''] = out.trim().split('\n');
