@@ -6,14 +6,13 @@
 // that was used is never rewritten). Anything that keeps the bundle from running falls back to the modules (bin.ts).
 //
 // Beside the cache, a note of the koffi.node that koffi's loader chose in the last run: this run
-// loads that file itself and hands it to its first vCPU thread, which starts before the main
-// thread loads koffi; both skip koffi's loader (@vmm/vmm/koffi-native). A note that names anything
+// loads that file itself and hands it to the vCPU threads it starts; they and it skip koffi's
+// loader (@vmm/vmm/koffi-native). A note that names anything
 // but koffi of our major version is not taken, and the loader's choice replaces it at exit.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadCodeCached, readCacheNote, writeCacheNote } from '@vmm/vmm/code-cache';
 import { announceKoffiNative, koffiNativeOfLoader, requireWithKoffi } from '@vmm/vmm/koffi-native';
-import { startFirstThread } from './first-thread';
 
 const KOFFI_NOTE = 'note-koffi-native';
 
@@ -29,8 +28,6 @@ export function runCodeCached(file: string, argv: string[]): boolean {
   const note = readCacheNote(KOFFI_NOTE, file);
   const noted = note && path.isAbsolute(note) && note.endsWith('/koffi.node') ? note : undefined;
   announceKoffiNative(noted);
-  // Before the bundle is read: the thread loads while this one reads and compiles it.
-  startFirstThread(argv);
   process.once('exit', () => {
     const chosen = koffiNativeOfLoader();
     if (chosen && chosen !== noted) writeCacheNote(KOFFI_NOTE, file, chosen);

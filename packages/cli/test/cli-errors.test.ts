@@ -166,8 +166,17 @@ describe('vmm command-line errors', () => {
 
   it('a failed vmm run ends even when its waiting vCPU thread wrote to its stderr', () => {
     // NODE_DEBUG makes Node's own bootstrap of that thread write there; a Node warning would too.
-    // Node keeps a worker whose output is unread referenced, so the process waited for good.
-    const r = vmmWith({ NODE_DEBUG: 'worker' }, 'run', '--kernel', path.join(dir, 'missing'));
+    // Node keeps a worker whose output is unread referenced, so the process waited for good. Two
+    // vCPUs: the first one's thread starts only once the guest runs (early run), the second's
+    // waits in the pool from Vmm.create on.
+    const r = vmmWith(
+      { NODE_DEBUG: 'worker' },
+      'run',
+      '--kernel',
+      path.join(dir, 'missing'),
+      '--cpus',
+      'boot=2',
+    );
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^vmm: kernel .*missing does not exist/m);

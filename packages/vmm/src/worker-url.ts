@@ -3,8 +3,23 @@
 // TypeScript sources (tests), the .ts file loaded through tsx's loader, registered inside the
 // worker, not taken from the process's flags: those preloads are kept out of our threads
 // (io/thread-node-options.ts).
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type * as WorkerThreads from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { threadNodeOptions, withoutRefused } from './io/thread-node-options';
+
+let workerClass: typeof Worker | undefined;
+
+/**
+ * node:worker_threads, loaded at the first thread started (~2 ms): `vmm run` starts its vCPU's
+ * thread only once the guest runs (vcpu/thread.ts), and that load is not to come before it. Not
+ * @vmm/hypervisor's loadBuiltin: @vmm/vmm/warm, which imports this, loads nothing of that package
+ * (koffi with it).
+ */
+function WorkerClass(): typeof Worker {
+  workerClass ??= (createRequire(process.execPath)('node:worker_threads') as typeof WorkerThreads).Worker;
+  return workerClass;
+}
 
 /**
  * How long a thread that must end while it is still loading is given to load and end by itself.
@@ -32,6 +47,7 @@ export function startModuleWorker(url: URL, options: WorkerOptions): Worker {
 
 /** A Worker; given an execArgv Node refuses options of, again without them (io/thread-node-options.ts). */
 function newWorker(what: URL | string, options: WorkerOptions): Worker {
+  const Worker = WorkerClass();
   try {
     return new Worker(what, options);
   } catch (e) {

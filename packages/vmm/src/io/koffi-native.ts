@@ -1,7 +1,6 @@
 // koffi taken straight from its native module: in a pooled worker, the one the main thread's
-// koffi chose; in the CLI's main thread (and its first pooled worker, started before the main
-// thread loads koffi), the one koffi's loader chose in the CLI's last run (@vmm/cli's
-// code-cache.ts keeps it beside its code cache). A thread then skips koffi's loader: resolving its
+// koffi chose; in the CLI's main thread (and the threads it starts), the one koffi's loader chose
+// in the CLI's last run (@vmm/cli's code-cache.ts keeps it beside its code cache). A thread then skips koffi's loader: resolving its
 // packages through node_modules and detecting the C library from the node binary's ELF headers,
 // ~5 of the ~11 ms a thread spends loading koffi on a host, and many file look-ups where files are
 // slow (the nested-KVM VM's 9p root). What that loader adds to the native exports is deprecated

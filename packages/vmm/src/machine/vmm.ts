@@ -79,8 +79,9 @@ export interface VmmOptions {
   /**
    * Run the first vCPU's first exits on this (the main) thread while its own thread is still
    * loading, so the guest starts without waiting on a Node worker's bootstrap (`vmm run` does).
-   * The event loop is blocked until that thread takes the vCPU (tens of ms; at most 3 s): only for
-   * a process whose main thread has nothing else to do then. Default false.
+   * That thread is started at the first tick of this run, not before the guest's first
+   * instruction. The event loop is blocked until the thread takes the vCPU (tens of ms; at most
+   * 3 s): only for a process whose main thread has nothing else to do then. Default false.
    */
   earlyRun?: boolean;
 }
@@ -208,8 +209,9 @@ export class Vmm {
         'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
       );
     }
-    // The threads the first boot takes (a vCPU each) start loading now.
-    warmThreads(config.cpus.boot);
+    // The threads the first boot takes (a vCPU each) start loading now; with an early run, the
+    // first vCPU's starts once the guest runs (vcpu/thread.ts).
+    warmThreads(config.cpus.boot - (options.earlyRun ? 1 : 0));
     let base = config.cmdline;
     const vsockSide = config.vsock ? await import('./vsock-side') : undefined;
     if (vsockSide && config.vsock?.agent && config.initrd === undefined) {
@@ -507,7 +509,12 @@ export class Vmm {
       this.vcpus = vcpus;
       const threads: VcpuThread[] = [];
       for (const vcpu of vcpus) {
-        const early = this.options.earlyRun && vcpu === vcpus[0] ? { vcpu, mmio: bus ?? null } : undefined;
+        // Run by this thread first, its own thread started at the first tick of that run, when the
+        // VM runs at once (a paused one starts its thread now and runs early at its resume).
+        const early =
+          this.options.earlyRun && vcpu === vcpus[0]
+            ? { vcpu, mmio: bus ?? null, startLater: !this.paused }
+            : undefined;
         threads.push(
           new VcpuThread(
             {

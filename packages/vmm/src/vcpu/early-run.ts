@@ -55,13 +55,16 @@ export interface EarlyRunPlan {
 /**
  * Run the vCPU here until its thread asks for it, the guest stops, or maxMs passes. Undefined:
  * its thread had taken it already (or the backend cannot lend it to this thread). A stop is
- * returned as the vCPU's; its thread then ends without running it.
+ * returned as the vCPU's; its thread then ends without running it. `firstTick` is called once, at
+ * the timer's first kick (the guest has run for a tick): the vCPU's thread is started then, so
+ * that what starting it costs this thread comes after the guest's first instructions, not before.
  */
 export function runEarly(
   plan: EarlyRunPlan,
   init: Pick<VcpuWorkerInit, 'id' | 'uart' | 'gedEvents' | 'virtioIsr'>,
   control: Int32Array,
   notice: (kind: string, line: string) => void,
+  firstTick?: () => void,
 ): { report: EarlyRunReport; stop?: StopReason } | undefined {
   const { vcpu } = plan;
   if (!vcpu.leaseThread) return undefined;
@@ -108,8 +111,14 @@ export function runEarly(
             exits++;
             if (event) return event;
             if (asked()) return 'handoff';
+            if (last.kind !== 'interrupted') return undefined;
+            if (firstTick) {
+              const tick = firstTick;
+              firstTick = undefined;
+              tick();
+            }
             // The clock is read at the timer's kicks only (every tick): not at every exit.
-            return last.kind === 'interrupted' && nowMs() >= deadline ? 'deadline' : undefined;
+            return nowMs() >= deadline ? 'deadline' : undefined;
           },
           deviceError: (e) =>
             notice(

@@ -22,13 +22,15 @@ export class VcpuThread {
   private onReady: () => void = () => {};
   /** It posted 'ready': its modules are loaded and its vCPU attached. */
   private attached = false;
-  private readonly worker: Worker;
+  /** Started in the constructor, or, for a vCPU the main thread runs first, during that run. */
+  private worker: Worker | undefined;
   private readonly control = new SharedArrayBuffer(CONTROL_WORDS * 4);
   private readonly words = new Int32Array(this.control);
   private pauseGen = 0;
   private parkedGen = 0;
   private parkWaiters: (() => void)[] = [];
   private finish: (reason: StopReason) => void = () => {};
+  private ended: () => void = () => {};
   /** The worker has said it stopped, failed or exited (`stopped` may settle first: an early run's stop). */
   private readonly workerEnded: Promise<void>;
   /** The main thread may run the first exits while this thread loads (early-run.ts): once, at the first resume. */
@@ -36,46 +38,61 @@ export class VcpuThread {
   /** What the main thread ran of this vCPU, if it ran any. */
   earlyRun: EarlyRunReport | undefined;
 
+  /**
+   * `early` with `startLater`: the thread is started by runEarly(), which the caller makes right
+   * after the VM is loaded, at the main thread's first tick of running the guest (early-run.ts).
+   */
   constructor(
     private readonly init: Omit<VcpuWorkerInit, 'control'>,
     private readonly vcpu: Pick<Vcpu, 'kick'>,
     private readonly notice?: (kind: string, line: string) => void,
-    early?: EarlyRunPlan,
+    early?: EarlyRunPlan & { startLater?: boolean },
   ) {
     this.early = early;
     // A VM that starts paused: the thread parks before its first KVM_RUN (pause generation 1).
     if (init.startPaused) Atomics.store(this.words, CONTROL_PAUSE, (this.pauseGen = 1));
-    this.worker = startPooledThread({ role: 'vcpu', init: { ...init, control: this.control } });
-    // A running vCPU keeps the process alive (pooled workers start unref'd).
-    this.worker.ref();
     this.ready = new Promise((resolve) => (this.onReady = resolve));
     void this.ready.then(() => (this.attached = true));
-    let ended: () => void = () => {};
-    this.workerEnded = new Promise((resolve) => (ended = resolve));
-    this.stopped = new Promise((resolve) => {
-      this.finish = resolve;
-      this.worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'notice') notice?.(m.kind, m.line);
-        if (m.type === 'ready') this.onReady();
-        if (m.type === 'paused') {
-          this.parkedGen = m.gen;
-          if (m.gen === this.pauseGen) for (const w of this.parkWaiters.splice(0)) w();
-        }
-        if (m.type === 'stopped') {
-          const { type: _type, ...reason } = m;
-          resolve(reason as StopReason);
-          ended();
-        }
-      });
-      this.worker.on('error', (e) => {
-        resolve({ reason: 'error', detail: e.stack ?? String(e) });
-        ended();
-      });
-      this.worker.on('exit', (code) => {
-        resolve({ reason: 'error', detail: `vCPU worker exited (${code})` });
-        ended();
-      });
+    this.workerEnded = new Promise((resolve) => (this.ended = resolve));
+    this.stopped = new Promise((resolve) => (this.finish = resolve));
+    if (!early?.startLater) this.startThread();
+  }
+
+  /** The vCPU's worker, taken from the pool (once; not after the vCPU stopped without one). */
+  private startThread(): void {
+    if (this.worker) return;
+    const worker = startPooledThread({ role: 'vcpu', init: { ...this.init, control: this.control } });
+    this.worker = worker;
+    // A running vCPU keeps the process alive (pooled workers start unref'd).
+    worker.ref();
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'notice') this.notice?.(m.kind, m.line);
+      if (m.type === 'ready') this.onReady();
+      if (m.type === 'paused') {
+        this.parkedGen = m.gen;
+        if (m.gen === this.pauseGen) for (const w of this.parkWaiters.splice(0)) w();
+      }
+      if (m.type === 'stopped') {
+        const { type: _type, ...reason } = m;
+        this.finish(reason as StopReason);
+        this.ended();
+      }
     });
+    worker.on('error', (e) => {
+      this.finish({ reason: 'error', detail: e.stack ?? String(e) });
+      this.ended();
+    });
+    worker.on('exit', (code) => {
+      this.finish({ reason: 'error', detail: `vCPU worker exited (${code})` });
+      this.ended();
+    });
+  }
+
+  /** A vCPU whose thread was never started has stopped without one: nothing is left to end. */
+  private stoppedWithoutThread(reason: StopReason): void {
+    this.early = undefined;
+    this.finish(reason);
+    this.ended();
   }
 
   /** Ask the vCPU to leave its loop; it reports 'stopped' (or what stopped it first). */
@@ -87,6 +104,7 @@ export class VcpuThread {
     Atomics.store(this.words, CONTROL_PAUSE, ++this.pauseGen);
     Atomics.notify(this.words, CONTROL_PAUSE);
     this.vcpu.kick();
+    if (!this.worker) this.stoppedWithoutThread({ reason: 'stopped' });
   }
 
   /**
@@ -94,6 +112,7 @@ export class VcpuThread {
    * stopped first (the guest powered off as it was asked to pause, say).
    */
   pause(): Promise<'paused' | 'stopped'> {
+    this.startUnlessStopped(); // its thread parks it and says so
     const gen = ++this.pauseGen;
     Atomics.store(this.words, CONTROL_PAUSE, gen);
     // A thread already parked for the pause before sleeps on that generation: wake it to answer
@@ -138,17 +157,31 @@ export class VcpuThread {
       Atomics.load(words, CONTROL_STOP) !== 0
     ) {
       debug?.('no early run: its thread is ready, or it was paused or stopped meanwhile');
+      this.startUnlessStopped();
       return;
     }
-    const r = runEarly(plan, this.init, words, (kind, line) => this.notice?.(kind, line));
+    const r = runEarly(
+      plan,
+      this.init,
+      words,
+      (kind, line) => this.notice?.(kind, line),
+      () => this.startUnlessStopped(),
+    );
     if (!r) {
-      debug?.('no early run: its thread took it first');
+      debug?.('no early run: its thread took it first, or the backend cannot lend the vCPU');
+      this.startUnlessStopped();
       return;
     }
     const { outcome, exits, ms } = r.report;
     debug?.(`early run on the main thread: ${outcome} after ${exits} exits in ${ms.toFixed(1)} ms`);
     this.earlyRun = r.report;
-    if (r.stop) this.finish(r.stop);
+    if (r.stop && !this.worker) this.stoppedWithoutThread(r.stop);
+    else if (r.stop) this.finish(r.stop);
+    else this.startUnlessStopped(); // a deadline before the first tick's start
+  }
+
+  private startUnlessStopped(): void {
+    if (Atomics.load(this.words, CONTROL_STOP) === 0) this.startThread();
   }
 
   /**
@@ -156,6 +189,8 @@ export class VcpuThread {
    * stop once loaded and end by itself (at most LOADING_EXIT_MS more), and only then terminated.
    */
   async terminate(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
     if (!this.attached) {
       let timer: NodeJS.Timeout | undefined;
       // Its own end, not the vCPU's: a guest that stopped in the main thread's early run stopped
@@ -164,6 +199,6 @@ export class VcpuThread {
       await Promise.race([this.workerEnded, new Promise((r) => (timer = setTimeout(r, LOADING_EXIT_MS)))]);
       clearTimeout(timer);
     }
-    await this.worker.terminate();
+    await worker.terminate();
   }
 }

@@ -13,7 +13,7 @@ import { KvmHypervisor, type Vcpu, type VirtualMachine } from '@vmm/hypervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGuests } from '../../../../test-vms/src/guests/build';
 import { createUartState } from '../../src/devices/uart/uart16550';
-import { releaseWarmThreads, Vmm } from '../../src/index';
+import { releaseWarmThreads, Vmm, warmThreadStats } from '../../src/index';
 import { runEarly } from '../../src/vcpu/early-run';
 import {
   CONTROL_EARLY,
@@ -75,8 +75,8 @@ describe.skipIf(!canRun)('runEarly on /dev/kvm', () => {
       vcpu,
       control,
       notices,
-      run: (maxMs?: number) =>
-        runEarly({ vcpu, mmio: null, maxMs }, init, control, (_k, l) => notices.push(l)),
+      run: (maxMs?: number, firstTick?: () => void) =>
+        runEarly({ vcpu, mmio: null, maxMs }, init, control, (_k, l) => notices.push(l), firstTick),
       output: () => fs.readFileSync(out, 'latin1'),
       close: () => {
         fs.closeSync(outFd);
@@ -131,6 +131,20 @@ describe.skipIf(!canRun)('runEarly on /dev/kvm', () => {
     }
   });
 
+  it('calls firstTick once, at the lease timer’s first kick, after the guest’s own first exit', () => {
+    const m = machine(PRINT_A_AND_SPIN);
+    try {
+      const ticks: string[] = [];
+      const r = m.run(50, () => ticks.push(m.output()));
+      expect(r?.report).toMatchObject({ outcome: 'deadline' });
+      // Called once, and only after the guest's `out` (its first exit) had run: the guest's
+      // first instructions do not wait for what the hook does (starting the vCPU's thread).
+      expect(ticks).toEqual(['A']);
+    } finally {
+      m.close();
+    }
+  });
+
   it('a guest that stops there is reported as the vCPU’s stop, and its thread is told not to run it', () => {
     const m = machine(HLT); // no irqchip: hlt is an exit to userspace
     try {
@@ -177,6 +191,33 @@ describe.skipIf(!canRun)('the library with earlyRun on /dev/kvm', () => {
     // Which side saw the poweroff depends on how long the thread took to load; both must end so.
     console.log(`pvh-info's early run: ${JSON.stringify(early)}`);
     expect(['stopped', 'handoff']).toContain(early?.outcome);
+  });
+
+  it('starts no thread for the first vCPU before the guest runs, and none at all for a VM stopped before it ran', async () => {
+    await releaseWarmThreads();
+    const before = warmThreadStats();
+    const vmm = await Vmm.create(
+      { ...Vmm.builder().kernel(quick).memory('128M').build(), serial: { mode: 'capture' } },
+      { earlyRun: true, output: () => {} },
+    );
+    // Vmm.create warms a thread for every vCPU but the one the main thread runs first.
+    expect(warmThreadStats()).toMatchObject({ started: before.started, idle: 0 });
+    await vmm.stop();
+    const r = await vmm.run();
+    expect(r.outcome).toBe('stopped');
+    expect(vmm.earlyRuns).toEqual([]);
+    expect(warmThreadStats().started).toBe(before.started);
+
+    // Run, the first vCPU's thread is started during the early run, at its first tick.
+    const ran = await Vmm.create(
+      { ...Vmm.builder().kernel(quick).memory('128M').build(), serial: { mode: 'capture' } },
+      { earlyRun: true, output: () => {} },
+    );
+    expect((await ran.run()).outcome).toBe('poweroff');
+    expect(warmThreadStats()).toMatchObject({
+      started: before.started + 1,
+      takenCold: before.takenCold + 1,
+    });
   });
 
   it('the main thread runs the start, the vCPU’s thread takes over while the guest sleeps; the count goes on once each, pauses and resumes', async () => {
