@@ -8,17 +8,17 @@ import type * as WorkerThreads from 'node:worker_threads';
 import type { Worker, WorkerOptions } from 'node:worker_threads';
 import { threadNodeOptions, withoutRefused } from './io/thread-node-options';
 
-let workerClass: typeof Worker | undefined;
+let loaded: typeof WorkerThreads | undefined;
 
 /**
- * node:worker_threads, loaded at the first thread started (~2 ms): `vmm run` starts its vCPU's
- * thread only once the guest runs (vcpu/thread.ts), and that load is not to come before it. Not
- * @vmm/hypervisor's loadBuiltin: @vmm/vmm/warm, which imports this, loads nothing of that package
- * (koffi with it).
+ * node:worker_threads, loaded when a thread is first started or a device's channel made (~2 ms):
+ * `vmm run` starts its vCPU's thread only once the guest runs (vcpu/thread.ts), and that load is
+ * not to come before it. Not @vmm/hypervisor's loadBuiltin: @vmm/vmm/warm, which imports this,
+ * loads nothing of that package (koffi with it).
  */
-function WorkerClass(): typeof Worker {
-  workerClass ??= (createRequire(process.execPath)('node:worker_threads') as typeof WorkerThreads).Worker;
-  return workerClass;
+export function workerThreads(): typeof WorkerThreads {
+  loaded ??= createRequire(process.execPath)('node:worker_threads') as typeof WorkerThreads;
+  return loaded;
 }
 
 /**
@@ -47,7 +47,7 @@ export function startModuleWorker(url: URL, options: WorkerOptions): Worker {
 
 /** A Worker; given an execArgv Node refuses options of, again without them (io/thread-node-options.ts). */
 function newWorker(what: URL | string, options: WorkerOptions): Worker {
-  const Worker = WorkerClass();
+  const { Worker } = workerThreads();
   try {
     return new Worker(what, options);
   } catch (e) {

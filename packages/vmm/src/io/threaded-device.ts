@@ -9,18 +9,11 @@
 // does not answer (a disk's file on a stalled file system) is terminated and keeps the lease, so
 // guest RAM is never unmapped under it; the device is then out of service, and says so.
 import fs from 'node:fs';
-import type * as WorkerThreads from 'node:worker_threads';
 import type { MessagePort, Worker } from 'node:worker_threads';
-import {
-  createHostNotifier,
-  loadBuiltin,
-  type EventNotifier,
-  type GuestMemoryLease,
-  type LogSink,
-} from '@vmm/hypervisor';
+import { createHostNotifier, type EventNotifier, type GuestMemoryLease, type LogSink } from '@vmm/hypervisor';
 import type { DeviceContext, DeviceThreadSpec, SplitQueueState, VirtioDevice } from '@vmm/virtio';
 import type { SeccompSetting } from '../vcpu/protocol';
-import { LOADING_EXIT_MS, startWorker } from '../worker-url';
+import { LOADING_EXIT_MS, startWorker, workerThreads } from '../worker-url';
 import {
   CONTROL_ACK,
   CONTROL_POSTED,
@@ -30,11 +23,6 @@ import {
   type DeviceThreadInit,
   type DeviceThreadReport,
 } from './device-thread-protocol';
-
-/** node:worker_threads when a device first needs it: a VM without threaded devices never loads it here. */
-function threads(): typeof WorkerThreads {
-  return loadBuiltin<typeof WorkerThreads>('node:worker_threads');
-}
 
 /**
  * How long a command that takes something from the running thread may wait for it. The thread
@@ -119,7 +107,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     this.threadStats = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, this.statsKeys.length)));
     this.kick.writeBigUInt64LE(1n);
     this.wake = createHostNotifier();
-    const { port1, port2 } = new (threads().MessageChannel)();
+    const { port1, port2 } = new (workerThreads().MessageChannel)();
     this.port = port1;
     const init: DeviceThreadInit = {
       device: model.threadSpec(),
@@ -270,7 +258,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     if (this.command({ type: 'save' }, true) !== 'applied') {
       throw new Error(`${this.name}: its I/O thread did not answer: its queues cannot be saved`);
     }
-    const reply = threads().receiveMessageOnPort(this.port)?.message as
+    const reply = workerThreads().receiveMessageOnPort(this.port)?.message as
       { queues: SplitQueueState[] | null } | undefined;
     return reply?.queues ?? undefined;
   }
@@ -281,7 +269,7 @@ export class ThreadedDevice<D extends ThreadableDevice = ThreadableDevice> imple
     if (this.command({ type: 'save-state' }, true) !== 'applied') {
       throw new Error(`${this.name}: its I/O thread did not answer: its state cannot be saved`);
     }
-    const reply = threads().receiveMessageOnPort(this.port)?.message as { state: unknown } | undefined;
+    const reply = workerThreads().receiveMessageOnPort(this.port)?.message as { state: unknown } | undefined;
     return reply?.state ?? undefined;
   }
 

@@ -190,9 +190,15 @@ export class Vmm {
   /**
    * create(), and restore() with `checkBoot` false: a snapshot's VM does not load its kernel (its
    * RAM comes from the snapshot), so the trial load of kernel and initrd is not made; its files
-   * are only opened, for a reboot.
+   * are only opened, for a reboot. `paused`: the VM's first boot comes up paused (a restore
+   * without resume).
    */
-  private static async open(config: VmConfig, options: VmmOptions, checkBoot: boolean): Promise<Vmm> {
+  private static async open(
+    config: VmConfig,
+    options: VmmOptions,
+    checkBoot: boolean,
+    paused = false,
+  ): Promise<Vmm> {
     // A config from a library caller's own code has not been through a parser: a field of the
     // wrong type is named here, not met as a TypeError in a device.
     const fault = configFault(config);
@@ -209,9 +215,9 @@ export class Vmm {
         'the serial port and the virtio console cannot both use the terminal: give one of them file=PATH or off',
       );
     }
-    // The threads the first boot takes (a vCPU each) start loading now; with an early run, the
-    // first vCPU's starts once the guest runs (vcpu/thread.ts).
-    warmThreads(config.cpus.boot - (options.earlyRun ? 1 : 0));
+    // The threads the first boot takes (a vCPU each) start loading now; with an early run of a VM
+    // that runs at once, the first vCPU's starts once the guest runs (boot(), vcpu/thread.ts).
+    warmThreads(config.cpus.boot - (options.earlyRun && !paused ? 1 : 0));
     let base = config.cmdline;
     const vsockSide = config.vsock ? await import('./vsock-side') : undefined;
     if (vsockSide && config.vsock?.agent && config.initrd === undefined) {
@@ -459,10 +465,11 @@ export class Vmm {
     const snap = loadSnapshot(dir, uartStateFault);
     const saved = snap.manifest.config;
     const config: VmConfig = { ...saved, ...options.settings, serial: options.serial ?? saved.serial };
-    const vmm = await Vmm.open(config, options, false);
+    const paused = options.resume !== true;
+    const vmm = await Vmm.open(config, options, false, paused);
     vmm.restoring = snap;
     vmm.prefaultRestore = options.prefault === true;
-    vmm.paused = options.resume !== true;
+    vmm.paused = paused;
     return vmm;
   }
 

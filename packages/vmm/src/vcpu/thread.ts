@@ -58,7 +58,7 @@ export class VcpuThread {
     if (!early?.startLater) this.startThread();
   }
 
-  /** The vCPU's worker, taken from the pool (once; not after the vCPU stopped without one). */
+  /** The vCPU's worker, taken from the pool; once (startUnlessStopped: not after a stop). */
   private startThread(): void {
     if (this.worker) return;
     const worker = startPooledThread({ role: 'vcpu', init: { ...this.init, control: this.control } });
