@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_FUSE_POLL_US } from '../../packages/virtio/src/fs/dev-fuse';
 import { canRun, mount, type Mounted } from '../../packages/virtio/test/fuse/harness';
 import { median } from './median';
 
@@ -66,6 +67,8 @@ interface Marks {
   createPerS: number[];
   statPerS: number[];
   unlinkPerS: number[];
+  /** The server process's CPU time (user + system) per file over the three small-file phases. */
+  serverCpuUs: number[];
 }
 
 const marks = (): Marks => ({
@@ -75,7 +78,14 @@ const marks = (): Marks => ({
   createPerS: [],
   statPerS: [],
   unlinkPerS: [],
+  serverCpuUs: [],
 });
+
+/** CPU seconds (user + system) process `pid` has used (/proc/PID/stat, in USER_HZ ticks). */
+function cpuSeconds(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 /** `s` as one sh word. */
 function shellQuote(s: string): string {
@@ -100,7 +110,7 @@ async function fastestDd(m: Mounted, mnt: string, what: string, args: string): P
   return best;
 }
 
-async function runOnce(m: Mounted, mnt: string, into: Marks): Promise<void> {
+async function runOnce(m: Mounted, mnt: string, server: number, into: Marks): Promise<void> {
   const file = path.join(mnt, 'bench-big.bin');
   // The fastest of REPEATS writes and of REPEATS reads: on these hosts (themselves VMs) the
   // kernel's copies into pages it has not touched lately stall at random, 2-5x, whichever server
@@ -109,11 +119,13 @@ async function runOnce(m: Mounted, mnt: string, into: Marks): Promise<void> {
   into.writeMBs.push(await fastestDd(m, mnt, 'write', `if=/dev/zero of=${file} count=${FILE_MIB}`));
   into.readMBs.push(await fastestDd(m, mnt, 'read', `if=${file} of=/dev/null`));
   await m.sh(`rm -f ${file}`);
+  const cpu0 = cpuSeconds(server);
   const small = await m.sh(
     `${process.execPath} -e ${shellQuote(SMALL_FILES)} ${path.join(mnt, 'bench-small')} ${FILES}`,
     600_000,
   );
   if (small.code !== 0) throw new Error(`small files through ${mnt}: ${small.stderr}`);
+  into.serverCpuUs.push(((cpuSeconds(server) - cpu0) * 1e6) / FILES);
   const t = JSON.parse(small.stdout) as { create: number; stat: number; unlink: number };
   into.filesPerS.push(FILES / (t.create + t.stat + t.unlink));
   into.createPerS.push(FILES / t.create);
@@ -137,27 +149,29 @@ export default async function fsBench(): Promise<string> {
   const bindMnt = path.join(base, 'bindfs');
   for (const d of [dirs.share, dirs.outside, dirs.mnt, bindMnt]) fs.mkdirSync(d);
   const fsType = execFileSync('stat', ['-f', '-c', '%T', base], { encoding: 'utf8' }).trim();
-  const m = await mount(dirs, { cache: 'auto' });
+  const m = await mount(dirs, { cache: 'auto', pollUs: DEFAULT_FUSE_POLL_US });
   const ours = marks();
   const peer = marks();
   try {
     // big_writes: libfuse 2 otherwise writes 4 KiB per request (64 MB/s here); the peer at its best.
     const b = await m.sh(`bindfs -o big_writes ${dirs.share} ${bindMnt}`);
     if (b.code !== 0) throw new Error(`bindfs failed: ${b.stderr}`);
+    const bindPid = Number((await m.sh(`pgrep -n -x bindfs`)).stdout.trim());
+    if (!(bindPid > 0)) throw new Error('bindfs is mounted but its process was not found');
     // One uncounted round each first: it warms our server's JIT, and it makes the host back the
     // 1 GiB of tmpfs pages once (the first writer otherwise pays every page's first touch, ~2x on a
     // PVM-guest host). Then the order alternates (ABBA), so neither always goes first.
     process.stderr.write('bench fs: warm-up round\n');
-    await runOnce(m, dirs.mnt, marks());
-    await runOnce(m, bindMnt, marks());
+    await runOnce(m, dirs.mnt, m.pid, marks());
+    await runOnce(m, bindMnt, bindPid, marks());
     for (let i = 0; i < RUNS; i++) {
       process.stderr.write(`bench fs: run ${i + 1}/${RUNS}\n`);
       if (i % 2 === 0) {
-        await runOnce(m, dirs.mnt, ours);
-        await runOnce(m, bindMnt, peer);
+        await runOnce(m, dirs.mnt, m.pid, ours);
+        await runOnce(m, bindMnt, bindPid, peer);
       } else {
-        await runOnce(m, bindMnt, peer);
-        await runOnce(m, dirs.mnt, ours);
+        await runOnce(m, bindMnt, bindPid, peer);
+        await runOnce(m, dirs.mnt, m.pid, ours);
       }
     }
     await m.sh(`umount ${bindMnt}`);
@@ -182,9 +196,13 @@ export default async function fsBench(): Promise<string> {
     row('— stat (files/s)', ours.statPerS, peer.statPerS),
     row('— unlink (files/s)', ours.unlinkPerS, peer.unlinkPerS),
     '',
+    `The servers' CPU time (user + system) per file over the three small-file phases: vmm ${median(ours.serverCpuUs).toFixed(0)} µs, ` +
+      `bindfs ${median(peer.serverCpuUs).toFixed(0)} µs (medians; it includes the ${EXPIRE_MS} ms waits between phases).`,
+    '',
     `Median of ${RUNS} runs of each after an uncounted one, in alternating order (ABBA); both mounted on one ${fsType} directory (${where}) in one ` +
       'private mount namespace, the host kernel as the FUSE client. vmm: cache=auto (1 s entry and attribute ' +
-      `timeouts, READDIRPLUS, max_write 128 KiB), one thread, the built server (@vmm/virtio/fs, as a VM's device thread runs it). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
+      `timeouts, READDIRPLUS, max_write 128 KiB), one thread, the built server (@vmm/virtio/fs, as a VM's device thread runs it), ` +
+      `its /dev/fuse loop busy-polling up to ${DEFAULT_FUSE_POLL_US} µs after each reply (adaptive; its default). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
       'writes at most 128 KiB per request with it, 4 KiB without), otherwise its defaults (single-threaded, 1 s ' +
       'timeouts, default_permissions as ours). Write and read: dd, 1 MiB blocks, its own timing, the fastest of ' +
       `${REPEATS} writes and of ${REPEATS} reads in each run; small files: one Node ` +

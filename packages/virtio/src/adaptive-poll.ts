@@ -1,7 +1,7 @@
-// How long an I/O thread busy-polls its queues before it sleeps in poll(2): QEMU's adaptive
-// polling (util/aio-posix.c, adjust_polling_time; its iothreads' poll-max-ns, poll-grow 2 from
-// 4 µs, poll-shrink 2). After each wait the thread records how long it waited for work in all
-// (`blockedNs`, polling included):
+// How long an I/O thread busy-polls for work (a device thread its queues, the /dev/fuse loop its
+// fd) before it sleeps in poll(2): QEMU's adaptive polling (util/aio-posix.c,
+// adjust_polling_time; its iothreads' poll-max-ns, poll-grow 2 from 4 µs, poll-shrink 2). After
+// each wait the thread records how long it waited for work in all (`blockedNs`, polling included):
 //   - within the window: the window is right, keep it;
 //   - past the most we may poll: polling would not have caught it, halve the window;
 //   - past the window but within the most: a longer window would have caught it, double it.

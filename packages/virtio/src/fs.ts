@@ -6,8 +6,14 @@ export type { FsCacheMode, FuseServerOptions } from './fs/options';
 export type { IdMapRange } from './fs/idmap';
 export type { FsStats } from './fs/context';
 export { FsShareError } from './fs/errors';
-export { mountFuse, serveFuseDevice, unmountFuse } from './fs/dev-fuse';
-export type { FuseDeviceStats, FuseMountOptions } from './fs/dev-fuse';
+export {
+  DEFAULT_FUSE_POLL_US,
+  MAX_FUSE_POLL_US,
+  mountFuse,
+  serveFuseDevice,
+  unmountFuse,
+} from './fs/dev-fuse';
+export type { FuseDeviceStats, FuseMountOptions, FuseServeOptions } from './fs/dev-fuse';
 export { DEVICE_ID_FS, FS_THREAD_SYSCALLS, FsDevice, createFsDevice } from './fs/device';
 export type { FsDeviceOptions } from './fs/device';
 export { fsSessionFault } from './fs/session';

@@ -15,6 +15,7 @@ export * as mmioRegisters from './mmio/registers';
 export { MMIO_SLOT_SIZE } from './mmio/registers';
 export { MmioTransport } from './mmio/transport';
 export { signalUsedBuffer } from './mmio/used-interrupt';
+export { AdaptivePollWindow, POLL_START_NS } from './adaptive-poll';
 export type { MmioTransportOptions, MmioTransportState } from './mmio/transport';
 export * as blkLayout from './blk/layout';
 export { BlkDevice, createBlkDevice } from './blk/device';

@@ -64,6 +64,10 @@ export interface FsAt {
   umount2(target: Bytes, flags: number): number;
   /** fcntl(fd, cmd, struct flock *): the lock commands (F_OFD_SETLK, F_OFD_GETLK). */
   fcntlLock(fd: number, cmd: number, flock: Bytes): number;
+  /** fcntl(fd, cmd, int): the commands that take an int (F_GETFL, F_SETFL). */
+  fcntlInt(fd: number, cmd: number, arg: number): number;
+  /** poll(fds, nfds, timeout): `fds` holds nfds struct pollfd (fs-layout.ts POLLFD); revents written. */
+  poll(fds: Bytes, nfds: number, timeoutMs: number): number;
 }
 
 let cached: FsAt | undefined;
@@ -125,6 +129,8 @@ export function fsAt(): FsAt {
     umount2: f('int umount2(const void *target, int flags)'),
     // Variadic in C; a pointer third argument goes in the same register either way (as ioctl).
     fcntlLock: f('int fcntl(int fd, int cmd, void *flock)'),
+    fcntlInt: f('int fcntl(int fd, int cmd, int arg)'),
+    poll: f('int poll(void *fds, unsigned long nfds, int timeout)'),
   };
   return cached;
 }

@@ -61,6 +61,8 @@ export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
 
 export const SEEK_SET = 0;
+/** poll(2): struct pollfd's events and revents bit for "readable". */
+export const POLLIN = 0x001;
 /** fcntl(2)'s file status flags commands. */
 export const F_GETFL = 3;
 export const F_SETFL = 4;

@@ -35,6 +35,7 @@ function compileAndRun(): Map<string, number> {
       '#include <sys/mount.h>',
       '#include <sys/xattr.h>',
       '#include <sys/uio.h>',
+      '#include <poll.h>',
       '#include <limits.h>',
       '#include <asm/unistd.h>',
       '#include <linux/openat2.h>',

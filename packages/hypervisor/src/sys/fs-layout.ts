@@ -107,6 +107,14 @@ export const FLOCK = {
   fields: { l_type: 0, l_whence: 2, l_start: 8, l_len: 16, l_pid: 24 },
 } as const satisfies CLayout;
 
+/** struct pollfd (<poll.h>): int fd, short events, short revents; what poll(2) takes, nfds of them. */
+export const POLLFD = {
+  cName: 'struct pollfd',
+  header: 'poll.h',
+  size: 8,
+  fields: { fd: 0, events: 4, revents: 6 },
+} as const satisfies CLayout;
+
 export const FS_LAYOUTS: readonly CLayout[] = [
   STATX,
   STATX_TIMESTAMP,
@@ -116,4 +124,5 @@ export const FS_LAYOUTS: readonly CLayout[] = [
   TIMESPEC,
   IOVEC,
   FLOCK,
+  POLLFD,
 ];

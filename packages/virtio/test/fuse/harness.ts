@@ -9,6 +9,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FuseServeOptions } from '../../src/fs/dev-fuse';
 import type { FuseServerOptions } from '../../src/fs/options';
 
 export const root = path.resolve(import.meta.dirname, '../../../..');
@@ -58,7 +59,7 @@ export interface Run {
 }
 
 export interface ServerExit {
-  device: { requests: number; refusedReplies: number };
+  device: { requests: number; refusedReplies: number; polled: number };
   server: {
     requests: number;
     errors: number;
@@ -99,12 +100,13 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
 }
 
 /**
- * Starts a server on dirs.share mounted at dirs.mnt; resolves once it serves. `prefix`: a command
- * the server runs under (`prlimit --nofile=512:512 --`), which ends with the command it runs.
+ * Starts a server on dirs.share mounted at dirs.mnt (options.pollUs: its /dev/fuse loop's, the
+ * rest the server's); resolves once it serves. `prefix`: a command the server runs under
+ * (`prlimit --nofile=512:512 --`), which ends with the command it runs.
  */
 export async function mount(
   dirs: Dirs,
-  options: Partial<FuseServerOptions> = {},
+  options: Partial<FuseServerOptions> & FuseServeOptions = {},
   env: Record<string, string> = {},
   prefix: readonly string[] = [],
 ): Promise<Mounted> {

@@ -1,9 +1,12 @@
 // Tier 3: the server's options through /dev/fuse with real tools: readonly refuses every change
 // with EROFS (the mount itself is read-write, so each refusal is the server's); a server run by an
-// unprivileged host user with a uid/gid map; cache=never shows host changes at once.
+// unprivileged host user with a uid/gid map; cache=never shows host changes at once; the /dev/fuse
+// loop's busy-poll window catches a busy client's requests and lets an idle mount sleep.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MAX_FUSE_POLL_US, serveFuseDevice } from '../../src/fs/dev-fuse';
+import { FuseServer } from '../../src/fs/server';
 import { canRun, makeDirs, mount, snapshot, type Dirs } from './harness';
 
 const why = canRun();
@@ -104,6 +107,50 @@ describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () =
     } finally {
       const exit = await m.stop();
       expect(exit.server.internalErrors).toBe(0);
+    }
+  });
+
+  it("pollUs: a busy client's requests are read while polling, with the same results; an idle mount sleeps", async () => {
+    const d = dirsWithFiles();
+    // The most window there is: whatever this host's pace between one process's system calls,
+    // the window grows to catch the next request.
+    const m = await mount(d, { pollUs: MAX_FUSE_POLL_US });
+    try {
+      const script =
+        "const fs = require('fs'); fs.mkdirSync('many');" +
+        "for (let i = 0; i < 300; i++) fs.writeFileSync('many/f' + i, String(i));" +
+        "let sum = 0; for (let i = 0; i < 300; i++) sum += Number(fs.readFileSync('many/f' + i, 'utf8'));" +
+        "for (let i = 0; i < 300; i++) fs.unlinkSync('many/f' + i);" +
+        "fs.rmdirSync('many'); console.log(sum);";
+      const r = await m.sh(`${process.execPath} -e ${JSON.stringify(script)}`, 120_000);
+      expect(r.stdout, r.stderr).toBe(`${(299 * 300) / 2}\n`);
+      expect(fs.existsSync(path.join(d.share, 'many'))).toBe(false);
+      // Idle: at most one window (100 ms) of polling after the last request, then poll(2) sleeps.
+      const cpu = () => {
+        const f = fs.readFileSync(`/proc/${m.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ)
+      };
+      await new Promise((res) => setTimeout(res, 300));
+      const before = cpu();
+      await new Promise((res) => setTimeout(res, 2000));
+      expect(cpu() - before, 'CPU seconds of an idle polling server in 2 s').toBeLessThan(0.5);
+    } finally {
+      const exit = await m.stop();
+      expect(exit.server.internalErrors).toBe(0);
+      // Most requests were there when the loop polled: it did not sleep before them.
+      expect(exit.device.polled).toBeGreaterThan(exit.device.requests / 2);
+    }
+  });
+
+  it('pollUs: a poll window that is not a whole number from 0 to 100000 µs is refused before serving', () => {
+    const d = makeDirs('vmm-fuse-poll-');
+    cleanup.push(d);
+    const server = new FuseServer({ root: d.share });
+    try {
+      for (const pollUs of [-1, 0.5, MAX_FUSE_POLL_US + 1])
+        expect(() => serveFuseDevice(-1, server, { pollUs })).toThrow(RangeError);
+    } finally {
+      server.close();
     }
   });
 });

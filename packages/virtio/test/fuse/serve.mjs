@@ -1,6 +1,7 @@
 // Tests and `pnpm bench fs` only: the FUSE server mounted through /dev/fuse, run as its own process
 // (started in a private mount namespace by harness.ts). Mounts SHARE at MOUNTPOINT, says
-// "serving" on stdout, then blocks serving /dev/fuse until the mount goes away; prints its stats
+// "serving" on stdout, then blocks serving /dev/fuse until the mount goes away (OPTIONS-JSON's
+// pollUs: its loop's busy-poll window, the rest the server's options); prints its stats
 // as one JSON line and exits. With RUN_AS=uid:gid it drops to that user after mounting (the
 // unprivileged-server case: mount(2) needs root, serving does not).
 // The server is the built one (@vmm/virtio/fs, what a VM's device thread runs) when
@@ -14,7 +15,8 @@ if (!share || !mountpoint) {
   process.stderr.write('usage: serve.mjs SHARE MOUNTPOINT [OPTIONS-JSON]\n');
   process.exit(2);
 }
-const options = { ...JSON.parse(json ?? '{}'), root: share };
+const { pollUs, ...given } = JSON.parse(json ?? '{}');
+const options = { ...given, root: share };
 const server = new FuseServer(options);
 const fd = mountFuse(mountpoint, server);
 const runAs = process.env.RUN_AS;
@@ -25,6 +27,6 @@ if (runAs) {
   process.setuid(uid);
 }
 process.stdout.write(`serving ${process.pid}\n`);
-const device = serveFuseDevice(fd, server);
+const device = serveFuseDevice(fd, server, { pollUs });
 process.stdout.write(`${JSON.stringify({ device, server: server.stats, held: server.held })}\n`);
 server.close();

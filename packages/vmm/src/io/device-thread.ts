@@ -3,7 +3,7 @@
 // wake-up eventfd and the queues' ioeventfds; a kick is served right here: the queue walked, the
 // work done synchronously straight into guest memory (a disk's file I/O), the used ring updated
 // and the irqfd signalled, once per batch. While requests keep coming, it busy-polls the rings for a
-// while after each batch (adaptive-poll.ts) instead of sleeping at once. Nothing a guest does
+// while after each batch (@vmm/virtio's adaptive-poll.ts) instead of sleeping at once. Nothing a guest does
 // throws out of the loop: a model error parks the device in DEVICE_NEEDS_RESET through the main
 // thread.
 import fs from 'node:fs';
@@ -11,6 +11,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { attachGuestMemory, installSeccomp } from '@vmm/hypervisor';
 import { deviceThreadPolicy } from '../sandbox/seccomp-policies';
 import {
+  AdaptivePollWindow,
   RegionViews,
   SplitQueue,
   signalUsedBuffer,
@@ -18,7 +19,6 @@ import {
   type SplitQueueState,
   type VirtioDevice,
 } from '@vmm/virtio';
-import { AdaptivePollWindow } from './adaptive-poll';
 import {
   CONTROL_ACK,
   CONTROL_POSTED,

@@ -1,11 +1,13 @@
-// poll(2) and its struct pollfd (<poll.h>): { int fd; short events; short revents; }, 8 bytes.
+// poll(2) on a table of struct pollfd (its layout: @vmm/hypervisor's fsLayout.POLLFD, checked
+// against <poll.h> by gcc).
 import koffi from 'koffi';
+import { fsConst, fsLayout } from '@vmm/hypervisor';
 
-export const POLLFD_SIZE = 8;
-export const POLLFD_FD = 0;
-export const POLLFD_EVENTS = 4;
-export const POLLFD_REVENTS = 6;
-export const POLLIN = 0x001;
+export const POLLFD_SIZE = fsLayout.POLLFD.size;
+export const POLLFD_FD = fsLayout.POLLFD.fields.fd;
+export const POLLFD_EVENTS = fsLayout.POLLFD.fields.events;
+export const POLLFD_REVENTS = fsLayout.POLLFD.fields.revents;
+export const POLLIN = fsConst.POLLIN;
 
 /** poll(fds, nfds, timeout) on a table of struct pollfd; `async` runs it on a thread of libuv's pool. */
 export interface PollCall {

@@ -179,7 +179,9 @@ function createShareDevice(
     startLog: log,
   });
   try {
-    // No busy-polling: a file system's requests come one at a time, each after a guest syscall.
+    // No busy-polling (yet): through /dev/fuse a busy client's next request comes within tens of
+    // µs and polling pays (dev-fuse.ts), but a guest's pace between requests on hardware is not
+    // something these emulated hosts can measure.
     return new ThreadedDevice(model, {
       name: `share ${sh.tag}`,
       pollUs: 0,
