@@ -118,7 +118,9 @@ if (nested) {
     'echo "this VM: QEMU TCG with an emulated AMD-V CPU; kvm_amd gives its /dev/kvm"',
     'node packages/cli/dist/bin.cjs doctor --tiers',
     // A monitor killed by a signal (SIGSEGV, or SIGSYS from its seccomp filter) leaves a core in
-    // the repository's root; each is described below (signal, the refused system call) and removed.
+    // the repository's root where the kernel makes cores; each is described below (signal, the
+    // refused system call) and removed. The test kernel makes none: it logs each seccomp kill
+    // instead (CONFIG_AUDIT), printed below.
     'ulimit -c unlimited; rm -f core',
     // The kernel's log from here on is the tests' (its faults decide a second run below).
     'dmesg -C',
@@ -134,6 +136,8 @@ if (nested) {
     `  echo "=== RETRY: the failed files once more, in a fresh vitest:" \${failed:-all}`,
     `  VMM_TEST_BUILT=1 node node_modules/vitest/vitest.mjs ${vitestArgs(NESTED_RETRY_REPORT).join(' ')} --fileParallelism=false \${failed:-${files}}; st=$?`,
     'fi',
+    `killed=$(dmesg | grep 'type=1326')`,
+    `[ -n "$killed" ] && { echo "=== a seccomp filter killed a process during the run (syscall=N: the call it refused, x86_64 numbers):"; echo "$killed"; }`,
     `if [ -f core ]; then echo "=== a process dumped core (its signal; for SIGSYS the refused call):"; ` +
       `command -v gdb >/dev/null && gdb -batch -ex 'p $_siginfo.si_signo' -ex 'p $_siginfo._sifields._sigsys' -ex 'info threads' node core 2>&1 | tail -25; rm -f core; fi`,
     'exit $st',
