@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_FUSE_POLL_US } from '../../packages/virtio/src/fs/dev-fuse';
-import { canRun, mount, type Mounted } from '../../packages/virtio/test/fuse/harness';
+import { canRun, cpuSeconds, mount, type Mounted } from '../../packages/virtio/test/fuse/harness';
 import { median } from './median';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -80,12 +80,6 @@ const marks = (): Marks => ({
   unlinkPerS: [],
   serverCpuUs: [],
 });
-
-/** CPU seconds (user + system) process `pid` has used (/proc/PID/stat, in USER_HZ ticks). */
-function cpuSeconds(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** `s` as one sh word. */
 function shellQuote(s: string): string {

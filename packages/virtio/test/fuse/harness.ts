@@ -30,6 +30,14 @@ export function canRun(): string | undefined {
   return undefined;
 }
 
+/** CPU seconds (user + system) process `pid` has used so far (/proc/PID/stat, USER_HZ ticks). */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm) ", which may itself hold spaces: state is [0], utime [11], stime [12].
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 export interface Dirs {
   base: string;
   /** The shared directory. */

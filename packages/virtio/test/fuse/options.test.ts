@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_FUSE_POLL_US, serveFuseDevice } from '../../src/fs/dev-fuse';
 import { FuseServer } from '../../src/fs/server';
-import { canRun, makeDirs, mount, snapshot, type Dirs } from './harness';
+import { canRun, cpuSeconds, makeDirs, mount, snapshot, type Dirs } from './harness';
 
 const why = canRun();
 if (why) console.warn(`SKIP (${why}): FUSE server options through /dev/fuse`);
@@ -126,14 +126,10 @@ describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () =
       expect(r.stdout, r.stderr).toBe(`${(299 * 300) / 2}\n`);
       expect(fs.existsSync(path.join(d.share, 'many'))).toBe(false);
       // Idle: at most one window (100 ms) of polling after the last request, then poll(2) sleeps.
-      const cpu = () => {
-        const f = fs.readFileSync(`/proc/${m.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ)
-      };
       await new Promise((res) => setTimeout(res, 300));
-      const before = cpu();
+      const before = cpuSeconds(m.pid);
       await new Promise((res) => setTimeout(res, 2000));
-      expect(cpu() - before, 'CPU seconds of an idle polling server in 2 s').toBeLessThan(0.5);
+      expect(cpuSeconds(m.pid) - before, 'CPU seconds of an idle polling server in 2 s').toBeLessThan(0.5);
     } finally {
       const exit = await m.stop();
       expect(exit.server.internalErrors).toBe(0);
