@@ -39,3 +39,4 @@ export * as fsConst from './sys/fs-constants';
 export { loadBuiltin } from './sys/builtin';
 export { raiseFdLimit, openFdCount, type FdLimit } from './sys/fd-limit';
 export * as fsLayout from './sys/fs-layout';
+export { pollTable } from './sys/poll-table';

@@ -3,7 +3,7 @@
 // one request per read(2) and answer it with one write(2) (Documentation/filesystems/fuse.rst).
 // Root only (mount(2) needs CAP_SYS_ADMIN). The loop blocks its thread until the file system is
 // unmounted: run it in a process or worker of its own.
-import { cString, fsAt, fsConst as C, fsErrno, fsLayout, type FsAt } from '@vmm/hypervisor';
+import { cString, fsAt, fsConst as C, fsErrno, fsLayout, pollTable, type FsAt } from '@vmm/hypervisor';
 import { AdaptivePollWindow } from '../adaptive-poll';
 import { FsShareError } from './errors';
 import { EAGAIN, ENOENT } from './errno';
@@ -154,11 +154,8 @@ function pollingReader(fd: number, buf: Uint8Array, pollUs: number, stats: FuseD
   if (flags < 0 || fs.fcntlInt(fd, C.F_SETFL, flags | C.O_NONBLOCK) < 0)
     throw new FsShareError('FS_DEV_FUSE', `cannot make /dev/fuse non-blocking (errno ${fsErrno()})`);
   const window = new AdaptivePollWindow(pollUs * 1000);
-  const P = fsLayout.POLLFD;
-  const pfd = new Uint8Array(P.size);
+  const pfd = pollTable([fd]);
   const pv = new DataView(pfd.buffer);
-  pv.setInt32(P.fields.fd, fd, true);
-  pv.setInt16(P.fields.events, C.POLLIN, true);
   return () => {
     const t0 = performance.now();
     const until = t0 + window.ns / 1e6;
@@ -176,7 +173,7 @@ function pollingReader(fd: number, buf: Uint8Array, pollUs: number, stats: FuseD
       // The clock every 8th try (a read(2) each, ~0.3-1.3 µs): performance.now() allocates.
       if (!slept && window.ns > 0 && ((++tries & 7) !== 0 || performance.now() < until)) continue;
       slept = true;
-      pv.setInt16(P.fields.revents, 0, true);
+      pv.setInt16(fsLayout.POLLFD.fields.revents, 0, true);
       fs.poll(pfd, 1, -1); // EINTR, or readable: read again either way
     }
   };

@@ -3,9 +3,9 @@
 import koffi from 'koffi';
 import { fsConst, fsLayout } from '@vmm/hypervisor';
 
+export { pollTable } from '@vmm/hypervisor';
+
 export const POLLFD_SIZE = fsLayout.POLLFD.size;
-export const POLLFD_FD = fsLayout.POLLFD.fields.fd;
-export const POLLFD_EVENTS = fsLayout.POLLFD.fields.events;
 export const POLLFD_REVENTS = fsLayout.POLLFD.fields.revents;
 export const POLLIN = fsConst.POLLIN;
 
@@ -20,15 +20,4 @@ export function bindPoll(): PollCall {
   return koffi
     .load('libc.so.6')
     .func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)') as PollCall;
-}
-
-/** A table of struct pollfd that waits for POLLIN on each of `fds`, in order. */
-export function pollTable(fds: readonly number[]): Uint8Array {
-  const t = new Uint8Array(fds.length * POLLFD_SIZE);
-  const dv = new DataView(t.buffer);
-  fds.forEach((fd, i) => {
-    dv.setInt32(i * POLLFD_SIZE + POLLFD_FD, fd, true);
-    dv.setInt16(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN, true);
-  });
-  return t;
 }
