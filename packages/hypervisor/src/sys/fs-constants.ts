@@ -49,7 +49,9 @@ export const S_IFBLK = 0o60000;
 export const S_IFDIR = 0o40000;
 export const S_IFCHR = 0o20000;
 export const S_IFIFO = 0o10000;
+export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
+export const S_IXGRP = 0o10;
 
 /** utimensat(2) tv_nsec values. */
 export const UTIME_NOW = (1 << 30) - 1;

@@ -86,7 +86,7 @@ describe('virtio-fs (virtio 1.2 §5.11)', () => {
     const init = await send(driver, requests, req.init(), 16 + L.INIT_OUT.size);
     expect(init.errno).toBe(0);
     expect(init.used).toBe(16 + L.INIT_OUT.size);
-    expect(init.view.getUint32(L.INIT_OUT.fields.minor, true)).toBe(31);
+    expect(init.view.getUint32(L.INIT_OUT.fields.minor, true)).toBe(L.FUSE_KERNEL_MINOR_VERSION);
     expect(irq.count).toBeGreaterThan(0);
     const hello = entryOf(await send(driver, requests, req.lookup(1, 'hello')));
     const fh = fhOf(await send(driver, requests, req.open(hello.nodeid, 0)));

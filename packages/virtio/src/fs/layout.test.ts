@@ -1,6 +1,6 @@
 // The real check of every FUSE layout and number we declare: gcc compiles a program against the
 // kernel's <linux/fuse.h> that prints sizeof/offsetof/the macro and enum values, and we compare.
-// The header may be newer than the 7.31 we speak: structs that grew say their 7.31 size (`cSize`).
+// The header may be newer than the 7.33 we speak: structs that grew say their 7.33 size (`cSize`).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';

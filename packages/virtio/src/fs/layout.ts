@@ -1,20 +1,23 @@
 // The FUSE protocol's binary layouts and numbers, declared once: include/uapi/linux/fuse.h, protocol
-// 7.31 (what virtio-fs uses; virtio 1.2 §5.11 carries these same messages on its queues). Every
-// struct is little-endian, padded to 8 bytes. Checked against the kernel's header by gcc in
-// layout.test.ts (the header there may be newer: `cSize` gives the 7.31 size where a struct grew).
+// 7.33 (7.31 is what virtio-fs needs; 7.33 adds FUSE_HANDLE_KILLPRIV_V2; virtio 1.2 §5.11 carries
+// these same messages on its queues). Every struct is little-endian, padded to 8 bytes. Checked
+// against the kernel's header by gcc in layout.test.ts (the header there may be newer: `cSize`
+// gives the 7.33 size where a struct grew).
 
-/** A fuse.h struct: its size in protocol 7.31 and the byte offset of each member we use. */
+/** A fuse.h struct: its size in protocol 7.33 and the byte offset of each member we use. */
 export interface FuseLayout {
   cName: string;
   size: number;
-  /** The C expression for `size` when it is not sizeof (the struct grew after 7.31). */
+  /** The C expression for `size` when it is not sizeof (the struct grew after 7.33, or grows only
+   *  with a flag we never agree to). */
   cSize?: string;
   fields: Record<string, number>;
 }
 
 export const FUSE_KERNEL_VERSION = 7;
-/** The minor version we speak: 7.31 (FUSE_WRITE_KILL_PRIV, map_alignment; virtio-fs). */
-export const FUSE_KERNEL_MINOR_VERSION = 31;
+/** The minor version we speak: 7.33 (7.31: map_alignment, virtio-fs; 7.32: fuse_attr.flags;
+ *  7.33: the KILL_SUIDGID flags of FUSE_HANDLE_KILLPRIV_V2). */
+export const FUSE_KERNEL_MINOR_VERSION = 33;
 /** The oldest minor version we accept: 7.23 has every struct at the size we use (no compat sizes). */
 export const FUSE_MIN_MINOR_VERSION = 23;
 export const FUSE_ROOT_ID = 1;
@@ -132,11 +135,15 @@ export const RENAME2_IN = {
 } as const satisfies FuseLayout;
 export const LINK_IN = { cName: 'struct fuse_link_in', size: 8, fields: { oldnodeid: 0 } } as const;
 
-export const OPEN_IN = { cName: 'struct fuse_open_in', size: 8, fields: { flags: 0 } } as const;
+export const OPEN_IN = {
+  cName: 'struct fuse_open_in',
+  size: 8,
+  fields: { flags: 0, open_flags: 4 },
+} as const satisfies FuseLayout;
 export const CREATE_IN = {
   cName: 'struct fuse_create_in',
   size: 16,
-  fields: { flags: 0, mode: 4, umask: 8 },
+  fields: { flags: 0, mode: 4, umask: 8, open_flags: 12 },
 } as const satisfies FuseLayout;
 export const OPEN_OUT = {
   cName: 'struct fuse_open_out',
@@ -345,6 +352,15 @@ export const FUSE_PARALLEL_DIROPS = 1 << 18;
 export const FUSE_HANDLE_KILLPRIV = 1 << 19;
 export const FUSE_MAX_PAGES = 1 << 22;
 export const FUSE_CACHE_SYMLINKS = 1 << 23;
+/** 7.33: the server drops setuid/setgid on write, truncate and chown when the request says so
+ *  (the *_KILL_SUIDGID flags below) and security.capability on every write; the kernel then stops
+ *  asking GETXATTR security.capability before each write(2) (SB_NOSEC). */
+export const FUSE_HANDLE_KILLPRIV_V2 = 1 << 28;
+
+/** fuse_write_in.write_flags (7.33's name for 7.31's FUSE_WRITE_KILL_PRIV). */
+export const FUSE_WRITE_KILL_SUIDGID = 1 << 2;
+/** fuse_open_in.open_flags and fuse_create_in.open_flags (7.33): drop setuid/setgid on O_TRUNC. */
+export const FUSE_OPEN_KILL_SUIDGID = 1 << 0;
 
 /** fuse_open_out.open_flags. */
 export const FOPEN_DIRECT_IO = 1 << 0;
@@ -365,6 +381,8 @@ export const FATTR_FH = 1 << 6;
 export const FATTR_ATIME_NOW = 1 << 7;
 export const FATTR_MTIME_NOW = 1 << 8;
 export const FATTR_CTIME = 1 << 10;
+/** 7.33: with FATTR_SIZE, FATTR_UID or FATTR_GID: drop setuid/setgid as the VFS would. */
+export const FATTR_KILL_SUIDGID = 1 << 11;
 
 export const FUSE_GETATTR_FH = 1 << 0;
 export const FUSE_FSYNC_FDATASYNC = 1 << 0;

@@ -8,6 +8,7 @@ import type { FsContext } from './context';
 import { EEXIST, EINVAL, EPERM, EROFS, ESTALE, ENOTDIR, ENFILE } from './errno';
 import { EMPTY_PATH } from './host';
 import type { FsNode } from './nodes';
+import { killSuidSgid } from './kill-suid';
 import { PASSED_OPEN_FLAGS, fileOpenFlags, tooManyOpen, writeOpenOut } from './ops-file';
 import * as L from './layout';
 import { statType } from './attr';
@@ -145,6 +146,8 @@ export function create(ctx: FsContext): number {
       return ctx.error(r < 0 ? -r : -host.err());
     }
   }
+  if (!createdHere && flags & C.O_TRUNC && req.u32(req.arg + c.open_flags) & L.FUSE_OPEN_KILL_SUIDGID)
+    killSuidSgid(ctx, fd); // ctx.stx stays the file's, for the entry below
   const h = ctx.handles.open(fd, false, flags);
   if (!h) {
     ctx.nodes.unref(node);

@@ -5,6 +5,7 @@ import { fsConst as C, fsLayout } from '@vmm/hypervisor';
 import type { FsContext } from './context';
 import { EFBIG, EINVAL, EISDIR, EOPNOTSUPP, EPERM, EROFS, ESTALE } from './errno';
 import { EMPTY_PATH } from './host';
+import { killSuidSgid } from './kill-suid';
 import * as L from './layout';
 import { PATH_MAX } from './request';
 
@@ -96,6 +97,10 @@ export function setattr(ctx: FsContext): number {
       if (e) return ctx.error(-e);
     }
   }
+  // A truncate or chown by a caller without CAP_FSETID (never sent with a mode of its own).
+  const killing = L.FATTR_SIZE | L.FATTR_UID | L.FATTR_GID;
+  if (valid & L.FATTR_KILL_SUIDGID && valid & killing && !(valid & L.FATTR_MODE) && node.type === C.S_IFREG)
+    killSuidSgid(ctx, node.fd);
   if (valid & (L.FATTR_ATIME | L.FATTR_MTIME | L.FATTR_ATIME_NOW | L.FATTR_MTIME_NOW)) {
     setTime(ctx, 0, valid & L.FATTR_ATIME_NOW, valid & L.FATTR_ATIME, at + s.atime, at + s.atimensec);
     setTime(ctx, TS.size, valid & L.FATTR_MTIME_NOW, valid & L.FATTR_MTIME, at + s.mtime, at + s.mtimensec);

@@ -7,6 +7,7 @@ import type { FsContext } from './context';
 import { NOT_DIRECT } from './direct-io';
 import { EACCES, EBADF, EFBIG, EINVAL, EISDIR, EMFILE, EOPNOTSUPP, EROFS, ESTALE } from './errno';
 import { opensForWriting, type FsHandle } from './handles';
+import { killSuidSgid } from './kill-suid';
 import * as L from './layout';
 
 /** The open flags the server passes on to the host: access mode, append, sync; nothing that would
@@ -38,6 +39,8 @@ export function open(ctx: FsContext): number {
   if (ctx.opts.readonly && (opensForWriting(flags) || flags & C.O_TRUNC)) return ctx.error(EROFS);
   const fd = ctx.host.reopen(node.fd, flags);
   if (fd < 0) return ctx.error(-fd);
+  if (flags & C.O_TRUNC && req.u32(req.arg + L.OPEN_IN.fields.open_flags) & L.FUSE_OPEN_KILL_SUIDGID)
+    killSuidSgid(ctx, fd);
   const h = ctx.handles.open(fd, false, flags);
   if (!h) return tooManyOpen(ctx);
   writeOpenOut(ctx, L.OUT_HEADER.size, h.fh, fileOpenFlags(ctx));
@@ -90,6 +93,7 @@ export function write(ctx: FsContext): number {
   const data = req.arg + L.WRITE_IN.size;
   if (offset < 0 || size > req.len - data) return ctx.error(EINVAL);
   if (offset + size > ctx.opts.maxFileSize) return ctx.error(EFBIG);
+  if (req.u32(req.arg + w.write_flags) & L.FUSE_WRITE_KILL_SUIDGID) killSuidSgid(ctx, h.fd);
   const direct = ctx.direct;
   let n: number;
   if (direct?.writeData) n = direct.write(h.fd, data, size, offset);

@@ -1,4 +1,4 @@
-// Fuzz target: the FUSE server (fuse.h 7.31) over a temporary share (test/fuse/fuzz-share.ts), fed
+// Fuzz target: the FUSE server (fuse.h 7.33) over a temporary share (test/fuse/fuzz-share.ts), fed
 // a stream of requests as /dev/fuse or a virtio-fs queue would carry them. The input is split by each fuse_in_header's len
 // (a len that does not fit ends the stream with what is left, as one malformed request); at most
 // 32 requests. Each input gets a fresh server (so node ids and file handles are 2, 3, ... and 1, 2,

@@ -15,6 +15,7 @@ const O_WRONLY = 1;
 const O_RDWR = 2;
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const isRoot = process.getuid?.() === 0;
@@ -23,20 +24,21 @@ const fixture = shareFixture('fuse-server-');
 const { share, serve } = fixture;
 
 describe('INIT and the protocol', () => {
-  it('agrees on 7.31 with the features it serves, max_write and max_pages (128 KiB by default)', () => {
+  it('agrees on 7.33 with the features it serves, max_write and max_pages (128 KiB by default)', () => {
     const s = serve({}, false);
     const r = call(s, req.init(38));
     const f = L.INIT_OUT.fields;
     expect(r.body.length).toBe(L.INIT_OUT.size);
     expect(r.view.getUint32(f.major, true)).toBe(7);
-    expect(r.view.getUint32(f.minor, true)).toBe(31);
+    expect(r.view.getUint32(f.minor, true)).toBe(33);
     const flags = r.view.getUint32(f.flags, true);
     expect(flags & L.FUSE_DO_READDIRPLUS).toBeTruthy();
     expect(flags & L.FUSE_WRITEBACK_CACHE).toBe(0);
     expect(flags & L.FUSE_EXPORT_SUPPORT).toBe(0);
     expect(r.view.getUint32(f.max_write, true)).toBe(128 * 1024);
     expect(r.view.getUint16(f.max_pages, true)).toBe(32);
-    expect(s.minor).toBe(31);
+    expect(flags & L.FUSE_HANDLE_KILLPRIV_V2).toBeTruthy();
+    expect(s.minor).toBe(33);
   });
 
   it('only offers what the kernel offers, and never READDIRPLUS with cache=never', () => {
@@ -214,6 +216,52 @@ describe('operations', () => {
     const again = call(s, req.create(1, 'f', O_CREAT | O_WRONLY, 0o777));
     expect(entryOf(again).nodeid).toBe(f.nodeid);
     expect(fs.statSync(share('f')).mode & 0o7777).toBe(0o600);
+  });
+
+  it('KILLPRIV_V2: a write, truncate, chown or O_TRUNC that says KILL_SUIDGID drops setuid, and setgid with group execute', () => {
+    const s = serve();
+    const mode = (name: string) => fs.statSync(share(name)).mode & 0o7777;
+    const file = (name: string, m: number) => {
+      fs.writeFileSync(share(name), 'data');
+      fs.chmodSync(share(name), m);
+      return entryOf(call(s, req.lookup(1, name))).nodeid;
+    };
+    const x = enc.encode('x');
+    // WRITE: without the flag (a caller with CAP_FSETID) the bits stay, as the VFS keeps them.
+    const w = file('w', 0o6775);
+    const fh = fhOf(call(s, req.open(w, O_WRONLY)));
+    expect(call(s, req.write(w, fh, 0, x)).errno).toBe(0);
+    expect(mode('w')).toBe(0o6775);
+    expect(call(s, req.write(w, fh, 0, x, L.FUSE_WRITE_KILL_SUIDGID)).errno).toBe(0);
+    expect(mode('w')).toBe(0o775);
+    expect(fs.readFileSync(share('w'), 'utf8')).toBe('xata');
+    // Setgid without group execute is a locking mark, not a privilege: it stays.
+    const g = file('g', 0o6745);
+    const gh = fhOf(call(s, req.open(g, O_RDWR)));
+    expect(call(s, req.write(g, gh, 4, x, L.FUSE_WRITE_KILL_SUIDGID)).errno).toBe(0);
+    expect(mode('g')).toBe(0o2745);
+    // SETATTR: truncate and chown with FATTR_KILL_SUIDGID; the reply shows the new mode.
+    const t = file('t', 0o4755);
+    expect(attrOf(call(s, req.setattr(t, { size: 1 }))).mode).toBe(0o104755);
+    expect(attrOf(call(s, req.setattr(t, { size: 0, killSuidgid: true }))).mode).toBe(0o100755);
+    expect(mode('t')).toBe(0o755);
+    const o = file('o', 0o6770);
+    const ids = fs.statSync(share('o'));
+    expect(attrOf(call(s, req.setattr(o, { gid: ids.gid, killSuidgid: true }))).mode).toBe(0o100770);
+    // OPEN and CREATE of an existing file with O_TRUNC and FUSE_OPEN_KILL_SUIDGID.
+    const p = file('p', 0o4700);
+    const ph = fhOf(call(s, req.open(p, O_WRONLY | O_TRUNC, L.FUSE_OPEN_KILL_SUIDGID)));
+    expect(mode('p')).toBe(0o700);
+    expect(fs.statSync(share('p')).size).toBe(0);
+    file('c', 0o6755);
+    const c = call(
+      s,
+      req.create(1, 'c', O_CREAT | O_WRONLY | O_TRUNC, 0o644, undefined, L.FUSE_OPEN_KILL_SUIDGID),
+    );
+    expect(entryOf(c).mode).toBe(0o100755);
+    expect(mode('c')).toBe(0o755);
+    for (const h of [fh, gh, ph, fhOf(c, true)]) call(s, req.release(1, h));
+    expect(s.held.handles).toBe(0);
   });
 
   it('a handle opened read-only does not write; OPEN refuses directories and special files', () => {

@@ -210,7 +210,7 @@ export class FuseServer {
     }
   }
 
-  /** INIT: agree on 7.31 (or the kernel's older minor, down to 7.23) and the features we serve. */
+  /** INIT: agree on 7.33 (or the kernel's older minor, down to 7.23) and the features we serve. */
   private init(): number {
     const ctx = this.ctx;
     const req = ctx.req;
@@ -226,7 +226,12 @@ export class FuseServer {
     if (minor < L.FUSE_MIN_MINOR_VERSION) return ctx.error(EPROTO);
     const cache = this.options.cache;
     let want =
-      L.FUSE_ASYNC_READ | L.FUSE_BIG_WRITES | L.FUSE_ASYNC_DIO | L.FUSE_PARALLEL_DIROPS | L.FUSE_MAX_PAGES;
+      L.FUSE_ASYNC_READ |
+      L.FUSE_BIG_WRITES |
+      L.FUSE_ASYNC_DIO |
+      L.FUSE_PARALLEL_DIROPS |
+      L.FUSE_MAX_PAGES |
+      L.FUSE_HANDLE_KILLPRIV_V2;
     if (cache !== 'never') want |= L.FUSE_DO_READDIRPLUS | L.FUSE_READDIRPLUS_AUTO;
     if (cache === 'auto') want |= L.FUSE_AUTO_INVAL_DATA;
     if (cache === 'always') want |= L.FUSE_CACHE_SYMLINKS;

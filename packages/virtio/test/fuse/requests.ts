@@ -1,4 +1,4 @@
-// Tests only: FUSE requests built as the kernel lays them out (include/uapi/linux/fuse.h, 7.31),
+// Tests only: FUSE requests built as the kernel lays them out (include/uapi/linux/fuse.h, 7.33),
 // and a client that sends them to a FuseServer and reads the replies. Used by the unit tests, the
 // fuzz target's seeds and the request corpus.
 import * as L from '../../src/fs/layout';
@@ -102,6 +102,8 @@ export const req = {
       mtime?: number;
       fh?: number;
       atimeNow?: boolean;
+      /** FATTR_KILL_SUIDGID: a caller without CAP_FSETID (with size, uid or gid). */
+      killSuidgid?: boolean;
     },
     who?: Caller,
   ) => {
@@ -120,6 +122,7 @@ export const req = {
     set(L.FATTR_MTIME, f.mtime, 8, a.mtime);
     set(L.FATTR_FH, f.fh, 8, a.fh);
     if (a.atimeNow) valid |= L.FATTR_ATIME_NOW;
+    if (a.killSuidgid) valid |= L.FATTR_KILL_SUIDGID;
     fields.push([f.valid, 4, valid]);
     return request(L.FUSE_SETATTR, node, [struct(L.SETATTR_IN.size, fields)], who);
   },
@@ -168,9 +171,15 @@ export const req = {
     ]),
   link: (old: Id, newparent: Id, name: string) =>
     request(L.FUSE_LINK, newparent, [struct(8, [[0, 8, BigInt(old)]]), z(name)]),
-  open: (node: Id, flags: number) => request(L.FUSE_OPEN, node, [struct(8, [[0, 4, flags]])]),
+  open: (node: Id, flags: number, openFlags = 0) =>
+    request(L.FUSE_OPEN, node, [
+      struct(8, [
+        [0, 4, flags],
+        [4, 4, openFlags],
+      ]),
+    ]),
   opendir: (node: Id) => request(L.FUSE_OPENDIR, node, [struct(8, [[0, 4, 0o200000]])]),
-  create: (parent: Id, name: string, flags: number, mode = 0o644, who?: Caller) =>
+  create: (parent: Id, name: string, flags: number, mode = 0o644, who?: Caller, openFlags = 0) =>
     request(
       L.FUSE_CREATE,
       parent,
@@ -179,6 +188,7 @@ export const req = {
           [0, 4, flags],
           [4, 4, mode],
           [8, 4, 0o022],
+          [12, 4, openFlags],
         ]),
         z(name),
       ],
@@ -200,12 +210,13 @@ export const req = {
         [16, 4, size],
       ]),
     ]),
-  write: (node: Id, fh: number, offset: number | bigint, data: Uint8Array) =>
+  write: (node: Id, fh: number, offset: number | bigint, data: Uint8Array, writeFlags = 0) =>
     request(L.FUSE_WRITE, node, [
       struct(40, [
         [0, 8, fh],
         [8, 8, offset],
         [16, 4, data.length],
+        [20, 4, writeFlags],
       ]),
       data,
     ]),
