@@ -143,7 +143,7 @@ export default async function fsBench(): Promise<string> {
   const bindMnt = path.join(base, 'bindfs');
   for (const d of [dirs.share, dirs.outside, dirs.mnt, bindMnt]) fs.mkdirSync(d);
   const fsType = execFileSync('stat', ['-f', '-c', '%T', base], { encoding: 'utf8' }).trim();
-  const m = await mount(dirs, { cache: 'auto', pollUs: DEFAULT_FUSE_POLL_US });
+  const m = await mount(dirs, { cache: 'auto', pollUs: DEFAULT_FUSE_POLL_US, splice: true });
   const ours = marks();
   const peer = marks();
   try {
@@ -196,7 +196,8 @@ export default async function fsBench(): Promise<string> {
     `Median of ${RUNS} runs of each after an uncounted one, in alternating order (ABBA); both mounted on one ${fsType} directory (${where}) in one ` +
       'private mount namespace, the host kernel as the FUSE client. vmm: cache=auto (1 s entry and attribute ' +
       `timeouts, READDIRPLUS, max_write 128 KiB), one thread, the built server (@vmm/virtio/fs, as a VM's device thread runs it), ` +
-      `its /dev/fuse loop busy-polling up to ${DEFAULT_FUSE_POLL_US} µs after each reply (adaptive; its default). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
+      `its /dev/fuse loop busy-polling up to ${DEFAULT_FUSE_POLL_US} µs after each reply (adaptive; its default) and splicing READ data ` +
+      `from the file (one copy; its default), FUSE_HANDLE_KILLPRIV_V2 (no GETXATTR before each write). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
       'writes at most 128 KiB per request with it, 4 KiB without), otherwise its defaults (single-threaded, 1 s ' +
       'timeouts, default_permissions as ours). Write and read: dd, 1 MiB blocks, its own timing, the fastest of ' +
       `${REPEATS} writes and of ${REPEATS} reads in each run; small files: one Node ` +

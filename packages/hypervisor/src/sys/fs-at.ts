@@ -1,6 +1,6 @@
 // koffi bindings to the C library's file calls relative to a directory fd (openat2, statx,
 // mkdirat, renameat2, ...) and the few others a file server needs (pread, preadv, getdents64, xattrs,
-// mount). Node's fs resolves every path from the root or cwd, which a confined file server must
+// mount, splice). Node's fs resolves every path from the root or cwd, which a confined file server must
 // never do; these take a directory fd and a name. Bound on first use, once per thread.
 //
 // Conventions: every path or name is a NUL-terminated byte string in a Uint8Array (file names are
@@ -68,6 +68,16 @@ export interface FsAt {
   fcntlInt(fd: number, cmd: number, arg: number): number;
   /** poll(fds, nfds, timeout): `fds` holds nfds struct pollfd (fs-layout.ts POLLFD); revents written. */
   poll(fds: Bytes, nfds: number, timeoutMs: number): number;
+  /** splice(fd_in, off_in, fd_out, off_out, len, flags): an offset is a loff_t (8 bytes, read and
+   *  advanced by the kernel), or null for a pipe's end (or to use the fd's own position). */
+  splice(
+    fdIn: number,
+    offIn: Bytes | null,
+    fdOut: number,
+    offOut: Bytes | null,
+    len: number,
+    flags: number,
+  ): number;
 }
 
 let cached: FsAt | undefined;
@@ -131,6 +141,9 @@ export function fsAt(): FsAt {
     fcntlLock: f('int fcntl(int fd, int cmd, void *flock)'),
     fcntlInt: f('int fcntl(int fd, int cmd, int arg)'),
     poll: f('int poll(void *fds, unsigned long nfds, int timeout)'),
+    splice: f(
+      'long splice(int fd_in, void *off_in, int fd_out, void *off_out, size_t len, unsigned int flags)',
+    ),
   };
   return cached;
 }

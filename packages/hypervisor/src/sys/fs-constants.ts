@@ -40,6 +40,7 @@ export const RESOLVE_IN_ROOT = 0x10;
 
 /** statx(2) mask: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks. */
 export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_SIZE = 0x200;
 
 export const S_IFMT = 0o170000;
 export const S_IFSOCK = 0o140000;
@@ -68,6 +69,11 @@ export const POLLIN = 0x001;
 /** fcntl(2)'s file status flags commands. */
 export const F_GETFL = 3;
 export const F_SETFL = 4;
+/** fcntl(2): a pipe's capacity in bytes (rounded up to pages; root may pass pipe-max-size). */
+export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
+/** splice(2): do not block on the pipe. */
+export const SPLICE_F_NONBLOCK = 2;
 /** fcntl(2) open file description locks (whole-file advisory locks a process can hold per open). */
 export const F_OFD_GETLK = 36;
 export const F_OFD_SETLK = 37;

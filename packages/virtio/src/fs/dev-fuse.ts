@@ -1,6 +1,7 @@
 // The FUSE server over /dev/fuse, the host kernel's own FUSE client as the far end (tier 3 tests,
 // `pnpm bench fs`): mount(2) a "fuse" file system on a directory with an fd of /dev/fuse, then read
-// one request per read(2) and answer it with one write(2) (Documentation/filesystems/fuse.rst).
+// one request per read(2) and answer it with one write(2), or a READ's with splice(2)
+// (dev-fuse-splice.ts) (Documentation/filesystems/fuse.rst).
 // Root only (mount(2) needs CAP_SYS_ADMIN). The loop blocks its thread until the file system is
 // unmounted: run it in a process or worker of its own.
 import { cString, fsAt, fsConst as C, fsErrno, fsLayout, pollTable, type FsAt } from '@vmm/hypervisor';
@@ -8,6 +9,7 @@ import { AdaptivePollWindow } from '../adaptive-poll';
 import { FsShareError } from './errors';
 import { EAGAIN, ENOENT } from './errno';
 import { alignedBuffer } from './aligned';
+import { SplicedReads } from './dev-fuse-splice';
 import { FUSE_MIN_READ_BUFFER, IN_HEADER, WRITE_IN } from './layout';
 import type { FuseServer } from './server';
 
@@ -76,6 +78,9 @@ export interface FuseDeviceStats {
   refusedReplies: number;
   /** Requests read while busy-polling, with no sleep in poll(2) before them. */
   polled: number;
+  /** READ replies spliced from the file (dev-fuse-splice.ts), and those copied after all. */
+  spliced: number;
+  spliceFellBack: number;
 }
 
 export interface FuseServeOptions {
@@ -86,6 +91,8 @@ export interface FuseServeOptions {
    * DEFAULT_FUSE_POLL_US; 0: read(2) blocks at once).
    */
   pollUs?: number;
+  /** Splice READ data from the file into /dev/fuse, one copy instead of two (default true). */
+  splice?: boolean;
 }
 
 /**
@@ -114,8 +121,10 @@ export function serveFuseDevice(
   // A WRITE's data page-aligned, as the page-cache pages the kernel copies it from.
   const buf = alignedBuffer(size, IN_HEADER.size + WRITE_IN.size);
   const reply = server.reply;
-  const stats: FuseDeviceStats = { requests: 0, refusedReplies: 0, polled: 0 };
+  const stats: FuseDeviceStats = { requests: 0, refusedReplies: 0, polled: 0, spliced: 0, spliceFellBack: 0 };
   const next = pollUs > 0 ? pollingReader(fd, buf, pollUs, stats) : () => readOne(fs, fd, buf);
+  // No READ is larger than max_pages (maxWrite / 4096 pages) lets it be.
+  const spliced = options.splice === false ? undefined : new SplicedReads(server.options.maxWrite);
   for (;;) {
     const n = next();
     if (n < 0) {
@@ -126,14 +135,20 @@ export function serveFuseDevice(
       throw new FsShareError('FS_DEV_FUSE', `read from /dev/fuse failed (errno ${-n})`);
     }
     stats.requests++;
-    const len = server.handle(buf, n);
-    if (len > 0 && fs.write(fd, reply, len) < 0) {
-      const e = fsErrno();
-      if (e === ENODEV) break;
-      stats.refusedReplies++;
-    }
+    spliced?.setRequest(buf);
+    const len = server.handle(buf, n, reply.length, spliced);
+    if (len <= 0) continue;
+    const r =
+      spliced && server.payloadPlaced ? spliced.send(fd) : fs.write(fd, reply, len) < 0 ? -fsErrno() : len;
+    if (r === -ENODEV) break;
+    if (r < 0) stats.refusedReplies++;
   }
   fs.close(fd);
+  if (spliced) {
+    stats.spliced = spliced.spliced;
+    stats.spliceFellBack = spliced.fellBack;
+    spliced.close();
+  }
   return stats;
 }
 

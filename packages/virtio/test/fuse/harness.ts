@@ -9,7 +9,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FuseServeOptions } from '../../src/fs/dev-fuse';
+import type { FuseDeviceStats, FuseServeOptions } from '../../src/fs/dev-fuse';
 import type { FuseServerOptions } from '../../src/fs/options';
 
 export const root = path.resolve(import.meta.dirname, '../../../..');
@@ -67,7 +67,7 @@ export interface Run {
 }
 
 export interface ServerExit {
-  device: { requests: number; refusedReplies: number; polled: number };
+  device: FuseDeviceStats;
   server: {
     requests: number;
     errors: number;

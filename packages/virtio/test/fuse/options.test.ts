@@ -1,7 +1,9 @@
 // Tier 3: the server's options through /dev/fuse with real tools: readonly refuses every change
 // with EROFS (the mount itself is read-write, so each refusal is the server's); a server run by an
 // unprivileged host user with a uid/gid map; cache=never shows host changes at once; the /dev/fuse
-// loop's busy-poll window catches a busy client's requests and lets an idle mount sleep.
+// loop's busy-poll window catches a busy client's requests and lets an idle mount sleep; READ
+// replies spliced from the file carry the same bytes as copied ones.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -135,6 +137,48 @@ describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () =
       expect(exit.server.internalErrors).toBe(0);
       // Most requests were there when the loop polled: it did not sleep before them.
       expect(exit.device.polled).toBeGreaterThan(exit.device.requests / 2);
+    }
+  });
+
+  it('splice: READs spliced from the file match the host byte for byte (sizes, the end, holes); splice off copies', async () => {
+    const d = dirsWithFiles();
+    const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+    const want = new Map<string, string>();
+    for (const [name, size] of [
+      ['small', 5000],
+      ['mid', 100_003],
+      ['big', (3 << 20) + 777],
+    ] as const) {
+      const b = crypto.randomBytes(size);
+      fs.writeFileSync(path.join(d.share, name), b);
+      want.set(name, sha(b));
+    }
+    const sparse = path.join(d.share, 'sparse'); // data at 1 MiB and 7 MiB, holes around it
+    const fd = fs.openSync(sparse, 'w');
+    fs.writeSync(fd, crypto.randomBytes(200_000), 0, 200_000, 1 << 20);
+    fs.writeSync(fd, crypto.randomBytes(5000), 0, 5000, 7 << 20);
+    fs.ftruncateSync(fd, 8 << 20);
+    fs.closeSync(fd);
+    want.set('sparse', sha(fs.readFileSync(sparse)));
+    const piece = sha(fs.readFileSync(path.join(d.share, 'big')).subarray(17 * 4096, 117 * 4096));
+    for (const splice of [true, false]) {
+      const m = await mount(d, { splice });
+      try {
+        const r = await m.sh(
+          `sha256sum ${[...want.keys()].join(' ')} && dd if=big bs=4096 skip=17 count=100 2>/dev/null | sha256sum`,
+        );
+        const lines = r.stdout.trim().split('\n');
+        expect(lines.length, r.stderr).toBe(want.size + 1);
+        for (const [i, name] of [...want.keys()].entries())
+          expect(lines[i], name).toBe(`${want.get(name)}  ${name}`);
+        expect(lines[want.size]!.split(' ')[0]).toBe(piece);
+      } finally {
+        const exit = await m.stop();
+        expect(exit.server.internalErrors).toBe(0);
+        expect(exit.device.spliceFellBack).toBe(0);
+        if (splice) expect(exit.device.spliced).toBeGreaterThan(20);
+        else expect(exit.device.spliced).toBe(0);
+      }
     }
   });
 
