@@ -13,11 +13,10 @@ import { IN_HEADER, OUT_HEADER } from './layout';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-splice-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** A request header whose unique is `unique`. */
-function request(unique: bigint): Uint8Array {
-  const b = new Uint8Array(IN_HEADER.size);
-  new DataView(b.buffer).setBigUint64(IN_HEADER.fields.unique, unique, true);
-  return b;
+/** The loop's request buffer, and a request in it whose unique is `unique`. */
+const req = new Uint8Array(IN_HEADER.size);
+function request(unique: bigint): void {
+  new DataView(req.buffer).setBigUint64(IN_HEADER.fields.unique, unique, true);
 }
 
 /** Everything in the pipe's read end (non-blocking). */
@@ -37,13 +36,13 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   fsAt().fcntlInt(out.writeFd, C.F_SETPIPE_SZ, 1 << 20); // room for the largest reply here
 
   it('header then data, exactly as a copied reply; the size asked past the end is cut to the file', () => {
-    const s = new SplicedReads(128 * 1024);
+    const s = new SplicedReads(req, 128 * 1024);
     for (const [offset, size, unique] of [
       [0, 128 * 1024, 7n],
       [4096, 65536, 1n << 40n],
       [250_000, 128 * 1024, 9n], // 50 000 bytes left: cut to them
     ] as const) {
-      s.setRequest(request(unique));
+      request(unique);
       const n = s.read(fd, size, offset);
       const want = Math.min(size, data.length - offset);
       expect(n).toBe(want);
@@ -60,8 +59,8 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   });
 
   it('leaves small reads, reads near or past the end and reads larger than its pipe to the copy', () => {
-    const s = new SplicedReads(64 * 1024);
-    s.setRequest(request(1n));
+    const s = new SplicedReads(req, 64 * 1024);
+    request(1n);
     expect(s.read(fd, SPLICE_MIN - 4096, 0)).toBe(NOT_DIRECT);
     expect(s.read(fd, 128 * 1024, data.length - 1000)).toBe(NOT_DIRECT);
     expect(s.read(fd, 128 * 1024, data.length + 4096)).toBe(NOT_DIRECT);
@@ -71,9 +70,9 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   });
 
   it('a file that cannot splice, or a reply the far end refuses: the pipe is left empty, the next reply whole', () => {
-    const s = new SplicedReads(128 * 1024);
+    const s = new SplicedReads(req, 128 * 1024);
     const wr = fs.openSync(path.join(dir, 'w'), 'w'); // write-only: splice from it fails (EBADF)
-    s.setRequest(request(3n));
+    request(3n);
     expect(s.read(wr, 64 * 1024, 0)).toBe(NOT_DIRECT); // its size is 0: not even tried
     fs.writeSync(wr, data);
     expect(s.read(wr, 64 * 1024, 0)).toBe(NOT_DIRECT);
@@ -81,7 +80,7 @@ describe('SplicedReads: READ replies spliced from the file', () => {
     fs.closeSync(wr);
     expect(s.read(fd, 64 * 1024, 0)).toBe(64 * 1024);
     expect(s.send(out.readFd)).toBeLessThan(0); // a pipe's read end cannot be written
-    s.setRequest(request(4n));
+    request(4n);
     expect(s.read(fd, 40_000, 100)).toBe(40_000);
     expect(s.send(out.writeFd)).toBe(OUT_HEADER.size + 40_000);
     const got = drainPipe(out.readFd);

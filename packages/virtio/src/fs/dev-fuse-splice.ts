@@ -43,8 +43,14 @@ export class SplicedReads implements DirectIo {
   /** The reply in the pipe, header included: what send() splices into /dev/fuse. */
   private pending = 0;
 
-  /** `largestRead`: the largest READ the kernel may send (the mount's max_read). */
-  constructor(largestRead: number) {
+  private readonly request: DataView;
+
+  /**
+   * `request`: the loop's request buffer (a spliced reply's header takes the unique of the request
+   * in it); `largestRead`: the largest READ the kernel may send.
+   */
+  constructor(request: Uint8Array, largestRead: number) {
+    this.request = new DataView(request.buffer, request.byteOffset, request.byteLength);
     this.fs = fsAt();
     this.pipe = createHostPipe();
     const want = OUT_HEADER.size + largestRead;
@@ -72,6 +78,9 @@ export class SplicedReads implements DirectIo {
     const h = this.headerView;
     h.setUint32(OUT_HEADER.fields.len, OUT_HEADER.size + n, true);
     h.setInt32(OUT_HEADER.fields.error, 0, true);
+    const u = IN_HEADER.fields.unique;
+    h.setUint32(OUT_HEADER.fields.unique, this.request.getUint32(u, true), true);
+    h.setUint32(OUT_HEADER.fields.unique + 4, this.request.getUint32(u + 4, true), true);
     const o = this.offsetView;
     o.setUint32(0, offset >>> 0, true);
     o.setUint32(4, Math.floor(offset / 2 ** 32), true);

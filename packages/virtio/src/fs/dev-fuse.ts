@@ -124,7 +124,7 @@ export function serveFuseDevice(
   const stats: FuseDeviceStats = { requests: 0, refusedReplies: 0, polled: 0, spliced: 0, spliceFellBack: 0 };
   const next = pollUs > 0 ? pollingReader(fd, buf, pollUs, stats) : () => readOne(fs, fd, buf);
   // No READ is larger than max_pages (maxWrite / 4096 pages) lets it be.
-  const spliced = options.splice === false ? undefined : new SplicedReads(server.options.maxWrite);
+  const spliced = options.splice === false ? undefined : new SplicedReads(buf, server.options.maxWrite);
   for (;;) {
     const n = next();
     if (n < 0) {
@@ -135,7 +135,6 @@ export function serveFuseDevice(
       throw new FsShareError('FS_DEV_FUSE', `read from /dev/fuse failed (errno ${-n})`);
     }
     stats.requests++;
-    spliced?.setRequest(buf);
     const len = server.handle(buf, n, reply.length, spliced);
     if (len <= 0) continue;
     const r =
