@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as K from './constants';
 import { ALL_LAYOUTS } from './structs/index';
+import { RUN_INTERNAL_DATA_MAX, RUN_MMIO_DATA_SIZE } from './structs/run';
 import { cValues, layoutExprs, layoutValues } from '../test-support/c-abi';
 
 const hasGcc = spawnSync('gcc', ['--version']).status === 0 && fs.existsSync('/usr/include/linux/kvm.h');
@@ -23,6 +24,8 @@ function compileAndRun(): Map<string, number> {
       ...layoutExprs(ALL_LAYOUTS),
       ...macros.map(([name]) => [name, `(unsigned long)(${name})`] as const),
       ['KVM_API_VERSION', 'KVM_API_VERSION'],
+      ['RUN_MMIO_DATA_SIZE', 'sizeof(((struct kvm_run *)0)->mmio.data)'],
+      ['RUN_INTERNAL_DATA_MAX', 'sizeof(((struct kvm_run *)0)->internal.data) / sizeof(__u64)'],
     ],
   );
 }
@@ -43,5 +46,10 @@ describe.skipIf(!hasGcc)('KVM ABI against <linux/kvm.h> (gcc)', () => {
     const theirs = Object.fromEntries(macros.map(([name]) => [name, c.get(name)]));
     expect(ours).toEqual(theirs);
     expect(c.get('KVM_API_VERSION')).toBe(K.KVM_API_VERSION);
+  });
+
+  it("kvm_run's array sizes the exit decoder bounds itself by", () => {
+    expect(c.get('RUN_MMIO_DATA_SIZE')).toBe(RUN_MMIO_DATA_SIZE);
+    expect(c.get('RUN_INTERNAL_DATA_MAX')).toBe(RUN_INTERNAL_DATA_MAX);
   });
 });
