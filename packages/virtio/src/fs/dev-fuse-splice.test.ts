@@ -1,14 +1,15 @@
-// The spliced READ reply, without /dev/fuse: send() splices into a pipe of the test's instead, and
-// what comes out must be exactly the reply a copy would have made (fuse_out_header, then the data).
+// Splicing without /dev/fuse: a READ reply is sent into a pipe of the test's instead, and what
+// comes out must be exactly the reply a copy would have made (fuse_out_header, then the data);
+// requests are read from a pipe the test fills as the kernel lays them out.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHostPipe, fsAt, fsConst as C } from '@vmm/hypervisor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SPLICE_MIN, SplicedReads } from './dev-fuse-splice';
+import { SPLICE_MIN, FuseSplice } from './dev-fuse-splice';
 import { NOT_DIRECT } from './direct-io';
-import { IN_HEADER, OUT_HEADER } from './layout';
+import { FUSE_LOOKUP, FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-splice-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +28,7 @@ function drainPipe(fd: number): Buffer {
   return Buffer.concat(chunks);
 }
 
-describe('SplicedReads: READ replies spliced from the file', () => {
+describe('FuseSplice: READ replies spliced from the file', () => {
   const data = crypto.randomBytes(300_000);
   const file = path.join(dir, 'f');
   fs.writeFileSync(file, data);
@@ -36,7 +37,7 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   fsAt().fcntlInt(out.writeFd, C.F_SETPIPE_SZ, 1 << 20); // room for the largest reply here
 
   it('header then data, exactly as a copied reply; the size asked past the end is cut to the file', () => {
-    const s = new SplicedReads(req, 128 * 1024);
+    const s = new FuseSplice(req, 128 * 1024);
     for (const [offset, size, unique] of [
       [0, 128 * 1024, 7n],
       [4096, 65536, 1n << 40n],
@@ -59,7 +60,7 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   });
 
   it('leaves small reads, reads near or past the end and reads larger than its pipe to the copy', () => {
-    const s = new SplicedReads(req, 64 * 1024);
+    const s = new FuseSplice(req, 64 * 1024);
     request(1n);
     expect(s.read(fd, SPLICE_MIN - 4096, 0)).toBe(NOT_DIRECT);
     expect(s.read(fd, 128 * 1024, data.length - 1000)).toBe(NOT_DIRECT);
@@ -70,7 +71,7 @@ describe('SplicedReads: READ replies spliced from the file', () => {
   });
 
   it('a file that cannot splice, or a reply the far end refuses: the pipe is left empty, the next reply whole', () => {
-    const s = new SplicedReads(req, 128 * 1024);
+    const s = new FuseSplice(req, 128 * 1024);
     const wr = fs.openSync(path.join(dir, 'w'), 'w'); // write-only: splice from it fails (EBADF)
     request(3n);
     expect(s.read(wr, 64 * 1024, 0)).toBe(NOT_DIRECT); // its size is 0: not even tried
@@ -87,6 +88,56 @@ describe('SplicedReads: READ replies spliced from the file', () => {
     expect(got.length).toBe(OUT_HEADER.size + 40_000);
     expect(new DataView(got.buffer, got.byteOffset).getBigUint64(OUT_HEADER.fields.unique, true)).toBe(4n);
     expect(got.subarray(OUT_HEADER.size).equals(data.subarray(100, 40_100))).toBe(true);
+    s.close();
+  });
+
+  it('requests through the pipe: a WRITE leaves its data there for write(), anything else comes whole', () => {
+    const big = new Uint8Array(256 * 1024);
+    const s = new FuseSplice(big, 128 * 1024);
+    expect(s.requestsFit).toBe(true);
+    const dev = createHostPipe(); // stands in for /dev/fuse: splice reads a pipe as well
+    fsAt().fcntlInt(dev.writeFd, C.F_SETPIPE_SZ, 1 << 20);
+    const head = IN_HEADER.size + WRITE_IN.size;
+    const writeRequest = (unique: number, offset: number, payload: Uint8Array) => {
+      const b = Buffer.alloc(head + payload.length);
+      b.writeUInt32LE(b.length, IN_HEADER.fields.len);
+      b.writeUInt32LE(FUSE_WRITE, IN_HEADER.fields.opcode);
+      b.writeBigUInt64LE(BigInt(unique), IN_HEADER.fields.unique);
+      b.writeBigUInt64LE(BigInt(offset), IN_HEADER.size + WRITE_IN.fields.offset);
+      b.writeUInt32LE(payload.length, IN_HEADER.size + WRITE_IN.fields.size);
+      b.set(payload, head);
+      expect(fsAt().write(dev.writeFd, b, b.length)).toBe(b.length);
+      return b.length;
+    };
+    const out = path.join(dir, 'written');
+    const wfd = fs.openSync(out, 'w+');
+    const payload = data.subarray(0, 100_000);
+    const len = writeRequest(5, 4096, payload);
+    expect(s.readRequest(dev.readFd)).toBe(len);
+    expect(s.writeData).toBe(true);
+    expect(new DataView(big.buffer).getUint32(IN_HEADER.fields.opcode, true)).toBe(FUSE_WRITE);
+    expect(s.write(wfd, head, payload.length, 4096)).toBe(payload.length);
+    s.endRequest();
+    expect(fs.readFileSync(out).subarray(4096).equals(payload)).toBe(true);
+    // A WRITE the server refuses leaves its data in the pipe: endRequest() drains it, and the next
+    // request (a LOOKUP with its name) arrives whole.
+    writeRequest(6, 0, payload);
+    expect(s.readRequest(dev.readFd)).toBeGreaterThan(head);
+    s.endRequest();
+    expect(s.writeData).toBe(false);
+    const name = Buffer.from('a-name\0');
+    const lookup = Buffer.alloc(IN_HEADER.size + name.length);
+    lookup.writeUInt32LE(lookup.length, IN_HEADER.fields.len);
+    lookup.writeUInt32LE(FUSE_LOOKUP, IN_HEADER.fields.opcode);
+    lookup.set(name, IN_HEADER.size);
+    fsAt().write(dev.writeFd, lookup, lookup.length);
+    expect(s.readRequest(dev.readFd)).toBe(lookup.length);
+    expect(s.writeData).toBe(false);
+    expect(Buffer.from(big.subarray(0, lookup.length)).equals(lookup)).toBe(true);
+    expect(s.write(wfd, head, 1, 0)).toBeLessThan(0); // no WRITE data in the pipe now
+    s.endRequest();
+    expect(s.splicedWrites).toBe(1);
+    fs.closeSync(wfd);
     s.close();
   });
 });

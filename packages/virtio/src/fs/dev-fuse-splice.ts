@@ -1,9 +1,13 @@
-// READ replies through /dev/fuse with one copy instead of two: the reply's header is written into
-// a pipe, the file's pages are spliced in after it (page references, not a copy), and the pipe is
-// spliced into /dev/fuse, where the kernel copies the data once into the reader's pages. A pread
-// into our reply buffer and a write(2) of it copy it twice (libfuse without splice does the same).
-// It costs two more system calls (a statx, to ask for exactly what is there, and the header's
-// write), so reads under SPLICE_MIN keep the copy. Documentation/filesystems/fuse.rst; splice(2).
+// Data between the file and /dev/fuse with one copy instead of two (libfuse 2, bindfs, copies
+// twice: into its buffer and out of it). Documentation/filesystems/fuse.rst; splice(2).
+// - READ: the reply's header is written into a pipe, the file's pages are spliced in behind it
+//   (page references, not a copy) and the pipe is spliced into /dev/fuse, where the kernel copies
+//   the data once into the reader's pages. Two more system calls (a statx, to ask for exactly what
+//   is there, and the header's write), so reads under SPLICE_MIN keep the copy.
+// - WRITE: a request read through the pipe (readRequest) lends its pages to it; its header and
+//   fuse_write_in are read out, and its data is spliced from the pipe to the file: the one copy
+//   is the file's. One more system call for every request read this way, so the loop reads so
+//   only after a big WRITE (the next is likely another).
 import {
   createHostPipe,
   fsAt,
@@ -16,17 +20,32 @@ import {
 import { NOT_DIRECT, type DirectIo } from './direct-io';
 import { EIO } from './errno';
 import { EMPTY_PATH } from './host';
-import { IN_HEADER, OUT_HEADER } from './layout';
+import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
 
-/** The smallest READ spliced: below it, a copy costs less than two system calls. */
+/** The smallest READ spliced, and the WRITE after which the next request comes through the pipe. */
 export const SPLICE_MIN = 32 * 1024;
 const STX_SIZE = fsLayout.STATX.fields.stx_size;
 
-/** The /dev/fuse loop's DirectIo: READ data spliced from the file; WRITE data stays in the request. */
-export class SplicedReads implements DirectIo {
-  readonly writeData = false;
+/** A WRITE's header and fuse_write_in: what is read out of the pipe before its data. */
+const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
+const PAGE = 4096;
+
+/** The /dev/fuse loop's DirectIo: READ data spliced from the file, WRITE data (of a request read
+ *  through the pipe) spliced to it. One request at a time: the pipe holds one, or one reply. */
+export class FuseSplice implements DirectIo {
+  /** This request's WRITE data is in the pipe, not the request buffer (readRequest). */
+  writeData = false;
   /** READ replies sent through the pipe. */
   spliced = 0;
+  /** WRITEs whose data went from the pipe to the file. */
+  splicedWrites = 0;
+  /** Whether requests can come through the pipe: it holds the largest WRITE's pages. */
+  readonly requestsFit: boolean;
+  /** Request bytes still in the pipe (a WRITE's data the server did not take). */
+  private inPipe = 0;
+  private readonly requestBytes: Uint8Array;
+  /** The request buffer past WRITE_HEAD, where the rest of any other request goes. */
+  private readonly requestTail: Uint8Array;
   /** READs that were to be spliced and were copied instead (the file changed size, or cannot splice). */
   fellBack = 0;
   private readonly fs: FsAt;
@@ -51,12 +70,47 @@ export class SplicedReads implements DirectIo {
    */
   constructor(request: Uint8Array, largestRead: number) {
     this.request = new DataView(request.buffer, request.byteOffset, request.byteLength);
+    this.requestBytes = request;
+    this.requestTail = request.subarray(WRITE_HEAD);
     this.fs = fsAt();
     this.pipe = createHostPipe();
-    const want = OUT_HEADER.size + largestRead;
+    // A request in the pipe takes a slot per page of its data (the kernel lends the pages) and
+    // pages of its own for the header and arguments: room for the largest WRITE and a few more.
+    const want = largestRead + 4 * PAGE;
     // Past /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE: the default size, bigger READs copied.
     const got = this.fs.fcntlInt(this.pipe.writeFd, C.F_SETPIPE_SZ, want);
     this.capacity = got > 0 ? got : this.fs.fcntlInt(this.pipe.writeFd, C.F_GETPIPE_SZ, 0);
+    // One that does not fit fails in the kernel with EIO and is answered EIO: never try.
+    this.requestsFit = this.capacity >= want;
+  }
+
+  /**
+   * Reads one request from /dev/fuse through the pipe into the request buffer, but for a WRITE's
+   * data, which stays in the pipe for write(). Its length, or -errno (EAGAIN: none yet).
+   */
+  readRequest(devFuse: number): number {
+    const fs = this.fs;
+    const n = fs.splice(devFuse, null, this.pipe.writeFd, null, this.requestBytes.length, 0);
+    if (n < 0) return -fsErrno();
+    const head = Math.min(n, WRITE_HEAD);
+    if (fs.read(this.pipe.readFd, this.requestBytes, head) === head) {
+      if (n === head) return n;
+      if (this.request.getUint32(IN_HEADER.fields.opcode, true) === FUSE_WRITE) {
+        this.writeData = true;
+        this.inPipe = n - head;
+        return n;
+      }
+      if (fs.read(this.pipe.readFd, this.requestTail, n - head) === n - head) return n;
+    }
+    this.drain(); // a pipe's read of bytes it holds does not fail; if it did, the request is lost
+    return -EIO;
+  }
+
+  /** After each request: whatever of it is left in the pipe goes. */
+  endRequest(): void {
+    if (this.inPipe > 0) this.drain();
+    this.inPipe = 0;
+    this.writeData = false;
   }
 
   /** The request about to be served (its unique goes in a spliced reply's header). */
@@ -96,8 +150,16 @@ export class SplicedReads implements DirectIo {
     return n;
   }
 
-  write(): number {
-    return -EIO; // never called: writeData is false
+  write(fd: number, at: number, size: number, offset: number): number {
+    if (!this.writeData || at !== WRITE_HEAD || size > this.inPipe) return -EIO;
+    const o = this.offsetView;
+    o.setUint32(0, offset >>> 0, true);
+    o.setUint32(4, Math.floor(offset / 2 ** 32), true);
+    const r = this.fs.splice(this.pipe.readFd, null, fd, this.offset, size, 0);
+    if (r < 0) return -fsErrno();
+    this.inPipe -= r;
+    this.splicedWrites++;
+    return r;
   }
 
   /** Splices the reply read() left in the pipe into /dev/fuse: its length, or -errno. */

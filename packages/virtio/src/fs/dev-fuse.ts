@@ -1,7 +1,7 @@
 // The FUSE server over /dev/fuse, the host kernel's own FUSE client as the far end (tier 3 tests,
 // `pnpm bench fs`): mount(2) a "fuse" file system on a directory with an fd of /dev/fuse, then read
-// one request per read(2) and answer it with one write(2), or a READ's with splice(2)
-// (dev-fuse-splice.ts) (Documentation/filesystems/fuse.rst).
+// one request per read(2) and answer it with one write(2); big READs and WRITEs move their data
+// with splice(2) (dev-fuse-splice.ts). Documentation/filesystems/fuse.rst.
 // Root only (mount(2) needs CAP_SYS_ADMIN). The loop blocks its thread until the file system is
 // unmounted: run it in a process or worker of its own.
 import { cString, fsAt, fsConst as C, fsErrno, fsLayout, pollTable, type FsAt } from '@vmm/hypervisor';
@@ -9,14 +9,15 @@ import { AdaptivePollWindow } from '../adaptive-poll';
 import { FsShareError } from './errors';
 import { EAGAIN, ENOENT } from './errno';
 import { alignedBuffer } from './aligned';
-import { SplicedReads } from './dev-fuse-splice';
-import { FUSE_MIN_READ_BUFFER, IN_HEADER, WRITE_IN } from './layout';
+import { SPLICE_MIN, FuseSplice } from './dev-fuse-splice';
+import { FUSE_MIN_READ_BUFFER, FUSE_WRITE, IN_HEADER, WRITE_IN } from './layout';
 import type { FuseServer } from './server';
 
 const EINTR = 4;
 const ENODEV = 19;
 /** The largest SETXATTR request (header, fuse_setxattr_in, a name, a 64 KiB value), with room. */
 const LARGEST_XATTR_REQUEST = 72 * 1024;
+const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 
 export interface FuseMountOptions {
   /** What `mount` lists as the source (default "vmm-fs"). */
@@ -81,6 +82,8 @@ export interface FuseDeviceStats {
   /** READ replies spliced from the file (dev-fuse-splice.ts), and those copied after all. */
   spliced: number;
   spliceFellBack: number;
+  /** WRITEs whose data was spliced from the pipe to the file. */
+  splicedWrites: number;
 }
 
 export interface FuseServeOptions {
@@ -91,7 +94,8 @@ export interface FuseServeOptions {
    * DEFAULT_FUSE_POLL_US; 0: read(2) blocks at once).
    */
   pollUs?: number;
-  /** Splice READ data from the file into /dev/fuse, one copy instead of two (default true). */
+  /** Splice READ data from the file into /dev/fuse and, after a big WRITE, the next WRITE's data
+   *  from /dev/fuse into the file: one copy instead of two (default true; dev-fuse-splice.ts). */
   splice?: boolean;
 }
 
@@ -121,10 +125,20 @@ export function serveFuseDevice(
   // A WRITE's data page-aligned, as the page-cache pages the kernel copies it from.
   const buf = alignedBuffer(size, IN_HEADER.size + WRITE_IN.size);
   const reply = server.reply;
-  const stats: FuseDeviceStats = { requests: 0, refusedReplies: 0, polled: 0, spliced: 0, spliceFellBack: 0 };
-  const next = pollUs > 0 ? pollingReader(fd, buf, pollUs, stats) : () => readOne(fs, fd, buf);
-  // No READ is larger than max_pages (maxWrite / 4096 pages) lets it be.
-  const spliced = options.splice === false ? undefined : new SplicedReads(buf, server.options.maxWrite);
+  const stats: FuseDeviceStats = {
+    requests: 0,
+    refusedReplies: 0,
+    polled: 0,
+    spliced: 0,
+    spliceFellBack: 0,
+    splicedWrites: 0,
+  };
+  // No READ or WRITE is larger than max_pages (maxWrite / 4096 pages) lets it be.
+  const splicer = options.splice === false ? undefined : new FuseSplice(buf, server.options.maxWrite);
+  const bufView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let spliceNext = false;
+  const read = (): number => (spliceNext ? splicer!.readRequest(fd) : readOne(fs, fd, buf));
+  const next = pollUs > 0 ? pollingReader(fd, read, pollUs, stats) : read;
   for (;;) {
     const n = next();
     if (n < 0) {
@@ -135,18 +149,28 @@ export function serveFuseDevice(
       throw new FsShareError('FS_DEV_FUSE', `read from /dev/fuse failed (errno ${-n})`);
     }
     stats.requests++;
-    const len = server.handle(buf, n, reply.length, spliced);
+    const len = server.handle(buf, n, reply.length, splicer);
+    if (splicer) {
+      // After a big WRITE the next request comes through the pipe too: if it is a WRITE, its data
+      // goes from the pipe to the file, one copy less; after anything else, back to read(2).
+      spliceNext =
+        splicer.requestsFit &&
+        n >= WRITE_HEAD + SPLICE_MIN &&
+        bufView.getUint32(IN_HEADER.fields.opcode, true) === FUSE_WRITE;
+      splicer.endRequest();
+    }
     if (len <= 0) continue;
     const r =
-      spliced && server.payloadPlaced ? spliced.send(fd) : fs.write(fd, reply, len) < 0 ? -fsErrno() : len;
+      splicer && server.payloadPlaced ? splicer.send(fd) : fs.write(fd, reply, len) < 0 ? -fsErrno() : len;
     if (r === -ENODEV) break;
     if (r < 0) stats.refusedReplies++;
   }
   fs.close(fd);
-  if (spliced) {
-    stats.spliced = spliced.spliced;
-    stats.spliceFellBack = spliced.fellBack;
-    spliced.close();
+  if (splicer) {
+    stats.spliced = splicer.spliced;
+    stats.spliceFellBack = splicer.fellBack;
+    stats.splicedWrites = splicer.splicedWrites;
+    splicer.close();
   }
   return stats;
 }
@@ -162,7 +186,7 @@ function readOne(fs: FsAt, fd: number, buf: Uint8Array): number {
  * sleeps in poll(2) until /dev/fuse is readable (a request, or the unmount: then read(2) says
  * ENODEV). Sets O_NONBLOCK on `fd`.
  */
-function pollingReader(fd: number, buf: Uint8Array, pollUs: number, stats: FuseDeviceStats): () => number {
+function pollingReader(fd: number, read: () => number, pollUs: number, stats: FuseDeviceStats): () => number {
   const fs = fsAt();
   const flags = fs.fcntlInt(fd, C.F_GETFL, 0);
   if (flags < 0 || fs.fcntlInt(fd, C.F_SETFL, flags | C.O_NONBLOCK) < 0)
@@ -176,7 +200,7 @@ function pollingReader(fd: number, buf: Uint8Array, pollUs: number, stats: FuseD
     let slept = false;
     let tries = 0;
     for (;;) {
-      const n = readOne(fs, fd, buf);
+      const n = read();
       if (n !== -EAGAIN) {
         if (n >= 0) {
           window.record((performance.now() - t0) * 1e6);

@@ -2,7 +2,7 @@
 // with EROFS (the mount itself is read-write, so each refusal is the server's); a server run by an
 // unprivileged host user with a uid/gid map; cache=never shows host changes at once; the /dev/fuse
 // loop's busy-poll window catches a busy client's requests and lets an idle mount sleep; READ
-// replies spliced from the file carry the same bytes as copied ones.
+// and WRITE data spliced between the file and /dev/fuse are the same bytes as copied ones.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -140,7 +140,7 @@ describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () =
     }
   });
 
-  it('splice: READs spliced from the file match the host byte for byte (sizes, the end, holes); splice off copies', async () => {
+  it('splice: READs spliced from the file and WRITEs into it match the host byte for byte (sizes, ends, holes, offsets); splice off copies', async () => {
     const d = dirsWithFiles();
     const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
     const want = new Map<string, string>();
@@ -161,23 +161,36 @@ describe.skipIf(why !== undefined)('FUSE server options through /dev/fuse', () =
     fs.closeSync(fd);
     want.set('sparse', sha(fs.readFileSync(sparse)));
     const piece = sha(fs.readFileSync(path.join(d.share, 'big')).subarray(17 * 4096, 117 * 4096));
+    const src = path.join(d.base, 'src.bin'); // written in through the mount
+    fs.writeFileSync(src, crypto.randomBytes((5 << 20) + 4321));
+    const srcSha = sha(fs.readFileSync(src));
     for (const splice of [true, false]) {
       const m = await mount(d, { splice });
       try {
         const r = await m.sh(
-          `sha256sum ${[...want.keys()].join(' ')} && dd if=big bs=4096 skip=17 count=100 2>/dev/null | sha256sum`,
+          `sha256sum ${[...want.keys()].join(' ')} && dd if=big bs=4096 skip=17 count=100 2>/dev/null | sha256sum` +
+            ` && dd if=${src} of=w.bin bs=1M 2>/dev/null && dd if=${src} of=w.bin bs=100000 seek=1 conv=notrunc 2>/dev/null`,
         );
         const lines = r.stdout.trim().split('\n');
         expect(lines.length, r.stderr).toBe(want.size + 1);
         for (const [i, name] of [...want.keys()].entries())
           expect(lines[i], name).toBe(`${want.get(name)}  ${name}`);
         expect(lines[want.size]!.split(' ')[0]).toBe(piece);
+        // The second dd rewrote it from byte 100 000 on, unaligned: the same bytes, shifted.
+        const w = fs.readFileSync(path.join(d.share, 'w.bin'));
+        const s0 = fs.readFileSync(src);
+        expect(w.length).toBe(100_000 + s0.length);
+        expect(sha(w.subarray(0, 100_000))).toBe(sha(s0.subarray(0, 100_000)));
+        expect(sha(w.subarray(100_000))).toBe(srcSha);
+        fs.rmSync(path.join(d.share, 'w.bin'));
       } finally {
         const exit = await m.stop();
         expect(exit.server.internalErrors).toBe(0);
         expect(exit.device.spliceFellBack).toBe(0);
-        if (splice) expect(exit.device.spliced).toBeGreaterThan(20);
-        else expect(exit.device.spliced).toBe(0);
+        if (splice) {
+          expect(exit.device.spliced).toBeGreaterThan(20);
+          expect(exit.device.splicedWrites).toBeGreaterThan(20);
+        } else expect(exit.device.spliced + exit.device.splicedWrites).toBe(0);
       }
     }
   });
