@@ -196,8 +196,8 @@ export default async function fsBench(): Promise<string> {
     `Median of ${RUNS} runs of each after an uncounted one, in alternating order (ABBA); both mounted on one ${fsType} directory (${where}) in one ` +
       'private mount namespace, the host kernel as the FUSE client. vmm: cache=auto (1 s entry and attribute ' +
       `timeouts, READDIRPLUS, max_write 128 KiB), one thread, the built server (@vmm/virtio/fs, as a VM's device thread runs it), ` +
-      `its /dev/fuse loop busy-polling up to ${DEFAULT_FUSE_POLL_US} µs after each reply (adaptive; its default) and splicing READ data ` +
-      `from the file (one copy; its default), FUSE_HANDLE_KILLPRIV_V2 (no GETXATTR before each write). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
+      `its /dev/fuse loop busy-polling up to ${DEFAULT_FUSE_POLL_US} µs after each reply (adaptive; its default) and splicing READ and WRITE data ` +
+      `between the file and /dev/fuse (one copy; its default), FUSE_HANDLE_KILLPRIV_V2 (no GETXATTR before each write). bindfs ${bindfsVersion()}: -o big_writes (libfuse 2 ` +
       'writes at most 128 KiB per request with it, 4 KiB without), otherwise its defaults (single-threaded, 1 s ' +
       'timeouts, default_permissions as ours). Write and read: dd, 1 MiB blocks, its own timing, the fastest of ' +
       `${REPEATS} writes and of ${REPEATS} reads in each run; small files: one Node ` +
