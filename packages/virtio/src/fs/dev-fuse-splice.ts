@@ -113,14 +113,6 @@ export class FuseSplice implements DirectIo {
     this.writeData = false;
   }
 
-  /** The request about to be served (its unique goes in a spliced reply's header). */
-  setRequest(request: Uint8Array): void {
-    this.header.set(
-      request.subarray(IN_HEADER.fields.unique, IN_HEADER.fields.unique + 8),
-      OUT_HEADER.fields.unique,
-    );
-  }
-
   read(fd: number, size: number, offset: number): number {
     if (size < SPLICE_MIN || OUT_HEADER.size + size > this.capacity) return NOT_DIRECT;
     const fs = this.fs;
