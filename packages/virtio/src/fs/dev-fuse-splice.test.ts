@@ -9,7 +9,7 @@ import { createHostPipe, fsAt, fsConst as C } from '@vmm/hypervisor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SPLICE_MIN, FuseSplice } from './dev-fuse-splice';
 import { NOT_DIRECT } from './direct-io';
-import { FUSE_LOOKUP, FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
+import { FUSE_LOOKUP, FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_HEAD, WRITE_IN } from './layout';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmm-splice-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -97,7 +97,7 @@ describe('FuseSplice: READ replies spliced from the file', () => {
     expect(s.requestsFit).toBe(true);
     const dev = createHostPipe(); // stands in for /dev/fuse: splice reads a pipe as well
     fsAt().fcntlInt(dev.writeFd, C.F_SETPIPE_SZ, 1 << 20);
-    const head = IN_HEADER.size + WRITE_IN.size;
+    const head = WRITE_HEAD;
     const writeRequest = (unique: number, offset: number, payload: Uint8Array) => {
       const b = Buffer.alloc(head + payload.length);
       b.writeUInt32LE(b.length, IN_HEADER.fields.len);
@@ -117,13 +117,13 @@ describe('FuseSplice: READ replies spliced from the file', () => {
     expect(s.writeData).toBe(true);
     expect(new DataView(big.buffer).getUint32(IN_HEADER.fields.opcode, true)).toBe(FUSE_WRITE);
     expect(s.write(wfd, head, payload.length, 4096)).toBe(payload.length);
-    s.endRequest();
+    expect(s.endRequest(len)).toBe(true); // a big WRITE: the next request through the pipe too
     expect(fs.readFileSync(out).subarray(4096).equals(payload)).toBe(true);
     // A WRITE the server refuses leaves its data in the pipe: endRequest() drains it, and the next
     // request (a LOOKUP with its name) arrives whole.
-    writeRequest(6, 0, payload);
-    expect(s.readRequest(dev.readFd)).toBeGreaterThan(head);
-    s.endRequest();
+    const len2 = writeRequest(6, 0, payload);
+    expect(s.readRequest(dev.readFd)).toBe(len2);
+    s.endRequest(len2);
     expect(s.writeData).toBe(false);
     const name = Buffer.from('a-name\0');
     const lookup = Buffer.alloc(IN_HEADER.size + name.length);
@@ -135,7 +135,7 @@ describe('FuseSplice: READ replies spliced from the file', () => {
     expect(s.writeData).toBe(false);
     expect(Buffer.from(big.subarray(0, lookup.length)).equals(lookup)).toBe(true);
     expect(s.write(wfd, head, 1, 0)).toBeLessThan(0); // no WRITE data in the pipe now
-    s.endRequest();
+    expect(s.endRequest(lookup.length)).toBe(false); // anything else: back to read(2)
     expect(s.splicedWrites).toBe(1);
     fs.closeSync(wfd);
     s.close();

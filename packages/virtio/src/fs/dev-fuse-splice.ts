@@ -20,14 +20,12 @@ import {
 import { NOT_DIRECT, type DirectIo } from './direct-io';
 import { EIO } from './errno';
 import { EMPTY_PATH } from './host';
-import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
+import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_HEAD } from './layout';
 
 /** The smallest READ spliced, and the WRITE after which the next request comes through the pipe. */
 export const SPLICE_MIN = 32 * 1024;
 const STX_SIZE = fsLayout.STATX.fields.stx_size;
 
-/** A WRITE's header and fuse_write_in: what is read out of the pipe before its data. */
-const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 const PAGE = 4096;
 
 /** The /dev/fuse loop's DirectIo: READ data spliced from the file, WRITE data (of a request read
@@ -37,32 +35,32 @@ export class FuseSplice implements DirectIo {
   writeData = false;
   /** READ replies sent through the pipe. */
   spliced = 0;
+  /** READs that were to be spliced and were copied instead (the file changed size, or cannot splice). */
+  fellBack = 0;
   /** WRITEs whose data went from the pipe to the file. */
   splicedWrites = 0;
   /** Whether requests can come through the pipe: it holds the largest WRITE's pages. */
   readonly requestsFit: boolean;
-  /** Request bytes still in the pipe (a WRITE's data the server did not take). */
-  private inPipe = 0;
-  private readonly requestBytes: Uint8Array;
-  /** The request buffer past WRITE_HEAD, where the rest of any other request goes. */
-  private readonly requestTail: Uint8Array;
-  /** READs that were to be spliced and were copied instead (the file changed size, or cannot splice). */
-  fellBack = 0;
   private readonly fs: FsAt;
   private readonly pipe: HostPipe;
   /** The most bytes (header and data) the pipe holds. */
   private readonly capacity: number;
+  private readonly request: DataView;
+  private readonly requestBytes: Uint8Array;
+  /** The request buffer past WRITE_HEAD, where the rest of any other request goes. */
+  private readonly requestTail: Uint8Array;
+  /** Request bytes still in the pipe (a WRITE's data the server did not take). */
+  private inPipe = 0;
+  /** The reply in the pipe, header included: what send() splices into /dev/fuse. */
+  private pending = 0;
   private readonly header = new Uint8Array(OUT_HEADER.size);
   private readonly headerView = new DataView(this.header.buffer);
+  /** The loff_t splice reads and advances for the file's side. */
   private readonly offset = new Uint8Array(8);
   private readonly offsetView = new DataView(this.offset.buffer);
   private readonly stx = new Uint8Array(fsLayout.STATX.size);
   private readonly stxView = new DataView(this.stx.buffer);
   private readonly scratch = new Uint8Array(64 * 1024);
-  /** The reply in the pipe, header included: what send() splices into /dev/fuse. */
-  private pending = 0;
-
-  private readonly request: DataView;
 
   /**
    * `request`: the loop's request buffer (a spliced reply's header takes the unique of the request
@@ -106,11 +104,21 @@ export class FuseSplice implements DirectIo {
     return -EIO;
   }
 
-  /** After each request: whatever of it is left in the pipe goes. */
-  endRequest(): void {
+  /**
+   * After each request (`length` bytes, in the request buffer or read through the pipe): whatever
+   * of it is left in the pipe goes. True when the next request should come through the pipe: this
+   * one was a big WRITE, and the next is likely another, whose data then goes from the pipe to
+   * the file; after anything else, back to read(2).
+   */
+  endRequest(length: number): boolean {
     if (this.inPipe > 0) this.drain();
     this.inPipe = 0;
     this.writeData = false;
+    return (
+      this.requestsFit &&
+      length >= WRITE_HEAD + SPLICE_MIN &&
+      this.request.getUint32(IN_HEADER.fields.opcode, true) === FUSE_WRITE
+    );
   }
 
   read(fd: number, size: number, offset: number): number {
@@ -127,12 +135,9 @@ export class FuseSplice implements DirectIo {
     const u = IN_HEADER.fields.unique;
     h.setUint32(OUT_HEADER.fields.unique, this.request.getUint32(u, true), true);
     h.setUint32(OUT_HEADER.fields.unique + 4, this.request.getUint32(u + 4, true), true);
-    const o = this.offsetView;
-    o.setUint32(0, offset >>> 0, true);
-    o.setUint32(4, Math.floor(offset / 2 ** 32), true);
     if (
       fs.write(this.pipe.writeFd, this.header, OUT_HEADER.size) !== OUT_HEADER.size ||
-      fs.splice(fd, this.offset, this.pipe.writeFd, null, n, C.SPLICE_F_NONBLOCK) !== n
+      fs.splice(fd, this.fileOffset(offset), this.pipe.writeFd, null, n, C.SPLICE_F_NONBLOCK) !== n
     ) {
       this.drain();
       this.fellBack++;
@@ -144,10 +149,7 @@ export class FuseSplice implements DirectIo {
 
   write(fd: number, at: number, size: number, offset: number): number {
     if (!this.writeData || at !== WRITE_HEAD || size > this.inPipe) return -EIO;
-    const o = this.offsetView;
-    o.setUint32(0, offset >>> 0, true);
-    o.setUint32(4, Math.floor(offset / 2 ** 32), true);
-    const r = this.fs.splice(this.pipe.readFd, null, fd, this.offset, size, 0);
+    const r = this.fs.splice(this.pipe.readFd, null, fd, this.fileOffset(offset), size, 0);
     if (r < 0) return -fsErrno();
     this.inPipe -= r;
     this.splicedWrites++;
@@ -171,6 +173,13 @@ export class FuseSplice implements DirectIo {
   close(): void {
     this.fs.close(this.pipe.readFd);
     this.fs.close(this.pipe.writeFd);
+  }
+
+  /** `offset` (under 2^53: the server checked it) as the loff_t splice takes. */
+  private fileOffset(offset: number): Uint8Array {
+    this.offsetView.setUint32(0, offset >>> 0, true);
+    this.offsetView.setUint32(4, Math.floor(offset / 2 ** 32), true);
+    return this.offset;
   }
 
   private drain(): void {

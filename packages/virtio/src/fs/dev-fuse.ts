@@ -9,15 +9,14 @@ import { AdaptivePollWindow } from '../adaptive-poll';
 import { FsShareError } from './errors';
 import { EAGAIN, ENOENT } from './errno';
 import { alignedBuffer } from './aligned';
-import { SPLICE_MIN, FuseSplice } from './dev-fuse-splice';
-import { FUSE_MIN_READ_BUFFER, FUSE_WRITE, IN_HEADER, WRITE_IN } from './layout';
+import { FuseSplice } from './dev-fuse-splice';
+import { FUSE_MIN_READ_BUFFER, WRITE_HEAD } from './layout';
 import type { FuseServer } from './server';
 
 const EINTR = 4;
 const ENODEV = 19;
 /** The largest SETXATTR request (header, fuse_setxattr_in, a name, a 64 KiB value), with room. */
 const LARGEST_XATTR_REQUEST = 72 * 1024;
-const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 
 export interface FuseMountOptions {
   /** What `mount` lists as the source (default "vmm-fs"). */
@@ -123,7 +122,7 @@ export function serveFuseDevice(
   const fs = fsAt();
   const size = Math.max(FUSE_MIN_READ_BUFFER, server.maxRequestSize, LARGEST_XATTR_REQUEST);
   // A WRITE's data page-aligned, as the page-cache pages the kernel copies it from.
-  const buf = alignedBuffer(size, IN_HEADER.size + WRITE_IN.size);
+  const buf = alignedBuffer(size, WRITE_HEAD);
   const reply = server.reply;
   const stats: FuseDeviceStats = {
     requests: 0,
@@ -135,7 +134,6 @@ export function serveFuseDevice(
   };
   // No READ or WRITE is larger than max_pages (maxWrite / 4096 pages) lets it be.
   const splicer = options.splice === false ? undefined : new FuseSplice(buf, server.options.maxWrite);
-  const bufView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let spliceNext = false;
   const read = (): number => (spliceNext ? splicer!.readRequest(fd) : readOne(fs, fd, buf));
   const next = pollUs > 0 ? pollingReader(fd, read, pollUs, stats) : read;
@@ -150,15 +148,7 @@ export function serveFuseDevice(
     }
     stats.requests++;
     const len = server.handle(buf, n, reply.length, splicer);
-    if (splicer) {
-      // After a big WRITE the next request comes through the pipe too: if it is a WRITE, its data
-      // goes from the pipe to the file, one copy less; after anything else, back to read(2).
-      spliceNext =
-        splicer.requestsFit &&
-        n >= WRITE_HEAD + SPLICE_MIN &&
-        bufView.getUint32(IN_HEADER.fields.opcode, true) === FUSE_WRITE;
-      splicer.endRequest();
-    }
+    if (splicer) spliceNext = splicer.endRequest(n);
     if (len <= 0) continue;
     const r =
       splicer && server.payloadPlaced ? splicer.send(fd) : fs.write(fd, reply, len) < 0 ? -fsErrno() : len;

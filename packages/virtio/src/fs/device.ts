@@ -11,7 +11,7 @@ import { DescriptorChain } from '../queue/chain';
 import { ChainIo } from './chain-io';
 import { EIO } from './errno';
 import { FsShareError } from './errors';
-import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_IN } from './layout';
+import { FUSE_WRITE, IN_HEADER, OUT_HEADER, WRITE_HEAD } from './layout';
 import type { FuseServerOptions } from './options';
 import { FuseServer } from './server';
 import { fsSessionFault, type FsSessionState } from './session';
@@ -83,8 +83,6 @@ export function createFsDevice(options: FsDeviceOptions): FsDevice {
 }
 
 const NUM_REQUEST_QUEUES = 1;
-/** fuse_in_header and fuse_write_in: what of a WRITE is copied; its data stays in guest memory. */
-const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 
 export class FsDevice implements VirtioDevice {
   readonly deviceId = DEVICE_ID_FS;

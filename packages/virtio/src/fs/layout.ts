@@ -171,6 +171,8 @@ export const WRITE_IN = {
   size: 40,
   fields: { fh: 0, offset: 8, size: 16, write_flags: 20, lock_owner: 24, flags: 32 },
 } as const satisfies FuseLayout;
+/** A WRITE request before its data: fuse_in_header and fuse_write_in. */
+export const WRITE_HEAD = IN_HEADER.size + WRITE_IN.size;
 export const WRITE_OUT = { cName: 'struct fuse_write_out', size: 8, fields: { size: 0 } } as const;
 
 export const KSTATFS = {

@@ -66,7 +66,7 @@ export class FuseServer {
       fs.close(rootFd);
       throw e;
     }
-    this.maxRequestSize = L.IN_HEADER.size + L.WRITE_IN.size + this.options.maxWrite;
+    this.maxRequestSize = L.WRITE_HEAD + this.options.maxWrite;
   }
 
   /** The reply buffer: `handle()` writes each reply at its start. */
